@@ -62,13 +62,14 @@ class GradCheck:
     `forward` is an expression computing an output from the case inputs (with the same
     names in scope as the unit's snippets); the loss is sum(output * upstream) where
     `upstream` names the case input holding the upstream gradient (None: the forward
-    already returns a scalar loss). `wrt` maps an input path such as
+    already returns a scalar loss; a tuple: the forward returns that many outputs, each
+    paired with its upstream gradient). `wrt` maps an input path such as
     "parameters['Wax']" to the name of the unit output holding its gradient.
     """
 
     forward: str
     wrt: dict
-    upstream: str | None = None
+    upstream: str | tuple | None = None
     step: float = 1e-5
 
 

@@ -1,9 +1,109 @@
-"""Assignment `rnn_step_by_step` (family A of docs/ASSIGNMENTS.md)."""
-from autograder.assignments.model import Assignment
+"""Assignment `rnn_step_by_step` (family A of docs/ASSIGNMENTS.md): column layout,
+parameter dicts, caches private to the student."""
+from autograder.assignments.model import PRIVATE, Assignment, GradCheck, Returns, Unit
 
 PREAMBLE = "import numpy as np\nfrom rnn_utils import *\n"
 
-UNITS = ()
+# Hidden sizes: batch 1, non-square (n_a != n_x != n_y, so a transposed weight cannot
+# pass), one time step for sequences, and a larger case. None is a published example.
+CELL_SIZES = (
+    dict(label="batch 1", n_x=3, n_a=5, n_y=2, m=1, seed=101),
+    dict(label="non-square", n_x=4, n_a=6, n_y=3, m=7, seed=102),
+    dict(n_x=2, n_a=7, n_y=4, m=3, seed=103),
+    dict(label="larger", n_x=9, n_a=16, n_y=5, m=20, seed=104),
+)
+SEQUENCE_SIZES = (
+    dict(label="batch 1", n_x=3, n_a=5, n_y=2, m=1, T_x=5, seed=201),
+    dict(label="one time step", n_x=4, n_a=6, n_y=3, m=4, T_x=1, seed=202),
+    dict(label="non-square", n_x=2, n_a=7, n_y=4, m=3, T_x=4, seed=203),
+    dict(label="larger", n_x=8, n_a=12, n_y=5, m=16, T_x=10, seed=204),
+)
+
+
+def rnn_parameters(rng, n_x, n_a, n_y):
+    return {"Wax": rng.randn(n_a, n_x), "Waa": rng.randn(n_a, n_a) * 0.5, "Wya": rng.randn(n_y, n_a),
+            "ba": rng.randn(n_a, 1), "by": rng.randn(n_y, 1)}
+
+
+def lstm_parameters(rng, n_x, n_a, n_y):
+    p = {}
+    for gate in "fico":
+        p["W" + gate] = rng.randn(n_a, n_a + n_x) * 0.7
+        p["b" + gate] = rng.randn(n_a, 1)
+    p["Wy"], p["by"] = rng.randn(n_y, n_a), rng.randn(n_y, 1)
+    return p
+
+
+def rnn_cell_inputs(rng, n_x, n_a, n_y, m):
+    return {"xt": rng.randn(n_x, m), "a_prev": rng.randn(n_a, m),
+            "parameters": rnn_parameters(rng, n_x, n_a, n_y), "da_next": rng.randn(n_a, m)}
+
+
+def rnn_sequence_inputs(rng, n_x, n_a, n_y, m, T_x):
+    return {"x": rng.randn(n_x, m, T_x), "a0": rng.randn(n_a, m),
+            "parameters": rnn_parameters(rng, n_x, n_a, n_y), "da": rng.randn(n_a, m, T_x)}
+
+
+def lstm_cell_inputs(rng, n_x, n_a, n_y, m):
+    return {"xt": rng.randn(n_x, m), "a_prev": rng.randn(n_a, m), "c_prev": rng.randn(n_a, m),
+            "parameters": lstm_parameters(rng, n_x, n_a, n_y),
+            "da_next": rng.randn(n_a, m), "dc_next": rng.randn(n_a, m)}
+
+
+def lstm_sequence_inputs(rng, n_x, n_a, n_y, m, T_x):
+    return {"x": rng.randn(n_x, m, T_x), "a0": rng.randn(n_a, m),
+            "parameters": lstm_parameters(rng, n_x, n_a, n_y), "da": rng.randn(n_a, m, T_x)}
+
+
+def _forward_only(inputs, *drop):
+    return {k: v for k, v in inputs.items() if k not in drop}
+
+
+def forward_inputs(make, *drop):
+    return lambda rng, **size: _forward_only(make(rng, **size), *drop)
+
+
+RNN_GRADS = {"parameters['Wax']": "dWax", "parameters['Waa']": "dWaa", "parameters['ba']": "dba"}
+LSTM_GRADS = {f"parameters['{p}{g}']": f"d{p}{g}" for g in "fico" for p in "Wb"}
+
+UNITS = (
+    Unit("rnn_cell_forward", call="rnn_cell_forward(xt, a_prev, parameters)",
+         returns=Returns.tuple("a_next", "yt_pred", PRIVATE),
+         make_inputs=forward_inputs(rnn_cell_inputs, "da_next"), sizes=CELL_SIZES),
+    Unit("rnn_forward", call="rnn_forward(x, a0, parameters)",
+         returns=Returns.tuple("a", "y_pred", PRIVATE), calls=("rnn_cell_forward",),
+         make_inputs=forward_inputs(rnn_sequence_inputs, "da"), sizes=SEQUENCE_SIZES),
+    Unit("rnn_cell_backward", setup="_, _, cache = rnn_cell_forward(xt, a_prev, parameters)",
+         call="rnn_cell_backward(da_next, cache)",
+         returns=Returns.dict("dxt", "da_prev", "dWax", "dWaa", "dba"), calls=("rnn_cell_forward",),
+         make_inputs=rnn_cell_inputs, sizes=CELL_SIZES,
+         gradcheck=GradCheck("rnn_cell_forward(xt, a_prev, parameters)[0]", upstream="da_next",
+                             wrt={"xt": "dxt", "a_prev": "da_prev", **RNN_GRADS})),
+    Unit("rnn_backward", setup="_, _, caches = rnn_forward(x, a0, parameters)",
+         call="rnn_backward(da, caches)",
+         returns=Returns.dict("dx", "da0", "dWax", "dWaa", "dba"), calls=("rnn_forward", "rnn_cell_backward"),
+         make_inputs=rnn_sequence_inputs, sizes=SEQUENCE_SIZES,
+         gradcheck=GradCheck("rnn_forward(x, a0, parameters)[0]", upstream="da",
+                             wrt={"x": "dx", "a0": "da0", **RNN_GRADS})),
+    Unit("lstm_cell_forward", call="lstm_cell_forward(xt, a_prev, c_prev, parameters)",
+         returns=Returns.tuple("a_next", "c_next", "yt_pred", PRIVATE),
+         make_inputs=forward_inputs(lstm_cell_inputs, "da_next", "dc_next"), sizes=CELL_SIZES),
+    Unit("lstm_forward", call="lstm_forward(x, a0, parameters)",
+         returns=Returns.tuple("a", "y", "c", PRIVATE), calls=("lstm_cell_forward",),
+         make_inputs=forward_inputs(lstm_sequence_inputs, "da"), sizes=SEQUENCE_SIZES),
+    Unit("lstm_cell_backward", setup="_, _, _, cache = lstm_cell_forward(xt, a_prev, c_prev, parameters)",
+         call="lstm_cell_backward(da_next, dc_next, cache)",
+         returns=Returns.dict("dxt", "da_prev", "dc_prev", "dWf", "dbf", "dWi", "dbi", "dWc", "dbc", "dWo", "dbo"),
+         calls=("lstm_cell_forward",), make_inputs=lstm_cell_inputs, sizes=CELL_SIZES,
+         gradcheck=GradCheck("lstm_cell_forward(xt, a_prev, c_prev, parameters)[:2]", upstream=("da_next", "dc_next"),
+                             wrt={"xt": "dxt", "a_prev": "da_prev", "c_prev": "dc_prev", **LSTM_GRADS})),
+    Unit("lstm_backward", setup="_, _, _, caches = lstm_forward(x, a0, parameters)",
+         call="lstm_backward(da, caches)",
+         returns=Returns.dict("dx", "da0", "dWf", "dbf", "dWi", "dbi", "dWc", "dbc", "dWo", "dbo"),
+         calls=("lstm_forward", "lstm_cell_backward"), make_inputs=lstm_sequence_inputs, sizes=SEQUENCE_SIZES,
+         gradcheck=GradCheck("lstm_forward(x, a0, parameters)[0]", upstream="da",
+                             wrt={"x": "dx", "a0": "da0", **LSTM_GRADS})),
+)
 
 ASSIGNMENT = Assignment(
     id="rnn_step_by_step",
@@ -13,4 +113,6 @@ ASSIGNMENT = Assignment(
     helpers=("rnn_utils",),
     preamble=PREAMBLE,
     units=UNITS,
+    rtol=1e-6,
+    atol=1e-8,
 )

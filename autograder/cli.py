@@ -1,0 +1,56 @@
+"""The `rnngrade` command: parse arguments, call the stages, print. Nothing else."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from autograder.assignments import ASSIGNMENT_IDS, all_assignments
+
+
+def _check_assignment(assignment: str) -> None:
+    if assignment not in ASSIGNMENT_IDS:
+        raise click.UsageError(f"unknown assignment {assignment!r}; known: {', '.join(ASSIGNMENT_IDS)}")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="rnngrade")
+def main():
+    """rnngrade: grade from-scratch NumPy RNN assignments against a hidden reference."""
+
+
+@main.command("list")
+def list_assignments():
+    """List the assignments with their graded units and points."""
+    for a in all_assignments():
+        click.echo(f"{a.id}  (family {a.family}, {a.dtype}, {a.total_points:g} points): {a.title}")
+        for u in a.units:
+            calls = f"  uses {', '.join(u.calls)}" if u.calls else ""
+            click.echo(f"    {u.name:<28} {u.points:g} pt{calls}")
+
+
+@main.command()
+@click.argument("assignment")
+@click.argument("submission", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print Gradescope's results.json format.")
+@click.option("--unit-seconds", type=float, default=None, help="Wall-clock limit per unit and mode.")
+@click.option("--cell-seconds", type=float, default=None, help="Wall-clock limit per notebook cell.")
+@click.option("--memory-mb", type=int, default=None, help="Address-space cap of the student process.")
+def grade(assignment, submission, as_json, unit_seconds, cell_seconds, memory_mb):
+    """Grade one SUBMISSION (.ipynb or .py) of ASSIGNMENT."""
+    _check_assignment(assignment)
+    if not submission.exists():
+        raise click.UsageError(f"no such file: {submission}")
+    from autograder.grader import Grader
+    from autograder.results import to_json, to_table
+
+    config = {k: v for k, v in {"unit_seconds": unit_seconds, "cell_seconds": cell_seconds,
+                                "memory_mb": memory_mb}.items() if v is not None}
+    with Grader(assignment, config) as grader:
+        result = grader.grade_file(submission)
+    click.echo(to_json(result) if as_json else to_table(result))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""The only format that crosses the trust boundary: plain data, never a pickle.
+
+A message is msgpack with two extension types: an ndarray (dtype string, shape, raw
+bytes) and a tuple. Decoding validates every array header before any allocation:
+numeric dtypes only, shape x itemsize must equal the payload, total size bounded.
+Anything else a student returns (objects, subclasses, object arrays) cannot be encoded
+in the sandbox and so never reaches the grader.
+"""
+from __future__ import annotations
+
+import struct
+
+import msgpack
+import numpy as np
+
+EXT_NDARRAY = 1
+EXT_TUPLE = 2
+NUMERIC_KINDS = frozenset("biufc")  # bool, int, uint, float, complex
+MAX_MESSAGE_BYTES = 256 * 1024 * 1024
+MAX_ARRAY_DIMS = 8
+
+
+class CodecError(ValueError):
+    """Data that may not cross the boundary (on either side)."""
+
+
+def _default(obj):
+    if type(obj) is np.ndarray or isinstance(obj, np.generic):
+        arr = np.asarray(obj)
+        if type(obj) is not np.ndarray and not isinstance(obj, np.generic):
+            raise CodecError(f"ndarray subclass {type(obj).__name__} is not plain data")
+        if arr.dtype.kind not in NUMERIC_KINDS:
+            raise CodecError(f"array of dtype {arr.dtype} is not numeric")
+        arr = arr if arr.flags.c_contiguous else arr.copy(order="C")  # (ascontiguousarray turns 0-d into 1-d)
+        header = msgpack.packb([arr.dtype.str, list(arr.shape)])
+        return msgpack.ExtType(EXT_NDARRAY, struct.pack("<I", len(header)) + header + arr.tobytes())
+    if type(obj) is tuple:
+        return msgpack.ExtType(EXT_TUPLE, _pack(list(obj)))
+    if isinstance(obj, np.ndarray):
+        raise CodecError(f"ndarray subclass {type(obj).__name__} is not plain data")
+    raise CodecError(f"an object of type {type(obj).__name__} is not plain data")
+
+
+def _pack(obj) -> bytes:
+    # strict_types: subclasses of int/float/dict/list (with their own __eq__ ...) go
+    # through _default and are refused instead of being silently accepted.
+    return msgpack.packb(obj, default=_default, strict_types=True, use_bin_type=True)
+
+
+def encode(obj) -> bytes:
+    try:
+        return _pack(obj)
+    except CodecError:
+        raise
+    except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+        raise CodecError(str(exc)) from None
+
+
+def _decode_array(data: bytes) -> np.ndarray:
+    if len(data) < 4:
+        raise CodecError("truncated array")
+    (hlen,) = struct.unpack("<I", data[:4])
+    if hlen > 4096 or 4 + hlen > len(data):
+        raise CodecError("bad array header")
+    header = msgpack.unpackb(data[4 : 4 + hlen], raw=False, max_array_len=MAX_ARRAY_DIMS + 2)
+    if not (isinstance(header, list) and len(header) == 2 and isinstance(header[0], str)
+            and isinstance(header[1], list) and len(header[1]) <= MAX_ARRAY_DIMS):
+        raise CodecError("bad array header")
+    try:
+        dtype = np.dtype(header[0])
+    except TypeError:
+        raise CodecError(f"bad dtype {header[0]!r}") from None
+    if dtype.kind not in NUMERIC_KINDS or dtype.fields is not None or dtype.subdtype is not None:
+        raise CodecError(f"dtype {dtype} is not numeric")
+    shape = header[1]
+    if not all(type(n) is int and 0 <= n < 2**31 for n in shape):
+        raise CodecError("bad array shape")
+    payload = data[4 + hlen :]
+    count = 1
+    for n in shape:
+        count *= n
+    if count * dtype.itemsize != len(payload):
+        raise CodecError("array payload does not match its shape")
+    return np.frombuffer(payload, dtype=dtype).reshape(tuple(shape)).copy()
+
+
+def _ext_hook(code, data):
+    if code == EXT_NDARRAY:
+        return _decode_array(data)
+    if code == EXT_TUPLE:
+        value = decode(data)
+        if not isinstance(value, list):
+            raise CodecError("bad tuple")
+        return tuple(value)
+    raise CodecError(f"unknown extension type {code}")
+
+
+def decode(data: bytes):
+    if len(data) > MAX_MESSAGE_BYTES:
+        raise CodecError("message too large")
+    try:
+        return msgpack.unpackb(data, ext_hook=_ext_hook, raw=False, strict_map_key=False,
+                               use_list=True)
+    except CodecError:
+        raise
+    except Exception as exc:  # msgpack raises several types on malformed input
+        raise CodecError(f"malformed message: {exc}") from None
+
+
+# --- framing over a socket: 4-byte length + payload ------------------------------------
+
+def send_message(sock, obj) -> None:
+    payload = encode(obj)
+    sock.sendall(struct.pack("<I", len(payload)) + payload)
+
+
+def _recv_exact(sock, n: int) -> bytes:
+    chunks = []
+    while n:
+        chunk = sock.recv(min(n, 1 << 20))
+        if not chunk:
+            raise EOFError("peer closed the connection")
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def recv_message(sock, max_bytes: int = MAX_MESSAGE_BYTES):
+    (length,) = struct.unpack("<I", _recv_exact(sock, 4))
+    if length > max_bytes:
+        raise CodecError(f"message of {length} bytes exceeds the limit")
+    return decode(_recv_exact(sock, length))

@@ -1,0 +1,164 @@
+"""How one case of a unit is run: the same code drives the hidden reference in the
+grading process and the student's definitions inside the sandbox.
+
+A unit is described by plain data (see `unit_spec`): snippets `setup`, `call` and
+`extras` that are executed with the case inputs as local names and the definitions
+(reference or student) as globals, and a `returns` rule that turns the return value
+into named outputs. Contract breaks (wrong arity, missing keys, a protected input
+modified) raise ContractError with a sentence a student can act on.
+"""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+PRIVATE = "_"
+
+
+class ContractError(Exception):
+    """The unit broke the calling contract of the spec (a verdict, not a crash)."""
+
+
+class SetupError(Exception):
+    """Preparing a case failed before the unit itself was called (usually in the
+    student's own forward pass, whose cache a backward unit needs)."""
+
+    def __init__(self, snippet: str, cause: BaseException):
+        super().__init__(snippet)
+        self.snippet, self.cause = snippet, cause
+
+
+def unit_spec(unit) -> dict:
+    """The plain-data form of a Unit that is sent to the sandbox."""
+    gc = unit.gradcheck
+    return {
+        "name": unit.name,
+        "setup": unit.setup,
+        "call": unit.call,
+        "returns": {"kind": unit.returns.kind, "names": list(unit.returns.names),
+                    "optional": list(unit.returns.optional)},
+        "extras": dict(unit.extras),
+        "unchanged": list(unit.unchanged),
+        "gradcheck": None if gc is None else {
+            "forward": gc.forward, "wrt": dict(gc.wrt),
+            "upstream": list(gc.upstream) if isinstance(gc.upstream, tuple) else gc.upstream, "step": gc.step},
+    }
+
+
+def _describe(value) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)} values"
+    return f"a {type(value).__name__}"
+
+
+def read_returns(result, returns: dict, unit_name: str) -> dict:
+    kind, names = returns["kind"], returns["names"]
+    if kind == "tuple":
+        wanted = ", ".join("cache" if n == PRIVATE else n for n in names)
+        if not isinstance(result, (tuple, list)):
+            raise ContractError(f"{unit_name} returned {_describe(result)}; expected {len(names)} values ({wanted})")
+        if len(result) != len(names):
+            raise ContractError(f"{unit_name} returned {len(result)} values; expected {len(names)} ({wanted})")
+        return {n: v for n, v in zip(names, result) if n != PRIVATE}
+    if kind == "dict":
+        if not isinstance(result, dict):
+            raise ContractError(f"{unit_name} returned {_describe(result)}; expected a dict with keys {', '.join(names)}")
+        missing = [n for n in names if n not in result]
+        extra = [k for k in result if k not in names and k not in returns["optional"]]
+        if missing or extra:
+            parts = []
+            if missing:
+                parts.append("missing key(s) " + ", ".join(map(repr, missing)))
+            if extra:
+                parts.append("unexpected key(s) " + ", ".join(map(repr, extra)))
+            raise ContractError(f"{unit_name} returned a dict with {' and '.join(parts)}; "
+                                f"the keys must be exactly {', '.join(names)}")
+        return {n: result[n] for n in names}
+    if kind == "value":
+        return {names[0]: result}
+    if kind == "none":
+        if result is not None:
+            raise ContractError(f"{unit_name} returned {_describe(result)}; it must return None")
+        return {}
+    raise ValueError(f"unknown returns kind {kind}")
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
+                and a.dtype == b.dtype and bool(np.array_equal(a, b, equal_nan=True)))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
+def run_case(definitions: dict, spec: dict, inputs: dict, gradcheck: bool = False) -> dict:
+    """Run one case; return its named outputs (plus `__mutated__`, `__gradcheck__`)."""
+    before = copy.deepcopy(inputs)
+    local_names = dict(inputs)
+    if spec["setup"]:
+        try:
+            exec(compile(spec["setup"], "<setup>", "exec"), definitions, local_names)
+        except BaseException as exc:
+            raise SetupError(spec["setup"], exc) from exc
+    result = eval(compile(spec["call"], "<call>", "eval"), definitions, local_names)
+    outputs = read_returns(result, spec["returns"], spec["name"])
+    for name, expression in spec["extras"].items():
+        outputs[name] = eval(expression, definitions, local_names)
+    for name in spec["unchanged"]:
+        if not _same(inputs[name], before[name]):
+            raise ContractError(f"{spec['name']} modified its argument `{name}`, which must stay unchanged")
+    protected = set(spec["extras"]) | set(spec["unchanged"])
+    mutated = [n for n in inputs if n not in protected and not _same(inputs[n], before[n])]
+    if mutated:
+        outputs["__mutated__"] = mutated
+    if gradcheck and spec["gradcheck"]:
+        outputs["__gradcheck__"] = directional_gradcheck(definitions, spec, before, outputs)
+    return outputs
+
+
+def _loss(definitions, check, inputs) -> float:
+    local_names = copy.deepcopy(inputs)
+    out = eval(check["forward"], definitions, local_names)
+    upstream = check["upstream"]
+    if upstream is None:
+        return float(np.sum(np.asarray(out, dtype=np.float64)))
+    if isinstance(upstream, str):  # one output, one upstream gradient
+        out, upstream = (out,), (upstream,)
+    return float(sum(np.sum(np.asarray(o, dtype=np.float64) * np.asarray(inputs[u], dtype=np.float64))
+                     for o, u in zip(out, upstream)))
+
+
+def directional_gradcheck(definitions: dict, spec: dict, inputs: dict, outputs: dict) -> dict:
+    """Central difference of the forward used, along one random direction per input:
+    two forward passes per input instead of two per element. Returns, per gradient
+    name, [numerical, analytical] directional derivatives (or a reason it was skipped)."""
+    check = spec["gradcheck"]
+    rng = np.random.RandomState(12345)
+    h = check["step"]
+    report = {}
+    for path, grad_name in check["wrt"].items():
+        grad = outputs.get(grad_name)
+        probe = eval(path, {}, dict(inputs))
+        if not isinstance(grad, np.ndarray) or np.shape(grad) != np.shape(probe):
+            report[grad_name] = "skipped: the gradient is missing or has the wrong shape"
+            continue
+        direction = rng.standard_normal(np.shape(probe))
+        values = []
+        for sign in (1.0, -1.0):
+            shifted = copy.deepcopy(inputs)
+            target = eval(path, {}, shifted)
+            target += (sign * h * direction).astype(target.dtype)
+            values.append(_loss(definitions, check, shifted))
+        numerical = (values[0] - values[1]) / (2 * h)
+        analytical = float(np.sum(np.asarray(grad, dtype=np.float64) * direction))
+        report[grad_name] = [numerical, analytical]
+    return report

@@ -1,0 +1,358 @@
+"""Stages 3-5 for one submission: run every graded unit in the sandbox, in both
+fair-credit modes, judge it against the reference, and score it.
+
+The reference and the expected outputs live only here. The hidden cases and the
+reference's outputs on them are computed once per assignment and reused for every
+submission graded by this process.
+"""
+from __future__ import annotations
+
+import time
+import types
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from autograder import __version__
+from autograder.assignments import Assignment, Unit, get_assignment
+from autograder.codec import CodecError, decode, encode
+from autograder.driver import run_case, unit_spec
+from autograder.judge import Tolerance, compare, gradcheck_error
+from autograder.reference import helper_sources, load_reference
+from autograder.sandbox.client import StudentProcess, Zygote
+from autograder.submission import Cell, SubmissionError, load_submission
+
+GRADCHECK_THRESHOLD = {"float64": 1e-5, "float32": 5e-2}
+
+
+@dataclass
+class UnitResult:
+    name: str
+    score: float
+    max_score: float
+    status: str                 # passed / partial / failed
+    explanation: str
+    mode: str = "own"           # own / reference: which fair-credit mode earned the score
+    cases_passed: int = 0
+    cases_total: int = 0
+    cpu: float = 0.0
+    wall: float = 0.0
+
+
+@dataclass
+class GradingResult:
+    assignment: str
+    submission: str
+    units: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    execution_time: float = 0.0
+    grader_version: str = __version__
+
+    @property
+    def score(self) -> float:
+        return round(sum(u.score for u in self.units), 6)
+
+    @property
+    def max_score(self) -> float:
+        return sum(u.max_score for u in self.units)
+
+
+@dataclass
+class PreparedUnit:
+    unit: Unit
+    spec: dict
+    cases: list            # Case
+    expected: list         # expected outputs per case
+    reference_inputs: list  # per case: inputs for reference mode (with reference_state added)
+
+
+@lru_cache(maxsize=None)
+def prepare(assignment_id: str) -> tuple[Assignment, dict, list]:
+    """Hidden cases and the reference's outputs on them, once per process."""
+    assignment = get_assignment(assignment_id)
+    reference = load_reference(assignment_id)
+    prepared = []
+    for unit in assignment.units:
+        cases = unit.cases()
+        expected, reference_inputs = [], []
+        for case in cases:
+            inputs = _roundtrip(case.inputs)
+            expected.append(_roundtrip(run_case(dict(vars(reference)), unit_spec(unit), inputs)))
+            extra = unit.reference_state(reference, _roundtrip(case.inputs)) if unit.reference_state else {}
+            reference_inputs.append({**case.inputs, **extra})
+        prepared.append(PreparedUnit(unit, unit_spec(unit), cases, expected, reference_inputs))
+    helpers = helper_sources(assignment_id, assignment.helpers)
+    return assignment, helpers, prepared
+
+
+def _roundtrip(value):
+    """What the value looks like after crossing the boundary (tuples, dtypes, copies)."""
+    return decode(encode(value))
+
+
+class ReferenceServer:
+    """Answers a student unit's calls to the reference units it depends on, and only
+    those, only while that unit is graded."""
+
+    def __init__(self, reference: types.SimpleNamespace, allowed: tuple[str, ...]):
+        self.reference = reference
+        self.allowed = set(allowed)
+        self.objects: dict[int, object] = {}
+
+    def __call__(self, message: dict) -> dict:
+        try:
+            return {"value": self._serve(message)}
+        except CodecError as exc:
+            return {"error": f"the reference could not return plain data ({exc})"}
+        except PermissionError as exc:
+            return {"error": str(exc)}
+        except Exception as exc:
+            return {"error": f"the reference {message.get('name', 'object')} raised {type(exc).__name__}: {exc}"}
+
+    def _serve(self, message: dict):
+        op = message["op"]
+        args, kwargs = list(message.get("args") or []), dict(message.get("kwargs") or {})
+        if op in ("call", "new"):
+            name = message.get("name")
+            if name not in self.allowed:
+                raise PermissionError(f"{name} is not served while this unit is graded")
+            result = getattr(self.reference, name)(*args, **kwargs)
+            if op == "new":
+                handle = len(self.objects) + 1
+                self.objects[handle] = result
+                return handle
+            return _roundtrip(result)
+        target = self.objects[int(message["handle"])]
+        attr = str(message["attr"])
+        if attr.startswith("__"):
+            raise PermissionError("private attributes are not served")
+        if op == "getattr":
+            value = getattr(target, attr)
+            if callable(value):
+                return {"method": True}
+            return {"value": _roundtrip(value)}
+        if op == "setattr":
+            setattr(target, attr, message.get("value"))
+            return None
+        if op == "method":
+            return _roundtrip(getattr(target, attr)(*args, **kwargs))
+        raise PermissionError(f"unknown request {op}")
+
+
+def missing_explanation(unit: Unit, defined: dict, cell_notes) -> str | None:
+    """Why a unit cannot be graded at all, or None when it is defined."""
+    base, _, method = unit.name.partition(".")
+    if base in defined and (not method or method in (defined[base] or [])):
+        return None
+    what = f"{base} is not defined" if base not in defined else f"class {base} has no method {method}"
+    for note in cell_notes:
+        if note.status not in ("ok", "not_run") and note.source_mentions(base):
+            return f"{what} in the submission: {note.label} would define it but {note.describe()}."
+    return f"{what} in the submission."
+
+
+def describe_error(err: dict) -> str:
+    text = f"{err.get('type', 'Error')}: {err.get('message', '')}".rstrip(": ")
+    if err.get("type") == "NotImplementedError":
+        text = "not implemented yet (raises NotImplementedError)"
+    if err.get("stage") == "setup":
+        text = f"while preparing its input (`{err.get('snippet', '').strip()}`): {text}"
+    if err.get("traceback"):
+        text += "\n" + _indent(err["traceback"])
+    return text
+
+
+def _case_failure(case, run, expected, tol, unit: Unit) -> str:
+    if not run.ok:
+        return describe_error(run.error or {})
+    for name, value in expected.items():
+        if name not in run.outputs:
+            return f"`{name}` was not produced"
+        problem = compare(value, run.outputs[name], tol, name, exact=unit.exact)
+        if problem:
+            return problem
+    return ""
+
+
+def _indent(text: str) -> str:
+    return "\n".join("      " + line for line in text.splitlines())
+
+
+class Grader:
+    """Grades submissions of one assignment; reuse it across submissions."""
+
+    def __init__(self, assignment_id: str, config: dict | None = None, zygote: Zygote | None = None):
+        self.assignment, self.helpers, self.prepared = prepare(assignment_id)
+        self.reference = load_reference(assignment_id)
+        self.config = dict(config or {})
+        self.tol = Tolerance(self.assignment.rtol, self.assignment.atol)
+        self._own_zygote = zygote is None
+        self.zygote = zygote or Zygote()
+
+    def close(self):
+        if self._own_zygote:
+            self.zygote.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def grade_file(self, path: str | Path) -> GradingResult:
+        started = time.monotonic()
+        try:
+            cells = load_submission(path)
+        except SubmissionError as exc:
+            result = self._unreadable(str(path), str(exc))
+        else:
+            result = self.grade_cells(cells, str(path))
+        result.execution_time = time.monotonic() - started
+        return result
+
+    def _unreadable(self, name: str, reason: str) -> GradingResult:
+        result = GradingResult(self.assignment.id, name, notes=[f"The submission could not be read: {reason}."])
+        for p in self.prepared:
+            result.units.append(UnitResult(p.unit.name, 0.0, p.unit.points, "failed",
+                                           f"Not graded: the submission could not be read ({reason})."))
+        return result
+
+    def grade_cells(self, cells: list[Cell], name: str = "<submission>") -> GradingResult:
+        result = GradingResult(self.assignment.id, name)
+        student = StudentProcess(self.zygote, self.helpers, self.assignment.preamble, cells, self.config)
+        try:
+            reports = [_CellNote(r, cells) for r in student.start()]
+            result.notes.extend(r.note() for r in reports if r.note())
+            for prepared in self.prepared:
+                result.units.append(self._grade_unit(student, prepared, reports))
+            if student.restarts:
+                result.notes.append(f"The student process was restarted {student.restarts} time(s).")
+        finally:
+            student.kill()
+        return result
+
+    def _run_mode(self, student, prepared: PreparedUnit, mode: str):
+        unit = prepared.unit
+        if mode == "own":
+            spec, inputs, substitute = prepared.spec, [c.inputs for c in prepared.cases], {}
+        else:
+            spec = dict(prepared.spec)
+            if unit.reference_setup is not None:
+                spec["setup"] = unit.reference_setup
+            inputs = prepared.reference_inputs
+            substitute = {n: ("class" if isinstance(getattr(self.reference, n), type) else "function")
+                          for n in unit.calls}
+        server = ReferenceServer(self.reference, unit.calls if mode == "reference" else ())
+        run = student.run_unit(spec, inputs, substitute, server)
+        failures = []
+        for case, case_run, expected in zip(prepared.cases, run.cases, prepared.expected):
+            if case_run is None:
+                failures.append((case, run.ended or "not run"))
+                continue
+            problem = _case_failure(case, case_run, expected, self.tol, unit)
+            if problem:
+                failures.append((case, problem))
+        return run, failures
+
+    def _grade_unit(self, student, prepared: PreparedUnit, reports) -> UnitResult:
+        unit = prepared.unit
+        total = len(prepared.cases)
+        missing = missing_explanation(unit, student.defined, reports)
+        if missing:
+            return UnitResult(unit.name, 0.0, unit.points, "failed", missing, cases_total=total)
+        own_run, own_failures = self._run_mode(student, prepared, "own")
+        best_mode, run, failures = "own", own_run, own_failures
+        ref_failures = None
+        if own_failures and unit.has_reference_mode:
+            ref_run, ref_failures = self._run_mode(student, prepared, "reference")
+            if len(ref_failures) < len(own_failures):
+                best_mode, run, failures = "reference", ref_run, ref_failures
+        passed = total - len(failures)
+        score = round(unit.points * passed / total, 6) if total else 0.0
+        status = "passed" if passed == total else "failed"
+        explanation = self._explain(unit, prepared, own_run, own_failures, best_mode, failures, ref_failures)
+        cpu = sum(c.cpu for c in run.cases if c)
+        return UnitResult(unit.name, score, unit.points, status, explanation, best_mode, passed, total, cpu, run.wall)
+
+    def _explain(self, unit, prepared, own_run, own_failures, mode, failures, ref_failures) -> str:
+        total = len(prepared.cases)
+        deps = ", ".join(unit.calls) or "its forward pass"
+        lines = []
+        if not failures:
+            lines.append(f"Passed all {total} hidden cases.")
+            if mode == "reference":
+                case, problem = own_failures[0]
+                lines.append(f"Full credit with the reference {deps} substituted. With your own {deps}, "
+                             f"{len(own_failures)} case(s) failed, e.g. case {case.label}: {problem.splitlines()[0]}")
+        else:
+            lines.append(f"Passed {total - len(failures)} of {total} hidden cases"
+                         + (f" (best with the reference {deps} substituted)." if mode == "reference" else "."))
+            for case, problem in failures[:2]:
+                lines.append(f"- case {case.label}: {problem}")
+            if len(failures) > 2:
+                lines.append(f"- ... {len(failures) - 2} more case(s) failing")
+            if ref_failures and mode == "own":
+                case, problem = ref_failures[0]
+                lines.append(f"With the reference {deps} substituted it fails too, e.g. case {case.label}: "
+                             f"{problem.splitlines()[0]}")
+        lines.extend(self._gradcheck_lines(unit, own_run))
+        mutated = sorted({n for c in own_run.cases if c and c.ok for n in (c.outputs or {}).get("__mutated__", [])})
+        if mutated:
+            lines.append("Note: it modifies its argument(s) " + ", ".join(f"`{n}`" for n in mutated)
+                         + " in place; callers may not expect that (no points lost for it).")
+        printed = next((c.output for c in own_run.cases if c and c.output), "")
+        if printed:
+            lines.append("Printed output (trimmed):\n" + _indent(printed[:600]))
+        return "\n".join(lines)
+
+    def _gradcheck_lines(self, unit, run) -> list[str]:
+        if unit.gradcheck is None:
+            return []
+        worst: dict[str, float] = {}
+        skipped = set()
+        for case in run.cases:
+            if not (case and case.ok):
+                continue
+            for grad, pair in (case.outputs or {}).get("__gradcheck__", {}).items():
+                err = gradcheck_error(pair)
+                if err is None:
+                    skipped.add(grad)
+                else:
+                    worst[grad] = max(worst.get(grad, 0.0), err)
+        if not worst and not skipped:
+            return []
+        limit = GRADCHECK_THRESHOLD.get(self.assignment.dtype, 1e-5)
+        parts = [f"{g} {e:.1e}{'' if e < limit else ' (too large)'}" for g, e in worst.items()]
+        parts += [f"{g} skipped (wrong shape)" for g in sorted(skipped - set(worst))]
+        return ["Numerical gradient check of your backward against the forward it belongs to "
+                "(central differences along a random direction, worst relative error): " + ", ".join(parts)]
+
+
+class _CellNote:
+    def __init__(self, report, cells):
+        self.report = report
+        self.label = report.label
+        self.status = report.status
+        index = report.index - 1  # 0 is the preamble
+        self.source = cells[index].source if 0 <= index < len(cells) else ""
+
+    def source_mentions(self, name: str) -> bool:
+        return f"def {name}" in self.source or f"class {name}" in self.source
+
+    def describe(self) -> str:
+        r = self.report
+        if r.status == "syntax_error":
+            return f"does not parse: {r.errors[0].get('message') if r.errors else ''}"
+        if r.status == "timeout":
+            return "was stopped at its time limit"
+        if r.status == "crashed":
+            return f"crashed ({r.errors[0].get('message') if r.errors else ''})"
+        if r.status == "error" and r.errors:
+            e = r.errors[0]
+            return f"raised {e.get('type')}: {e.get('message')} at line {e.get('line')}"
+        return r.status
+
+    def note(self) -> str:
+        if self.status in ("ok", "not_run"):
+            return ""
+        return f"{self.label} {self.describe()}"

@@ -1,0 +1,147 @@
+"""Stage 4: compare a unit's outputs with the reference's and explain every difference.
+
+All comparison happens here, in the grading process, on decoded plain data. The
+explanations name the output, the expected and actual shape, the first differing
+index with both values and the relative error, and a hint where a classic mistake
+(transposed weight, missing sum over the batch, flipped sign, constant factor) fits.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rtol: float
+    atol: float
+
+
+def _fmt(x) -> str:
+    try:
+        return np.format_float_positional(float(x), precision=8, unique=True, trim="-")
+    except (TypeError, ValueError):
+        return repr(x)
+
+
+def _shape_hint(expected: np.ndarray, actual: np.ndarray, tol: Tolerance) -> str:
+    if actual.ndim == 2 and actual.T.shape == expected.shape and np.allclose(actual.T, expected, tol.rtol, tol.atol):
+        return " Its transpose has the right values: a transposed weight or swapped axes?"
+    for axis in range(actual.ndim):
+        for keep in (True, False):
+            summed = actual.sum(axis=axis, keepdims=keep)
+            if summed.shape == expected.shape and np.allclose(summed, expected, tol.rtol, tol.atol):
+                return f" Summed over axis {axis} it would be right: a missing sum over that axis (or keepdims)?"
+    if expected.ndim >= 1 and actual.ndim >= 1 and actual.size and expected.size:
+        for axis in range(expected.ndim):
+            summed = expected.sum(axis=axis, keepdims=True)
+            if summed.shape == actual.shape:
+                return f" The shape looks like a sum over axis {axis} where none belongs: a wrong sum axis?"
+    return ""
+
+
+def _value_hint(expected: np.ndarray, actual: np.ndarray, tol: Tolerance) -> str:
+    if np.isnan(actual).any():
+        return " The output contains NaN."
+    if np.allclose(actual, -expected, tol.rtol, tol.atol):
+        return " It is the expected value with the opposite sign."
+    if expected.ndim == 2 and expected.shape[0] == expected.shape[1] and np.allclose(actual, expected.T, tol.rtol, tol.atol):
+        return " It equals the transpose of the expected value: a transposed weight?"
+    nonzero = np.abs(expected) > 1e-12
+    if nonzero.sum() >= 2:
+        ratio = actual[nonzero] / expected[nonzero]
+        if np.allclose(ratio, ratio.flat[0], rtol=1e-6) and abs(ratio.flat[0]) > 1e-12:
+            return f" It is the expected value times {_fmt(ratio.flat[0])}: an extra or missing scale factor (e.g. averaging)?"
+    diff = actual - expected
+    for axis in range(diff.ndim):
+        if diff.shape[axis] > 1 and np.allclose(diff, diff.take([0], axis=axis), tol.rtol, max(tol.atol, 1e-9)) \
+                and not np.allclose(diff, 0, atol=tol.atol):
+            return " The error is the same along an axis: a missing or wrong bias?"
+    return ""
+
+
+def compare(expected, actual, tol: Tolerance, name: str, exact: bool = False) -> str:
+    """'' when actual matches expected, else one explanation sentence."""
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict):
+            return f"`{name}`: expected a dict, got a {type(actual).__name__}"
+        for key in expected:
+            if key not in actual:
+                return f"`{name}`: key {key!r} is missing"
+            problem = compare(expected[key], actual[key], tol, f"{name}[{key!r}]", exact)
+            if problem:
+                return problem
+        return ""
+    if isinstance(expected, (list, tuple)) and not _is_numeric_seq(expected):
+        if not isinstance(actual, (list, tuple)) or len(actual) != len(expected):
+            return f"`{name}`: expected a sequence of {len(expected)} items, got {_kind(actual)}"
+        for i, (e, a) in enumerate(zip(expected, actual)):
+            problem = compare(e, a, tol, f"{name}[{i}]", exact)
+            if problem:
+                return problem
+        return ""
+    if actual is None and expected is not None:
+        return f"`{name}`: got None"
+    try:
+        exp = np.asarray(expected)
+        act = np.asarray(actual)
+    except Exception:
+        return f"`{name}`: got {_kind(actual)}, not numbers"
+    if act.dtype.kind not in "biufc":
+        return f"`{name}`: got {_kind(actual)}, not numbers"
+    if exact or exp.dtype.kind in "iub" and act.dtype.kind in "iub" and isinstance(expected, list):
+        if exp.shape != act.shape or not np.array_equal(exp, act):
+            return f"`{name}`: expected {_short(expected)}, got {_short(actual)}" + _first_diff_seq(exp, act)
+        return ""
+    if exp.shape != act.shape:
+        return f"`{name}` has shape {act.shape}; expected {exp.shape}." + _shape_hint(exp.astype(float), act.astype(float), tol)
+    exp64, act64 = exp.astype(np.float64), act.astype(np.float64)
+    close = np.isclose(act64, exp64, rtol=tol.rtol, atol=tol.atol)
+    if close.all():
+        return ""
+    bad = np.argwhere(~close)
+    first = tuple(int(i) for i in bad[0]) if exp.ndim else ()
+    e, a = exp64[first], act64[first]
+    rel = np.max(np.abs(act64 - exp64) / np.maximum(1e-8, np.abs(act64) + np.abs(exp64)))
+    where = f"at index {list(first)} " if first else ""
+    return (f"`{name}` differs {where}(expected {_fmt(e)}, got {_fmt(a)}); "
+            f"{len(bad)} of {exp.size} values differ, max relative error {rel:.2e}."
+            + _value_hint(exp64, act64, tol))
+
+
+def _is_numeric_seq(seq) -> bool:
+    return all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in seq)
+
+
+def _kind(value) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    if isinstance(value, (list, tuple)):
+        return f"a {type(value).__name__} of {len(value)} items"
+    return f"a {type(value).__name__}"
+
+
+def _short(value) -> str:
+    text = repr(list(value) if isinstance(value, (list, tuple)) else value)
+    return text if len(text) < 120 else text[:117] + "..."
+
+
+def _first_diff_seq(exp, act) -> str:
+    if exp.ndim == 1 and act.ndim == 1:
+        n = min(len(exp), len(act))
+        diff = [i for i in range(n) if exp[i] != act[i]]
+        if diff:
+            return f" (first difference at position {diff[0]}: expected {exp[diff[0]]}, got {act[diff[0]]})"
+        return f" (lengths {len(act)} and {len(exp)} differ)"
+    return ""
+
+
+def gradcheck_error(pair) -> float | None:
+    if not (isinstance(pair, list) and len(pair) == 2):
+        return None
+    try:
+        numerical, analytical = float(pair[0]), float(pair[1])
+    except (TypeError, ValueError):
+        return None
+    return abs(numerical - analytical) / max(1e-8, abs(numerical) + abs(analytical))

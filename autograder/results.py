@@ -1,0 +1,56 @@
+"""Stage 6 (report): Gradescope's results.json and a readable table."""
+from __future__ import annotations
+
+import json
+
+from autograder.grader import GradingResult
+
+
+def to_gradescope(result: GradingResult) -> dict:
+    """Gradescope's results format: score, execution_time, output, and one test per unit."""
+    output = "\n".join(result.notes)
+    return {
+        "score": result.score,
+        "execution_time": round(result.execution_time, 3),
+        "output": output,
+        "tests": [
+            {
+                "name": u.name,
+                "score": u.score,
+                "max_score": u.max_score,
+                "status": "passed" if u.score >= u.max_score else "failed",
+                "output": u.explanation,
+            }
+            for u in result.units
+        ],
+    }
+
+
+def to_json(result: GradingResult) -> str:
+    return json.dumps(to_gradescope(result), indent=2)
+
+
+def to_table(result: GradingResult) -> str:
+    width = max([len(u.name) for u in result.units] + [4])
+    lines = [f"{result.assignment}: {result.submission}", ""]
+    lines.append(f"{'unit':<{width}}  {'score':>9}  verdict")
+    lines.append("-" * (width + 30))
+    for u in result.units:
+        first = u.explanation.splitlines()[0] if u.explanation else ""
+        verdict = "passed" if u.score >= u.max_score else ("partial" if u.score > 0 else "failed")
+        lines.append(f"{u.name:<{width}}  {_pts(u.score)}/{_pts(u.max_score):<4}  {verdict:<7} {first}")
+    lines.append("-" * (width + 30))
+    lines.append(f"{'total':<{width}}  {_pts(result.score)}/{_pts(result.max_score)}")
+    if result.notes:
+        lines += ["", "Notes:"] + [f"- {n}" for n in result.notes]
+    details = [u for u in result.units if u.score < u.max_score or "\n" in u.explanation]
+    if details:
+        lines += ["", "Details:"]
+        for u in details:
+            lines.append(f"[{u.name}]")
+            lines += ["  " + line for line in u.explanation.splitlines()]
+    return "\n".join(lines)
+
+
+def _pts(x: float) -> str:
+    return f"{x:g}" if x == int(x) else f"{x:.2f}"

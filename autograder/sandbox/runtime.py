@@ -1,0 +1,247 @@
+"""Runs inside the untrusted student process. Holds no reference code and no expected
+values: it receives cell sources and case inputs, and sends back plain data only.
+
+Cells run fork-and-commit: each cell executes in a child of the process holding the
+namespace; a child that finishes in time becomes the new holder and its parent exits,
+one that crashes or runs past its time is killed and the parent carries on without
+it. No student code can catch or undo that time limit.
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import io
+import os
+import select
+import signal
+import sys
+import time
+import traceback
+import types
+
+from autograder.codec import CodecError, encode, recv_message, send_message
+from autograder.driver import ContractError, SetupError, run_case
+
+OUTPUT_LIMIT = 4000  # characters of printed output kept per cell / unit
+
+
+class BoundedWriter(io.TextIOBase):
+    """stdout/stderr replacement: keeps the first OUTPUT_LIMIT characters, counts the rest."""
+
+    def __init__(self):
+        self.parts, self.kept, self.dropped = [], 0, 0
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        text = str(text)
+        room = OUTPUT_LIMIT - self.kept
+        if room > 0:
+            self.parts.append(text[:room])
+            self.kept += min(room, len(text))
+        self.dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def take(self) -> str:
+        text = "".join(self.parts)
+        if self.dropped:
+            text += f"\n... [{self.dropped} more characters of output cut]"
+        self.parts, self.kept, self.dropped = [], 0, 0
+        return text
+
+
+class _NoIPython:
+    """What `get_ipython()` returns: magics and shell escapes do nothing here."""
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+
+def _student_traceback(exc: BaseException) -> str:
+    """The traceback trimmed to frames in the student's own cells (their files are
+    named "<cell N>"); empty when the error was raised outside them."""
+    try:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<cell")]
+        return "".join(traceback.format_list(frames[-6:])).rstrip()
+    except BaseException:  # a hostile exception must not take the runtime down
+        return ""
+
+
+def describe_exception(exc: BaseException) -> dict:
+    try:
+        message = str(exc)[:500]
+    except BaseException:
+        message = "<unprintable>"
+    return {"type": type(exc).__name__, "message": message, "traceback": _student_traceback(exc)[-3000:]}
+
+
+def install_helpers(helpers: dict) -> None:
+    for name, source in helpers.items():
+        module = types.ModuleType(name)
+        module.__file__ = f"<{name}>"
+        exec(compile(source, f"<{name}.py>", "exec"), module.__dict__)
+        sys.modules[name] = module
+
+
+def new_namespace() -> dict:
+    namespace = {"__name__": "__main__", "__builtins__": builtins}
+    namespace["get_ipython"] = lambda: _NoIPython()
+    return namespace
+
+
+def run_statements(source: str, label: str, namespace: dict) -> list[dict]:
+    """Run a cell's top-level statements one by one: an error costs only its statement."""
+    errors = []
+    tree = ast.parse(source)
+    for node in tree.body:
+        module = ast.Module(body=[node], type_ignores=[])
+        try:
+            exec(compile(module, f"<{label}>", "exec"), namespace)
+        except BaseException as exc:  # SystemExit too: it costs only this statement
+            error = describe_exception(exc)
+            error["line"] = node.lineno
+            errors.append(error)
+    return errors
+
+
+def _wait_readable(fd: int, timeout: float) -> bool:
+    ready, _, _ = select.select([fd], [], [], max(timeout, 0))
+    return bool(ready)
+
+
+def execute_cells(sock, cells: list, namespace: dict, cell_timeout: float, writer: BoundedWriter) -> dict:
+    """Fork-and-commit every cell. Returns the namespace of the process that survives."""
+    for index, cell in enumerate(cells):
+        if cell.get("syntax_error"):
+            send_message(sock, {"op": "cell", "index": index, "status": "syntax_error",
+                                "error": cell["syntax_error"]})
+            continue
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child: run the cell, report, take over as holder
+            os.close(read_fd)
+            errors = run_statements(cell["source"], cell["label"], namespace)
+            output = writer.take()
+            try:
+                send_message(sock, {"op": "cell", "index": index, "status": "error" if errors else "ok",
+                                    "errors": errors, "output": output})
+            except CodecError:
+                send_message(sock, {"op": "cell", "index": index, "status": "error", "errors": [], "output": ""})
+            os.write(write_fd, b"c")
+            os.close(write_fd)
+            continue
+        os.close(write_fd)
+        committed = _wait_readable(read_fd, cell_timeout) and os.read(read_fd, 1) == b"c"
+        os.close(read_fd)
+        if committed:
+            os._exit(0)  # the child holds the namespace now
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        _, status = os.waitpid(pid, 0)
+        timed_out = os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+        send_message(sock, {"op": "cell", "index": index,
+                            "status": "timeout" if timed_out else "crashed",
+                            "error": _exit_description(status, cell_timeout)})
+    return namespace
+
+
+def _exit_description(status: int, timeout: float) -> str:
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        if sig == signal.SIGKILL:
+            return f"stopped after its time limit ({timeout:g} s) or for exceeding a resource limit"
+        return f"the process died with signal {signal.Signals(sig).name}"
+    return f"the process exited with status {os.WEXITSTATUS(status)}"
+
+
+def defined_names(namespace: dict) -> dict:
+    """Top-level functions and classes (with their methods), for "not defined" verdicts."""
+    names = {}
+    for name, value in list(namespace.items()):
+        try:
+            if isinstance(value, type):
+                names[str(name)] = sorted(str(k) for k, v in vars(value).items() if callable(v))
+            elif callable(value):
+                names[str(name)] = None
+        except BaseException:
+            continue
+    return names
+
+
+# --- reference proxies: calls the grading process serves ---------------------------------
+
+class ReferenceCallError(Exception):
+    pass
+
+
+class _Channel:
+    def __init__(self, sock):
+        self.sock = sock
+
+    def ask(self, message: dict):
+        send_message(self.sock, message)
+        reply = recv_message(self.sock)
+        if "error" in reply:
+            raise ReferenceCallError(reply["error"])
+        return reply.get("value")
+
+
+def make_function_proxy(name: str, channel: _Channel):
+    def reference_unit(*args, **kwargs):
+        return channel.ask({"op": "call", "name": name, "args": list(args), "kwargs": kwargs})
+    reference_unit.__name__ = name
+    return reference_unit
+
+
+def make_class_proxy(name: str, channel: _Channel):
+    class ReferenceObject:
+        def __init__(self, *args, **kwargs):
+            object.__setattr__(self, "_handle", channel.ask(
+                {"op": "new", "name": name, "args": list(args), "kwargs": kwargs}))
+
+        def __getattr__(self, attr):
+            info = channel.ask({"op": "getattr", "handle": self._handle, "attr": attr})
+            if info.get("method"):
+                return lambda *args, **kwargs: channel.ask(
+                    {"op": "method", "handle": self._handle, "attr": attr, "args": list(args), "kwargs": kwargs})
+            return info.get("value")
+
+        def __setattr__(self, attr, value):
+            channel.ask({"op": "setattr", "handle": self._handle, "attr": attr, "value": value})
+
+    ReferenceObject.__name__ = ReferenceObject.__qualname__ = name
+    return ReferenceObject
+
+
+def run_unit(sock, request: dict, namespace: dict, writer: BoundedWriter) -> None:
+    """Inside a forked unit child: run every case, stream one message per case."""
+    channel = _Channel(sock)
+    for name, kind in request["substitute"].items():
+        namespace[name] = (make_class_proxy if kind == "class" else make_function_proxy)(name, channel)
+    spec = request["spec"]
+    for index, inputs in enumerate(request["cases"]):
+        started = time.process_time()
+        message = {"op": "case", "index": index}
+        try:
+            outputs = run_case(namespace, spec, inputs, gradcheck=request["gradcheck"])
+            encode(outputs)  # refuse non-plain data here, so the verdict can say so
+            message.update(ok=True, outputs=outputs)
+        except ContractError as exc:
+            message.update(ok=False, error={"type": "ContractError", "message": str(exc), "traceback": ""})
+        except SetupError as exc:
+            message.update(ok=False, error=dict(describe_exception(exc.cause), stage="setup", snippet=exc.snippet))
+        except CodecError as exc:
+            message.update(ok=False, error={"type": "NotPlainData", "message": str(exc), "traceback": ""})
+        except BaseException as exc:
+            message.update(ok=False, error=describe_exception(exc))
+        message["cpu"] = time.process_time() - started
+        message["output"] = writer.take()
+        try:
+            send_message(sock, message)
+        except CodecError as exc:
+            send_message(sock, {"op": "case", "index": index, "ok": False, "cpu": message["cpu"], "output": "",
+                                "error": {"type": "NotPlainData", "message": str(exc), "traceback": ""}})
+    send_message(sock, {"op": "unit_done"})

@@ -1,0 +1,150 @@
+"""Stage 1: a submission file -> the ordered cells of Python source it would run.
+
+Cells are read the way IPython reads them (magics and shell escapes become calls on
+`get_ipython()`, which the sandbox answers with no-ops; leading indentation is
+stripped). A piece of source that does not parse is split at its column-0 `def`,
+`class` and import boundaries so that a syntax error costs only the definition it is in.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+PY_CELL_MARKER = re.compile(r"^# ?(%%|In\[[ 0-9]*\]:)")
+TOP_LEVEL_BOUNDARY = re.compile(r"^(def |class |async def |import |from \S+ import |@)")
+
+
+class SubmissionError(Exception):
+    """The file cannot be read as a submission at all (a verdict, not a crash)."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    label: str          # where it came from, for explanations: "cell 3", "cell 3 lines 10-24"
+    source: str         # Python source, IPython-transformed
+    syntax_error: str = ""  # non-empty: the piece does not parse; it is reported, not run
+
+
+def _transform(source: str) -> str:
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    try:
+        return TransformerManager().transform_cell(source)
+    except Exception:  # the transformer itself choked: leave the text for the parser to judge
+        return source
+
+
+def _parses(source: str) -> str:
+    try:
+        # compile, not ast.parse: `return` outside a function is only caught here
+        compile(source, "<cell>", "exec", dont_inherit=True)
+        return ""
+    except SyntaxError as exc:
+        return f"{exc.msg} (line {exc.lineno})"
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return str(exc) or type(exc).__name__
+
+
+def split_unparsable(source: str, label: str) -> list[Cell]:
+    """Cut source that does not parse at column-0 definitions and imports."""
+    error = _parses(source)
+    if not error:
+        return [Cell(label, source)]
+    lines = source.splitlines(keepends=True)
+    starts = [0] + [i for i, line in enumerate(lines) if i and TOP_LEVEL_BOUNDARY.match(line)]
+    # keep decorators with the definition that follows them
+    starts = [s for k, s in enumerate(starts) if not (k and lines[s - 1].startswith("@"))]
+    pieces = []
+    for a, b in zip(starts, starts[1:] + [len(lines)]):
+        text = "".join(lines[a:b])
+        if not text.strip():
+            continue
+        piece_label = f"{label} lines {a + 1}-{b}"
+        problem = _parses(text)
+        pieces.append(Cell(piece_label, text, problem))
+    return pieces or [Cell(label, source, error)]
+
+
+def cells_from_sources(sources: list[tuple[str, str]]) -> list[Cell]:
+    cells: list[Cell] = []
+    for label, source in sources:
+        if not source.strip():
+            continue
+        cells.extend(split_unparsable(_transform(source), label))
+    return cells
+
+
+def read_notebook(text: str) -> list[Cell]:
+    try:
+        nb = nbformat.reads(text, as_version=4)
+    except Exception as exc:
+        raise SubmissionError(f"not a readable notebook: {type(exc).__name__}: {str(exc)[:200]}") from None
+    sources = []
+    for number, cell in enumerate(nb.cells, start=1):
+        if cell.get("cell_type") == "code":
+            source = cell.get("source", "")
+            if isinstance(source, list):
+                source = "".join(source)
+            sources.append((f"cell {number}", str(source)))
+    return cells_from_sources(sources)
+
+
+def _top_level_statements(source: str) -> list[tuple[str, str]]:
+    tree = ast.parse(source)
+    lines = source.splitlines(keepends=True)
+    out = []
+    for node in tree.body:
+        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        out.append((f"lines {start}-{node.end_lineno}", "".join(lines[start - 1 : node.end_lineno])))
+    return out
+
+
+def read_python(text: str) -> list[Cell]:
+    lines = text.splitlines(keepends=True)
+    marks = [i for i, line in enumerate(lines) if PY_CELL_MARKER.match(line)]
+    if marks:
+        bounds = ([0] if marks[0] else []) + marks + [len(lines)]
+        sources = [(f"cell {k + 1} (lines {a + 1}-{b})", "".join(lines[a:b]))
+                   for k, (a, b) in enumerate(zip(bounds, bounds[1:]))]
+        return cells_from_sources(sources)
+    if not _parses(text):
+        return cells_from_sources(_top_level_statements(text))
+    # does not parse: split at definitions, then each parsing piece into statements
+    cells = []
+    for piece in split_unparsable(text, "file"):
+        if piece.syntax_error:
+            cells.append(piece)
+        else:
+            cells.extend(cells_from_sources([(piece.label, piece.source)]))
+    return cells
+
+
+def load_submission(path: str | Path) -> list[Cell]:
+    """Read a .ipynb or .py submission. Raises SubmissionError for unreadable files."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SubmissionError(f"cannot read the file: {exc.strerror}") from None
+    if not raw.strip():
+        raise SubmissionError("the submission is empty")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SubmissionError("the submission is not UTF-8 text") from None
+    text = text.lstrip("\ufeff")
+    looks_like_json = text.lstrip().startswith("{")
+    if path.suffix == ".ipynb" or (path.suffix != ".py" and looks_like_json):
+        if not looks_like_json:
+            raise SubmissionError("not a notebook: the file is not JSON")
+        try:
+            json.loads(text)
+        except ValueError as exc:
+            raise SubmissionError(f"not a notebook: invalid JSON ({exc})") from None
+        return read_notebook(text)
+    return read_python(text)
