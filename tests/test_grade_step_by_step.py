@@ -1,0 +1,138 @@
+"""End-to-end grading of rnn_step_by_step: seeds, the reference itself, and mutants."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import grade_text, mutate, reference_text, scores, seed_path
+
+A = "rnn_step_by_step"
+UNITS = ["rnn_cell_forward", "rnn_forward", "rnn_cell_backward", "rnn_backward",
+         "lstm_cell_forward", "lstm_forward", "lstm_cell_backward", "lstm_backward"]
+
+
+@pytest.fixture(scope="module")
+def grader(graders):
+    return graders(A)
+
+
+def test_reference_scores_full_marks(grader):
+    result = grade_text(grader, reference_text(A))
+    assert scores(result) == {u: 1.0 for u in UNITS}, result.units
+
+
+def test_seed_002_correct_forwards_and_rnn_backwards(grader):
+    # 002 defines the RNN functions and the LSTM forwards correctly, no LSTM backward.
+    result = grader.grade_file(seed_path("002"))
+    expected = {u: 1.0 for u in UNITS[:6]} | {"lstm_cell_backward": 0.0, "lstm_backward": 0.0}
+    assert scores(result) == expected
+    by_name = {u.name: u for u in result.units}
+    assert "not defined" in by_name["lstm_backward"].explanation
+    assert "Numerical gradient check" in by_name["rnn_backward"].explanation
+
+
+def test_seed_001_contract_breaks_and_fair_credit(grader):
+    result = grader.grade_file(seed_path("001"))
+    s = scores(result)
+    by_name = {u.name: u for u in result.units}
+    # rnn_cell_forward returns (yt_pred, cache): wrong arity, no credit, explained
+    assert s["rnn_cell_forward"] == 0
+    assert "returned 2 values; expected 3" in by_name["rnn_cell_forward"].explanation
+    # rnn_forward agrees with its own cell's private cache layout: full credit
+    assert s["rnn_forward"] == 1
+    # rnn_cell_backward reads an undefined global Wax: no credit in either mode
+    assert s["rnn_cell_backward"] == 0
+    assert "Wax" in by_name["rnn_cell_backward"].explanation
+    # rnn_backward itself is right: credit through the reference units
+    assert s["rnn_backward"] == 1 and by_name["rnn_backward"].mode == "reference"
+    for unit in UNITS[4:]:
+        assert s[unit] == 0 and "not defined" in by_name[unit].explanation
+
+
+MUTANTS = [
+    # (unit that must lose points, old, new, words the explanation should contain)
+    ("rnn_cell_forward", "np.tanh(Waa @ a_prev + Wax @ xt + ba)", "np.tanh(Waa.T @ a_prev + Wax @ xt + ba)", "differs"),
+    ("rnn_cell_forward", "np.tanh(Waa @ a_prev + Wax @ xt + ba)", "np.tanh(Waa @ a_prev + Wax @ xt)", "bias"),
+    ("rnn_cell_backward", "dba = np.sum(dz, axis=1, keepdims=True)", "dba = np.sum(dz, axis=0, keepdims=True)", "shape"),
+    ("rnn_backward", "dWaa += grads_t[\"dWaa\"]", "dWaa = grads_t[\"dWaa\"]", "differs"),
+    ("lstm_cell_forward", "ft = sigmoid(Wf @ concat + bf)\n    it = sigmoid(Wi @ concat + bi)",
+     "ft = sigmoid(Wi @ concat + bi)\n    it = sigmoid(Wf @ concat + bf)", "differs"),
+    ("lstm_cell_backward", "dc_prev = ds * ft", "dc_prev = ds * it", "dc_prev"),
+]
+
+
+@pytest.mark.parametrize("unit,old,new,words", MUTANTS, ids=[f"{m[0]}-{i}" for i, m in enumerate(MUTANTS)])
+def test_mutant_is_caught_and_only_its_unit_pays(grader, unit, old, new, words):
+    result = grade_text(grader, mutate(reference_text(A), old, new))
+    s = scores(result)
+    assert s[unit] < 1.0, f"mutant of {unit} not caught"
+    explanation = {u.name: u.explanation for u in result.units}[unit]
+    assert words in explanation
+    # fair credit: every other unit keeps full marks (callers via the reference mode)
+    assert all(v == 1.0 for name, v in s.items() if name != unit), s
+
+
+def test_private_cache_layout_and_equivalent_rewrites_lose_nothing(grader):
+    text = reference_text(A)
+    text = mutate(text, "cache = (a_next, a_prev, xt, parameters)\n    return a_next, yt_pred, cache",
+                  "cache = {'p': parameters, 'x': xt, 'prev': a_prev, 'next': a_next}\n    return a_next, yt_pred, cache")
+    text = mutate(text, "    a_next, a_prev, xt, parameters = cache\n    Wax = parameters[\"Wax\"]",
+                  "    a_next, a_prev, xt, parameters = cache['next'], cache['prev'], cache['x'], cache['p']\n    Wax = parameters[\"Wax\"]")
+    text = mutate(text, "a1, a0, x1, parameters = caches[0]", "x1 = caches[0]['x']")
+    text = mutate(text, "a_next = np.tanh(Waa @ a_prev + Wax @ xt + ba)",
+                  "a_next = np.tanh(np.einsum('ij,jk->ik', Waa, a_prev) + np.dot(Wax, xt) + ba)")
+    result = grade_text(grader, text)
+    assert scores(result) == {u: 1.0 for u in UNITS}, [(u.name, u.explanation) for u in result.units]
+
+
+def test_notebook_quirks_magics_syntax_errors_failing_and_redefined_cells(grader, tmp_path):
+    import nbformat
+
+    ref = reference_text(A)
+    body = ref.split("\n", 2)[2]  # drop the preamble: the grader provides it
+    defs = body.split("\ndef ")
+    cells = ["%matplotlib inline\n!ls -la\nimport numpy as np\nfrom public_tests import *",
+             "def rnn_cell_forward(xt, a_prev, parameters):\n    return None"]  # redefined later
+    cells += [("def " + d) if i else d for i, d in enumerate(defs)]
+    cells.insert(3, "raise RuntimeError('a failing test cell')")
+    cells.insert(4, "def lstm_cell_forward(:\n    pass\n")  # a syntax error; real one comes later
+    cells.append("  x = 1\n  y = 2")  # indented cell: IPython strips the indentation
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    result = grader.grade_file(path)
+    assert scores(result) == {u: 1.0 for u in UNITS}, [(u.name, u.explanation) for u in result.units]
+    notes = "\n".join(result.notes)
+    assert "does not parse" in notes and "RuntimeError" in notes
+
+
+@pytest.mark.parametrize("content,words", [
+    ("", "empty"), ("{not json", "JSON"), ('{"cells": 3}', "notebook"), ("\x00\x01binary", "")])
+def test_unreadable_submissions_score_zero_with_a_reason(grader, tmp_path, content, words):
+    path = tmp_path / "broken.ipynb"
+    path.write_text(content)
+    result = grader.grade_file(path)
+    assert result.score == 0 and len(result.units) == len(UNITS)
+    assert words in result.notes[0]
+
+
+def test_cli_json_has_exactly_the_gradescope_fields(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "autograder.cli", "grade", A, str(seed_path("002")), "--json"],
+                         capture_output=True, text=True, check=True)
+    data = json.loads(out.stdout)
+    assert set(data) == {"score", "execution_time", "output", "tests"}
+    assert [t["name"] for t in data["tests"]] == UNITS
+    for t in data["tests"]:
+        assert set(t) == {"name", "score", "max_score", "status", "output"}
+        assert t["status"] == ("passed" if t["score"] == t["max_score"] else "failed")
+    assert data["score"] == 6
+
+
+def test_cli_misuse_exits_2(tmp_path):
+    unknown = subprocess.run([sys.executable, "-m", "autograder.cli", "grade", "nope", str(seed_path("002"))],
+                             capture_output=True, text=True)
+    assert unknown.returncode == 2 and "rnn_step_by_step" in unknown.stderr
+    missing = subprocess.run([sys.executable, "-m", "autograder.cli", "grade", A, str(tmp_path / "none.ipynb")],
+                             capture_output=True, text=True)
+    assert missing.returncode == 2
