@@ -1,0 +1,69 @@
+"""Stage 1: reading submissions the way IPython would run them."""
+import json
+
+import nbformat
+import pytest
+
+from autograder.submission import SubmissionError, load_submission
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_py_file_without_markers_is_split_into_top_level_statements(tmp_path):
+    cells = load_submission(write(tmp_path, "s.py", "import public_tests\n\n@dec\ndef f():\n    return 1\nx = 2\n"))
+    assert [c.source.strip().splitlines()[0] for c in cells] == ["import public_tests", "@dec", "x = 2"]
+
+
+def test_py_file_with_cell_markers(tmp_path):
+    text = "# %%\nimport numpy as np\n# %%\ndef f():\n    pass\n# In[3]:\nx = 1\n"
+    cells = load_submission(write(tmp_path, "s.py", text))
+    assert len(cells) == 3 and "def f" in cells[1].source
+
+
+def test_syntax_error_costs_only_the_definition_it_is_in(tmp_path):
+    text = "def good():\n    return 1\n\ndef helper():\n    print 'python 2'\n\ndef also_good():\n    return 2\n"
+    cells = load_submission(write(tmp_path, "s.py", text))
+    ok = [c for c in cells if not c.syntax_error]
+    bad = [c for c in cells if c.syntax_error]
+    assert [c.source.split("(")[0] for c in ok] == ["def good", "def also_good"]
+    assert len(bad) == 1 and "helper" in bad[0].source
+
+
+def test_return_outside_function_is_a_syntax_error_found_before_running(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "class A:\n    def f(self):\n        pass\n    return 1\n\nclass B:\n    pass\n")])
+    cells = load_submission(write(tmp_path, "n.ipynb", nbformat.writes(nb)))
+    assert [bool(c.syntax_error) for c in cells] == [True, False]
+
+
+def test_magics_and_shell_escapes_become_calls_and_indentation_is_stripped(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("%matplotlib inline\n!pip install x\ny = 1"),
+                                         nbformat.v4.new_code_cell("   def f():\n       return 1")])
+    cells = load_submission(write(tmp_path, "n.ipynb", nbformat.writes(nb)))
+    assert "get_ipython()" in cells[0].source and not cells[0].syntax_error
+    assert cells[1].source.startswith("def f") and not cells[1].syntax_error
+
+
+def test_old_notebook_versions_are_upgraded(tmp_path):
+    nb3 = nbformat.v3.new_notebook(worksheets=[nbformat.v3.new_worksheet(cells=[nbformat.v3.new_code_cell("x = 1")])])
+    cells = load_submission(write(tmp_path, "old.ipynb", nbformat.writes(nb3, version=3)))
+    assert [c.source.strip() for c in cells] == ["x = 1"]
+
+
+@pytest.mark.parametrize("text,words", [("", "empty"), ("{", "JSON"), ("[1, 2]", "not an object"),
+                                        ("not json at all", "invalid JSON")])
+def test_unreadable_notebooks_raise_submission_error(tmp_path, text, words):
+    with pytest.raises(SubmissionError, match=words):
+        load_submission(write(tmp_path, "x.ipynb", text))
+
+
+def test_markdown_and_raw_cells_are_ignored(tmp_path):
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "markdown", "source": "def not_code(): pass", "metadata": {}},
+        {"cell_type": "code", "source": ["x = ", "1"], "metadata": {}, "outputs": [], "execution_count": None}]}
+    cells = load_submission(write(tmp_path, "n.ipynb", json.dumps(nb)))
+    assert [c.source.strip() for c in cells] == ["x = 1"]
