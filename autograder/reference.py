@@ -8,12 +8,15 @@ assignment's helper modules made importable by their top-level names.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import types
 from functools import lru_cache
 from pathlib import Path
 
-REFERENCE_ROOT = Path(__file__).resolve().parent.parent / "reference"
+# RNNGRADE_REFERENCE_ROOT lets the mutation tests point the checks at a mutated copy.
+REFERENCE_ROOT = Path(os.environ.get("RNNGRADE_REFERENCE_ROOT")
+                      or Path(__file__).resolve().parent.parent / "reference")
 
 
 def reference_dir(assignment_id: str) -> Path:

@@ -29,6 +29,10 @@ class Cell:
 
 
 def _transform(source: str) -> str:
+    # Source that already compiles has no magics, escapes or stray indentation for
+    # IPython to rewrite; skipping its tokenizer saves most of the reading time.
+    if not _parses(source):
+        return source
     from IPython.core.inputtransformer2 import TransformerManager
 
     try:

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gradcheck_cd import assert_gradients, loss_against, rel_error  # noqa: E402
+from gradcheck_cd import assert_gradients, loss_against  # noqa: E402
 
 from autograder.reference import load_helper, load_reference, reference_dir  # noqa: E402
 

@@ -1,0 +1,56 @@
+"""The reference checks can fail: each small mutation of a reference (a transposed
+weight, a dropped bias, a wrong sum axis, a swapped gate, a wrong normalisation) makes
+the published-value, gradient and oracle tests fail. Each mutant is a copy of
+reference/ with one edit, checked by running those test files against it in a
+subprocess (RNNGRADE_REFERENCE_ROOT points the loader at the copy)."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder.reference import REFERENCE_ROOT
+
+TESTS = Path(__file__).parent
+FAMILY_TESTS = {
+    "rnn_step_by_step": ["test_reference_step_by_step.py", "test_reference_oracle.py"],
+    "char_lm": ["test_reference_char_lm.py"],
+    "rnn_layers": ["test_reference_rnn_layers.py", "test_reference_oracle.py"],
+    "time_layers": ["test_reference_time_layers.py", "test_reference_oracle.py"],
+}
+
+MUTANTS = [
+    ("rnn_step_by_step", "transposed weight", "np.tanh(Waa @ a_prev + Wax @ xt + ba)", "np.tanh(Waa.T @ a_prev + Wax @ xt + ba)"),
+    ("rnn_step_by_step", "dropped bias", "ot = sigmoid(Wo @ concat + bo)", "ot = sigmoid(Wo @ concat)"),
+    ("rnn_step_by_step", "wrong sum axis", "dbf = np.sum(dft, axis=1, keepdims=True)", "dbf = np.sum(dft, axis=0, keepdims=True)"),
+    ("rnn_step_by_step", "swapped gates", "ft = sigmoid(Wf @ concat + bf)\n    it = sigmoid(Wi @ concat + bi)",
+     "ft = sigmoid(Wi @ concat + bi)\n    it = sigmoid(Wf @ concat + bf)"),
+    ("char_lm", "transposed weight", "a_next = np.tanh(Wax @ xt + Waa @ a_prev + ba)", "a_next = np.tanh(Wax @ xt + Waa.T @ a_prev + ba)"),
+    ("char_lm", "wrong softmax axis", "e_x / e_x.sum(axis=0)", "e_x / e_x.sum(axis=1, keepdims=True)"),
+    ("char_lm", "loss not summed", "loss -= np.log(y_hat[t][Y[t], 0])", "loss = -np.log(y_hat[t][Y[t], 0])"),
+    ("rnn_layers", "transposed weight", "next_h = np.tanh(x @ Wx + prev_h @ Wh + b)", "next_h = np.tanh(x @ Wx + prev_h @ Wh.T + b)"),
+    ("rnn_layers", "swapped gates", "i = sigmoid(a[:, 0:H])\n    f = sigmoid(a[:, H:2 * H])",
+     "i = sigmoid(a[:, H:2 * H])\n    f = sigmoid(a[:, 0:H])"),
+    ("rnn_layers", "wrong sum axis", "db = da.sum(axis=0)", "db = da.sum(axis=0) * 0 + da.mean(axis=0)"),
+    ("time_layers", "swapped gates", "f = sigmoid(A[:, :H])\n        g = np.tanh(A[:, H:2 * H])",
+     "f = sigmoid(A[:, H:2 * H])\n        g = np.tanh(A[:, :H])"),
+    ("time_layers", "wrong normalisation", "loss /= mask.sum()", "loss /= mask.size"),
+    ("time_layers", "wrong sum axis", "db = np.sum(dt, axis=0)", "db = np.sum(dt, axis=0) / dt.shape[0]"),
+]
+
+
+@pytest.mark.parametrize("assignment,what,old,new", MUTANTS, ids=[f"{m[0]}-{m[1]}" for m in MUTANTS])
+def test_reference_mutant_is_caught(tmp_path, assignment, what, old, new):
+    root = tmp_path / "reference"
+    shutil.copytree(REFERENCE_ROOT, root)
+    solution = root / assignment / "solution.py"
+    text = solution.read_text()
+    assert text.count(old) == 1, f"mutation target not found once in {assignment}: {old!r}"
+    solution.write_text(text.replace(old, new))
+    env = dict(os.environ, RNNGRADE_REFERENCE_ROOT=str(root))
+    run = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+                          *[str(TESTS / f) for f in FAMILY_TESTS[assignment]]],
+                         env=env, capture_output=True, text=True, cwd=TESTS.parent)
+    assert run.returncode == 1, f"{what} in {assignment} was not caught:\n{run.stdout[-2000:]}"
