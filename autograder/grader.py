@@ -7,20 +7,18 @@ submission graded by this process.
 """
 from __future__ import annotations
 
-import ast
-import re
 import time
 import types
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
 
 from autograder import __version__
 from autograder.assignments import Assignment, Unit, get_assignment
 from autograder.codec import CodecError, decode, encode
 from autograder.driver import run_case, unit_spec
+from autograder.hints import classic_mistake_hint
 from autograder.judge import Tolerance, compare, gradcheck_error
 from autograder.reference import helper_sources, load_reference
 from autograder.sandbox.client import StudentProcess, Zygote
@@ -166,50 +164,6 @@ def describe_error(err: dict) -> str:
     return text
 
 
-def _array_paths(value, path=""):
-    """(path, array) for every float array in nested dicts/lists of case inputs."""
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _array_paths(v, f"{path}[{k!r}]")
-    elif isinstance(value, (list, tuple)):
-        for i, v in enumerate(value):
-            yield from _array_paths(v, f"{path}[{i}]")
-    elif isinstance(value, np.ndarray) and value.dtype.kind == "f":
-        yield path, value
-
-
-def _with_replaced(inputs: dict, path: str, new) -> dict:
-    copy = _roundtrip(inputs)
-    keys = re.findall(r"\[('[^']*'|-?\d+)\]", path)
-    target = copy
-    for k in keys[:-1]:
-        target = target[ast.literal_eval(k)]
-    target[ast.literal_eval(keys[-1])] = new
-    return copy
-
-
-def classic_mistake_hint(reference, unit: Unit, spec: dict, inputs: dict, actual: dict, tol) -> str:
-    """Re-run the reference with one input changed the way a classic mistake changes
-    it (a bias left out, a square weight transposed); if the student's outputs match
-    that, say so. Runs only for a failing case, in the grading process."""
-    variants = []
-    for path, array in _array_paths({k: v for k, v in inputs.items()}):
-        name = path[2:-2].replace("']['", ".")
-        if array.ndim <= 2 and min(array.shape) == 1 or array.ndim == 1:
-            variants.append((f"as if `{name}` were zero: is that bias (or term) missing?", path, np.zeros_like(array)))
-        if array.ndim == 2 and array.shape[0] == array.shape[1] > 1:
-            variants.append((f"as if `{name}` were transposed: is a weight used transposed?", path, array.T.copy()))
-    for words, path, new in variants[:16]:
-        try:
-            expected = run_case(dict(vars(reference)), spec, _with_replaced(inputs, path, new))
-        except Exception:
-            continue
-        if all(name in actual and not compare(_roundtrip(value), actual[name], tol, name)
-               for name, value in expected.items() if not name.startswith("__")):
-            return f" Hint: your outputs match the reference computed {words}"
-    return ""
-
-
 def _case_failure(case, run, expected, tol, unit: Unit) -> str:
     if not run.ok:
         return describe_error(run.error or {})
@@ -300,10 +254,19 @@ class Grader:
             problem = _case_failure(case, case_run, expected, self.tol, unit)
             if problem:
                 if case_run.ok and not failures:  # diagnose the first failing case only
-                    problem += classic_mistake_hint(self.reference, unit, prepared.spec, case.inputs,
-                                                    case_run.outputs, self.tol)
+                    problem += self._hint(prepared.spec, case.inputs, case_run.outputs)
                 failures.append((case, problem))
         return run, failures
+
+    def _hint(self, spec: dict, inputs: dict, actual: dict) -> str:
+        def run_reference(changed):
+            return _roundtrip(run_case(dict(vars(self.reference)), spec, changed))
+
+        def matches(expected, got):
+            return all(name in got and not compare(value, got[name], self.tol, name)
+                       for name, value in expected.items() if not name.startswith("__"))
+
+        return classic_mistake_hint(run_reference, inputs, actual, matches)
 
     def _grade_unit(self, student, prepared: PreparedUnit, reports) -> UnitResult:
         unit = prepared.unit

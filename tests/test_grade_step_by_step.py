@@ -52,12 +52,12 @@ def test_seed_001_contract_breaks_and_fair_credit(grader):
 
 MUTANTS = [
     # (unit that must lose points, old, new, words the explanation should contain)
-    ("rnn_cell_forward", "np.tanh(Waa @ a_prev + Wax @ xt + ba)", "np.tanh(Waa.T @ a_prev + Wax @ xt + ba)", "differs"),
+    ("rnn_cell_forward", "np.tanh(Waa @ a_prev + Wax @ xt + ba)", "np.tanh(Waa.T @ a_prev + Wax @ xt + ba)", "`parameters['Waa']` transposed"),
     ("rnn_cell_forward", "np.tanh(Waa @ a_prev + Wax @ xt + ba)", "np.tanh(Waa @ a_prev + Wax @ xt)", "bias"),
     ("rnn_cell_backward", "dba = np.sum(dz, axis=1, keepdims=True)", "dba = np.sum(dz, axis=0, keepdims=True)", "shape"),
     ("rnn_backward", "dWaa += grads_t[\"dWaa\"]", "dWaa = grads_t[\"dWaa\"]", "differs"),
     ("lstm_cell_forward", "ft = sigmoid(Wf @ concat + bf)\n    it = sigmoid(Wi @ concat + bi)",
-     "ft = sigmoid(Wi @ concat + bi)\n    it = sigmoid(Wf @ concat + bf)", "differs"),
+     "ft = sigmoid(Wi @ concat + bi)\n    it = sigmoid(Wf @ concat + bf)", "gates f and i swapped"),
     ("lstm_cell_backward", "dc_prev = ds * ft", "dc_prev = ds * it", "dc_prev"),
 ]
 
