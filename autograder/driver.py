@@ -36,14 +36,18 @@ def unit_spec(unit) -> dict:
         "name": unit.name,
         "setup": unit.setup,
         "call": unit.call,
-        "returns": {"kind": unit.returns.kind, "names": list(unit.returns.names),
-                    "optional": list(unit.returns.optional)},
+        "returns": unit.returns.plain(),
         "extras": dict(unit.extras),
         "unchanged": list(unit.unchanged),
         "gradcheck": None if gc is None else {
             "forward": gc.forward, "wrt": dict(gc.wrt),
             "upstream": list(gc.upstream) if isinstance(gc.upstream, tuple) else gc.upstream, "step": gc.step},
     }
+
+
+def _label(name: str) -> str:
+    """Private positions are named "_" (a cache) or "_<name>"."""
+    return "cache" if name == PRIVATE else name.lstrip(PRIVATE)
 
 
 def _describe(value) -> str:
@@ -57,12 +61,18 @@ def _describe(value) -> str:
 def read_returns(result, returns: dict, unit_name: str) -> dict:
     kind, names = returns["kind"], returns["names"]
     if kind == "tuple":
-        wanted = ", ".join("cache" if n == PRIVATE else n for n in names)
+        wanted = ", ".join(_label(n) for n in names)
         if not isinstance(result, (tuple, list)):
             raise ContractError(f"{unit_name} returned {_describe(result)}; expected {len(names)} values ({wanted})")
         if len(result) != len(names):
             raise ContractError(f"{unit_name} returned {len(result)} values; expected {len(names)} ({wanted})")
-        return {n: v for n, v in zip(names, result) if n != PRIVATE}
+        outputs = {}
+        for name, value in zip(names, result):
+            if name in returns.get("nested", {}):
+                outputs.update(read_returns(value, returns["nested"][name], f"{unit_name}'s {name}"))
+            elif not name.startswith(PRIVATE):
+                outputs[name] = value
+        return outputs
     if kind == "dict":
         if not isinstance(result, dict):
             raise ContractError(f"{unit_name} returned {_describe(result)}; expected a dict with keys {', '.join(names)}")

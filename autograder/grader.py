@@ -103,6 +103,12 @@ class ReferenceServer:
 
     def __call__(self, message: dict) -> dict:
         try:
+            if message.get("op") == "call":
+                # a reference unit may update its arguments in place (update_parameters,
+                # a gradients dict): send them back so the student side can mirror that
+                args = list(message.get("args") or [])
+                value = self._serve(dict(message, args=args))
+                return {"value": value, "args": _roundtrip(args)}
             return {"value": self._serve(message)}
         except CodecError as exc:
             return {"error": f"the reference could not return plain data ({exc})"}

@@ -12,14 +12,15 @@ from typing import Callable
 
 import numpy as np
 
-PRIVATE = "_"  # a tuple position that is private to the student (a cache): never compared
+# A tuple position private to the student, never compared: "_" (a cache) or "_<name>".
+PRIVATE = "_"
 
 
 @dataclass(frozen=True)
 class Returns:
     """How a unit's return value is read.
 
-    kind "tuple": `names` gives each position; PRIVATE marks a cache.
+    kind "tuple": `names` gives each position; a name starting with PRIVATE is not compared.
     kind "dict":  `names` are the required keys; `optional` keys are allowed, not compared.
     kind "value": one value, named `names[0]`.
     kind "none":  the unit must return None (e.g. an embedding's backward).
@@ -28,10 +29,18 @@ class Returns:
     kind: str
     names: tuple[str, ...] = ()
     optional: tuple[str, ...] = ()
+    # tuple positions that are themselves dicts with fixed keys: their keys become
+    # outputs of their own, e.g. Returns.tuple("gradients", PRIVATE, gradients=Returns.dict(...))
+    nested: tuple = ()
 
     @classmethod
-    def tuple(cls, *names: str) -> "Returns":
-        return cls("tuple", names)
+    def tuple(cls, *names: str, **nested: "Returns") -> "Returns":
+        return cls("tuple", names, nested=tuple(nested.items()))
+
+    def plain(self) -> dict:
+        """The form sent to the sandbox."""
+        return {"kind": self.kind, "names": list(self.names), "optional": list(self.optional),
+                "nested": {name: rule.plain() for name, rule in self.nested}}
 
     @classmethod
     def dict(cls, *names: str, optional: tuple[str, ...] = ()) -> "Returns":
@@ -47,7 +56,7 @@ class Returns:
 
     def describe(self) -> str:
         if self.kind == "tuple":
-            return "a tuple (" + ", ".join("cache" if n == PRIVATE else n for n in self.names) + ")"
+            return "a tuple (" + ", ".join("cache" if n == PRIVATE else n.lstrip("_") for n in self.names) + ")"
         if self.kind == "dict":
             return "a dict with keys " + ", ".join(self.names)
         if self.kind == "value":
