@@ -37,7 +37,8 @@ def list_assignments():
 @click.option("--unit-seconds", type=float, default=None, help="Wall-clock limit per unit and mode.")
 @click.option("--cell-seconds", type=float, default=None, help="Wall-clock limit per notebook cell.")
 @click.option("--memory-mb", type=int, default=None, help="Address-space cap of the student process.")
-def grade(assignment, submission, as_json, unit_seconds, cell_seconds, memory_mb):
+@click.option("--total-seconds", type=float, default=None, help="Wall-clock budget of the whole submission.")
+def grade(assignment, submission, as_json, unit_seconds, cell_seconds, memory_mb, total_seconds):
     """Grade one SUBMISSION (.ipynb or .py) of ASSIGNMENT."""
     _check_assignment(assignment)
     if not submission.exists():
@@ -46,10 +47,22 @@ def grade(assignment, submission, as_json, unit_seconds, cell_seconds, memory_mb
     from autograder.results import to_json, to_table
 
     config = {k: v for k, v in {"unit_seconds": unit_seconds, "cell_seconds": cell_seconds,
-                                "memory_mb": memory_mb}.items() if v is not None}
+                                "memory_mb": memory_mb, "total_seconds": total_seconds}.items() if v is not None}
     with Grader(assignment, config) as grader:
         result = grader.grade_file(submission)
     click.echo(to_json(result) if as_json else to_table(result))
+
+
+# Commands of other stages register here, one line each (keep this file thin).
+# -- registered commands --
+from autograder.release_cli import check, release, source  # noqa: E402
+main.add_command(source)
+main.add_command(release)
+main.add_command(check)
+from autograder.batch_cli import autograde, export, feedback  # noqa: E402
+main.add_command(autograde)
+main.add_command(export)
+main.add_command(feedback)
 
 
 if __name__ == "__main__":

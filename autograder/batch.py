@@ -1,0 +1,552 @@
+"""Course-scale autograding: find the submissions, grade what is missing on local worker
+processes or on a Dask cluster, record each result in the gradebook as it arrives.
+
+    discover()        SUBMISSIONS → (layout, [Entry]): nbgrader's `<student>/<assignment>/*.ipynb`
+                      or a flat folder of `<student>.ipynb` / `<student>.py`
+    grade_payload()   runs in a worker: one Grader per worker (thread), created once,
+                      reused for every submission; returns plain dicts, never raises
+    LocalExecutor     a process pool (spawned workers) that survives a worker's death
+    DaskExecutor      the same task on an existing dask.distributed cluster
+    autograde()       the driver: the main process is the gradebook's only writer
+
+Workers receive the submission's bytes, not its path, so a Dask worker needs no shared
+file system, and the hash recorded is the hash of exactly what was graded.
+"""
+from __future__ import annotations
+
+import atexit
+import collections
+import dataclasses
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from autograder.gradebook import (DEFAULT_DB, Gradebook, assignment_fingerprint, content_hash,
+                                  needs_grading, summary_line)
+
+FLAT = "flat"
+NBGRADER = "nbgrader"
+SUFFIXES = (".ipynb", ".py")
+
+
+class DiscoveryError(Exception):
+    """SUBMISSIONS is not something we can read submissions from."""
+
+
+@dataclass
+class Entry:
+    student: str
+    files: list            # [Path], in the order they are graded
+    source: str            # path(s) relative to SUBMISSIONS, for the gradebook
+
+
+# --------------------------------------------------------------------------- discovery
+
+def _visible(path: Path) -> bool:
+    return not path.name.startswith(".")
+
+
+def _nbgrader_root(root: Path, assignment: str) -> Path | None:
+    """The folder holding the student folders, if `root` is in nbgrader's layout (either
+    that folder itself, e.g. `submitted/`, or the course folder containing `submitted/`)."""
+    def has_students(folder: Path) -> bool:
+        return any(d.is_dir() and _visible(d) and (d / assignment).is_dir() for d in folder.iterdir())
+
+    if has_students(root):
+        return root
+    if (root / "submitted").is_dir() and has_students(root / "submitted"):
+        return root / "submitted"
+    return None
+
+
+def discover(root: str | Path, assignment: str) -> tuple[str, list[Entry], list[str]]:
+    """(layout, entries sorted by student, warnings)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DiscoveryError(f"{root} is not a folder")
+    warnings: list[str] = []
+    entries: list[Entry] = []
+    students_root = _nbgrader_root(root, assignment)
+    if students_root is not None:
+        for folder in sorted(d for d in students_root.iterdir() if d.is_dir() and _visible(d)):
+            adir = folder / assignment
+            if not adir.is_dir():
+                continue  # this student did not submit this assignment
+            files = sorted(p for p in adir.iterdir() if p.is_file() and _visible(p) and p.suffix == ".ipynb")
+            if not files:
+                files = sorted(p for p in adir.iterdir() if p.is_file() and _visible(p) and p.suffix == ".py")
+            if not files:
+                warnings.append(f"{folder.name}: no .ipynb or .py file in {adir.relative_to(students_root)}; not graded")
+                continue
+            entries.append(Entry(folder.name, files, ", ".join(p.relative_to(students_root).as_posix() for p in files)))
+        loose = [p.name for p in root.iterdir() if p.is_file() and p.suffix in SUFFIXES and _visible(p)]
+        if loose:
+            warnings.append(f"nbgrader layout detected: ignoring {len(loose)} file(s) directly in {root}")
+        return NBGRADER, entries, warnings
+
+    by_student: dict[str, list[Path]] = collections.defaultdict(list)
+    for path in root.iterdir():
+        if path.is_file() and _visible(path) and path.suffix in SUFFIXES:
+            by_student[path.stem].append(path)
+    for student in sorted(by_student):
+        files = sorted(by_student[student], key=lambda p: SUFFIXES.index(p.suffix))
+        if len(files) > 1:
+            warnings.append(f"{student}: both {files[0].name} and {files[1].name}; grading {files[0].name}")
+        entries.append(Entry(student, files[:1], files[0].name))
+    if not entries:
+        raise DiscoveryError(
+            f"no submissions in {root}: expected {assignment!r} folders in student folders (nbgrader: "
+            f"submitted/<student>/{assignment}/*.ipynb) or <student>.ipynb / <student>.py files")
+    return FLAT, entries, warnings
+
+
+# --------------------------------------------------------------------------- worker side
+
+_worker = threading.local()   # per worker thread: {(assignment, config): Grader}
+_all_graders: list = []
+_all_graders_lock = threading.Lock()
+
+
+def _close_all_graders() -> None:
+    with _all_graders_lock:
+        graders, _all_graders[:] = list(_all_graders), []
+    for grader in graders:
+        try:
+            grader.close()
+        except Exception:
+            pass
+
+
+def _forget_inherited_graders() -> None:
+    """In a forked child: the parent's Graders (their zygote sockets) are not ours to use."""
+    global _worker, _all_graders_lock
+    _worker = threading.local()
+    _all_graders_lock = threading.Lock()
+    _all_graders.clear()
+
+
+atexit.register(_close_all_graders)
+os.register_at_fork(after_in_child=_forget_inherited_graders)
+
+
+def _config_key(config: dict | None) -> tuple:
+    return tuple(sorted((config or {}).items()))
+
+
+def worker_grader(assignment: str, config: dict | None = None):
+    """This worker's Grader for the assignment, created on first use and then reused.
+    Per thread, because one Grader drives one sandbox zygote over one socket."""
+    from autograder.grader import Grader
+
+    cache = getattr(_worker, "graders", None)
+    if cache is None:
+        cache = _worker.graders = {}
+    key = (assignment, _config_key(config))
+    if key not in cache:
+        cache[key] = Grader(assignment, dict(config or {}) or None)
+        with _all_graders_lock:
+            _all_graders.append(cache[key])
+    return cache[key]
+
+
+def _drop_worker_grader(assignment: str, config: dict | None) -> None:
+    grader = getattr(_worker, "graders", {}).pop((assignment, _config_key(config)), None)
+    if grader is not None:
+        try:
+            grader.close()
+        except Exception:
+            pass
+
+
+def _safe_name(name: str) -> str:
+    base = Path(name).name
+    return base if base and not base.startswith(".") else f"submission{Path(name).suffix or '.py'}"
+
+
+def _grade_files(grader, payload: dict):
+    from autograder.submission import SubmissionError, load_submission
+
+    with tempfile.TemporaryDirectory(prefix="rnngrade-") as tmp:
+        paths = []
+        for i, (name, data) in enumerate(payload["files"]):
+            path = Path(tmp) / f"{i}" / _safe_name(name)
+            path.parent.mkdir()
+            path.write_bytes(data)
+            paths.append(path)
+        if len(paths) == 1:
+            result = grader.grade_file(paths[0])
+        else:  # several notebooks of one submission: their cells in file-name order
+            started = time.monotonic()
+            cells, notes = [], []
+            for path in paths:
+                try:
+                    cells += [dataclasses.replace(c, label=f"{path.name} {c.label}") for c in load_submission(path)]
+                except SubmissionError as exc:
+                    notes.append(f"{path.name} could not be read: {exc}.")
+            result = grader.grade_cells(cells, payload["source"]) if cells else grader.grade_file(paths[0])
+            result.notes[:0] = notes
+            result.execution_time = time.monotonic() - started
+    result.submission = payload["source"]
+    return result
+
+
+def result_dict(result) -> dict:
+    """A GradingResult as plain data (what crosses from a worker to the main process)."""
+    data = dataclasses.asdict(result)
+    data["score"], data["max_score"] = result.score, result.max_score
+    return data
+
+
+def grade_payload(assignment: str, payload: dict, config: dict | None = None) -> dict:
+    """Grade one submission in a worker. Never raises: an exception becomes
+    {"ok": False, "error": traceback}."""
+    started = time.monotonic()
+    out = {"student": payload["student"], "worker": f"{socket.gethostname()}:{os.getpid()}"}
+    try:
+        grader = worker_grader(assignment, config)
+        out["result"] = result_dict(_grade_files(grader, payload))
+        out["fingerprint"] = assignment_fingerprint(assignment)
+        out["ok"] = True
+    except Exception:
+        out["ok"], out["error"] = False, traceback.format_exc(limit=20)
+        _drop_worker_grader(assignment, config)  # its sandbox may be in a bad state
+    out["wall"] = time.monotonic() - started
+    return out
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:  # the batch process died (even by SIGKILL): do not linger
+            os._exit(1)
+
+
+def _init_local_worker(assignment: str, config: dict | None, parent: int) -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's business
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="rnngrade-parent-watch").start()
+    try:
+        worker_grader(assignment, config)  # start the sandbox zygote before the first submission
+    except Exception:
+        pass  # not fatal here (it would break the pool): the first task retries and reports it
+
+
+# --------------------------------------------------------------------------- executors
+
+def failure(payload: dict, reason: str) -> dict:
+    return {"student": payload["student"], "ok": False, "error": reason, "wall": 0.0, "worker": ""}
+
+
+class InlineExecutor:
+    """Grade in this process, one by one (`--workers 0`: for debugging)."""
+    description = "this process"
+
+    def __init__(self, assignment: str, config: dict | None = None):
+        self.assignment, self.config = assignment, config
+
+    def run(self, payloads: Iterable[dict]) -> Iterator[tuple[dict, dict]]:
+        for payload in payloads:
+            yield payload, grade_payload(self.assignment, payload, self.config)
+
+
+class LocalExecutor:
+    """N worker processes, each with its own Grader. At most N+1 submissions are in flight;
+    if a worker dies, the submissions that were in flight are graded again one at a time,
+    so only the one that kills its worker is recorded as a failure."""
+
+    def __init__(self, assignment: str, workers: int, config: dict | None = None, mp_context=None):
+        import multiprocessing
+
+        self.assignment, self.config, self.workers = assignment, config, max(1, workers)
+        self.context = mp_context or multiprocessing.get_context("spawn")
+        self.description = f"{self.workers} local worker process{'es' if self.workers > 1 else ''}"
+
+    def _pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self.workers, mp_context=self.context, initializer=_init_local_worker,
+                                   initargs=(self.assignment, self.config, os.getpid()))
+
+    def run(self, payloads: Iterable[dict]) -> Iterator[tuple[dict, dict]]:
+        queue = collections.deque(payloads)
+        suspects: collections.deque = collections.deque()
+        inflight: dict = {}  # future -> (payload, alone)
+        pool = None
+        try:
+            while queue or suspects or inflight:
+                if pool is None:
+                    pool = self._pool()
+                if suspects:
+                    if not inflight:
+                        payload = suspects.popleft()
+                        inflight[pool.submit(grade_payload, self.assignment, payload, self.config)] = (payload, True)
+                else:
+                    while queue and len(inflight) <= self.workers:
+                        payload = queue.popleft()
+                        inflight[pool.submit(grade_payload, self.assignment, payload, self.config)] = (payload, False)
+                done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
+                broken = False
+                for future in done:
+                    payload, alone = inflight.pop(future)
+                    try:
+                        yield payload, future.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        if alone:
+                            yield payload, failure(payload, "the worker process died while grading this submission")
+                        else:
+                            suspects.append(payload)
+                    except Exception:
+                        yield payload, failure(payload, traceback.format_exc(limit=5))
+                if broken:
+                    for future in list(inflight):  # they are all failing with the pool
+                        payload, alone = inflight.pop(future)
+                        if alone:
+                            yield payload, failure(payload, "the worker process died while grading this submission")
+                        else:
+                            suspects.append(payload)
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    pool = None
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskExecutor:
+    """The same task on an existing dask.distributed cluster. Each Dask worker thread keeps
+    its Grader between tasks (worker_grader); the scheduler retries a task whose worker died
+    and reports it as failed after that."""
+
+    def __init__(self, assignment: str, address: str, config: dict | None = None):
+        self.assignment, self.address, self.config = assignment, address, config
+        self.description = f"Dask cluster at {address}"
+
+    def run(self, payloads: Iterable[dict]) -> Iterator[tuple[dict, dict]]:
+        import uuid
+
+        from dask.distributed import Client, as_completed
+
+        token = uuid.uuid4().hex[:8]
+        with Client(self.address, timeout="30s") as client:
+            futures = {}
+            for payload in payloads:
+                future = client.submit(grade_payload, self.assignment, payload, self.config, pure=False,
+                                       key=f"rnngrade-{self.assignment}-{payload['student']}-{token}")
+                futures[future] = payload
+            try:
+                for future in as_completed(list(futures)):
+                    payload = futures[future]
+                    try:
+                        yield payload, future.result()
+                    except Exception as exc:
+                        yield payload, failure(payload, f"the Dask task failed: {type(exc).__name__}: {exc}")
+            finally:
+                client.cancel([f for f in futures if not f.done()])
+
+
+# --------------------------------------------------------------------------- progress
+
+class Progress:
+    """A tqdm bar (rate, ETA) when the stream is a terminal; plain lines every few
+    seconds otherwise; nothing with mode="none"."""
+
+    def __init__(self, total: int, label: str, mode: str = "auto", stream=None, every: float = 5.0):
+        self.total, self.label, self.every = total, label, every
+        self.stream = stream or sys.stderr
+        if mode == "auto":
+            mode = "bar" if getattr(self.stream, "isatty", lambda: False)() else "plain"
+        self.mode = mode if total else "none"
+        self.done = self.failed = 0
+        self.started = self.last = time.monotonic()
+        self.bar = None
+        if self.mode == "bar":
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=label, unit="sub", file=self.stream, dynamic_ncols=True)
+        elif self.mode == "plain":
+            self._line(f"{label}: grading {total} submission(s)")
+
+    def _line(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)
+
+    def update(self, student: str, ok: bool) -> None:
+        self.done += 1
+        self.failed += 0 if ok else 1
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"failed {self.failed}, last {student}", refresh=False)
+            self.bar.update(1)
+        elif self.mode == "plain":
+            now = time.monotonic()
+            if now - self.last >= self.every or self.done == self.total:
+                self.last = now
+                elapsed = now - self.started
+                rate = self.done / elapsed if elapsed > 0 else 0.0
+                eta = (self.total - self.done) / rate if rate > 0 else 0.0
+                self._line(f"{self.label}: {self.done}/{self.total} graded ({100 * self.done / self.total:.0f}%), "
+                           f"{rate:.2f} submissions/s, ETA {eta:.0f}s, {self.failed} failed")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+# --------------------------------------------------------------------------- driver
+
+@dataclass
+class BatchSummary:
+    assignment: str
+    source: str
+    layout: str
+    backend: str
+    database: str
+    run_id: int = 0
+    discovered: int = 0
+    to_grade: int = 0
+    graded: int = 0
+    failures: list = field(default_factory=list)     # (student, reason)
+    warnings: list = field(default_factory=list)
+    missing: list = field(default_factory=list)      # recorded students no longer in SUBMISSIONS
+    elapsed: float = 0.0
+    totals: dict = field(default_factory=dict)       # student -> total, whole gradebook
+    max_score: float = 0.0
+    interrupted: bool = False
+
+    @property
+    def skipped(self) -> int:
+        return self.discovered - self.to_grade
+
+    def text(self) -> str:
+        lines = [f"{self.assignment}: {self.discovered} submission(s) in {self.source} ({self.layout} layout); "
+                 f"{self.to_grade} to grade, {self.skipped} unchanged and already recorded."]
+        lines += [f"warning: {w}" for w in self.warnings]
+        if self.to_grade:
+            rate = self.graded / self.elapsed if self.elapsed > 0 else 0.0
+            lines.append(f"Graded {self.graded} on {self.backend} in {self.elapsed:.1f} s ({rate:.2f}/s); "
+                         f"{len(self.failures)} failure(s). Gradebook: {self.database} (run {self.run_id}).")
+        if self.interrupted:
+            lines.append("Interrupted: what was recorded stays; run the same command again to resume.")
+        if self.failures:
+            lines.append("Failures (recorded with score 0, retried on the next run):")
+            lines += [f"  {student}: {summary_line(reason)}" for student, reason in self.failures]
+        if self.missing:
+            lines.append(f"In the gradebook but not in {self.source} (kept): {', '.join(self.missing)}")
+        lines += self.distribution_lines()
+        return "\n".join(lines)
+
+    def distribution_lines(self) -> list[str]:
+        if not self.totals:
+            return []
+        values = sorted(self.totals.values())
+        top = self.max_score or max(values) or 1.0
+        lines = [f"Score distribution ({len(values)} student(s) in the gradebook, out of {top:g}): "
+                 f"mean {statistics.fmean(values):.2f}, median {statistics.median(values):g}, "
+                 f"min {values[0]:g}, max {values[-1]:g}"]
+        bins = int(top) if float(top).is_integer() and top <= 20 else 10
+        counts = [0] * (bins + 1)
+        for v in values:
+            counts[min(bins, max(0, int(v / top * bins + 1e-9)))] += 1
+        width = max(counts)
+        for i, count in enumerate(counts):
+            low = top * i / bins
+            label = f"{low:g}" if i == bins or bins == int(top) else f"{low:g}-{top * (i + 1) / bins:g}"
+            lines.append(f"  {label:>9} | {'#' * round(30 * count / width):<30} {count}")
+        return lines
+
+
+def make_executor(assignment: str, workers: int | None, scheduler: str | None, config: dict | None = None,
+                  mp_context=None, pending: int = 0):
+    if scheduler:
+        return DaskExecutor(assignment, scheduler, config)
+    if workers is None:
+        workers = os.cpu_count() or 1
+    if workers <= 0:
+        return InlineExecutor(assignment, config)
+    return LocalExecutor(assignment, min(workers, max(1, pending)), config, mp_context)
+
+
+def autograde(assignment: str, submissions: str | Path, db: str = DEFAULT_DB, *, workers: int | None = None,
+              scheduler: str | None = None, force: bool = False, config: dict | None = None,
+              progress: str = "auto", mp_context=None,
+              on_recorded: Callable[[str, int], None] | None = None) -> BatchSummary:
+    """Grade every submission of SUBMISSIONS that the gradebook lacks (or that changed),
+    recording each in its own transaction as soon as its result arrives."""
+    from autograder.assignments import get_assignment
+
+    spec = get_assignment(assignment)
+    layout, entries, warnings = discover(submissions, assignment)
+    fingerprint = assignment_fingerprint(assignment)
+    units_on_error = [(u.name, u.points) for u in spec.units]
+
+    with Gradebook(db) as book:
+        recorded = book.recorded(assignment)
+        todo, unreadable = [], []
+        for entry in entries:
+            try:
+                files = [(p.name, p.read_bytes()) for p in entry.files]
+            except OSError as exc:
+                unreadable.append((entry, f"cannot read {entry.source}: {exc.strerror or exc}"))
+                continue
+            digest = content_hash(files)
+            if needs_grading(recorded.get(entry.student), digest, fingerprint, force):
+                todo.append({"student": entry.student, "source": entry.source, "files": files, "hash": digest})
+        executor = make_executor(assignment, workers, scheduler, config, mp_context, len(todo))
+        summary = BatchSummary(assignment, str(submissions), layout,
+                               executor.description if todo else "nothing", book.display_url,
+                               discovered=len(entries), to_grade=len(todo) + len(unreadable),
+                               warnings=warnings, max_score=spec.total_points)
+        present = {e.student for e in entries}
+        summary.missing = sorted(s for s in recorded if s not in present)
+        summary.run_id = book.start_run(assignment=assignment, source=str(submissions), layout=layout,
+                                        backend=summary.backend, fingerprint=fingerprint, force=force,
+                                        discovered=len(entries), to_grade=summary.to_grade)
+
+        bar = Progress(summary.to_grade, assignment, progress)
+
+        def record(payload: dict, outcome: dict) -> None:
+            ok = outcome.get("ok", False)
+            error = None if ok else outcome.get("error", "unknown error")
+            if ok and outcome.get("fingerprint") != fingerprint:
+                ok, error = False, (f"the worker's grader or assignment differs from this one (worker "
+                                    f"fingerprint {outcome.get('fingerprint')}, expected {fingerprint})")
+            book.record(assignment=assignment, student=payload["student"], source=payload["source"],
+                        content_hash=payload["hash"], fingerprint=fingerprint, run_id=summary.run_id,
+                        result=outcome.get("result") if ok else None, error=error,
+                        units_on_error=units_on_error, wall_time=outcome.get("wall", 0.0),
+                        worker=outcome.get("worker", ""))
+            if ok:
+                summary.graded += 1
+            else:
+                summary.failures.append((payload["student"], error))
+            bar.update(payload["student"], ok)
+            if on_recorded is not None:
+                on_recorded(payload["student"], summary.graded + len(summary.failures))
+
+        started = time.monotonic()
+        try:
+            for entry, reason in unreadable:
+                record({"student": entry.student, "source": entry.source, "hash": ""},
+                       {"ok": False, "error": reason})
+            if todo:
+                results = executor.run(todo)
+                try:
+                    for payload, outcome in results:
+                        record(payload, outcome)
+                finally:
+                    results.close()  # shuts the pool down, cancels what is left
+        except KeyboardInterrupt:
+            summary.interrupted = True
+        finally:
+            bar.close()
+            summary.elapsed = time.monotonic() - started
+        book.finish_run(summary.run_id, graded=summary.graded, failed=len(summary.failures))
+        summary.totals = book.totals(assignment)
+    return summary

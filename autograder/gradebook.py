@@ -1,0 +1,290 @@
+"""The gradebook: one row per (assignment, student) submission and one per graded unit,
+in any database SQLAlchemy 2.x reaches (default: `sqlite:///gradebook.db`).
+
+Resume and idempotence rest on three rules:
+
+- A submission is recorded in one transaction, together with all its unit rows: a run
+  killed at any moment (SIGKILL included) leaves either the whole grading or none of it.
+- `(assignment, student)` is unique: a regrade replaces the old row in the same
+  transaction; a submission is never recorded twice.
+- A recorded submission is graded again only when something it depends on changed: the
+  file's bytes (`content_hash`, sha256), or the assignment's `fingerprint` (grader
+  version + a hash of the reference folder and of the assignment's description module),
+  or when its last grading ended in a grader error. `needs_grading` is that rule.
+
+Only the process that runs the batch writes here; workers send results back to it.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint,
+                        create_engine, event, select)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, selectinload, sessionmaker
+
+from autograder import __version__
+
+DEFAULT_DB = "sqlite:///gradebook.db"
+
+GRADED = "graded"   # the grader produced a verdict (whatever the score)
+ERROR = "error"     # grading this submission raised, or its worker died: retried next run
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+# --------------------------------------------------------------------------- fingerprint
+
+def _hash_tree(folder: Path, digest) -> None:
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = path.relative_to(folder)
+        if "__pycache__" in rel.parts or path.suffix in (".pyc", ".pyo"):
+            continue
+        digest.update(rel.as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+
+
+@lru_cache(maxsize=None)
+def assignment_fingerprint(assignment_id: str) -> str:
+    """What a recorded grade depends on besides the submission: the grader version, the
+    reference folder (solution and helpers) and the assignment's description module."""
+    from autograder.reference import reference_dir
+
+    digest = hashlib.sha256()
+    digest.update(f"rnngrade {__version__}\0{assignment_id}\0".encode())
+    _hash_tree(reference_dir(assignment_id), digest)
+    module = importlib.import_module(f"autograder.assignments.{assignment_id}")
+    digest.update(b"\0description\0" + Path(module.__file__).read_bytes())
+    return f"{__version__}:{digest.hexdigest()}"
+
+
+def content_hash(files: list[tuple[str, bytes]]) -> str:
+    """sha256 of the file's bytes; for a submission made of several notebooks, sha256 over
+    the (name, sha256) pairs in name order."""
+    if len(files) == 1:
+        return hashlib.sha256(files[0][1]).hexdigest()
+    digest = hashlib.sha256()
+    for name, data in sorted(files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- models
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Run(Base):
+    """One `rnngrade autograde` invocation (finished_at stays empty if it was killed)."""
+    __tablename__ = "runs"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assignment: Mapped[str] = mapped_column(String(64), index=True)
+    source: Mapped[str] = mapped_column(Text)
+    layout: Mapped[str] = mapped_column(String(16))
+    backend: Mapped[str] = mapped_column(String(255))
+    fingerprint: Mapped[str] = mapped_column(String(128))
+    grader_version: Mapped[str] = mapped_column(String(32))
+    force: Mapped[bool] = mapped_column(default=False)
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    discovered: Mapped[int] = mapped_column(Integer, default=0)
+    to_grade: Mapped[int] = mapped_column(Integer, default=0)
+    graded: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Submission(Base):
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("assignment", "student", name="uq_submission_assignment_student"),
+                      {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assignment: Mapped[str] = mapped_column(String(64), index=True)
+    student: Mapped[str] = mapped_column(String(255))
+    source: Mapped[str] = mapped_column(Text)              # path(s) relative to SUBMISSIONS
+    content_hash: Mapped[str] = mapped_column(String(64))
+    fingerprint: Mapped[str] = mapped_column(String(128))
+    grader_version: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))        # graded / error
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    score: Mapped[float] = mapped_column(Float)
+    max_score: Mapped[float] = mapped_column(Float)
+    notes: Mapped[list] = mapped_column(JSON, default=list)
+    execution_time: Mapped[float] = mapped_column(Float, default=0.0)  # the grader's own measure
+    wall_time: Mapped[float] = mapped_column(Float, default=0.0)       # in the worker, end to end
+    worker: Mapped[str] = mapped_column(String(255), default="")
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), nullable=True)
+    graded_at: Mapped[datetime] = mapped_column(DateTime)
+
+    units: Mapped[list["UnitScore"]] = relationship(
+        back_populates="submission", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="UnitScore.position")
+
+
+class UnitScore(Base):
+    __tablename__ = "unit_results"
+    __table_args__ = (UniqueConstraint("submission_id", "name", name="uq_unit_submission_name"),
+                      {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(128))
+    score: Mapped[float] = mapped_column(Float)
+    max_score: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16))        # passed / failed / error
+    explanation: Mapped[str] = mapped_column(Text)
+    mode: Mapped[str] = mapped_column(String(16))          # own / reference
+    cases_passed: Mapped[int] = mapped_column(Integer, default=0)
+    cases_total: Mapped[int] = mapped_column(Integer, default=0)
+    cpu: Mapped[float] = mapped_column(Float, default=0.0)
+    wall: Mapped[float] = mapped_column(Float, default=0.0)
+
+    submission: Mapped[Submission] = relationship(back_populates="units")
+
+
+# --------------------------------------------------------------------------- access
+
+@dataclass(frozen=True)
+class Recorded:
+    """What resume needs to know about a recorded submission."""
+    id: int
+    content_hash: str
+    fingerprint: str
+    status: str
+
+
+def needs_grading(recorded: Recorded | None, content: str, fingerprint: str, force: bool = False) -> bool:
+    return (force or recorded is None or recorded.status != GRADED
+            or recorded.content_hash != content or recorded.fingerprint != fingerprint)
+
+
+def _sqlite_pragmas(dbapi_connection, _record):
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Gradebook:
+    def __init__(self, url: str = DEFAULT_DB):
+        self.url = url
+        self.engine = make_engine(url)
+        Base.metadata.create_all(self.engine)
+        self.Session = sessionmaker(self.engine, expire_on_commit=False)
+
+    def close(self):
+        self.engine.dispose()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def display_url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    # ---- runs
+    def start_run(self, **fields) -> int:
+        with self.Session.begin() as session:
+            run = Run(started_at=utcnow(), grader_version=__version__, **fields)
+            session.add(run)
+            session.flush()
+            return run.id
+
+    def finish_run(self, run_id: int, **counts) -> None:
+        with self.Session.begin() as session:
+            run = session.get(Run, run_id)
+            for key, value in counts.items():
+                setattr(run, key, value)
+            run.finished_at = utcnow()
+
+    # ---- submissions
+    def recorded(self, assignment: str) -> dict[str, Recorded]:
+        with self.Session() as session:
+            rows = session.execute(
+                select(Submission.student, Submission.id, Submission.content_hash,
+                       Submission.fingerprint, Submission.status)
+                .where(Submission.assignment == assignment)).all()
+        return {r.student: Recorded(r.id, r.content_hash, r.fingerprint, r.status) for r in rows}
+
+    def record(self, *, assignment: str, student: str, source: str, content_hash: str, fingerprint: str,
+               run_id: int | None, result: dict | None = None, error: str | None = None,
+               units_on_error: list[tuple[str, float]] = (), wall_time: float = 0.0,
+               worker: str = "") -> int:
+        """Record one grading (a GradingResult as a dict, or an error) in one transaction,
+        replacing any earlier grading of the same (assignment, student)."""
+        if result is not None and error is None:
+            units = [UnitScore(position=i, name=u["name"], score=float(u["score"]),
+                               max_score=float(u["max_score"]), status=u["status"],
+                               explanation=u.get("explanation", ""), mode=u.get("mode", "own"),
+                               cases_passed=int(u.get("cases_passed", 0)),
+                               cases_total=int(u.get("cases_total", 0)),
+                               cpu=float(u.get("cpu", 0.0)), wall=float(u.get("wall", 0.0)))
+                     for i, u in enumerate(result["units"])]
+            row = Submission(status=GRADED, error=None, notes=list(result.get("notes", [])),
+                             execution_time=float(result.get("execution_time", 0.0)),
+                             grader_version=str(result.get("grader_version", __version__)))
+        else:
+            units = [UnitScore(position=i, name=name, score=0.0, max_score=float(points), status=ERROR,
+                               explanation=f"Not graded: the grader failed on this submission ({summary_line(error)}).",
+                               mode="own")
+                     for i, (name, points) in enumerate(units_on_error)]
+            row = Submission(status=ERROR, error=error or "unknown error", notes=[], execution_time=0.0,
+                             grader_version=__version__)
+        row.assignment, row.student, row.source = assignment, student, source
+        row.content_hash, row.fingerprint, row.run_id = content_hash, fingerprint, run_id
+        row.score = round(sum(u.score for u in units), 6)
+        row.max_score = sum(u.max_score for u in units)
+        row.wall_time, row.worker, row.graded_at = float(wall_time), worker, utcnow()
+        row.units = units
+        with self.Session.begin() as session:
+            old = session.scalar(select(Submission).where(Submission.assignment == assignment,
+                                                          Submission.student == student))
+            if old is not None:
+                session.delete(old)
+                session.flush()  # the DELETE must precede the INSERT (unique constraint)
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def submissions(self, assignment: str) -> list[Submission]:
+        """Every recorded submission of an assignment with its units, by student."""
+        with self.Session() as session:
+            return list(session.scalars(
+                select(Submission).where(Submission.assignment == assignment)
+                .options(selectinload(Submission.units)).order_by(Submission.student)))
+
+    def totals(self, assignment: str) -> dict[str, float]:
+        with self.Session() as session:
+            return dict(session.execute(select(Submission.student, Submission.score)
+                                        .where(Submission.assignment == assignment)).all())
+
+    def runs(self, assignment: str) -> list[Run]:
+        with self.Session() as session:
+            return list(session.scalars(select(Run).where(Run.assignment == assignment).order_by(Run.id)))
+
+
+def summary_line(text: str | None) -> str:
+    """The line of an error report worth showing: a traceback's last line."""
+    lines = [line for line in (text or "").strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "unknown error"

@@ -1,0 +1,428 @@
+"""Course-scale autograding: discovery, the gradebook, resume after SIGKILL, idempotence,
+failure isolation, the local pool and a real Dask cluster."""
+import hashlib
+import io
+import multiprocessing
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder import batch, gradebook
+from autograder.batch import DiscoveryError, autograde, discover
+from autograder.gradebook import Gradebook, Recorded, assignment_fingerprint, needs_grading
+
+A = "rnn_step_by_step"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples" / "submissions"
+UNITS = ["rnn_cell_forward", "rnn_forward", "rnn_cell_backward", "rnn_backward",
+         "lstm_cell_forward", "lstm_forward", "lstm_cell_backward", "lstm_backward"]
+# Per unit, checked with `rnngrade grade` (alice = seed 001: 2/8, bob = seed 002: 6/8;
+# carol = the reference with the output gate's bias left out of lstm_cell_forward: 7/8).
+EXPECTED = {
+    "alice": dict(zip(UNITS, [0, 1, 0, 1, 0, 0, 0, 0])),
+    "bob": dict(zip(UNITS, [1, 1, 1, 1, 1, 1, 0, 0])),
+    "carol": dict(zip(UNITS, [1, 1, 1, 1, 0, 1, 1, 1])),
+}
+TOTALS = {"alice": 2.0, "bob": 6.0, "carol": 7.0}
+
+
+def db_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def rows(db: Path) -> dict:
+    """student -> (id, graded_at, run_id, score, status, content_hash), read with plain sqlite3."""
+    with sqlite3.connect(db) as con:
+        return {r[0]: r[1:] for r in con.execute(
+            "SELECT student, id, graded_at, run_id, score, status, content_hash FROM submissions "
+            "WHERE assignment = ?", (A,))}
+
+
+def unit_scores(db: Path) -> dict:
+    with sqlite3.connect(db) as con:
+        out = {}
+        for student, name, score in con.execute(
+                "SELECT s.student, u.name, u.score FROM unit_results u JOIN submissions s "
+                "ON u.submission_id = s.id WHERE s.assignment = ? ORDER BY s.student, u.position", (A,)):
+            out.setdefault(student, {})[name] = score
+        return out
+
+
+def cli(*args, cwd, timeout=120):
+    return subprocess.run([sys.executable, "-m", "autograder.cli", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def cell_forward_only(buggy: bool = False) -> str:
+    """A cheap submission: the reference rnn_cell_forward (1 point), or it without the bias
+    (0 points), and nothing else."""
+    from autograder.reference import solution_source
+
+    source = solution_source(A).split("def rnn_forward")[0]
+    return source.replace("Wax @ xt + ba)", "Wax @ xt)") if buggy else source
+
+
+def make_class(folder: Path, n: int) -> dict:
+    """n students: n - 2 cheap ones (rnn_cell_forward right or wrong, 1 or 0 points), then
+    copies of alice (seed 001) and bob (seed 002). Returns student -> expected total."""
+    folder.mkdir(parents=True, exist_ok=True)
+    made = {}
+    for i in range(n - 2):
+        (folder / f"s{i:02d}.py").write_text(f"# student {i}\n" + cell_forward_only(buggy=i % 2 == 1))
+        made[f"s{i:02d}"] = 1.0 if i % 2 == 0 else 0.0
+    for i, name in enumerate(["alice", "bob"], start=n - 2):
+        shutil.copy(EXAMPLES / f"{name}.ipynb", folder / f"s{i:02d}_{name}.ipynb")
+        made[f"s{i:02d}_{name}"] = TOTALS[name]
+    return made
+
+
+# --------------------------------------------------------------------------- discovery
+
+def test_discover_flat_and_nbgrader_layouts(tmp_path):
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (flat / "ann.ipynb").write_text("{}")
+    (flat / "ann.py").write_text("x = 1")
+    (flat / "ben.py").write_text("x = 1")
+    (flat / ".hidden.py").write_text("x = 1")
+    (flat / "notes.txt").write_text("not a submission")
+    layout, entries, warnings = discover(flat, A)
+    assert layout == "flat"
+    assert [(e.student, [p.name for p in e.files]) for e in entries] == [("ann", ["ann.ipynb"]), ("ben", ["ben.py"])]
+    assert any("ann" in w and "ann.ipynb" in w for w in warnings)
+
+    course = tmp_path / "course"
+    for student, names in {"zoe": ["b.ipynb", "a.ipynb"], "yan": ["yan.ipynb"]}.items():
+        folder = course / "submitted" / student / A
+        folder.mkdir(parents=True)
+        for name in names:
+            (folder / name).write_text("{}")
+        (folder / "timestamp.txt").write_text("2024-01-01")
+    (course / "submitted" / "xia" / "other_assignment").mkdir(parents=True)  # did not submit A
+    (course / "submitted" / "wes" / A).mkdir(parents=True)                     # empty folder
+    for root in (course / "submitted", course):
+        layout, entries, warnings = discover(root, A)
+        assert layout == "nbgrader"
+        assert [(e.student, [p.name for p in e.files]) for e in entries] == [
+            ("yan", ["yan.ipynb"]), ("zoe", ["a.ipynb", "b.ipynb"])]
+        assert entries[1].source == f"zoe/{A}/a.ipynb, zoe/{A}/b.ipynb"
+        assert any(w.startswith("wes:") for w in warnings)
+
+    with pytest.raises(DiscoveryError):
+        discover(tmp_path / "empty_does_not_exist", A)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DiscoveryError):
+        discover(tmp_path / "empty", A)
+
+
+def test_needs_grading_rule_and_fingerprint(tmp_path, monkeypatch):
+    fp = assignment_fingerprint(A)
+    done = Recorded(1, "h", fp, gradebook.GRADED)
+    assert not needs_grading(done, "h", fp)
+    assert needs_grading(done, "h", fp, force=True)
+    assert needs_grading(None, "h", fp)
+    assert needs_grading(done, "other content", fp)
+    assert needs_grading(done, "h", "another grader or assignment")
+    assert needs_grading(Recorded(1, "h", fp, gradebook.ERROR), "h", fp)
+
+    # The fingerprint follows the reference folder's content (solution and helpers).
+    from autograder import reference
+
+    copy = tmp_path / "reference" / A
+    shutil.copytree(reference.reference_dir(A), copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(reference, "reference_dir", lambda _id: copy)
+    assignment_fingerprint.cache_clear()
+    try:
+        same = assignment_fingerprint(A)
+        (copy / "rnn_utils.py").write_text((copy / "rnn_utils.py").read_text() + "\n# changed\n")
+        assignment_fingerprint.cache_clear()
+        changed = assignment_fingerprint(A)
+    finally:
+        assignment_fingerprint.cache_clear()
+    assert same == fp and changed != fp
+
+
+def test_a_submission_of_several_notebooks_is_graded_as_one(tmp_path):
+    from autograder.reference import solution_source
+
+    source = solution_source(A)
+    second = "import numpy as np\n\n" + source[source.index("def rnn_forward"):source.index("def rnn_cell_backward")]
+    payload = {"student": "zed", "source": "zed/part1.py, zed/part2.py",
+               "files": [("part1.py", cell_forward_only().encode()), ("part2.py", second.encode())]}
+    out = batch.grade_payload(A, payload)
+    assert out["ok"], out.get("error")
+    scores = {u["name"]: u["score"] for u in out["result"]["units"]}
+    # rnn_forward (in part 2) runs on rnn_cell_forward (in part 1): one namespace, in order
+    assert scores["rnn_cell_forward"] == scores["rnn_forward"] == 1.0 and out["result"]["score"] == 2.0
+    assert out["result"]["submission"] == payload["source"]
+    assert out["fingerprint"] == assignment_fingerprint(A)
+
+
+# --------------------------------------------------------------------------- grading into the gradebook
+
+def test_autograde_flat_examples(tmp_path):
+    subs = tmp_path / "subs"
+    shutil.copytree(EXAMPLES, subs)
+    db = tmp_path / "gb.db"
+    summary = autograde(A, subs, db_url(db), workers=2, progress="none")
+    assert (summary.layout, summary.discovered, summary.to_grade, summary.graded) == ("flat", 3, 3, 3)
+    assert not summary.failures
+    assert unit_scores(db) == EXPECTED
+    recorded = rows(db)
+    assert {s: r[3] for s, r in recorded.items()} == TOTALS
+    for student, r in recorded.items():
+        path = next(subs.glob(f"{student}.*"))
+        assert r[5] == hashlib.sha256(path.read_bytes()).hexdigest()
+    with Gradebook(db_url(db)) as book:
+        subs_rows = {s.student: s for s in book.submissions(A)}
+    bob = subs_rows["bob"]
+    assert bob.fingerprint == assignment_fingerprint(A) and bob.grader_version
+    assert bob.wall_time > 0 and bob.execution_time > 0 and bob.worker.split(":")[-1] != str(os.getpid())
+    assert [u.name for u in bob.units] == UNITS
+    assert all(u.max_score == 1 and u.status in ("passed", "failed") for u in bob.units)
+    assert sum(u.wall for u in bob.units) > 0
+    assert {u.name: u.mode for u in subs_rows["carol"].units}["lstm_forward"] == "reference"
+    assert "not defined" in {u.name: u.explanation for u in bob.units}["lstm_backward"]
+    text = summary.text()
+    assert "Score distribution (3 student(s)" in text and "median 6" in text
+
+    again = autograde(A, subs, db_url(db), workers=2, progress="none")
+    assert (again.to_grade, again.graded) == (0, 0)
+    assert rows(db) == recorded
+
+
+def test_cli_autograde_nbgrader_layout(tmp_path):
+    submitted = tmp_path / "course" / "submitted"
+    for student, src in {"alice": "alice.ipynb", "bob": "bob.ipynb"}.items():
+        folder = submitted / student / A
+        folder.mkdir(parents=True)
+        shutil.copy(EXAMPLES / src, folder / src)
+    run = cli("autograde", A, str(submitted), "--workers", "2", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "2 submission(s)" in run.stdout and "nbgrader layout" in run.stdout
+    assert "0 failure(s)" in run.stdout
+    # not a terminal: plain progress lines on stderr, ending at 100%
+    assert "2/2 graded (100%)" in run.stderr
+    db = tmp_path / "gradebook.db"  # the default gradebook, in the working directory
+    assert unit_scores(db) == {s: EXPECTED[s] for s in ("alice", "bob")}
+    assert {s: r[3:5] for s, r in rows(db).items()} == {"alice": (2.0, "graded"), "bob": (6.0, "graded")}
+
+
+def test_progress_bar_on_a_terminal_and_plain_lines_otherwise():
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    out = Terminal()
+    bar = batch.Progress(4, A, "auto", stream=out)
+    for student in "abcd":
+        bar.update(student, student != "c")
+    bar.close()
+    assert bar.mode == "bar"
+    text = out.getvalue()
+    assert "4/4" in text and "sub/s" in text and "failed 1" in text
+
+    plain = io.StringIO()
+    bar = batch.Progress(2, A, "auto", stream=plain, every=3600)
+    bar.update("a", True)
+    bar.update("b", False)
+    assert bar.mode == "plain"
+    lines = plain.getvalue().splitlines()
+    assert lines[0] == f"{A}: grading 2 submission(s)"
+    assert lines[-1].startswith(f"{A}: 2/2 graded (100%)") and "ETA" in lines[-1] and "1 failed" in lines[-1]
+    assert len(lines) == 2  # the first update is within `every` of the start: no line for it
+
+
+# --------------------------------------------------------------------------- resume and idempotence
+
+def _wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _recorded_count(db: Path) -> int:
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as con:
+            return con.execute("SELECT count(*) FROM submissions").fetchone()[0]
+    except sqlite3.OperationalError:  # tables not created yet
+        return 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is dead for our purposes
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def test_resume_after_sigkill_then_idempotent_force_and_changed_file(tmp_path):
+    subs = tmp_path / "subs"
+    totals = make_class(subs, 12)
+    db = tmp_path / "gb.db"
+    args = [sys.executable, "-m", "autograder.cli", "autograde", A, str(subs), "--db", db_url(db), "--workers", "1"]
+    # output to files, not pipes: a worker outliving the killed process must not block the test
+    with open(tmp_path / "killed.out", "wb") as out:
+        proc = subprocess.Popen(args, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            _wait_for(lambda: _recorded_count(db) >= 1 or proc.poll() is not None, 60,
+                      "the first recorded submission")
+            proc.send_signal(signal.SIGKILL)
+        finally:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    first = rows(db)
+    assert 1 <= len(first) < 12, "the run finished before it could be killed: the test proved nothing"
+    units = unit_scores(db)
+    assert all(len(units[s]) == len(UNITS) for s in first)  # never half a submission
+    with sqlite3.connect(db) as con:
+        (killed_run, finished), = con.execute("SELECT id, finished_at FROM runs").fetchall()
+        worker_pid = int(con.execute("SELECT worker FROM submissions").fetchone()[0].split(":")[-1])
+    assert finished is None
+    # the orphaned worker notices its parent died and exits (taking its sandbox with it)
+    try:
+        _wait_for(lambda: not _alive(worker_pid), 15, f"the orphaned worker {worker_pid} to exit")
+    finally:
+        if _alive(worker_pid):
+            os.kill(worker_pid, signal.SIGKILL)  # do not leave it behind when the assertion fails
+
+    resumed = cli("autograde", A, str(subs), "--db", db_url(db), "--workers", "1", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{12 - len(first)} to grade, {len(first)} unchanged" in resumed.stdout
+    second = rows(db)
+    with sqlite3.connect(db) as con:
+        per_student = con.execute("SELECT student, count(*) FROM submissions GROUP BY student").fetchall()
+        orphans = con.execute("SELECT count(*) FROM unit_results WHERE submission_id NOT IN "
+                              "(SELECT id FROM submissions)").fetchone()[0]
+    assert sorted(per_student) == [(s, 1) for s in sorted(totals)] and orphans == 0
+    assert {s: r[3] for s, r in second.items()} == totals
+    for student, row in first.items():
+        assert second[student] == row, f"{student} was graded again"
+    assert {second[s][2] for s in second if s not in first} == {killed_run + 1}
+
+    # nothing changed: nothing graded
+    nothing = autograde(A, subs, db_url(db), workers=2, progress="none")
+    assert (nothing.to_grade, nothing.graded) == (0, 0) and rows(db) == second
+
+    # one file changed: only that one
+    changed = "s01"
+    assert totals[changed] == 0.0
+    (subs / f"{changed}.py").write_text("# student 1, fixed\n" + cell_forward_only())
+    one = autograde(A, subs, db_url(db), workers=0, progress="none")  # in this process: quicker
+    assert (one.to_grade, one.graded) == (1, 1)
+    third = rows(db)
+    assert third[changed][3] == 1.0 and third[changed][0] != second[changed][0]
+    assert {s: r for s, r in third.items() if s != changed} == {s: r for s, r in second.items() if s != changed}
+
+    # --force: everything, still one row each
+    forced = autograde(A, subs, db_url(db), workers=2, force=True, progress="none")
+    assert (forced.to_grade, forced.graded) == (12, 12)
+    fourth = rows(db)
+    assert len(fourth) == 12 and all(fourth[s][0] != third[s][0] and fourth[s][2] != third[s][2] for s in fourth)
+    assert {s: r[3] for s, r in fourth.items()} == {**totals, changed: 1.0}
+    with sqlite3.connect(db) as con:  # the replaced gradings' unit rows went with them
+        assert con.execute("SELECT count(*) FROM unit_results").fetchone()[0] == 12 * len(UNITS)
+
+
+# --------------------------------------------------------------------------- one bad submission
+
+def _boom_for(student):
+    from autograder.grader import Grader
+
+    original = Grader.grade_file
+
+    def grade_file(self, path):
+        if student in Path(path).read_text():
+            raise RuntimeError(f"grader bug triggered by {student}")
+        return original(self, path)
+
+    return grade_file
+
+
+def test_an_exception_on_one_submission_is_recorded_and_the_batch_goes_on(tmp_path, monkeypatch):
+    from autograder.grader import Grader
+
+    subs = tmp_path / "subs"
+    totals = make_class(subs, 4)
+    (subs / "dave.py").write_text(cell_forward_only() + "\n# dave-triggers-the-bug\n")
+    monkeypatch.setattr(Grader, "grade_file", _boom_for("dave-triggers-the-bug"))
+    db = tmp_path / "gb.db"
+    summary = autograde(A, subs, db_url(db), workers=0, progress="none")  # in this process: the patch applies
+    assert summary.graded == 4 and [s for s, _ in summary.failures] == ["dave"]
+    assert "RuntimeError: grader bug triggered by dave-triggers-the-bug" in summary.text()
+    recorded = rows(db)
+    assert recorded["dave"][3:5] == (0.0, "error")
+    assert {s: r[3] for s, r in recorded.items() if s != "dave"} == totals
+    with Gradebook(db_url(db)) as book:
+        dave = next(s for s in book.submissions(A) if s.student == "dave")
+    assert "Traceback" in dave.error and [u.status for u in dave.units] == ["error"] * len(UNITS)
+
+    monkeypatch.undo()  # the bug is fixed: the next run retries the failure, and only it
+    retry = autograde(A, subs, db_url(db), workers=0, progress="none")
+    assert (retry.to_grade, retry.graded, retry.failures) == (1, 1, [])
+    assert rows(db)["dave"][3:5] == (1.0, "graded")
+
+
+def test_a_worker_that_dies_costs_only_its_submission(tmp_path, monkeypatch):
+    from autograder.grader import Grader
+
+    original = Grader.grade_file
+
+    def grade_file(self, path):
+        if "dies-here" in Path(path).read_text():
+            os._exit(3)  # the worker process dies mid-submission
+        return original(self, path)
+
+    subs = tmp_path / "subs"
+    totals = make_class(subs, 5)
+    (subs / "dave.py").write_text("# dies-here\n")
+    monkeypatch.setattr(Grader, "grade_file", grade_file)
+    db = tmp_path / "gb.db"
+    # forked workers inherit the patch
+    summary = autograde(A, subs, db_url(db), workers=2, progress="none", mp_context=multiprocessing.get_context("fork"))
+    assert [s for s, _ in summary.failures] == ["dave"] and "worker process died" in summary.failures[0][1]
+    recorded = rows(db)
+    assert {s: r[3] for s, r in recorded.items() if s != "dave"} == totals
+    assert recorded["dave"][4] == "error"
+
+
+# --------------------------------------------------------------------------- Dask
+
+def test_dask_cluster(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for name in ("alice.ipynb", "bob.ipynb"):
+        shutil.copy(EXAMPLES / name, subs / name)
+    db = tmp_path / "gb.db"
+    with distributed.LocalCluster(n_workers=1, processes=True, threads_per_worker=1, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tcp://127.0.0.1:")
+        summary = autograde(A, subs, db_url(db), scheduler=address, progress="none")
+        with distributed.Client(address) as client:
+            worker_pids = set(client.run(os.getpid).values())
+    assert summary.backend == f"Dask cluster at {address}"
+    assert (summary.graded, summary.failures) == (2, [])
+    assert unit_scores(db) == {s: EXPECTED[s] for s in ("alice", "bob")}
+    with Gradebook(db_url(db)) as book:
+        workers = {int(s.worker.split(":")[-1]) for s in book.submissions(A)}
+    assert workers == worker_pids and os.getpid() not in workers  # graded on the cluster's worker

@@ -1,0 +1,207 @@
+"""Exports of the gradebook (csv, json, Gradescope) and the HTML feedback, rendered in a
+real headless browser."""
+import base64
+import csv
+import io
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from autograder.batch import autograde
+from autograder.batch_cli import export, feedback
+from autograder.gradebook import Gradebook, assignment_fingerprint
+from autograder.report import failure_reason
+from conftest import mutate, reference_text
+
+A = "rnn_step_by_step"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples" / "submissions"
+UNITS = ["rnn_cell_forward", "rnn_forward", "rnn_cell_backward", "rnn_backward",
+         "lstm_cell_forward", "lstm_forward", "lstm_cell_backward", "lstm_backward"]
+TOTALS = {"alice": 2.0, "bob": 6.0, "carol": 7.0, "mallory": 1.0}
+# What mallory prints from rnn_cell_forward, and what one of her cells raises: if either
+# reached a page unescaped, the browser would add <p id="pwned"> to the document.
+HOSTILE_PRINT = """<script>document.write('<p id="pwned">PWNED</p>')</script>"""
+HOSTILE_ERROR = """<img src=x onerror="document.body.insertAdjacentHTML('beforeend','<p id=pwned>x</p>')">"""
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory):
+    """A gradebook with the bundled examples, a hostile student and a grader error."""
+    tmp = tmp_path_factory.mktemp("gradebook")
+    subs = tmp / "subs"
+    shutil.copytree(EXAMPLES, subs)
+    only_cell_forward = reference_text(A).split("def rnn_forward")[0]  # 1 point, and cheap to grade
+    hostile = mutate(only_cell_forward, "    a_next = np.tanh(Waa @ a_prev + Wax @ xt + ba)\n",
+                     f"    print({HOSTILE_PRINT!r})\n    a_next = np.tanh(Waa @ a_prev + Wax @ xt + ba)\n")
+    (subs / "mallory.py").write_text(hostile + f"\nraise ValueError({HOSTILE_ERROR!r})\n")
+    url = f"sqlite:///{tmp / 'gb.db'}"
+    summary = autograde(A, subs, url, workers=2, progress="none")
+    assert summary.graded == 4 and not summary.failures
+    with Gradebook(url) as gb:  # a submission the grader failed on
+        gb.record(assignment=A, student="eve", source="eve.py", content_hash="0" * 64,
+                  fingerprint=assignment_fingerprint(A), run_id=None, error="Traceback ...\nMemoryError: boom",
+                  units_on_error=[(u, 1.0) for u in UNITS])
+    return {"url": url, "tmp": tmp}
+
+
+def invoke(command, *args):
+    result = CliRunner().invoke(command, [*args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+# --------------------------------------------------------------------------- exports
+
+def test_csv_export(book, tmp_path):
+    out = tmp_path / "grades.csv"
+    invoke(export, A, "--db", book["url"], "--format", "csv", "-o", str(out))
+    table = list(csv.reader(io.StringIO(out.read_text())))
+    assert table[0] == ["student", *UNITS, "total"]
+    body = {row[0]: row[1:] for row in table[1:]}
+    assert list(body) == ["alice", "bob", "carol", "eve", "mallory"]
+    assert body["bob"] == ["1", "1", "1", "1", "1", "1", "0", "0", "6"]
+    assert body["carol"] == ["1", "1", "1", "1", "0", "1", "1", "1", "7"]
+    assert body["eve"][-1] == "0"
+    assert {s: float(r[-1]) for s, r in body.items() if s != "eve"} == TOTALS
+    assert all(float(r[-1]) == sum(map(float, r[:-1])) for r in body.values())
+    # without -o: standard output
+    assert invoke(export, A, "--db", book["url"], "--format", "csv").output == out.read_text()
+
+
+def test_json_export_holds_everything(book, tmp_path):
+    out = tmp_path / "all.json"
+    invoke(export, A, "--db", book["url"], "--format", "json", "-o", str(out))
+    data = json.loads(out.read_text())
+    assert data["assignment"] == A and data["units"] == UNITS
+    subs = {s["student"]: s for s in data["submissions"]}
+    assert set(subs) == set(TOTALS) | {"eve"}
+    carol = subs["carol"]
+    assert carol["score"] == 7.0 and carol["max_score"] == 8.0 and carol["status"] == "graded"
+    assert len(carol["content_hash"]) == 64 and carol["fingerprint"] == data["current_fingerprint"]
+    assert carol["grader_version"] and carol["graded_at"] and carol["wall_time"] > 0
+    assert [u["name"] for u in carol["units"]] == UNITS
+    unit = carol["units"][4]
+    assert set(unit) >= {"score", "max_score", "status", "mode", "explanation", "cases_passed", "cases_total",
+                         "cpu", "wall"}
+    assert unit["status"] == "failed" and "Passed 0 of" in unit["explanation"]
+    assert carol["units"][5]["mode"] == "reference"
+    assert subs["eve"]["status"] == "error" and "MemoryError" in subs["eve"]["error"]
+    assert len(data["runs"]) == 1 and data["runs"][0]["graded"] == 4 and data["runs"][0]["finished_at"]
+
+
+def test_gradescope_export_matches_the_format(book, tmp_path, graders):
+    from autograder.results import to_gradescope
+
+    out = tmp_path / "gs"
+    invoke(export, A, "--db", book["url"], "--format", "gradescope", "-o", str(out))
+    files = sorted(out.glob("*/results.json"))
+    assert [f.parent.name for f in files] == ["alice", "bob", "carol", "eve", "mallory"]
+    for f in files:
+        data = json.loads(f.read_text())
+        assert set(data) == {"score", "execution_time", "output", "tests"}
+        assert isinstance(data["score"], (int, float)) and isinstance(data["execution_time"], (int, float))
+        assert isinstance(data["output"], str)
+        assert [t["name"] for t in data["tests"]] == UNITS
+        for t in data["tests"]:
+            assert set(t) == {"name", "score", "max_score", "status", "output"}
+            assert t["status"] in ("passed", "failed") and isinstance(t["output"], str)
+            assert (t["status"] == "passed") == (t["score"] >= t["max_score"])
+        assert data["score"] == pytest.approx(sum(t["score"] for t in data["tests"]))
+    # the same as grading the file directly (all but the timing)
+    direct = to_gradescope(graders(A).grade_file(EXAMPLES / "bob.ipynb"))
+    exported = json.loads((out / "bob" / "results.json").read_text())
+    assert {k: v for k, v in exported.items() if k != "execution_time"} == \
+        {k: v for k, v in direct.items() if k != "execution_time"}
+    assert "MemoryError: boom" in json.loads((out / "eve" / "results.json").read_text())["output"]
+
+
+# --------------------------------------------------------------------------- feedback
+
+def test_failure_reasons_group_by_first_line_without_numbers():
+    a = ("Passed 1 of 4 hidden cases.\n- case batch 1: n_x=3, m=1, seed 101: `a_next` differs at index [0, 2] "
+         "(expected -0.89, got 1.5e-03); 5 of 5 values differ\n- case ...")
+    b = ("Passed 0 of 4 hidden cases.\n- case larger: n_x=9, m=20, seed 104: `a_next` differs at index [3, 1] "
+         "(expected 0.2, got 7); 180 of 180 values differ")
+    assert failure_reason(a) == failure_reason(b) == \
+        "`a_next` differs at index [#, #] (expected #, got #); # of # values differ"
+    assert failure_reason("lstm_backward is not defined in the submission.") == \
+        "lstm_backward is not defined in the submission."
+    assert failure_reason("Passed 2 of 4 hidden cases (best with dWax2 ...)") == \
+        "Passed # of # hidden cases (best with dWax2 ...)"
+
+
+@pytest.fixture(scope="module")
+def pages(book):
+    out = book["tmp"] / "feedback"
+    result = invoke(feedback, A, "--db", book["url"], "-o", str(out))
+    assert "5 student page(s)" in result.output
+    return out
+
+
+def test_feedback_pages_are_complete_and_escaped(pages):
+    index = (pages / "index.html").read_text()
+    for student in ["alice", "bob", "carol", "eve", "mallory"]:
+        page = (pages / "students" / f"{student}.html").read_text()
+        assert f'href="students/{student}.html"' in index
+        for unit in UNITS:
+            assert f'data-unit="{unit}"' in page
+        assert "<script" not in page and 'src="http' not in page and "<link" not in page
+    mallory = (pages / "students" / "mallory.html").read_text()
+    assert "&lt;script&gt;document.write(" in mallory           # her printed output, escaped
+    assert "&lt;img src=x onerror=" in mallory                  # her error message, escaped
+    assert "Total: 1 / 8" in mallory
+    assert "could not be graded: MemoryError: boom" in (pages / "students" / "eve.html").read_text()
+    # the class report: three embedded PNG plots and the grouped failure reasons
+    for plot in ("plot-histogram", "plot-pass-rates", "plot-reasons"):
+        start = index.index(f'id="{plot}"')
+        src = index[start:].split('src="data:image/png;base64,', 1)[1].split('"', 1)[0]
+        assert base64.b64decode(src).startswith(b"\x89PNG\r\n\x1a\n")
+    assert "lstm_backward is not defined in the submission." in index
+    assert "<script" not in index
+
+
+def _chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def dump_dom(browser: str, page: Path, profile: Path) -> str:
+    run = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                          "--disable-component-update", "--no-first-run", f"--user-data-dir={profile}",
+                          "--dump-dom", page.resolve().as_uri()],
+                         capture_output=True, text=True, timeout=90)
+    assert run.returncode == 0, run.stderr[-2000:]
+    return run.stdout
+
+
+def test_feedback_renders_in_headless_chromium(pages, tmp_path):
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("chromium not found (apt-get install -y chromium): the browser rendering test is skipped")
+    # control: this browser does run a page's script, so the absence below means something
+    control = tmp_path / "control.html"
+    control.write_text(f"<!DOCTYPE html><html><body>{HOSTILE_PRINT}</body></html>")
+    assert '<p id="pwned">PWNED</p>' in dump_dom(browser, control, tmp_path / "profile")
+
+    dom = dump_dom(browser, pages / "students" / "mallory.html", tmp_path / "profile")
+    assert "Feedback for mallory" in dom and "Total: 1 / 8" in dom
+    for unit in UNITS:
+        assert f'data-unit="{unit}"' in dom
+    assert '<p id="pwned">' not in dom  # no injected element: neither script nor handler ran
+    assert "<script" not in dom and "&lt;script&gt;document.write(" in dom
+    assert "<img" not in dom and "&lt;img src=x onerror=" in dom
+
+    dom = dump_dom(browser, pages / "index.html", tmp_path / "profile")
+    assert "Class report" in dom
+    for plot in ("plot-histogram", "plot-pass-rates", "plot-reasons"):
+        assert f'id="{plot}"' in dom
+    for student in ["alice", "bob", "carol", "eve", "mallory"]:
+        assert f'data-student="{student}"' in dom
