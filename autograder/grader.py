@@ -192,7 +192,8 @@ class Grader:
     def __init__(self, assignment_id: str, config: dict | None = None, zygote: Zygote | None = None):
         self.assignment, self.helpers, self.prepared = prepare(assignment_id)
         self.reference = load_reference(assignment_id)
-        self.config = dict(config or {})
+        # sandbox limits: the assignment's own (Assignment.limits), then the caller's
+        self.config = {**getattr(self.assignment, "limits", {}), **(config or {})}
         self.tol = Tolerance(self.assignment.rtol, self.assignment.atol)
         self._own_zygote = zygote is None
         self.zygote = zygote or Zygote()
@@ -233,6 +234,7 @@ class Grader:
             result.notes.extend(r.note() for r in reports if r.note())
             for prepared in self.prepared:
                 result.units.append(self._grade_unit(student, prepared, reports))
+            result.notes.extend(n for n in student.notes if n not in result.notes)  # sandbox fallbacks, budget
             if student.restarts:
                 result.notes.append(f"The student process was restarted {student.restarts} time(s).")
         finally:
@@ -251,7 +253,8 @@ class Grader:
             substitute = {n: ("class" if isinstance(getattr(self.reference, n), type) else "function")
                           for n in unit.calls}
         server = ReferenceServer(self.reference, unit.calls if mode == "reference" else ())
-        run = student.run_unit(spec, inputs, substitute, server)
+        # the numerical check is reported for the student's own forward/backward pair
+        run = student.run_unit(spec, inputs, substitute, server, gradcheck=(mode == "own"))
         failures = []
         for case, case_run, expected in zip(prepared.cases, run.cases, prepared.expected):
             if case_run is None:

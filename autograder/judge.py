@@ -90,7 +90,9 @@ def compare(expected, actual, tol: Tolerance, name: str, exact: bool = False) ->
         return f"`{name}`: got {_kind(actual)}, not numbers"
     if act.dtype.kind not in "biufc":
         return f"`{name}`: got {_kind(actual)}, not numbers"
-    if exact or exp.dtype.kind in "iub" and act.dtype.kind in "iub" and isinstance(expected, list):
+    # integer and flag outputs (counts, sampled indices) are compared exactly
+    integral = isinstance(expected, (bool, int, list)) and exp.dtype.kind in "iub"
+    if exact or integral:
         if exp.shape != act.shape or not np.array_equal(exp, act):
             return f"`{name}`: expected {_short(expected)}, got {_short(actual)}" + _first_diff_seq(exp, act)
         return ""
