@@ -1,0 +1,171 @@
+"""Source notebook -> student release, with nbgrader's own preprocessors.
+
+`release_notebook` applies the preprocessors of nbgrader's GenerateAssignment converter,
+in its order, to the nbformat notebook: LockCells, ClearSolutions (every solution
+region becomes `# YOUR CODE HERE` / `raise NotImplementedError()`), ClearOutput,
+CheckCellMetadata, ComputeChecksums, ClearHiddenTests, ClearMarkScheme, and the
+checksums and metadata check again. Left out are only the steps that need an nbgrader
+course (IncludeHeaderFooter with no header configured, InstantiateTests for AUTOTEST
+templates we do not use, SaveCells, which writes to the gradebook database).
+
+`build_release` writes release/<id>/: the student notebook, the helper modules it
+imports (copied from reference/<id>/) and the public self-check module
+`rnngrade_check.py` (autograder/selfcheck/). Deterministic, like the source.
+"""
+from __future__ import annotations
+
+import copy
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+
+from autograder.assignments import get_assignment
+from autograder.authoring import ROOT, SOURCE_ROOT, notebook_text
+from autograder.reference import helper_sources
+from autograder.selfcheck import STANDALONE_NAME, standalone_source
+
+RELEASE_ROOT = ROOT / "release"
+
+
+def release_preprocessors() -> list:
+    """nbgrader's GenerateAssignment pipeline, in its order, minus the course-bound steps."""
+    from nbgrader.converters import GenerateAssignment
+    from nbgrader.preprocessors import IncludeHeaderFooter, InstantiateTests, SaveCells
+
+    pipeline = GenerateAssignment.class_traits()["preprocessors"].default()
+    return [p for p in pipeline if p not in (IncludeHeaderFooter, InstantiateTests, SaveCells)]
+
+
+def release_notebook(source_nb):
+    """The student version of a source notebook (the input is not modified)."""
+    nb = copy.deepcopy(source_nb)
+    resources: dict = {}
+    for preprocessor in release_preprocessors():
+        nb, resources = preprocessor().preprocess(nb, resources)
+    nbformat.validate(nb)
+    return nb
+
+
+def source_notebook_path(assignment_id: str, source_root: Path = SOURCE_ROOT) -> Path:
+    return source_root / assignment_id / f"{assignment_id}.ipynb"
+
+
+def build_release(assignment_id: str, source_root: Path = SOURCE_ROOT, out_root: Path = RELEASE_ROOT) -> list[Path]:
+    """Write release/<id>/ from source/<id>/<id>.ipynb (the folder is replaced)."""
+    assignment = get_assignment(assignment_id)
+    source = source_notebook_path(assignment_id, source_root)
+    if not source.exists():
+        raise FileNotFoundError(f"{source} does not exist: build it first (rnngrade source {assignment_id})")
+    nb = release_notebook(nbformat.read(source, as_version=4))
+    files = {f"{assignment_id}.ipynb": notebook_text(nb)}
+    for name, text in sorted(helper_sources(assignment_id, assignment.helpers).items()):
+        files[f"{name}.py"] = text
+    files[f"{STANDALONE_NAME}.py"] = standalone_source(assignment_id)
+    folder = out_root / assignment_id
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    written = []
+    for name, text in files.items():
+        (folder / name).write_text(text)
+        written.append(folder / name)
+    return written
+
+
+# ------------------------------------------------------------------ leak check
+MIN_LINE = 16  # shorter solution lines ("return dW", "loss = 0") are too generic to count
+
+
+def public_lines() -> set[str]:
+    """Every line of every assignment's public helper modules, stripped (they ship)."""
+    from autograder.assignments import all_assignments
+
+    public = set()
+    for assignment in all_assignments():
+        for text in helper_sources(assignment.id, assignment.helpers).values():
+            public.update(line.strip() for line in text.splitlines())
+    return public
+
+
+def secret_lines(assignment_id: str) -> set[str]:
+    """The non-trivial lines of the reference's graded unit bodies (comments included),
+    stripped. A line that a public helper module also contains is not secret (family
+    B's graded softmax, for one, is family A's shipped helper)."""
+    from autograder.authoring import graded_units, solution_blocks
+
+    public = public_lines()
+    lines = set()
+    for block in solution_blocks(assignment_id, [u for u, _ in graded_units(assignment_id)]):
+        for body in block.regions.values():
+            lines.update(line.strip() for line in body.splitlines())
+    return {line for line in lines if len(line) >= MIN_LINE and line not in public}
+
+
+def hidden_case_patterns(assignment_id: str) -> list[tuple[str, re.Pattern]]:
+    """Regular expressions that would find a hidden case's size set or seed in text:
+    the seed passed to a seeding call or keyword, the sizes as `k=v` pairs in their
+    order, and (3 or more sizes) the values as a comma-separated run in their order."""
+    patterns = {}
+    for unit in get_assignment(assignment_id).units:
+        for size in unit.sizes:
+            size = {k: v for k, v in size.items() if k != "label"}
+            seed = size.pop("seed", None)
+            what = f"{assignment_id}/{unit.name} hidden case {size} seed {seed}"
+            if seed is not None:
+                patterns[f"seed {seed} ({what})"] = re.compile(
+                    rf"(?:seed|RandomState|default_rng)\W{{0,4}}{int(seed)}(?![\w.])")
+            if size:
+                keyword = r"\W{1,6}".join(rf"{re.escape(k)}\s*[=:]\s*{v!r}(?![\w.])" for k, v in size.items())
+                patterns[f"sizes {size} ({what})"] = re.compile(keyword)
+            if len(size) >= 3:
+                run = r",\s*".join(rf"{v!r}" for v in size.values())
+                patterns[f"size values {tuple(size.values())} ({what})"] = re.compile(rf"(?<![\w.]){run}(?![\w.])")
+    return sorted(patterns.items())
+
+
+def _texts(folder: Path):
+    """(path, text) for every file under folder; a notebook also yields its decoded cell
+    sources and outputs, so that JSON escaping cannot hide a line."""
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file():
+            continue
+        raw = path.read_text(errors="replace")
+        yield path, raw
+        if path.suffix == ".ipynb":
+            nb = nbformat.reads(raw, as_version=4)
+            parts = []
+            for cell in nb.cells:
+                parts.append(cell.source)
+                for output in cell.get("outputs", []):
+                    parts.append(str(output.get("text", "")) + str(output.get("data", {}).get("text/plain", "")))
+            yield path, "\n".join(parts)
+
+
+def find_leaks(release_root: Path = RELEASE_ROOT, assignment_ids=None) -> list[str]:
+    """Every solution line of any assignment and every hidden case's size set or seed
+    found anywhere under release_root; [] when the release is clean."""
+    from autograder.assignments import ASSIGNMENT_IDS
+
+    ids = list(assignment_ids or ASSIGNMENT_IDS)
+    # a solution line counts wherever it appears as code: not glued to a longer name
+    # (`grads = [...]` inside a visible `self.grads = [...]` is not a leak)
+    secrets = {line: (a, re.compile(rf"(?<![\w.]){re.escape(line)}(?!\w)"))
+               for a in ids for line in secret_lines(a)}
+    patterns = [p for a in ids for p in hidden_case_patterns(a)]
+    markers = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+    leaks = set()
+    for path, text in _texts(release_root):
+        where = path.relative_to(release_root)
+        for line, (owner, pattern) in secrets.items():
+            if line in text and pattern.search(text):
+                leaks.add(f"{where}: solution line of {owner}: {line}")
+        for name, pattern in patterns:
+            match = pattern.search(text)
+            if match:
+                leaks.add(f"{where}: {name}: {match.group(0)!r}")
+        for marker in markers:
+            if marker in text:
+                leaks.add(f"{where}: nbgrader marker {marker!r}")
+    return sorted(leaks)

@@ -1,0 +1,97 @@
+"""The instructor and student commands: `rnngrade source`, `rnngrade release`, `rnngrade check`.
+
+Registered in autograder/cli.py; each parses its arguments and calls one stage.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from autograder.assignments import ASSIGNMENT_IDS
+
+
+def _selected(assignment, all_):
+    if all_ and assignment:
+        raise click.UsageError("give an ASSIGNMENT or --all, not both")
+    if all_:
+        return list(ASSIGNMENT_IDS)
+    if not assignment:
+        raise click.UsageError("give an ASSIGNMENT or --all")
+    if assignment not in ASSIGNMENT_IDS:
+        raise click.UsageError(f"unknown assignment {assignment!r}; known: {', '.join(ASSIGNMENT_IDS)}")
+    return [assignment]
+
+
+def _show(paths):
+    for path in paths:
+        click.echo(f"  {path}")
+
+
+@click.command("source")
+@click.argument("assignment", required=False)
+@click.option("--all", "all_", is_flag=True, help="Every assignment.")
+@click.option("--out", "out_root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write under this folder instead of source/.")
+def source(assignment, all_, out_root):
+    """Build source/ASSIGNMENT/ (the instructor notebook) from reference/ and explanations.toml."""
+    from autograder.authoring import SOURCE_ROOT, AuthoringError, build_source
+
+    for assignment_id in _selected(assignment, all_):
+        try:
+            paths = build_source(assignment_id, out_root or SOURCE_ROOT)
+        except AuthoringError as exc:
+            raise click.ClickException(str(exc))
+        click.echo(f"{assignment_id}:")
+        _show(paths)
+
+
+@click.command("release")
+@click.argument("assignment", required=False)
+@click.option("--all", "all_", is_flag=True, help="Every assignment.")
+@click.option("--source-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Read the source notebooks from here instead of source/.")
+@click.option("--out", "out_root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write under this folder instead of release/.")
+def release(assignment, all_, source_dir, out_root):
+    """Write release/ASSIGNMENT/: the student notebook (nbgrader's stubs, outputs cleared,
+    cells locked), the helper modules it imports, and the public self-check module."""
+    from autograder.authoring import SOURCE_ROOT
+    from autograder.release import RELEASE_ROOT, build_release, find_leaks
+
+    ids = _selected(assignment, all_)
+    out_root = out_root or RELEASE_ROOT
+    for assignment_id in ids:
+        try:
+            paths = build_release(assignment_id, source_dir or SOURCE_ROOT, out_root)
+        except FileNotFoundError as exc:
+            raise click.ClickException(str(exc))
+        click.echo(f"{assignment_id}:")
+        _show(paths)
+    leaks = [leak for a in ids for leak in find_leaks(out_root / a)]
+    if leaks:
+        raise click.ClickException("the release leaks solution code or hidden cases:\n  " + "\n  ".join(leaks))
+    click.echo("leak check: no solution line and no hidden case found in the release.")
+
+
+@click.command("check")
+@click.argument("assignment")
+@click.argument("notebook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--unit", "units", multiple=True, help="Check only this unit (repeatable).")
+@click.option("--timeout", type=float, default=300.0, show_default=True, help="Limit for the whole run, in seconds.")
+def check(assignment, notebook, units, timeout):
+    """Run NOTEBOOK's cells and the public self-checks of ASSIGNMENT (published values,
+    shapes, gradient checks of your own forward/backward), one line per unit.
+    Exit status 0 when every check passes."""
+    from autograder.selfcheck.notebook import check_notebook
+    from autograder.submission import SubmissionError
+
+    _selected(assignment, False)
+    try:
+        run = check_notebook(assignment, notebook, list(units), timeout=timeout)
+    except SubmissionError as exc:
+        raise click.ClickException(f"cannot read {notebook}: {exc}")
+    except KeyError as exc:
+        raise click.UsageError(f"no public checks for unit {exc.args[0]}")
+    click.echo(run.output, nl=False)
+    raise SystemExit(run.returncode)
