@@ -18,6 +18,13 @@ EXT_TUPLE = 2
 NUMERIC_KINDS = frozenset("biufc")  # bool, int, uint, float, complex
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 MAX_ARRAY_DIMS = 8
+# Decoding limits. Tuples nest through the extension hook, which re-enters the C
+# unpacker: without a depth bound a crafted message exhausts the C stack of the
+# *grading* process (a segfault, not an exception). Honest data nests a few levels.
+MAX_TUPLE_DEPTH = 32
+MAX_CONTAINER_LEN = 1 << 20   # elements of one list / tuple
+MAX_MAP_LEN = 1 << 16         # keys of one dict
+MAX_STR_LEN = 16 * 1024 * 1024
 
 
 class CodecError(ValueError):
@@ -68,8 +75,8 @@ def _decode_array(data: bytes) -> np.ndarray:
         raise CodecError("bad array header")
     try:
         dtype = np.dtype(header[0])
-    except TypeError:
-        raise CodecError(f"bad dtype {header[0]!r}") from None
+    except Exception:  # TypeError, ValueError, ... whatever numpy says about a crafted string
+        raise CodecError(f"bad dtype {header[0][:40]!r}") from None
     if dtype.kind not in NUMERIC_KINDS or dtype.fields is not None or dtype.subdtype is not None:
         raise CodecError(f"dtype {dtype} is not numeric")
     shape = header[1]
@@ -84,27 +91,35 @@ def _decode_array(data: bytes) -> np.ndarray:
     return np.frombuffer(payload, dtype=dtype).reshape(tuple(shape)).copy()
 
 
-def _ext_hook(code, data):
-    if code == EXT_NDARRAY:
-        return _decode_array(data)
-    if code == EXT_TUPLE:
-        value = decode(data)
-        if not isinstance(value, list):
-            raise CodecError("bad tuple")
-        return tuple(value)
-    raise CodecError(f"unknown extension type {code}")
+def _unpack(data: bytes, depth: int):
+    if depth > MAX_TUPLE_DEPTH:
+        raise CodecError("tuples nested too deeply")
+
+    def ext_hook(code, payload):
+        if code == EXT_NDARRAY:
+            return _decode_array(payload)
+        if code == EXT_TUPLE:
+            value = _unpack(payload, depth + 1)
+            if not isinstance(value, list):
+                raise CodecError("bad tuple")
+            return tuple(value)
+        raise CodecError(f"unknown extension type {code}")
+
+    return msgpack.unpackb(data, ext_hook=ext_hook, raw=False, strict_map_key=False, use_list=True,
+                           max_str_len=MAX_STR_LEN, max_bin_len=MAX_MESSAGE_BYTES,
+                           max_array_len=MAX_CONTAINER_LEN, max_map_len=MAX_MAP_LEN,
+                           max_ext_len=MAX_MESSAGE_BYTES)
 
 
 def decode(data: bytes):
     if len(data) > MAX_MESSAGE_BYTES:
         raise CodecError("message too large")
     try:
-        return msgpack.unpackb(data, ext_hook=_ext_hook, raw=False, strict_map_key=False,
-                               use_list=True)
+        return _unpack(data, 0)
     except CodecError:
         raise
     except Exception as exc:  # msgpack raises several types on malformed input
-        raise CodecError(f"malformed message: {exc}") from None
+        raise CodecError(f"malformed message: {type(exc).__name__}: {exc}"[:300]) from None
 
 
 # --- framing over a socket: 4-byte length + payload ------------------------------------

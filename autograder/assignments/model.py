@@ -137,6 +137,9 @@ class Assignment:
     rtol: float = 1e-6
     atol: float = 1e-8
     notes: str = ""
+    # sandbox limits for this assignment (keys of autograder.sandbox.limits.DEFAULTS, e.g.
+    # {"unit_seconds": 10, "memory_mb": 768}); the command line overrides them
+    limits: dict = field(default_factory=dict)
 
     def unit(self, name: str) -> Unit:
         for u in self.units:

@@ -1,49 +1,119 @@
 """The grading process's handle on the student side.
 
 `Zygote` starts the warm interpreter once per grading process; `StudentProcess` is one
-submission's sandboxed process: it loads the cells, runs units in forked children,
-answers calls to substituted reference units, enforces wall-clock limits, and restarts
-after anything that breaks the protocol. Every message from the student side is
-validated plain data (autograder.codec); nothing is ever unpickled.
+submission's sandboxed process tree: it loads the cells, runs units in forked children,
+answers calls to substituted reference units, enforces wall-clock limits and the
+submission's total budget, captures what the student side prints (bounded), and
+restarts after anything that breaks the protocol. Every message from the student side
+is validated plain data (autograder.codec) and is checked again here before the grader
+reads it; nothing is ever unpickled, and no pid the student side reports is trusted.
 """
 from __future__ import annotations
 
+import functools
+import math
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 
 from autograder.codec import CodecError, encode, recv_message, send_message
-from autograder.sandbox.limits import DEFAULTS
+from autograder.sandbox.limits import DEFAULTS, ENV_KEEP
 
 MAX_CASE_MESSAGE = 64 * 1024 * 1024
+GRACE = 1.5             # seconds the grader waits beyond a limit the student side applies itself
+SPAWN_SECONDS = 15.0    # a new student process must say it is ready within this
+OUTPUT_KEEP = 2000      # bytes of fd-level output (os.write, C code) kept per cell / unit
+SHOWN_OUTPUT = 500      # characters of printed output kept per case for the feedback
+
+_warned: set = set()
+
+
+def _warn_once(text: str) -> None:
+    if text not in _warned:
+        _warned.add(text)
+        print(f"rnngrade: warning: {text}", file=sys.stderr)
 
 
 class ProtocolError(Exception):
     """The student side said something it may not (or died mid-sentence)."""
 
 
+class _Deadline(Exception):
+    """A wall-clock limit of the grader's own ran out."""
+
+
+def _project_root() -> str:
+    """The folder holding the `autograder` package the grader itself runs."""
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def zygote_environment() -> dict:
+    """The zygote starts with a minimal environment: /proc/self/environ of every
+    student process shows the environment its interpreter was started with."""
+    env = {k: v for k, v in os.environ.items() if k in ENV_KEEP + ("PYTHONPATH", "PYTHONHOME")}
+    env.setdefault("PATH", os.defpath)
+    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    return env
+
+
 class Zygote:
     def __init__(self):
+        self._start()
+
+    def _start(self) -> None:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "autograder.sandbox.zygote", str(child.fileno())],
-            pass_fds=[child.fileno()], env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            pass_fds=[child.fileno()], env=zygote_environment(), cwd=_project_root(),
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         child.close()
         self.control = parent
 
-    def spawn(self, config: dict) -> tuple[socket.socket, int]:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        socket.send_fds(self.control, [encode(config)], [theirs.fileno()])
-        theirs.close()
-        pid = int.from_bytes(self._recv_exact(4), "little")
-        return ours, pid
+    def _restart(self) -> None:
+        try:
+            self.control.close()
+            self.process.kill()
+            self.process.wait(timeout=5)
+        except Exception:
+            pass
+        self._start()
+
+    def spawn(self, config: dict) -> tuple[socket.socket, int, int]:
+        """A new student process: (its socket, the read end of its output pipe, P's pid)."""
+        for attempt in (0, 1):
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            out_read, out_write = os.pipe()
+            try:
+                socket.send_fds(self.control, [encode(config)], [theirs.fileno(), out_write])
+                pid = int.from_bytes(self._recv_exact(4), "little")
+                if pid <= 0:
+                    raise RuntimeError("the sandbox zygote refused the request")
+                return ours, out_read, pid
+            except (OSError, RuntimeError):
+                ours.close()
+                os.close(out_read)
+                if attempt:
+                    raise RuntimeError("the sandbox zygote died") from None
+                self._restart()  # it died (killed, out of memory): start a new one once
+            finally:
+                theirs.close()
+                os.close(out_write)
+        raise AssertionError("unreachable")
+
+    def sweep(self, uid: int) -> None:
+        """Kill every process of a uid (used only where there is no pid namespace)."""
+        try:
+            socket.send_fds(self.control, [encode({"op": "sweep", "uid": int(uid)})], [])
+            self._recv_exact(4)
+        except (OSError, RuntimeError):
+            pass
 
     def _recv_exact(self, n):
         data = b""
@@ -87,12 +157,79 @@ class UnitRun:
     wall: float = 0.0
 
 
-def _wait(sock, deadline: float) -> bool:
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        return False
-    ready, _, _ = select.select([sock], [], [], remaining)
-    return bool(ready)
+class OutputCollector:
+    """The read end of the pipe that is stdout and stderr of every student process:
+    keeps the first OUTPUT_KEEP bytes of each segment and counts (and discards) the
+    rest, so a flood is never held in memory."""
+
+    def __init__(self, fd: int | None):
+        self.fd = fd
+        self.eof = fd is None
+        self.kept = bytearray()
+        self.dropped = 0
+        if fd is not None:
+            os.set_blocking(fd, False)
+
+    def drain(self) -> None:
+        while not self.eof:
+            try:
+                chunk = os.read(self.fd, 1 << 16)
+            except BlockingIOError:
+                return
+            except OSError:
+                self.eof = True
+                return
+            if not chunk:
+                self.eof = True
+                return
+            room = OUTPUT_KEEP - len(self.kept)
+            if room > 0:
+                self.kept += chunk[:room]
+            self.dropped += max(0, len(chunk) - max(room, 0))
+
+    def take(self) -> str:
+        self.drain()
+        text = self.kept.decode("utf-8", errors="replace")
+        if self.dropped:
+            text += f"\n... [{self.dropped} more bytes of output cut]"
+        self.kept, self.dropped = bytearray(), 0
+        return text
+
+    def close(self) -> None:
+        if self.fd is not None:
+            try:
+                os.close(self.fd)
+            except OSError:
+                pass
+        self.fd, self.eof = None, True
+
+
+def _trim(text: str) -> str:
+    if len(text) <= SHOWN_OUTPUT:
+        return text
+    return text[:SHOWN_OUTPUT] + f"\n... [output trimmed: {len(text) - SHOWN_OUTPUT} more characters not shown]"
+
+
+def _join_output(*parts: str) -> str:
+    return "\n".join(p for p in parts if p)
+
+
+def _host_scratch(path) -> str | None:
+    """The host scratch folder P reports (no private root): removed by kill()."""
+    if not isinstance(path, str) or not path:
+        return None
+    folder, name = os.path.split(path)
+    if name.startswith("rnngrade-student-") and os.path.realpath(folder) == os.path.realpath(tempfile.gettempdir()):
+        return path
+    return None
+
+
+def _ppid(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 class StudentProcess:
@@ -100,130 +237,365 @@ class StudentProcess:
 
     def __init__(self, zygote: Zygote, helpers: dict, preamble: str, cells: list, config: dict | None = None):
         self.zygote = zygote
-        self.config = dict(DEFAULTS, cell_seconds=10.0, unit_seconds=10.0, total_seconds=120.0)
+        self.config = dict(DEFAULTS)
         self.config.update(config or {})
         self.helpers, self.preamble, self.cells = helpers, preamble, cells
         self.sock = None
-        self.pid = None
+        self.pid = None            # P, the zygote's child
+        self.init_pid = None       # I, the submission's init process
+        self.pidfd = None
+        self.pid_namespace = False
+        self.scratch = None        # a host scratch folder (only without a private root)
+        self.report: dict = {}
+        self.output = OutputCollector(None)
         self.cell_reports: list[CellReport] = []
         self.defined: dict = {}  # name -> list of methods (classes) or None (functions)
+        self.skipped: dict[int, CellReport] = {}  # cells that ended the student process
+        self.notes: list[str] = []
         self.restarts = 0
         self.started = time.monotonic()
 
-    # -- life cycle ---------------------------------------------------------------------
-    def start(self) -> list[CellReport]:
-        self.kill()
-        self.sock, self.pid = self.zygote.spawn(self.config)
-        self.sock.settimeout(float(self.config["cell_seconds"]) + 30.0)  # a half-sent frame cannot hang us
-        cells = [{"label": c.label, "source": c.source, "syntax_error": c.syntax_error} for c in self.cells]
-        send_message(self.sock, {"op": "load", "helpers": self.helpers, "preamble": self.preamble,
-                                 "cells": cells, "cell_timeout": float(self.config["cell_seconds"])})
-        labels = ["preamble"] + [c.label for c in self.cells]
-        reports = {i: CellReport(i, labels[i], "not_run") for i in range(len(labels))}
-        per_cell = float(self.config["cell_seconds"]) + 2.0
-        deadline = time.monotonic() + per_cell
+    # -- plumbing -----------------------------------------------------------------------
+    def _recv(self, deadline: float) -> dict:
+        """The next message, draining the output pipe meanwhile; _Deadline when time is up."""
         while True:
-            if not _wait(self.sock, deadline):
-                break  # the holder itself hung outside a cell: give up on the rest
-            try:
-                message = recv_message(self.sock, MAX_CASE_MESSAGE)
-            except (EOFError, CodecError, OSError):
-                break
-            if message.get("op") == "loaded":
-                defined = message.get("defined")
-                self.defined = defined if isinstance(defined, dict) else {}
-                break
-            if message.get("op") == "cell" and isinstance(message.get("index"), int) and message["index"] in reports:
-                i = message["index"]
-                errors = message.get("errors") or ([{"message": message["error"]}] if message.get("error") else [])
-                reports[i] = CellReport(i, labels[i], str(message.get("status")), errors, str(message.get("output", ""))[:5000])
-                deadline = time.monotonic() + per_cell
-        self.cell_reports = [reports[i] for i in sorted(reports)]
-        return self.cell_reports
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _Deadline()
+            watch = [self.sock] + ([self.output.fd] if not self.output.eof else [])
+            ready, _, _ = select.select(watch, [], [], remaining)
+            if self.output.fd is not None and self.output.fd in ready:
+                self.output.drain()
+            if self.sock in ready:
+                self.sock.settimeout(max(0.05, deadline - time.monotonic()))  # a half-sent frame
+                try:
+                    message = recv_message(self.sock, MAX_CASE_MESSAGE)
+                except socket.timeout:
+                    raise _Deadline() from None
+                if not isinstance(message, dict):
+                    raise ProtocolError("a message that is not a dict")
+                return message
 
-    def kill(self) -> None:
-        if self.pid:
-            try:
-                os.killpg(self.pid, signal.SIGKILL)  # the student process leads its own group
-            except (ProcessLookupError, PermissionError):
-                pass
-        if self.sock:
-            self.sock.close()
-        self.sock, self.pid = None, None
-
-    close = kill
+    def _send(self, message: dict, deadline: float) -> None:
+        self.sock.settimeout(max(0.05, deadline - time.monotonic()))  # a peer that stops reading
+        try:
+            send_message(self.sock, message)
+        except socket.timeout:
+            raise _Deadline() from None
 
     def time_left(self) -> float:
         return float(self.config["total_seconds"]) - (time.monotonic() - self.started)
 
+    # -- life cycle ---------------------------------------------------------------------
+    def _spawn(self) -> None:
+        self.kill()
+        self.sock, out, self.pid = self.zygote.spawn(self.config)
+        self.output = OutputCollector(out)
+        deadline = time.monotonic() + SPAWN_SECONDS
+        ready = False
+        while not (ready and self.init_pid):
+            message = self._recv(deadline)
+            op = message.get("op")
+            if op == "spawned" and self.init_pid is None:  # from P, before any student code
+                pid = message.get("pid")
+                if type(pid) is not int or pid <= 1 or _ppid(pid) != self.pid:
+                    raise ProtocolError("the student process reported an impossible pid")
+                self.init_pid = pid
+                self.pid_namespace = message.get("pid_namespace") is True
+                self.scratch = _host_scratch(message.get("scratch"))
+                try:
+                    self.pidfd = os.pidfd_open(pid)
+                except (AttributeError, OSError):
+                    self.pidfd = None
+            elif op == "ready" and not ready:  # from the first holder, before any student code
+                report = message.get("report")
+                self.report = report if isinstance(report, dict) else {}
+                ready = True
+            else:
+                raise ProtocolError(f"unexpected message {op!r} at start-up")
+        self._take_notes()
+
+    def _take_notes(self) -> None:
+        if not self.config.get("harden", True):
+            text = ("Sandbox hardening is disabled (harden: False): no namespaces, no private root, "
+                    "no dedicated uid, no seccomp. Use only for benchmarks and tests.")
+            if text not in self.notes:
+                self.notes.append(text)
+            _warn_once(text)
+            return
+        for item in self.report.get("fallbacks") or []:
+            if isinstance(item, list) and len(item) == 2:
+                text = f"Sandbox fallback: {str(item[0])[:200]} is not in force on this machine ({str(item[1])[:300]})."
+                if text not in self.notes:
+                    self.notes.append(text)
+                _warn_once(text)
+
+    def _uid_dropped(self) -> bool:
+        return any(str(a).startswith("unprivileged uid") for a in self.report.get("active") or [])
+
+    def start(self) -> list[CellReport]:
+        """Start the process and run the preamble and the cells. A cell that ends the
+        student process (or leaves it unresponsive) is skipped on the next attempt, so
+        it costs only what it defines."""
+        labels = ["preamble"] + [c.label for c in self.cells]
+        while True:
+            reports, culprit, why = self._load(labels)
+            if culprit is None:
+                break
+            status = "timeout" if why == "hang" else "crashed"
+            message = (f"did not finish within {float(self.config['cell_seconds']):g} s and the student "
+                       "process stopped responding" if why == "hang" else
+                       "ended the student process that holds the notebook's state (it was restarted without this cell)")
+            self.skipped[culprit] = CellReport(culprit, labels[culprit], status, [{"message": message}],
+                                               _trim(self.output.take()))
+            self.restarts += 1
+        self.cell_reports = [reports[i] for i in sorted(reports)]
+        return self.cell_reports
+
+    def _load(self, labels):
+        """One attempt: (reports, index of the cell to skip next time or None, why)."""
+        reports = {i: CellReport(i, labels[i], "not_run") for i in range(len(labels))}
+        reports.update(self.skipped)
+        total_deadline = self.started + float(self.config["total_seconds"])
+        if time.monotonic() >= total_deadline:
+            self._budget_note("before its cells could run")
+            return reports, None, ""
+        try:
+            self._spawn()
+            cells = [{"label": c.label, "source": c.source, "syntax_error": c.syntax_error} for c in self.cells]
+            self._send({"op": "load", "helpers": self.helpers, "preamble": self.preamble, "cells": cells,
+                        "cell_timeout": float(self.config["cell_seconds"]), "skip": sorted(self.skipped)},
+                       time.monotonic() + SPAWN_SECONDS)
+        except (OSError, RuntimeError, ProtocolError, CodecError, EOFError, _Deadline) as exc:
+            self.kill()
+            text = f"The student process could not be started ({type(exc).__name__}: {exc})."
+            if text not in self.notes:
+                self.notes.append(text)
+            return reports, None, ""
+        per_cell = float(self.config["cell_seconds"]) + GRACE
+        deadline = min(time.monotonic() + per_cell, total_deadline)
+        while True:
+            try:
+                message = self._recv(deadline)
+            except _Deadline:
+                why = "budget" if time.monotonic() >= total_deadline - 0.01 else "hang"
+                break
+            except (EOFError, OSError, CodecError, ProtocolError):
+                why = "died"
+                break
+            op = message.get("op")
+            if op == "loaded":
+                self.defined = _sanitize_defined(message.get("defined"))
+                return reports, None, ""
+            index = message.get("index")
+            if op == "cell" and type(index) is int and 0 <= index < len(labels) and index not in self.skipped:
+                errors = message.get("errors") or ([{"message": message["error"]}] if message.get("error") else [])
+                reports[index] = CellReport(index, labels[index], _status(message.get("status")),
+                                            _sanitize_errors(errors),
+                                            _trim(_join_output(_text(message.get("output")), self.output.take())))
+                deadline = min(time.monotonic() + per_cell, total_deadline)
+        self.kill()
+        if why == "budget":
+            self._budget_note("while its cells were running; the remaining cells were not run")
+            return reports, None, ""
+        culprit = next((i for i in range(len(labels)) if reports[i].status == "not_run"), None)
+        return reports, culprit, why
+
+    def _budget_note(self, when: str) -> None:
+        text = f"The submission's total time budget of {float(self.config['total_seconds']):g} s ran out {when}."
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def kill(self) -> None:
+        """End every process of this submission and wait until they are gone."""
+        if self.init_pid:
+            alive = self.pidfd is None or not select.select([self.pidfd], [], [], 0)[0]
+            if alive and not self.pid_namespace:
+                try:
+                    os.killpg(self.init_pid, signal.SIGKILL)  # its group (no pid namespace to end)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            if self.pidfd is not None:
+                try:
+                    signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+                except (ProcessLookupError, OSError):
+                    pass
+                select.select([self.pidfd], [], [], 3.0)  # pid 1 exits after all its namespace
+            elif alive:
+                try:
+                    os.kill(self.init_pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            if not self.pid_namespace and self._uid_dropped():
+                self.zygote.sweep(int(self.config["uid_base"]) + self.init_pid)
+        elif self.pid:
+            try:
+                os.kill(self.pid, signal.SIGKILL)  # P: its init follows (PDEATHSIG)
+            except (ProcessLookupError, PermissionError):
+                pass
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+        if self.scratch:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.scratch = None
+        if self.sock:
+            self.sock.close()
+        self.output.close()
+        self.sock, self.pid, self.init_pid, self.pidfd = None, None, None, None
+
+    close = kill
+
     # -- units --------------------------------------------------------------------------
     def run_unit(self, spec: dict, cases: list, substitute: dict, serve, gradcheck: bool = True) -> UnitRun:
         """Run one unit on all cases in a fresh child. `serve(message)` answers calls to
-        substituted reference units (it returns the reply dict)."""
-        if self.sock is None:
-            self.start()
-        budget = min(float(self.config["unit_seconds"]), max(self.time_left(), 0.0))
+        substituted reference units (it returns the reply dict). A student process that
+        turns out to be broken before the unit said anything (an earlier unit killed or
+        damaged it) is restarted and the unit run once more."""
+        run, fresh_failure = self._run_unit_once(spec, cases, substitute, serve, gradcheck)
+        if fresh_failure:
+            run, _ = self._run_unit_once(spec, cases, substitute, serve, gradcheck)
+        return run
+
+    def _run_unit_once(self, spec, cases, substitute, serve, gradcheck) -> tuple[UnitRun, bool]:
         run = UnitRun(cases=[None] * len(cases))
-        if budget <= 0:
-            run.ended = "the submission's total time budget is used up"
-            return run
+        total = float(self.config["total_seconds"])
+        if self.sock is None and self.time_left() > 0:
+            self.start()
+        if self.time_left() <= 0:
+            run.ended = f"not run: the submission's total time budget of {total:g} s is used up"
+            return run, False
+        if self.sock is None:
+            run.ended = "not run: the student process could not be restarted"
+            return run, False
+        unit_seconds = float(self.config["unit_seconds"])
+        budget = min(unit_seconds, self.time_left())
+        limit_text = (f"stopped after the unit's time limit of {budget:g} s" if budget >= unit_seconds else
+                      f"stopped when the submission's total time budget of {total:g} s ran out")
         started = time.monotonic()
-        deadline = started + budget
+        deadline = started + budget + GRACE
+        heard = False
+        self.output.take()  # whatever came before belongs to no unit
         try:
-            send_message(self.sock, {"op": "unit", "spec": spec, "cases": cases, "substitute": substitute,
-                                     "gradcheck": gradcheck, "timeout": budget})
-            child = None
+            self._send({"op": "unit", "spec": spec, "cases": cases, "substitute": substitute,
+                        "gradcheck": gradcheck, "timeout": budget}, deadline)
             while True:
-                if not _wait(self.sock, deadline):
-                    run.ended = f"stopped after the unit's time limit of {budget:g} s"
-                    if child:
-                        _kill(child)
-                    # the parent reports the exit next; give it a moment, then restart
-                    self._drain_until_exit(time.monotonic() + 2.0)
-                    break
-                message = recv_message(self.sock, MAX_CASE_MESSAGE)
+                message = self._recv(deadline)
+                heard = True
                 op = message.get("op")
-                if op == "unit_started" and child is None:
-                    child = int(message["pid"])
-                elif op == "case":
+                if op == "case":
                     index = message.get("index")
-                    if not (isinstance(index, int) and 0 <= index < len(cases)) or run.cases[index] is not None:
+                    if not (type(index) is int and 0 <= index < len(cases)) or run.cases[index] is not None:
                         raise ProtocolError("unexpected case message")
                     run.cases[index] = _case_run(message)
                 elif op in ("call", "new", "getattr", "setattr", "method"):
-                    send_message(self.sock, serve(message))
-                elif op == "unit_done":
+                    self._send(serve(message), deadline)
+                elif op in ("unit_done", "unit_started"):
                     pass
                 elif op == "unit_exit":
                     if any(c is None for c in run.cases) and not run.ended:
-                        run.ended = f"the unit's process ended early: {message.get('status')}"
+                        run.ended = (limit_text if message.get("timed_out") is True else
+                                     f"the unit's process ended early: {_text(message.get('status'))[:300]}")
                     break
                 else:
-                    raise ProtocolError(f"unexpected message {op!r}")
-        except (EOFError, OSError, CodecError, ProtocolError, ValueError, TypeError, KeyError) as exc:
-            run.ended = run.ended or f"the student process broke the grading protocol ({type(exc).__name__}); it was restarted"
+                    raise ProtocolError(f"unexpected message {str(op)[:40]!r}")
+        except _Deadline:
+            run.ended = run.ended or limit_text
             self.restarts += 1
             self.kill()
+        except (EOFError, OSError, CodecError, ProtocolError, ValueError, TypeError, KeyError) as exc:
+            run.ended = run.ended or (f"the student process broke the grading protocol or ended "
+                                      f"({type(exc).__name__}); it was restarted")
+            self.restarts += 1
+            self.kill()
+            if not heard:
+                return run, True
+        printed = self.output.take()
+        if printed:
+            first = next((c for c in run.cases if c is not None), None)
+            if first is not None:
+                first.output = _trim(_join_output(first.output, printed))
         run.wall = time.monotonic() - started
-        return run
-
-    def _drain_until_exit(self, deadline: float) -> None:
-        while _wait(self.sock, deadline):
-            message = recv_message(self.sock, MAX_CASE_MESSAGE)
-            if message.get("op") == "unit_exit":
-                return
-        raise ProtocolError("no exit report after a time-out")
+        return run, False
 
 
-def _kill(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+# --- what the grader reads is checked here ---------------------------------------------------
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _status(value) -> str:
+    return value if value in ("ok", "error", "syntax_error", "timeout", "crashed") else "error"
+
+
+def _sanitize_errors(errors) -> list:
+    out = []
+    for e in errors if isinstance(errors, list) else []:
+        if isinstance(e, dict):
+            clean = {k: _text(e.get(k))[:3000] for k in ("type", "message", "traceback") if k in e}
+            if type(e.get("line")) is int:
+                clean["line"] = e["line"]
+            out.append(clean)
+        if len(out) >= 20:
+            break
+    return out
+
+
+def _sanitize_defined(defined) -> dict:
+    out = {}
+    if isinstance(defined, dict):
+        for name, methods in defined.items():
+            if isinstance(name, str):
+                out[name] = [m for m in methods if isinstance(m, str)] if isinstance(methods, list) else None
+    return out
 
 
 def _case_run(message: dict) -> CaseRun:
     ok = message.get("ok") is True
-    return CaseRun(ok=ok, outputs=message.get("outputs") if ok else None,
-                   error=None if ok else message.get("error"),
-                   cpu=float(message.get("cpu") or 0.0), output=str(message.get("output") or "")[:5000])
+    outputs, error = None, None
+    if ok:
+        outputs = message.get("outputs")
+        if not isinstance(outputs, dict):
+            ok, error = False, {"type": "NotPlainData", "message": "the outputs did not arrive as a dict"}
+        else:
+            mutated = outputs.get("__mutated__")
+            if mutated is not None:
+                outputs["__mutated__"] = [m for m in mutated if isinstance(m, str)] if isinstance(mutated, list) else []
+            if "__gradcheck__" in outputs and not isinstance(outputs["__gradcheck__"], dict):
+                del outputs["__gradcheck__"]
+    if not ok and error is None:
+        raw = message.get("error")
+        if isinstance(raw, dict):
+            error = {k: _text(raw.get(k))[:3000] for k in ("type", "message", "traceback", "stage", "snippet")
+                     if k in raw}
+        else:
+            error = {"type": "Error", "message": str(raw)[:500] if isinstance(raw, (str, int, float)) else ""}
+    cpu = message.get("cpu")
+    cpu = float(cpu) if type(cpu) in (int, float) and math.isfinite(cpu) and cpu >= 0 else 0.0
+    return CaseRun(ok=ok, outputs=outputs if ok else None, error=error, cpu=cpu,
+                   output=_trim(_text(message.get("output"))))
+
+
+# --- what is really in force ------------------------------------------------------------------
+
+def probe_sandbox(config: dict | None = None) -> dict:
+    """Start a student process that checks every protection from inside and reports:
+    {"active": [...], "fallbacks": [[protection, why], ...]}. Cached per config."""
+    return _probe(tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in (config or {}).items())))
+
+
+@functools.lru_cache(maxsize=None)
+def _probe(key: tuple) -> dict:
+    zygote = Zygote()
+    try:
+        student = StudentProcess(zygote, {}, "", [], dict(key, probe=True))
+        try:
+            student._spawn()
+            report = student.report
+        finally:
+            student.kill()
+    finally:
+        zygote.close()
+    active = [str(a) for a in report.get("active") or []]
+    fallbacks = [[str(x) for x in f] for f in report.get("fallbacks") or [] if isinstance(f, list)]
+    return {"active": active, "fallbacks": fallbacks}

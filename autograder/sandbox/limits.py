@@ -1,57 +1,717 @@
 """What the kernel enforces on a student process. Python-level restrictions are never
 relied on: student code can undo them. Every mechanism that is unavailable on this
-machine is reported in `active_protections()` so the grader can say so loudly.
+machine is reported (a `Report` travels with each student process back to the
+grader, which turns the fallbacks into notes), and `active_protections()` probes
+what is really in force. docs/SANDBOX.md describes each protection.
+
+Who applies what (see zygote.py for the process tree):
+
+  zygote (once)    compiles the seccomp programs and the file-system plan
+  P  (submission)  setsid, PDEATHSIG, unshare(mount, pid, net, ipc, uts namespaces)
+  I  (pid 1)       private root: pivot_root into a tmpfs holding read-only binds of
+                   the system libraries and Python, a fresh /proc, /dev, a scratch /tmp
+  H0 (holder)      rlimits, dedicated uid (no capabilities), no_new_privs, seccomp
+  cell child       own process group, CPU limit of a cell
+  unit child       own process group, CPU limit of a unit, seccomp: no fork/vfork/clone
+
+Everything from H0 down is set before the first line of student code runs, so it is
+inherited by every process that runs student code and cannot be lifted.
 """
 from __future__ import annotations
 
+import ctypes
+import errno
 import os
+import platform
 import resource
+import signal
+import site
+import socket
+import stat
+import sys
 import tempfile
 
 DEFAULTS = {
-    "memory_mb": 768,        # address-space cap per student process
-    "unit_cpu_seconds": 10,  # CPU cap per unit child (the wall clock is enforced by the grader)
-    "output_file_mb": 16,    # largest file a student process may write
+    "harden": True,          # namespaces, private root, uid, seccomp (False: benchmark/tests only)
+    "memory_mb": 512,        # address-space cap per student process (RLIMIT_AS)
+    "unit_seconds": 5.0,     # wall clock per unit and mode (grader and holder both enforce it)
+    "unit_cpu_seconds": 5,   # CPU per unit child (RLIMIT_CPU)
+    "cell_seconds": 10.0,    # wall clock per notebook cell
+    "total_seconds": 120.0,  # whole submission: cells, units, restarts
+    "output_file_mb": 16,    # largest file a student process may write (RLIMIT_FSIZE)
+    "scratch_mb": 32,        # size of the private scratch tmpfs (the working directory)
+    "open_files": 256,       # RLIMIT_NOFILE
+    "uid_base": 1 << 30,     # student uid = uid_base + pid of the submission's init process (>= 65536)
+    # tests only: protections to leave out, to exercise the fallbacks ("mount namespace",
+    # "pid namespace", "network namespace", "ipc namespace", "uts namespace", "uid", "seccomp")
+    "disable": (),
 }
+MIN_UID_BASE = 65536  # never a system or ordinary user's uid
+
+ENV_KEEP = ("PATH", "LANG", "LC_ALL", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+SCRATCH = "/tmp"
+
+# --- the Linux interface (ctypes: Python 3.11 has no os.unshare, mount or pivot_root) ---
+
+CLONE_NEWNS = 0x00020000
+CLONE_THREAD = 0x00010000
+CLONE_NEWCGROUP = 0x02000000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+NAMESPACES = ((CLONE_NEWNS, "mount namespace"), (CLONE_NEWPID, "pid namespace"),
+              (CLONE_NEWNET, "network namespace"), (CLONE_NEWIPC, "ipc namespace"),
+              (CLONE_NEWUTS, "uts namespace"))
+
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MNT_DETACH = 2
+
+PR_SET_PDEATHSIG = 1
+PR_SET_SECCOMP = 22
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+SECCOMP_MODE_FILTER = 2
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
+
+try:
+    _libc = ctypes.CDLL(None, use_errno=True)
+    _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+    _libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+    _libc.unshare.argtypes = [ctypes.c_int]
+    _libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    _libc.syscall.restype = ctypes.c_long
+except (OSError, AttributeError):  # not Linux/glibc: every hardening step reports a fallback
+    _libc = None
 
 
-def _set_limit(which, value) -> None:
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, f"{what}: {os.strerror(code)}")
+
+
+def _need_libc():
+    if _libc is None:
+        raise OSError(errno.ENOSYS, "no C library interface on this platform")
+    return _libc
+
+
+def unshare(flags: int) -> None:
+    if hasattr(os, "unshare"):  # Python 3.12+
+        os.unshare(flags)
+    else:
+        _check(_need_libc().unshare(flags), "unshare")
+
+
+def mount(source, target: str, fstype, flags: int, data: str | None = None) -> None:
+    enc = lambda s: s.encode() if isinstance(s, str) else s  # noqa: E731
+    _check(_need_libc().mount(enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
+
+
+def prctl(option: int, arg2: int = 0, arg3: int = 0) -> None:
+    _check(_need_libc().prctl(option, arg2, arg3, 0, 0), f"prctl({option})")
+
+
+def die_with_parent() -> None:
+    """SIGKILL this process when its parent dies (the zygote, or P for the init)."""
     try:
-        soft, hard = resource.getrlimit(which)
-        if hard != resource.RLIM_INFINITY:
-            value = min(value, hard)
-        resource.setrlimit(which, (value, value))
-    except (ValueError, OSError):
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except OSError:
         pass
 
 
-def enter_sandbox(config: dict) -> None:
-    """Applied once in a fresh student process, before any student code runs."""
-    os.setsid()  # own process group: the grader kills the whole group at the end
-    scratch = tempfile.mkdtemp(prefix="rnngrade-student-")
-    os.chdir(scratch)
+def become_subreaper() -> None:
+    try:
+        prctl(PR_SET_CHILD_SUBREAPER, 1)
+    except OSError:
+        pass
+
+
+# --- what each student process reports back -----------------------------------------
+
+class Report:
+    """Protections in force for one student process, and the ones that fell back."""
+
+    def __init__(self):
+        self.active: list[str] = []
+        self.fallbacks: list[list[str]] = []  # [protection, why it is not in force]
+
+    def on(self, what: str) -> None:
+        self.active.append(what)
+
+    def off(self, what: str, why) -> None:
+        self.fallbacks.append([what, str(why)[:300]])
+
+    def plain(self) -> dict:
+        return {"active": list(self.active), "fallbacks": [list(f) for f in self.fallbacks]}
+
+
+# --- prepared once in the zygote -----------------------------------------------------
+
+# syscalls no student code needs; all return EPERM (clone3 returns ENOSYS so that libc
+# falls back to clone, whose flags a filter can inspect)
+BASE_DENY = (
+    "execve", "execveat", "ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd", "kcmp",
+    "mount", "umount2", "pivot_root", "chroot", "unshare", "setns", "open_tree", "move_mount",
+    "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr", "swapon", "swapoff", "reboot",
+    "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "acct", "bpf",
+    "perf_event_open", "userfaultfd", "keyctl", "add_key", "request_key", "io_uring_setup",
+    "io_uring_enter", "io_uring_register", "open_by_handle_at", "name_to_handle_at", "iopl", "ioperm",
+    "quotactl", "syslog", "settimeofday", "clock_settime", "adjtimex", "clock_adjtime", "sethostname",
+    "setdomainname", "vhangup", "uselib", "lookup_dcookie", "fanotify_init",
+)
+
+
+def compile_seccomp() -> tuple[dict | None, str]:
+    """BPF programs built with libseccomp (pyseccomp), exported once and loaded later
+    with a single prctl: {"base": ..., "nofork": ...}, or (None, why not)."""
+    try:
+        import pyseccomp as sc
+    except Exception as exc:  # ImportError, or RuntimeError when libseccomp.so is missing
+        return None, f"pyseccomp/libseccomp unavailable ({type(exc).__name__}: {exc})"
+    try:
+        eperm = sc.ERRNO(errno.EPERM)
+        base = sc.SyscallFilter(sc.ALLOW)
+        base.set_attr(sc.Attr.ACT_BADARCH, sc.KILL_PROCESS)  # 32-bit syscall entry: killed
+        for name in BASE_DENY:
+            try:
+                base.add_rule(eperm, name)
+            except (OSError, ValueError, RuntimeError):
+                pass  # not a syscall on this architecture
+        try:
+            base.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
+        except (OSError, ValueError, RuntimeError):
+            pass
+        for flag, _ in NAMESPACES + ((CLONE_NEWUSER, ""), (CLONE_NEWCGROUP, "")):
+            base.add_rule(eperm, "clone", sc.Arg(0, sc.MASKED_EQ, flag, flag))
+        # kill(-1, ...) and kill(-pgid, ...): a student may signal a process, not a crowd
+        base.add_rule(eperm, "kill", sc.Arg(0, sc.MASKED_EQ, 0x80000000, 0x80000000))
+        nofork = sc.SyscallFilter(sc.ALLOW)
+        nofork.set_attr(sc.Attr.ACT_BADARCH, sc.KILL_PROCESS)
+        for name in ("fork", "vfork"):
+            try:
+                nofork.add_rule(eperm, name)
+            except (OSError, ValueError, RuntimeError):
+                pass  # aarch64 has neither
+        nofork.add_rule(eperm, "clone", sc.Arg(0, sc.MASKED_EQ, CLONE_THREAD, 0))
+        return {"base": _export(base), "nofork": _export(nofork)}, ""
+    except Exception as exc:
+        return None, f"libseccomp could not build the filters ({type(exc).__name__}: {exc})"
+
+
+def _export(flt) -> bytes:
+    read_fd, write_fd = os.pipe()
+    try:
+        with os.fdopen(write_fd, "wb") as out:
+            flt.export_bpf(out)
+        chunks = []
+        while chunk := os.read(read_fd, 1 << 16):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(read_fd)
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def load_bpf(program: bytes) -> None:
+    """Install a seccomp filter (needs no_new_privs). It stays for the life of the
+    process and of every process it forks."""
+    buf = ctypes.create_string_buffer(program, len(program))
+    prog = _SockFprog(len(program) // 8, ctypes.cast(buf, ctypes.c_void_p))
+    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(prog))
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _package_dir(name: str) -> str | None:
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    if spec.submodule_search_locations:
+        return os.path.realpath(list(spec.submodule_search_locations)[0])
+    return os.path.realpath(os.path.dirname(spec.origin)) if spec.origin else None
+
+
+def file_system_plan() -> dict:
+    """What the student's private root shows: the system libraries and the Python
+    installation, read-only; nothing of the checkout, the reference, /tmp, /root or
+    /home. Package folders of the grader are covered when an install put them inside
+    a folder that is shown."""
+    import numpy  # noqa: F401  (its folder must be shown)
+
+    grader_pkg = os.path.realpath(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    project_root = os.path.dirname(grader_pkg)
+    hide = [grader_pkg]
+    reference_pkg = _package_dir("reference")
+    if reference_pkg:
+        hide.append(reference_pkg)
+    dirs, links = [], []
+    for top in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(top):
+            links.append((top, os.readlink(top)))
+        elif os.path.isdir(top):
+            dirs.append(top)
+    python = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    try:
+        python.update(site.getsitepackages())
+        python.add(site.getusersitepackages())
+    except AttributeError:
+        pass
+    for module in ("numpy", "msgpack"):
+        where = _package_dir(module)
+        if where:
+            python.add(os.path.dirname(where))
+    for path in sorted(python):
+        path = os.path.abspath(path)
+        if not os.path.isdir(path):
+            continue
+        real = os.path.realpath(path)
+        if real != path and os.path.islink(path):
+            links.append((path, real))
+        dirs.append(real)
+    kept: list[str] = []
+    for path in sorted(set(dirs), key=len):
+        if not any(_inside(path, k) for k in kept) and not any(_inside(path, h) for h in hide):
+            kept.append(path)
+    files = []
+    for name in ("ld.so.cache", "ld.so.conf", "localtime", "passwd", "group", "nsswitch.conf", "hosts"):
+        path = os.path.join("/etc", name)
+        if os.path.isfile(path):
+            files.append((path, os.path.realpath(path)))
+    return {
+        "dirs": kept, "links": links, "files": files,
+        "cover": [h for h in hide if any(_inside(h, k) for k in kept)],
+        # for the self-check: must not be visible (or be empty: covered); the checkout's
+        # root only when it is not itself a shown folder (a non-editable install)
+        "hidden": [p for p in [project_root] if not any(_inside(p, k) for k in kept)] + hide,
+    }
+
+
+def _stage_dir() -> str:
+    """An empty directory to mount the private root on (inside each submission's own
+    mount namespace, so one directory serves every zygote): root's, mode 0700."""
+    path = os.path.join(tempfile.gettempdir(), ".rnngrade-sandbox-root")
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    info = os.lstat(path)
+    if stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o077:
+        return path
+    return tempfile.mkdtemp(prefix="rnngrade-root-")  # someone else's: use a fresh one
+
+
+def prepare_zygote() -> dict:
+    """Once per zygote, before any fork: everything a student process needs later
+    without touching the file system again."""
+    plan = {"seccomp": None, "seccomp_error": "", "fs": None, "fs_error": "", "stage": None}
+    plan["seccomp"], plan["seccomp_error"] = compile_seccomp()
+    try:
+        plan["fs"] = file_system_plan()
+        plan["stage"] = _stage_dir()
+    except Exception as exc:
+        plan["fs_error"] = f"{type(exc).__name__}: {exc}"
+    return plan
+
+
+def cleanup_zygote(plan: dict) -> None:
+    stage = plan.get("stage") or ""
+    if os.path.basename(stage).startswith("rnngrade-root-"):
+        try:
+            os.rmdir(stage)
+        except OSError:
+            pass
+
+
+# --- P: namespaces -------------------------------------------------------------------
+
+def enter_namespaces(report: Report, disable=()) -> int:
+    """unshare what can be unshared; returns the flags obtained. The pid namespace
+    takes effect for P's next child, which becomes its init (pid 1)."""
+    wanted = 0
+    for flag, name in NAMESPACES:
+        if name in disable:
+            report.off(name, "disabled by the configuration")
+        else:
+            wanted |= flag
+    try:
+        unshare(wanted)
+        got = wanted
+    except OSError:
+        got = 0
+        for flag, name in NAMESPACES:
+            if not wanted & flag:
+                continue
+            try:
+                unshare(flag)
+                got |= flag
+            except OSError as exc:
+                report.off(name, exc)
+    return got
+
+
+# --- I: the private root ---------------------------------------------------------------
+
+def _bind_ro(source: str, target: str) -> None:
+    mount(source, target, None, MS_BIND)
+    mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def _mirror_link(stage: str, path: str, target: str) -> None:
+    where = stage + path
+    os.makedirs(os.path.dirname(where), exist_ok=True)
+    if not os.path.lexists(where):
+        os.symlink(target, where)
+
+
+def _make_dev(stage: str) -> None:
+    dev = os.path.join(stage, "dev")
+    os.makedirs(dev, exist_ok=True)
+    for name, minor in (("null", 3), ("zero", 5), ("full", 7), ("random", 8), ("urandom", 9)):
+        path = os.path.join(dev, name)
+        os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, minor))
+        os.chmod(path, 0o666)
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+        os.symlink(target, os.path.join(dev, name))
+
+
+def build_root(plan: dict, config: dict, uid: int, report: Report, pid_namespace: bool) -> None:
+    """In the init process (root, in its own mount namespace): pivot into a fresh
+    tmpfs root. Raises OSError when the host does not allow it (the caller falls back)."""
+    fs, stage = plan["fs"], plan["stage"]
+    mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing we mount propagates to the host
+    mount("tmpfs", stage, "tmpfs", MS_NOSUID, "size=4m,nr_inodes=4096,mode=0755")
+    for path, target in fs["links"]:
+        _mirror_link(stage, path, target)
+    for path in fs["dirs"]:
+        os.makedirs(stage + path, exist_ok=True)
+        _bind_ro(path, stage + path)
+    for path, real in fs["files"]:
+        where = stage + path
+        os.makedirs(os.path.dirname(where), exist_ok=True)
+        open(where, "w").close()
+        _bind_ro(real, where)
+    for path in fs["cover"]:  # grader packages inside a shown folder (non-editable install)
+        mount("tmpfs", stage + path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=0555")
+    _make_dev(stage)
+    os.makedirs(stage + "/proc")
+    try:
+        mount("proc", stage + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2")
+        hidepid = True
+    except OSError:
+        mount("proc", stage + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        hidepid = False
+    os.makedirs(stage + SCRATCH)
+    size = int(config.get("scratch_mb", DEFAULTS["scratch_mb"]))
+    mount("tmpfs", stage + SCRATCH, "tmpfs", MS_NOSUID | MS_NODEV,
+          f"size={size}m,nr_inodes=8192,mode=0700,uid={uid},gid={uid}")
+    old = stage + "/.old-root"
+    os.makedirs(old)
+    number = SYS_PIVOT_ROOT.get(platform.machine())
+    pivoted = False
+    if number is not None:
+        if _need_libc().syscall(number, stage.encode(), old.encode()) == 0:
+            pivoted = True
+            os.chdir("/")
+            _check(_libc.umount2(b"/.old-root", MNT_DETACH), "umount the old root")
+            os.rmdir("/.old-root")
+    if not pivoted:
+        os.chdir(stage)
+        os.chroot(".")
+        report.off("pivot_root (the old root is detached)", "pivot_root failed; chroot used instead")
+    mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID)
+    report.on("private read-only root (system libraries and Python only; checkout, reference, "
+              "/tmp, /root, /home not there)")
+    report.on(f"scratch working directory {SCRATCH}: empty tmpfs of {size} MiB, the only writable place")
+    if pid_namespace:
+        report.on("own /proc: only the submission's processes" + (" (hidepid=2)" if hidepid else ""))
+    elif hidepid:
+        report.on("/proc mounted with hidepid=2: only the student uid's processes")
+    else:
+        report.off("private /proc", "no pid namespace and no hidepid")
+
+
+# --- H0: uid, rlimits, no_new_privs, seccomp -------------------------------------------
+
+_STATE = {"own_groups": False, "nofork": None, "cell_cpu": None}
+
+
+def _set_limit(which, soft, hard=None) -> bool:
+    hard = soft if hard is None else hard
+    try:
+        _, current_hard = resource.getrlimit(which)
+        if current_hard != resource.RLIM_INFINITY:
+            soft, hard = min(soft, current_hard), min(hard, current_hard)
+        resource.setrlimit(which, (soft, hard))
+        return True
+    except (ValueError, OSError):
+        return False
+
+
+def scrub_environment(scratch: str) -> None:
     for key in list(os.environ):
-        if key not in ("PATH", "LANG", "LC_ALL", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        if key not in ENV_KEEP:
             del os.environ[key]
-    os.environ["HOME"] = scratch
-    # stdout/stderr of the process go nowhere; printed output is captured by the runtime
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
-    os.close(devnull)
-    memory = int(config.get("memory_mb", DEFAULTS["memory_mb"])) * 1024 * 1024
-    _set_limit(resource.RLIMIT_AS, memory)
+    os.environ["HOME"] = os.environ["TMPDIR"] = scratch
+
+
+def enter_sandbox(config: dict, uid: int, report: Report, plan: dict, scratch: str, pid_namespace: bool) -> None:
+    """Applied once in the first holder, before any student code runs."""
+    harden = bool(config.get("harden", True))
+    memory = int(config.get("memory_mb", DEFAULTS["memory_mb"]))
+    if _set_limit(resource.RLIMIT_AS, memory * 1024 * 1024):
+        report.on(f"address space capped at {memory} MiB per process (RLIMIT_AS)")
+    else:
+        report.off("memory cap (RLIMIT_AS)", "setrlimit failed")
     _set_limit(resource.RLIMIT_FSIZE, int(config.get("output_file_mb", DEFAULTS["output_file_mb"])) * 1024 * 1024)
     _set_limit(resource.RLIMIT_CORE, 0)
+    _set_limit(resource.RLIMIT_NOFILE, int(config.get("open_files", DEFAULTS["open_files"])))
+    total = float(config.get("total_seconds", DEFAULTS["total_seconds"]))
+    _set_limit(resource.RLIMIT_CPU, int(total) + 30)  # a ceiling for every process of the submission
+    _STATE["cell_cpu"] = int(float(config.get("cell_seconds", DEFAULTS["cell_seconds"]))) + 1
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-large write fails instead of killing
+    scrub_environment(scratch)
+    os.chdir(scratch)
+    os.umask(0o077)
+    _STATE["own_groups"] = pid_namespace  # without one, the grader finds the processes by group
+    if not harden:
+        return
+    disable = config.get("disable") or ()
+    # two processes of the dedicated uid: the holder and the child running student code
+    _set_limit(resource.RLIMIT_NPROC, 2)
+    try:
+        if "uid" in disable or uid < MIN_UID_BASE:
+            raise OSError(errno.EPERM, "disabled by the configuration" if "uid" in disable
+                          else f"uid_base below {MIN_UID_BASE}")
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+        report.on(f"unprivileged uid {uid}, no groups, no capabilities")
+        report.on("RLIMIT_NPROC=2 for that uid: no process or thread can be created while student code runs")
+    except OSError as exc:
+        report.off("dedicated unprivileged uid (and with it RLIMIT_NPROC)", exc)
+    try:
+        prctl(PR_SET_NO_NEW_PRIVS, 1)
+        report.on("no_new_privs")
+    except OSError as exc:
+        report.off("no_new_privs", exc)
+        return
+    if "seccomp" in disable:
+        report.off("seccomp filters", "disabled by the configuration")
+    elif plan.get("seccomp"):
+        try:
+            load_bpf(plan["seccomp"]["base"])
+            report.on("seccomp: no exec, no new namespaces, mounts, ptrace or kernel administration, "
+                      "no kill(-1) or kill(-group)")
+            _STATE["nofork"] = plan["seccomp"]["nofork"]
+            report.on("seccomp in every unit child: no fork, vfork or clone of a process")
+        except OSError as exc:
+            report.off("seccomp filters", exc)
+    else:
+        report.off("seccomp filters", plan.get("seccomp_error") or "not built")
+
+
+def limit_cell(config: dict) -> None:
+    """In a cell child, before the cell runs (cheap: two system calls)."""
+    if _STATE["own_groups"]:
+        os.setpgid(0, 0)  # kill(0, ...) in a cell reaches only the cell
+    if _STATE["cell_cpu"]:
+        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        _set_limit(resource.RLIMIT_CPU, _STATE["cell_cpu"], hard)
+
+
+def after_commit() -> None:
+    """The cell child became the holder: its CPU soft limit goes back to the ceiling."""
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    _set_limit(resource.RLIMIT_CPU, hard, hard)
 
 
 def limit_unit(config: dict) -> None:
-    """Applied in each unit child (cheap: two system calls)."""
+    """In each unit child, before the unit's cases run."""
+    if _STATE["own_groups"]:
+        os.setpgid(0, 0)
     cpu = int(config.get("unit_cpu_seconds", DEFAULTS["unit_cpu_seconds"]))
-    _set_limit(resource.RLIMIT_CPU, cpu)
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    _set_limit(resource.RLIMIT_CPU, cpu, cpu + 1 if hard == resource.RLIM_INFINITY else min(cpu + 1, hard))
+    if _STATE["nofork"]:
+        load_bpf(_STATE["nofork"])
 
 
-def active_protections() -> list[str]:
-    return ["own process group per submission", "address-space limit (RLIMIT_AS)", "CPU limit per unit (RLIMIT_CPU)",
-            "file-size limit (RLIMIT_FSIZE)", "scrubbed environment", "fresh working directory",
-            "wall-clock limits per cell and unit"]
+def fork_retry(limit_seconds: float = 3.0) -> int:
+    """os.fork, waiting while RLIMIT_NPROC still counts a holder that just handed over
+    (it is reaped by the init a moment after it exits)."""
+    import time
+
+    delay, deadline = 0.0002, time.monotonic() + limit_seconds
+    while True:
+        try:
+            return os.fork()
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.02)
+
+
+# --- self-checks ----------------------------------------------------------------------
+
+def _status_field(name: str) -> str:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(name + ":"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
+def verify(report: Report, plan: dict, uid: int, deep: bool = False) -> None:
+    """Check, from inside, what the kernel really enforces; anything claimed above and
+    not true here moves to the fallbacks. `deep` (the probe) also tries the attacks."""
+    claimed = set(report.active)
+
+    def refute(prefix: str, why: str) -> None:
+        for item in list(report.active):
+            if item.startswith(prefix):
+                report.active.remove(item)
+                report.off(item, why)
+
+    if any(a.startswith("unprivileged uid") for a in claimed) and (0 in os.getresuid() or os.getuid() != uid):
+        refute("unprivileged uid", f"still uid {os.getresuid()}")
+    if "no_new_privs" in claimed and _status_field("NoNewPrivs") != "1":
+        refute("no_new_privs", "not set")
+    if any(a.startswith("seccomp") for a in claimed) and _status_field("Seccomp") != "2":
+        refute("seccomp", "no filter in force")
+    if any(a.startswith("private read-only root") for a in claimed):
+        visible = [p for p in plan["fs"]["hidden"] if os.path.isdir(p) and os.listdir(p)]
+        if visible:
+            refute("private read-only root", f"still visible: {visible}")
+    if not deep:
+        return
+    checks = _deep_checks()
+    for what, ok, detail in checks:
+        if ok:
+            report.on(f"checked from inside: {what}")
+        else:
+            report.off(f"checked from inside: {what}", detail)
+
+
+def _child_try(body) -> str:
+    """Run body() in a forked child (with the unit child's limits); its result string."""
+    read_fd, write_fd = os.pipe()
+    pid = fork_retry()
+    if pid == 0:
+        try:
+            os.close(read_fd)
+            try:
+                text = body()
+            except BaseException as exc:
+                text = f"{type(exc).__name__}: {exc}"
+            os.write(write_fd, text.encode()[:1000])
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    data = b""
+    while chunk := os.read(read_fd, 4096):
+        data += chunk
+    os.close(read_fd)
+    os.waitpid(pid, 0)
+    return data.decode(errors="replace")
+
+
+def _deep_checks() -> list:
+    out = []
+
+    def unit_fork():
+        limit_unit({"unit_cpu_seconds": 5})
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            return f"blocked: {exc}"
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+        return "FORKED"
+
+    def cell_fork():
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            return f"blocked: {exc}"
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+        return "FORKED"
+
+    def exec_true():
+        try:
+            os.execv("/bin/true", ["true"])
+        except OSError as exc:
+            return f"blocked: {exc}"
+        return "EXECUTED"
+
+    def network():
+        try:
+            socket.create_connection(("127.0.0.1", 9), timeout=1).close()
+            return "CONNECTED"
+        except ConnectionRefusedError as exc:
+            return f"loopback reachable: {exc}"
+        except OSError as exc:
+            return f"blocked: {exc}"
+
+    def write_outside():
+        for path in ("/rnngrade-probe", "/etc/rnngrade-probe", "/usr/rnngrade-probe"):
+            try:
+                with open(path, "w") as f:
+                    f.write("x")
+                return f"WROTE {path}"
+            except OSError:
+                pass
+        return "blocked"
+
+    def others_visible():
+        me = os.getuid()
+        seen = []
+        for name in os.listdir("/proc"):
+            if name.isdigit():
+                try:
+                    if os.stat(f"/proc/{name}").st_uid != me:
+                        seen.append(name)
+                except OSError:
+                    pass
+        return "blocked" if not seen else f"VISIBLE {seen[:5]}"
+
+    for what, body in (("fork in a unit child", unit_fork), ("fork in a cell child", cell_fork),
+                       ("exec", exec_true), ("network", network), ("writes outside scratch", write_outside),
+                       ("other processes in /proc", others_visible)):
+        result = _child_try(body)
+        out.append((what + " blocked", result.startswith("blocked"), result))
+    return out
+
+
+def active_protections(config: dict | None = None) -> list[str]:
+    """What is really in force on this machine: a student process is started with the
+    given configuration and checks each protection from inside (cached per config)."""
+    return probe(config)["active"]
+
+
+def probe(config: dict | None = None) -> dict:
+    """{"active": [...], "fallbacks": [[protection, why], ...]} from a probe process."""
+    from autograder.sandbox.client import probe_sandbox  # the grader's side starts it
+
+    return probe_sandbox(config)

@@ -5,6 +5,10 @@ Cells run fork-and-commit: each cell executes in a child of the process holding 
 namespace; a child that finishes in time becomes the new holder and its parent exits,
 one that crashes or runs past its time is killed and the parent carries on without
 it. No student code can catch or undo that time limit.
+
+Everything here runs after the kernel-level restrictions of limits.py are in force;
+nothing here is trusted by the grader (student code can patch this module): it is the
+honest path, and the grader validates whatever arrives.
 """
 from __future__ import annotations
 
@@ -24,7 +28,10 @@ import numpy as np
 from autograder.codec import CodecError, encode, recv_message, send_message
 from autograder.driver import ContractError, SetupError, run_case
 
+from autograder.sandbox import limits
+
 OUTPUT_LIMIT = 4000  # characters of printed output kept per cell / unit
+MAX_OUTPUT_BYTES = 32 * 1024 * 1024  # one case's encoded outputs (the grader refuses more)
 
 
 class BoundedWriter(io.TextIOBase):
@@ -75,7 +82,12 @@ def describe_exception(exc: BaseException) -> dict:
         message = str(exc)[:500]
     except BaseException:
         message = "<unprintable>"
+    if isinstance(exc, MemoryError):
+        message += f" (the sandbox caps each process at {_MEMORY_NOTE['mb']} MiB)"
     return {"type": type(exc).__name__, "message": message, "traceback": _student_traceback(exc)[-3000:]}
+
+
+_MEMORY_NOTE = {"mb": limits.DEFAULTS["memory_mb"]}
 
 
 def install_helpers(helpers: dict) -> None:
@@ -112,17 +124,24 @@ def _wait_readable(fd: int, timeout: float) -> bool:
     return bool(ready)
 
 
-def execute_cells(sock, cells: list, namespace: dict, cell_timeout: float, writer: BoundedWriter) -> dict:
-    """Fork-and-commit every cell. Returns the namespace of the process that survives."""
+def execute_cells(sock, cells: list, namespace: dict, cell_timeout: float, writer: BoundedWriter,
+                  skip=frozenset(), config: dict | None = None) -> dict:
+    """Fork-and-commit every cell. Returns the namespace of the process that survives.
+    Cells in `skip` are not run (they ended the student process on an earlier attempt)."""
+    config = config or {}
+    _MEMORY_NOTE["mb"] = config.get("memory_mb", _MEMORY_NOTE["mb"])
     for index, cell in enumerate(cells):
+        if index in skip:
+            continue
         if cell.get("syntax_error"):
             send_message(sock, {"op": "cell", "index": index, "status": "syntax_error",
                                 "error": cell["syntax_error"]})
             continue
         read_fd, write_fd = os.pipe()
-        pid = os.fork()
+        pid = limits.fork_retry()
         if pid == 0:  # child: run the cell, report, take over as holder
             os.close(read_fd)
+            limits.limit_cell(config)
             errors = run_statements(cell["source"], cell["label"], namespace)
             output = writer.take()
             try:
@@ -130,33 +149,75 @@ def execute_cells(sock, cells: list, namespace: dict, cell_timeout: float, write
                                     "errors": errors, "output": output})
             except CodecError:
                 send_message(sock, {"op": "cell", "index": index, "status": "error", "errors": [], "output": ""})
-            os.write(write_fd, b"c")
+            try:
+                os.write(write_fd, b"c")
+            except OSError:
+                pass  # the holder is gone (the cell killed it): this child holds the state anyway
             os.close(write_fd)
+            limits.after_commit()
             continue
         os.close(write_fd)
         committed = _wait_readable(read_fd, cell_timeout) and os.read(read_fd, 1) == b"c"
         os.close(read_fd)
         if committed:
             os._exit(0)  # the child holds the namespace now
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        _, status = os.waitpid(pid, 0)
-        timed_out = os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+        status, timed_out = wait_child(pid, 0)
         send_message(sock, {"op": "cell", "index": index,
                             "status": "timeout" if timed_out else "crashed",
-                            "error": _exit_description(status, cell_timeout)})
+                            "error": exit_description(status, cell_timeout, timed_out, config, "cell")})
     return namespace
 
 
-def _exit_description(status: int, timeout: float) -> str:
+def wait_child(pid: int, timeout: float) -> tuple[int, bool]:
+    """Wait up to `timeout` seconds for a child; kill it if it is still running then.
+    Returns (wait status, whether it was killed for its time)."""
+    try:
+        fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        fd = None
+    if fd is not None:
+        try:
+            _wait_readable(fd, timeout)
+        finally:
+            os.close(fd)
+    else:  # no pidfd: poll
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and os.waitpid(pid, os.WNOHANG) == (0, 0):
+            time.sleep(0.005)
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        return status, False
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    _, status = os.waitpid(pid, 0)
+    return status, True
+
+
+def exit_description(status: int, timeout: float, timed_out: bool = False, config: dict | None = None,
+                     what: str = "process") -> str:
+    config = config or {}
+    if timed_out:
+        return f"stopped after its time limit of {timeout:g} s"
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
+        if sig == signal.SIGXCPU:
+            cpu = config.get("unit_cpu_seconds") if what == "unit" else None
+            return f"stopped at its CPU time limit{f' of {cpu:g} s' if cpu else ''} (SIGXCPU)"
         if sig == signal.SIGKILL:
-            return f"stopped after its time limit ({timeout:g} s) or for exceeding a resource limit"
-        return f"the process died with signal {signal.Signals(sig).name}"
-    return f"the process exited with status {os.WEXITSTATUS(status)}"
+            return "the process was killed (SIGKILL: a CPU or memory limit, or a kill from the student's own code)"
+        if sig == signal.SIGSEGV:
+            return "the process crashed with a segmentation fault (SIGSEGV)"
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = str(sig)
+        return f"the process died with signal {name}"
+    return f"the process ended itself with exit status {os.WEXITSTATUS(status)} (os._exit or similar)"
+
+
+_exit_description = exit_description  # old name
 
 
 def defined_names(namespace: dict) -> dict:
@@ -252,7 +313,10 @@ def run_unit(sock, request: dict, namespace: dict, writer: BoundedWriter) -> Non
         message = {"op": "case", "index": index}
         try:
             outputs = run_case(namespace, spec, inputs, gradcheck=request["gradcheck"])
-            encode(outputs)  # refuse non-plain data here, so the verdict can say so
+            size = len(encode(outputs))  # refuse non-plain data here, so the verdict can say so
+            if size > MAX_OUTPUT_BYTES:
+                raise CodecError(f"the outputs take {size / 2**20:.0f} MiB; at most "
+                                 f"{MAX_OUTPUT_BYTES // 2**20} MiB may cross back")
             message.update(ok=True, outputs=outputs)
         except ContractError as exc:
             message.update(ok=False, error={"type": "ContractError", "message": str(exc), "traceback": ""})

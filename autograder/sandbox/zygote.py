@@ -1,11 +1,20 @@
 """The zygote: a fresh interpreter that imports numpy and the student-side runtime once,
-then forks one student process per submission (about a millisecond each instead of an
-interpreter start-up). It never imports the reference or any assignment data, so a
+then forks one student process tree per submission (a few milliseconds each instead of
+an interpreter start-up). It never imports the reference or any assignment data, so a
 forked child holds nothing a student may not see.
 
 Started by the grading process as `python -m autograder.sandbox.zygote FD`, where FD is
 a Unix socket on which it receives spawn requests, each carrying the socket of the new
-student process (SCM_RIGHTS).
+student process and the write end of its output pipe (SCM_RIGHTS).
+
+One submission's processes:
+
+  zygote ── P       setsid, unshare(mount, pid, net, ipc, uts); reports I's pid; waits
+            └─ I    pid 1 of the new pid namespace: builds the private root, reaps
+               │    orphans; when it dies the kernel kills every process of the
+               │    submission (the grader kills it at the end, or on a time-out)
+               └─ H0  the first holder: rlimits, dedicated uid, no_new_privs, seccomp,
+                      then the runtime (cells fork-and-commit, one child per unit)
 """
 from __future__ import annotations
 
@@ -13,26 +22,32 @@ import os
 import signal
 import socket
 import sys
+import tempfile
+import traceback
 
 import numpy  # noqa: F401  (imported once here so that every student process starts warm)
 
-from autograder.codec import recv_message, send_message
+from autograder.codec import decode, recv_message, send_message
 from autograder.sandbox import limits, runtime
 
 
-def serve_submission(sock: socket.socket, config: dict) -> None:
-    """Body of one student process. Never returns."""
+def serve_submission(sock: socket.socket, config: dict, report: dict) -> None:
+    """Body of the holder. Never returns."""
     writer = runtime.BoundedWriter()
     sys.stdout = sys.stderr = writer
     namespace = runtime.new_namespace()
     try:
+        send_message(sock, {"op": "ready", "report": report})
         while True:
+            sock.setblocking(True)  # a unit child may have made the shared socket non-blocking
             request = recv_message(sock)
             op = request.get("op")
             if op == "load":
                 runtime.install_helpers(request["helpers"])
                 cells = [{"label": "preamble", "source": request["preamble"], "syntax_error": ""}] + request["cells"]
-                namespace = runtime.execute_cells(sock, cells, namespace, request["cell_timeout"], writer)
+                skip = {int(i) for i in request.get("skip") or []}
+                namespace = runtime.execute_cells(sock, cells, namespace, request["cell_timeout"], writer,
+                                                  skip=skip, config=config)
                 send_message(sock, {"op": "loaded", "defined": runtime.defined_names(namespace)})
             elif op == "unit":
                 run_unit_in_child(sock, request, namespace, writer, config)
@@ -44,47 +59,203 @@ def serve_submission(sock: socket.socket, config: dict) -> None:
 
 
 def run_unit_in_child(sock, request, namespace, writer, config) -> None:
-    go_read, go_write = os.pipe()
-    pid = os.fork()
+    pid = limits.fork_retry()
     if pid == 0:
-        os.close(go_write)
-        os.read(go_read, 1)  # wait until the parent has announced our pid
-        os.close(go_read)
-        limits.limit_unit(config)
         try:
+            limits.limit_unit(config)
             runtime.run_unit(sock, request, namespace, writer)
         finally:
             os._exit(0)
-    os.close(go_read)
-    send_message(sock, {"op": "unit_started", "pid": pid})
-    os.write(go_write, b"g")
-    os.close(go_write)
-    _, status = os.waitpid(pid, 0)
-    send_message(sock, {"op": "unit_exit", "status": runtime._exit_description(status, request.get("timeout", 0))})
+    timeout = float(request.get("timeout") or 0)
+    status, timed_out = runtime.wait_child(pid, timeout)
+    send_message(sock, {"op": "unit_exit", "timed_out": timed_out,
+                        "status": runtime.exit_description(status, timeout, timed_out, config, "unit")})
+
+
+# --- one submission's process tree --------------------------------------------------------
+
+def _stdio(out_fd: int) -> None:
+    """stdin reads nothing; stdout and stderr (os.write, C code) go to the grader's pipe."""
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    os.dup2(out_fd, 1)
+    os.dup2(out_fd, 2)
+    if out_fd > 2:
+        os.close(out_fd)
+
+
+def start_submission(sock_fd: int, out_fd: int, config: dict, plan: dict, zygote_pid: int) -> None:
+    """P: runs as the zygote's child until the submission's init process ends."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    limits.die_with_parent()
+    if os.getppid() != zygote_pid:
+        os._exit(1)
+    sock = socket.socket(fileno=sock_fd)
+    os.setsid()
+    _stdio(out_fd)
+    report = limits.Report()
+    harden = bool(config.get("harden", True))
+    flags = limits.enter_namespaces(report, config.get("disable") or ()) if harden else 0
+    scratch = None if harden and flags & limits.CLONE_NEWNS and plan.get("fs") else tempfile.mkdtemp(
+        prefix="rnngrade-student-")
+    read_fd, write_fd = os.pipe()
+    init = os.fork()
+    if init == 0:
+        os.close(write_fd)
+        outer = int(os.read(read_fd, 32) or b"0")
+        os.close(read_fd)
+        run_init(sock, config, plan, report, flags, outer, scratch)
+    os.close(read_fd)
+    try:
+        send_message(sock, {"op": "spawned", "pid": init, "pid_namespace": bool(flags & limits.CLONE_NEWPID),
+                            "scratch": scratch or ""})  # a host folder the grader removes at the end
+    except OSError:
+        pass
+    os.write(write_fd, str(init).encode())
+    os.close(write_fd)
+    sock.close()
+    while True:  # P stays until I ends: I dies with it (PDEATHSIG), and it with the zygote
+        try:
+            os.waitpid(init, 0)
+            break
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            break
+    os._exit(0)
+
+
+def run_init(sock, config: dict, plan: dict, report: limits.Report, flags: int, outer_pid: int,
+             scratch: str | None) -> None:
+    """I: pid 1 of the submission (when the pid namespace exists). Never returns."""
+    try:
+        limits.die_with_parent()
+        limits.become_subreaper()
+        os.setsid()  # a group of its own: without a pid namespace the grader kills this group
+        harden = bool(config.get("harden", True))
+        pid_namespace = bool(flags & limits.CLONE_NEWPID)
+        uid = int(config.get("uid_base", limits.DEFAULTS["uid_base"])) + outer_pid
+        if harden:
+            for flag, name in limits.NAMESPACES:
+                if flags & flag:
+                    report.on(name + {"mount namespace": " (private mounts)",
+                                      "pid namespace": " (all processes die with the submission)",
+                                      "network namespace": " (no network: loopback down, no interfaces)",
+                                      "ipc namespace": " (no shared memory with other submissions)",
+                                      "uts namespace": ""}[name])
+            private = False
+            if flags & limits.CLONE_NEWNS and plan.get("fs"):
+                try:
+                    limits.build_root(plan, config, uid, report, pid_namespace)
+                    scratch, private = limits.SCRATCH, True
+                except OSError as exc:
+                    report.off("private root file system (the checkout and /tmp stay readable)", exc)
+            elif not plan.get("fs"):
+                report.off("private root file system (the checkout and /tmp stay readable)",
+                           plan.get("fs_error") or "no plan")
+            else:
+                report.off("private root file system (the checkout and /tmp stay readable)", "no mount namespace")
+            if not private:
+                if scratch is None:  # the mounts failed half-way: a host folder after all
+                    scratch = tempfile.mkdtemp(prefix="rnngrade-student-")
+                os.chown(scratch, uid, uid)
+                report.on(f"fresh scratch working directory {scratch}")
+        else:
+            report.on(f"fresh scratch working directory {scratch}")
+        holder = os.fork()
+        if holder == 0:
+            keep = sock.fileno()
+            os.closerange(3, keep)  # nothing of the zygote's but the submission's socket
+            os.closerange(keep + 1, 1 << 16)
+            limits.enter_sandbox(config, uid, report, plan, scratch, pid_namespace)
+            if harden:
+                limits.verify(report, plan, uid, deep=bool(config.get("probe")))
+            if config.get("probe"):
+                try:
+                    send_message(sock, {"op": "ready", "report": report.plain()})
+                finally:
+                    os._exit(0)
+            serve_submission(sock, config, report.plain())
+        sock.close()
+        for fd in (0, 1, 2):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        while True:  # reap the holders that hand over to their cell child, and orphans
+            try:
+                os.wait()
+            except InterruptedError:
+                continue
+            except ChildProcessError:
+                break
+    except BaseException:  # shown in the grader's output capture of this submission
+        traceback.print_exc()
+    finally:
+        os._exit(0)
+
+
+def sweep_uid(uid: int) -> None:
+    """Without a pid namespace: kill every process of a submission's uid (kill(-1) as
+    that uid reaches exactly those)."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+            os.kill(-1, signal.SIGKILL)
+        finally:
+            os._exit(0)
+    try:
+        os.waitpid(pid, 0)  # (SIGCHLD is ignored: this returns ECHILD once it has ended)
+    except ChildProcessError:
+        pass
 
 
 def main() -> None:
     control = socket.socket(fileno=int(sys.argv[1]))
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # student processes are reaped by the kernel
-    while True:
-        try:
-            message, fds, _, _ = socket.recv_fds(control, 1 << 16, 1)
-        except OSError:
-            break
-        if not message or not fds:
-            break
-        from autograder.codec import decode
-
-        config = decode(message)
-        pid = os.fork()
-        if pid == 0:
-            control.close()
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            student = socket.socket(fileno=fds[0])
-            limits.enter_sandbox(config)
-            serve_submission(student, config)
-        os.close(fds[0])
-        control.sendall(pid.to_bytes(4, "little"))
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # P processes are reaped by the kernel
+    limits.become_subreaper()  # and so are orphans of a submission without a pid namespace
+    plan = limits.prepare_zygote()
+    zygote_pid = os.getpid()
+    try:
+        while True:
+            try:
+                message, fds, _, _ = socket.recv_fds(control, 1 << 16, 2)
+            except OSError:
+                break
+            if not message:
+                break
+            request = decode(message)
+            if request.get("op") == "sweep":
+                for fd in fds:
+                    os.close(fd)
+                uid = int(request["uid"])
+                if uid >= limits.MIN_UID_BASE:
+                    sweep_uid(uid)
+                control.sendall((0).to_bytes(4, "little"))
+                continue
+            if len(fds) != 2:
+                for fd in fds:
+                    os.close(fd)
+                control.sendall((0).to_bytes(4, "little"))
+                continue
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    control.close()
+                    start_submission(fds[0], fds[1], request, plan, zygote_pid)
+                except BaseException:
+                    traceback.print_exc()
+                finally:
+                    os._exit(1)
+            for fd in fds:
+                os.close(fd)
+            control.sendall(pid.to_bytes(4, "little"))
+    finally:
+        limits.cleanup_zygote(plan)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,178 @@
+"""The plain-data codec: the only format that crosses the trust boundary."""
+import socket
+import struct
+import subprocess
+import sys
+import textwrap
+
+import msgpack
+import numpy as np
+import pytest
+
+from autograder.codec import (EXT_NDARRAY, EXT_TUPLE, MAX_CONTAINER_LEN, MAX_TUPLE_DEPTH, CodecError, decode,
+                              encode, recv_message, send_message)
+
+
+def roundtrip(value):
+    return decode(encode(value))
+
+
+@pytest.mark.parametrize("array", [
+    np.arange(12.0).reshape(3, 4),
+    np.arange(12.0).reshape(3, 4).T,                  # not contiguous
+    np.arange(24, dtype=np.float32).reshape(2, 3, 4)[:, ::2],
+    np.array(3.5),                                     # 0-d
+    np.zeros((0, 5)),
+    np.array([1, 2, 3], dtype=">i4"),                 # big-endian
+    np.array([True, False]),
+    np.array([1 + 2j]),
+    np.uint8([1, 255]),
+])
+def test_numeric_arrays_round_trip_exactly(array):
+    back = roundtrip(array)
+    assert type(back) is np.ndarray and back.dtype == array.dtype and back.shape == array.shape
+    assert np.array_equal(back, array)
+    assert back.flags.writeable and back.flags.c_contiguous
+
+
+def test_plain_containers_round_trip():
+    value = {"a": (1, 2.5, None, True, "s"), "b": [np.ones(2), {"c": (np.float64(3.0),)}], 7: b"raw"}
+    back = roundtrip(value)
+    assert back["a"] == (1, 2.5, None, True, "s") and type(back["a"]) is tuple
+    assert np.array_equal(back["b"][0], np.ones(2))
+    assert type(back["b"][1]["c"][0]) is np.ndarray and back["b"][1]["c"][0] == 3.0  # numpy scalar -> 0-d array
+    assert back[7] == b"raw"  # bytes stay bytes: never unpickled
+
+
+class Liar:
+    def __eq__(self, other):
+        return True
+
+    def __array_ufunc__(self, *args, **kwargs):
+        return True
+
+
+class SubArray(np.ndarray):
+    def __eq__(self, other):
+        return True
+
+
+class LyingFloat(float):
+    def __eq__(self, other):
+        return True
+
+
+class LyingDict(dict):
+    pass
+
+
+class LyingList(list):
+    pass
+
+
+@pytest.mark.parametrize("value", [
+    np.ones(3).view(SubArray),
+    np.asmatrix(np.ones((2, 2))),
+    np.ma.masked_array([1.0, 2.0]),
+    np.array([1.0, "x"], dtype=object),
+    np.array([(1, 2.0)], dtype=[("a", "i4"), ("b", "f8")]),
+    np.array(["2020-01-01"], dtype="datetime64[D]"),
+    np.array(["text"]),
+    Liar(),
+    LyingFloat(1.0),
+    LyingDict(a=1),
+    LyingList([1]),
+    {"ok": np.ones(2), "bad": [Liar()]},
+    (1, (2, Liar())),
+    object,
+    lambda: 1,
+], ids=lambda v: type(v).__name__)
+def test_anything_that_is_not_plain_data_is_refused(value):
+    with pytest.raises(CodecError):
+        encode(value)
+
+
+def _ext(code, payload):
+    return msgpack.packb(msgpack.ExtType(code, payload))
+
+
+def _array_ext(dtype: str, shape, payload: bytes, raw_header=None):
+    header = raw_header if raw_header is not None else msgpack.packb([dtype, list(shape)])
+    return _ext(EXT_NDARRAY, struct.pack("<I", len(header)) + header + payload)
+
+
+@pytest.mark.parametrize("data", [
+    _ext(99, b"x"),                                             # unknown extension
+    _array_ext("|O", (1,), b"\0" * 8),                          # object dtype
+    _array_ext("[('a', '<i4')]", (1,), b"\0" * 4),              # structured, as a string
+    _array_ext("|V8", (1,), b"\0" * 8),                         # void
+    _array_ext("<U2", (1,), b"\0" * 8),                         # text
+    _array_ext("<f8", (2,), b"\0" * 8),                         # payload shorter than the shape
+    _array_ext("<f8", (1 << 40, 1 << 40), b""),                 # absurd shape
+    _array_ext("<f8", (-1,), b""),                              # negative shape
+    _array_ext("<f8", (1,) * 9, b"\0" * 8),                     # too many dimensions
+    _array_ext("not a dtype ((", (1,), b"\0" * 8),
+    _array_ext("", (), b"", raw_header=b"\xc1"),                # malformed header
+    _array_ext("", (), b"", raw_header=msgpack.packb({"a": 1})),
+    _ext(EXT_NDARRAY, b"\xff\xff\xff\xff"),                     # header longer than the payload
+    _ext(EXT_TUPLE, msgpack.packb({"not": "a list"})),
+    b"\xc1",                                                    # never-used msgpack byte
+    b"\x92\x01",                                                # truncated
+    b"\xdd" + struct.pack(">I", MAX_CONTAINER_LEN + 1) + b"\xc0" * (MAX_CONTAINER_LEN + 1),  # huge list
+])
+def test_crafted_messages_are_refused_before_anything_is_allocated(data):
+    with pytest.raises(CodecError):
+        decode(data)
+
+
+def test_deeply_nested_tuples_are_refused_not_a_crash():
+    # tuples re-enter the C unpacker through the extension hook: without a depth bound a
+    # few thousand levels exhaust the C stack of the grading process (a segfault). Run in
+    # a child so that a regression fails this test instead of killing the test run.
+    script = textwrap.dedent(f"""
+        import msgpack
+        from autograder.codec import decode, CodecError
+        data = msgpack.packb(None)
+        for _ in range(20000):
+            data = msgpack.packb(msgpack.ExtType({EXT_TUPLE}, b"\\x91" + data))
+        try:
+            decode(data)
+            print("decoded")
+        except CodecError as exc:
+            print("refused", exc)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, (out.returncode, out.stderr[-500:])
+    assert out.stdout.startswith("refused"), out.stdout
+
+
+def test_honest_nesting_is_fine():
+    value = ()
+    for _ in range(MAX_TUPLE_DEPTH - 1):
+        value = (value,)
+    assert roundtrip(value) == value
+
+
+def test_deep_plain_lists_are_refused():
+    data = b"\x91" * 100_000 + b"\xc0"
+    with pytest.raises(CodecError):
+        decode(data)
+
+
+def test_framing_over_a_socket_and_its_size_limit():
+    a, b = socket.socketpair()
+    try:
+        send_message(a, {"x": np.arange(3.0)})
+        assert np.array_equal(recv_message(b)["x"], np.arange(3.0))
+        a.sendall(struct.pack("<I", 10_000_000))
+        with pytest.raises(CodecError):
+            recv_message(b, max_bytes=1_000_000)  # refused from the length, nothing read
+        a.close()
+        b2, a2 = socket.socketpair()
+        a2.sendall(struct.pack("<I", 100) + b"\x00" * 10)
+        a2.close()
+        with pytest.raises(EOFError):
+            recv_message(b2)
+        b2.close()
+    finally:
+        b.close()

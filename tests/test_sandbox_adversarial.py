@@ -1,0 +1,676 @@
+"""Hostile submissions cannot hang, crash, cheat, snoop or reach the network.
+
+Each attack is the reference solution of rnn_step_by_step with one unit replaced (the
+original stays defined as `_honest_<unit>`, so an attack can still compute the right
+answer), graded through the real Grader. The attacked unit must score what its honest
+behaviour deserves, with an explanation that says what happened, and every other unit
+keeps its full score. Each test fails when the protection it is about is removed.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import grade_text, scores
+
+A = "rnn_step_by_step"
+UNITS = ["rnn_cell_forward", "rnn_forward", "rnn_cell_backward", "rnn_backward",
+         "lstm_cell_forward", "lstm_forward", "lstm_cell_backward", "lstm_backward"]
+# a uid range of its own, so that other graders running on the machine are not mistaken for leftovers
+UID_BASE = 3 << 30
+LIMITS = {"unit_seconds": 2, "unit_cpu_seconds": 2, "cell_seconds": 2, "total_seconds": 60, "uid_base": UID_BASE}
+SECRET = "RNNGRADE_TEST_GRADER_SECRET"
+PROJECT = Path(__file__).resolve().parent.parent
+ORPHAN = "rnngrade-orph"  # the name (comm) a forked child would give itself
+
+linux_root = pytest.mark.skipif(not sys.platform.startswith("linux") or os.geteuid() != 0,
+                                reason="the sandbox's kernel protections need Linux and root")
+
+
+@pytest.fixture(scope="module")
+def grader():
+    from autograder.grader import Grader
+
+    os.environ[SECRET] = "s3cret-value-of-the-grader"  # set before the zygote starts
+    try:
+        g = Grader(A, LIMITS)
+    finally:
+        del os.environ[SECRET]
+    yield g
+    g.close()
+
+
+def attack(unit: str, body: str, cells=()) -> str:
+    """The reference, `unit` renamed to `_honest_<unit>`, then `body` (the attack's
+    definition of `unit`) and extra top-level cells, as a `# %%` script."""
+    from autograder.reference import solution_source
+
+    text = solution_source(A)
+    assert text.count(f"\ndef {unit}(") == 1
+    text = text.replace(f"\ndef {unit}(", f"\ndef _honest_{unit}(")
+    pieces = [text] + ([textwrap.dedent(body)] if body else []) + [textwrap.dedent(c) for c in cells]
+    return "\n".join("# %%\n" + p for p in pieces)
+
+
+def honest(unit: str = "rnn_backward", cells=()) -> str:
+    return attack(unit, f"def {unit}(*args):\n    return _honest_{unit}(*args)\n", cells)
+
+
+def explanation(result, unit: str) -> str:
+    return {u.name: u.explanation for u in result.units}[unit]
+
+
+def check(result, unit: str, score: float, *words: str) -> str:
+    """`unit` scores `score` and says `words`; every other unit keeps full marks."""
+    s = scores(result)
+    text = explanation(result, unit)
+    assert s[unit] == score, (s[unit], text)
+    for word in words:
+        assert word in text, (word, text)
+    others = {u: v for u, v in s.items() if u != unit}
+    assert all(v == 1.0 for v in others.values()), (others, [(u.name, u.explanation) for u in result.units])
+    return text
+
+
+def all_full(result) -> None:
+    assert scores(result) == {u: 1.0 for u in UNITS}, [(u.name, u.explanation) for u in result.units]
+
+
+def _host_processes() -> list[tuple[int, int, str, str]]:
+    """(pid, uid, comm, cmdline) of every process on the machine, seen from here."""
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            uid = os.stat(f"/proc/{name}").st_uid
+            comm = Path(f"/proc/{name}/comm").read_text().strip()
+            cmdline = Path(f"/proc/{name}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        out.append((int(name), uid, comm, cmdline))
+    return out
+
+
+def _leftovers(wait: float = 2.0) -> list:
+    """Processes of this file's submissions still there (a SIGKILLed process may take a
+    moment to be reaped: it gets `wait` seconds)."""
+    deadline = time.monotonic() + wait
+    while True:
+        left = [p for p in _host_processes() if UID_BASE <= p[1] < UID_BASE + (1 << 24) or p[2].startswith(ORPHAN)
+                or any(mark in p[3] for mark in ("sleep 61.25", "sleep 61.5", "sleep 62.25"))]
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.05)
+
+
+# --- time ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("cell", [
+    "while True:\n    pass\n",
+    "import time\nwhile True:\n    try:\n        time.sleep(1)\n    except BaseException:\n        pass\n",
+], ids=["busy-loop", "sleep-loop-catching-everything"])
+def test_a_top_level_cell_that_never_ends_is_cut_off(grader, cell):
+    started = time.monotonic()
+    result = grade_text(grader, honest(cells=[cell, "after_the_endless_cell = 1\n"]))
+    assert time.monotonic() - started < 15
+    all_full(result)
+    assert any("stopped at its time limit" in n for n in result.notes), result.notes
+
+
+@pytest.mark.parametrize("body,words", [
+    ("def rnn_backward(da, caches):\n    while True:\n        pass\n", "time limit"),
+    ("def rnn_backward(da, caches):\n    import time\n    while True:\n        try:\n            time.sleep(1)\n"
+     "        except BaseException:\n            pass\n", "time limit of 2 s"),
+], ids=["cpu", "sleep-catching-everything"])
+def test_an_endless_unit_costs_only_that_unit(grader, body, words):
+    started = time.monotonic()
+    result = grade_text(grader, attack("rnn_backward", body))
+    assert time.monotonic() - started < 20  # two modes of 2 s, not the default limits
+    check(result, "rnn_backward", 0.0, words)
+
+
+def test_the_whole_submission_has_a_total_budget(graders):
+    g = graders(A, **dict(LIMITS, total_seconds=5))
+    hang = "import time\n    while True:\n        time.sleep(0.05)\n"
+    from autograder.reference import solution_source
+
+    text = solution_source(A)
+    for unit in UNITS:
+        text = text.replace(f"\ndef {unit}(", f"\ndef _honest_{unit}(")
+    text += "".join(f"\n\ndef {u}(*args):\n    {hang}" for u in UNITS)
+    started = time.monotonic()
+    result = grade_text(g, text)
+    elapsed = time.monotonic() - started
+    assert elapsed < 5 + 5, elapsed  # 8 units x 2 modes x 2 s without a budget
+    assert result.score == 0
+    last = explanation(result, "lstm_backward")
+    assert "total time budget of 5 s" in last, last
+
+
+# --- memory ------------------------------------------------------------------------------------
+
+@linux_root
+@pytest.mark.parametrize("grab", [
+    "np.empty(2 ** 31)",                                      # 16 GiB at once
+    "[bytearray(2 ** 27) for _ in range(64)]",                # 8 GiB in pieces
+], ids=["one-array", "many-pieces"])
+def test_a_unit_that_allocates_gigabytes_fails_alone(grader, grab):
+    body = f"def rnn_backward(da, caches):\n    import numpy as np\n    hoard = {grab}\n    raise RuntimeError('ALLOCATED')\n"
+    result = grade_text(grader, attack("rnn_backward", body))
+    text = check(result, "rnn_backward", 0.0, "MemoryError", "caps each process")
+    assert "ALLOCATED" not in text
+
+
+@linux_root
+def test_a_top_level_cell_that_allocates_gigabytes_costs_only_itself(grader):
+    result = grade_text(grader, honest(cells=["import numpy as np\nhoard = np.empty(2 ** 31)\n"]))
+    all_full(result)
+    assert any("MemoryError" in n for n in result.notes), result.notes
+
+
+# --- processes -----------------------------------------------------------------------------------
+
+SPAWN_ROUTES = r'''
+import ctypes, multiprocessing, os, subprocess, sys, time
+
+def _orphan():  # what a child would do if it were ever created
+    try:
+        ctypes.CDLL(None).prctl(15, b"rnngrade-orph", 0, 0, 0)
+    except Exception:
+        pass
+    time.sleep(60)
+    os._exit(0)
+
+def _try(name, make):
+    try:
+        result = make()
+        if result == 0:
+            _orphan()
+        return f"{name}: STARTED"
+    except BaseException as exc:
+        return f"{name}: blocked ({type(exc).__name__})"
+
+def _daemon():
+    pid = os.fork()
+    if pid == 0:
+        os.setsid()
+        if os.fork() == 0:
+            _orphan()
+        os._exit(0)
+    return pid
+
+def _thread():
+    import threading
+    t = threading.Thread(target=time.sleep, args=(60,), daemon=True)
+    t.start()
+    return 1
+
+def _fork_loop():  # bounded: each child would stop at once
+    for _ in range(20):
+        if os.fork() == 0:
+            _orphan()
+    return 1
+
+def spawn_everything():
+    libc = ctypes.CDLL(None, use_errno=True)
+    def _libc_fork():
+        pid = libc.fork()
+        if pid < 0:
+            raise OSError(ctypes.get_errno(), "fork")
+        return pid
+    def _system():
+        if os.system("sleep 61.5 &") != 0:
+            raise OSError("os.system failed")
+        return 1
+    results = [
+        _try("os.fork", os.fork),
+        _try("daemon", _daemon),
+        _try("libc.fork", _libc_fork),
+        _try("subprocess", lambda: subprocess.Popen(["sleep", "61.25"]) and 1),
+        _try("os.system", _system),
+        _try("multiprocessing", lambda: multiprocessing.Process(target=time.sleep, args=(60,)).start() or 1),
+        _try("posix_spawn", lambda: os.posix_spawn("/bin/sleep", ["sleep", "62.25"], {}) and 1),
+        _try("execv", lambda: os.execv("/bin/sleep", ["sleep", "61.25"])),
+        _try("thread", _thread),
+        _try("fork loop", _fork_loop),
+    ]
+    return "; ".join(results)
+'''
+
+
+@linux_root
+def test_student_code_cannot_create_processes_in_a_unit(grader):
+    body = SPAWN_ROUTES + "\ndef rnn_backward(da, caches):\n    raise RuntimeError('ROUTES ' + spawn_everything())\n"
+    result = grade_text(grader, attack("rnn_backward", body))
+    text = check(result, "rnn_backward", 0.0, "ROUTES")
+    assert "STARTED" not in text, text
+    for route in ("os.fork", "daemon", "libc.fork", "subprocess", "os.system", "multiprocessing",
+                  "posix_spawn", "execv", "thread", "fork loop"):
+        assert f"{route}: blocked" in text, (route, text)
+    assert _leftovers() == []
+
+
+@linux_root
+def test_nothing_a_top_level_cell_starts_outlives_the_grading(grader):
+    cell = SPAWN_ROUTES + "\nprint('ROUTES', spawn_everything())\n"
+    result = grade_text(grader, honest(cells=[cell]))
+    all_full(result)
+    assert _leftovers() == []
+
+
+@linux_root
+def test_no_process_of_a_submission_survives_its_grading(grader):
+    # a unit that hangs (its process is killed at the limit) and one that kills its
+    # holder: whatever was running must be gone once grade_file returns
+    body = "def rnn_backward(da, caches):\n    import os, time\n    os.kill(os.getppid(), 9)\n    time.sleep(30)\n"
+    result = grade_text(grader, attack("rnn_backward", body))
+    check(result, "rnn_backward", 0.0)
+    assert _leftovers() == []
+
+
+# --- exits, signals, crashes -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("statement,words", [
+    ("import sys; sys.exit(3)", "SystemExit"),
+    ("import os; os._exit(7)", "exit status 7"),
+    ("import os, signal; os.kill(os.getpid(), signal.SIGKILL)", "SIGKILL"),
+    ("import os, signal; os.kill(0, signal.SIGKILL)", "SIGKILL"),
+    ("import os, signal, time; os.kill(os.getppid(), signal.SIGKILL); time.sleep(0.2); os._exit(1)", "restarted"),
+    ("import signal; signal.raise_signal(signal.SIGTERM)", "SIGTERM"),
+    ("import ctypes; ctypes.string_at(0)", "SIGSEGV"),
+], ids=["sys.exit", "os._exit", "kill-self", "kill-group", "kill-holder", "sigterm", "segfault"])
+def test_exits_signals_and_crashes_in_a_unit_cost_only_that_unit(grader, statement, words):
+    result = grade_text(grader, attack("rnn_backward", f"def rnn_backward(da, caches):\n    {statement}\n"))
+    check(result, "rnn_backward", 0.0, words)
+
+
+@pytest.mark.parametrize("statement", [
+    "import sys; sys.exit(3)",
+    "import os; os._exit(7)",
+    "import os, signal; os.kill(os.getpid(), signal.SIGKILL)",
+    "import os, signal; os.kill(0, signal.SIGKILL)",
+    "import os, signal; os.kill(os.getppid(), signal.SIGKILL)",
+    "import os, signal, time; os.kill(os.getppid(), signal.SIGKILL); time.sleep(0.2); os._exit(1)",
+    "import ctypes; ctypes.string_at(0)",
+], ids=["sys.exit", "os._exit", "kill-self", "kill-group", "kill-holder", "kill-holder-and-die", "segfault"])
+def test_exits_signals_and_crashes_at_top_level_cost_only_their_cell(grader, statement):
+    # the hostile cell comes *before* the real definitions of the last two units
+    from autograder.reference import solution_source
+
+    text = solution_source(A)
+    cut = text.index("\ndef lstm_cell_backward(")
+    script = f"# %%\n{text[:cut]}\n# %%\n{statement}\n# %%\n{text[cut:]}\n"
+    result = grade_text(grader, script)
+    all_full(result)
+
+
+# --- files, identity, environment, /proc -------------------------------------------------------------
+
+@linux_root
+def test_student_code_cannot_read_the_reference_checkout_or_other_submissions(grader, tmp_path):
+    gradebook = tmp_path / "gradebook.sqlite"
+    gradebook.write_text("alice 8/8")
+    other = tmp_path / "other_submission.ipynb"
+    other.write_text("{}")
+    readable = [str(PROJECT / "reference" / A / "solution.py"), str(PROJECT / "autograder" / "grader.py"),
+                str(PROJECT / "README.md"), str(PROJECT / "tests" / "conftest.py"), str(gradebook), str(other)]
+    mark = f"rnngrade-pwned-{os.getpid()}-{time.monotonic_ns()}"
+    writable = [str(tmp_path / mark), str(PROJECT / mark), f"/{mark}", f"/etc/{mark}", f"/usr/{mark}"]
+    body = f'''
+def rnn_backward(da, caches):
+    import os
+    found = []
+    for path in {readable!r}:
+        try:
+            with open(path) as f:
+                found.append("READ " + path + " " + f.read(20))
+        except OSError as exc:
+            found.append("no-read " + type(exc).__name__)
+    for path in {writable!r}:
+        try:
+            with open(path, "w") as f:
+                f.write("x")
+            found.append("WROTE " + path)
+        except OSError as exc:
+            found.append("no-write " + type(exc).__name__)
+    with open("scratch.txt", "w") as f:
+        f.write("mine")
+    found.append("scratch " + open("scratch.txt").read() + " in " + os.getcwd() + " " + str(os.listdir(".")))
+    found.append("uid " + str(os.getuid()))
+    raise RuntimeError("FILES " + "; ".join(found))
+'''
+    try:
+        result = grade_text(grader, attack("rnn_backward", body))
+    finally:
+        written = [p for p in writable if os.path.exists(p)]
+        for path in written:  # (only if the protection is broken)
+            os.unlink(path)
+    assert written == []
+    text = check(result, "rnn_backward", 0.0, "FILES", "scratch mine")
+    assert "READ " not in text and "WROTE " not in text, text
+    assert "uid 0" not in text
+    assert gradebook.read_text() == "alice 8/8"
+
+
+@linux_root
+def test_the_environment_is_scrubbed(grader):
+    body = f'''
+def rnn_backward(da, caches):
+    import os
+    seen = sorted(os.environ)
+    try:
+        with open("/proc/self/environ", "rb") as f:
+            raw = f.read()
+    except OSError as exc:
+        raw = b""
+    leak = {SECRET!r} in os.environ or {SECRET!r}.encode() in raw or b"s3cret-value" in raw
+    raise RuntimeError("ENV " + ("LEAKED" if leak else "clean") + " " + ",".join(seen))
+'''
+    result = grade_text(grader, attack("rnn_backward", body))
+    text = check(result, "rnn_backward", 0.0, "ENV clean")
+    from autograder.sandbox.limits import ENV_KEEP
+
+    shown = text.split("ENV clean ", 1)[1].split()[0].split(",")
+    assert set(shown) <= set(ENV_KEEP) | {"HOME", "TMPDIR"}, shown
+
+
+@linux_root
+def test_proc_shows_no_process_of_the_grader(grader):
+    body = '''
+def rnn_backward(da, caches):
+    import os
+    seen = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                cmd = open(f"/proc/{name}/cmdline", "rb").read().replace(b"\\0", b" ").decode()
+            except OSError:
+                cmd = "?"
+            seen.append(f"{name}={cmd.strip()}")
+    raise RuntimeError("PROCS " + " | ".join(seen))
+'''
+    result = grade_text(grader, attack("rnn_backward", body))
+    text = check(result, "rnn_backward", 0.0, "PROCS")
+    listed = text.split("PROCS ", 1)[1].splitlines()[0].split(" | ")
+    assert "pytest" not in text and str(os.getpid()) + "=" not in text, text
+    assert len(listed) <= 3, listed  # the holder and the unit child (and nothing else)
+
+
+# --- network -------------------------------------------------------------------------------------------
+
+@linux_root
+def test_student_code_has_no_network(grader):
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    port = listener.getsockname()[1]
+    body = f'''
+def rnn_backward(da, caches):
+    import socket
+    outcome = []
+    for host in ("127.0.0.1", "localhost"):
+        try:
+            socket.create_connection((host, {port}), timeout=1).close()
+            outcome.append(host + " CONNECTED")
+        except OSError as exc:
+            outcome.append(host + " blocked: " + str(exc))
+    raise RuntimeError("NET " + "; ".join(outcome))
+'''
+    try:
+        result = grade_text(grader, attack("rnn_backward", body))
+        listener.settimeout(0.3)
+        with pytest.raises(socket.timeout):
+            listener.accept()
+    finally:
+        listener.close()
+    text = check(result, "rnn_backward", 0.0, "NET", "127.0.0.1 blocked")
+    assert "CONNECTED" not in text
+
+
+# --- what crosses back ------------------------------------------------------------------------------------
+
+CROSSING = {
+    "ndarray-subclass": ("class Sub(np.ndarray):\n        def __eq__(self, other):\n            return True\n"
+                         "    wrap = lambda v: v.view(Sub)", "not plain data"),
+    "np.matrix": ("wrap = lambda v: np.asmatrix(v) if v.ndim == 2 else v.view(np.recarray)", "not plain data"),
+    "object-array": ("wrap = lambda v: v.astype(object)", "not numeric"),
+    "pickle": ("import pickle\n    wrap = lambda v: pickle.dumps(v)", "not numbers"),
+    "own-eq-and-ufunc": ("class Liar:\n        def __init__(self, v):\n            self.v = v\n"
+                         "        def __eq__(self, other):\n            return True\n"
+                         "        def __array_ufunc__(self, *a, **k):\n            return True\n"
+                         "        def __array__(self, *a, **k):\n            return self.v\n"
+                         "    wrap = Liar", "not plain data"),
+    "float-subclass": ("class F(float):\n        def __eq__(self, other):\n            return True\n"
+                       "    wrap = lambda v: [F(x) for x in v.ravel()]", "not plain data"),
+}
+
+
+@pytest.mark.parametrize("kind", list(CROSSING))
+def test_only_plain_numeric_data_crosses_back(grader, kind):
+    """The right values, wrapped in something that is not plain data: a wrong answer."""
+    wrap, words = CROSSING[kind]
+    body = f'''
+def rnn_backward(da, caches):
+    import numpy as np
+    {wrap}
+    return {{k: wrap(v) for k, v in _honest_rnn_backward(da, caches).items()}}
+'''
+    result = grade_text(grader, attack("rnn_backward", body))
+    check(result, "rnn_backward", 0.0, words)
+
+
+def test_monkeypatching_numpy_or_builtins_changes_nothing_and_does_not_leak(grader):
+    body = '''
+def rnn_backward(da, caches):
+    import builtins
+    import numpy as np
+    np.allclose = lambda *a, **k: True
+    np.isclose = lambda *a, **k: np.ones(np.shape(a[0]), bool)
+    np.array_equal = lambda *a, **k: True
+    np.testing.assert_allclose = lambda *a, **k: None
+    np.tanh = lambda x: x * 0          # would break every later unit if it leaked
+    np.exp = lambda x: x * 0
+    builtins.isinstance = lambda *a: True
+    return {k: np.zeros(1) for k in ("dx", "da0", "dWax", "dWaa", "dba")}
+'''
+    result = grade_text(grader, attack("rnn_backward", body))
+    check(result, "rnn_backward", 0.0, "Passed 0 of 4")
+
+
+# --- output -----------------------------------------------------------------------------------------------
+
+def test_a_flood_of_output_is_cut_and_shown_trimmed(grader):
+    body = '''
+def rnn_backward(da, caches):
+    import os, sys
+    print("PRINTED-MARKER")
+    os.write(1, b"FD1-MARKER\\n")
+    os.write(2, b"FD2-MARKER\\n")
+    chunk = "x" * 1_000_000
+    for _ in range(25):
+        print(chunk)
+        sys.stderr.write(chunk)
+        os.write(1, chunk.encode())
+        os.write(2, chunk.encode())
+    return _honest_rnn_backward(da, caches)
+'''
+    started = time.monotonic()
+    result = grade_text(grader, attack("rnn_backward", body))
+    assert time.monotonic() - started < 20
+    text = check(result, "rnn_backward", 1.0, "Printed output (trimmed)", "PRINTED-MARKER")
+    assert len(text) < 3000, len(text)
+    assert "trimmed" in text or "cut" in text
+
+
+def test_fd_level_output_is_captured(grader):
+    body = '''
+def rnn_backward(da, caches):
+    import os
+    os.write(1, b"FD1-MARKER\\n")
+    return _honest_rnn_backward(da, caches)
+'''
+    result = grade_text(grader, attack("rnn_backward", body))
+    check(result, "rnn_backward", 1.0, "FD1-MARKER")
+
+
+# --- the reference stays on the grader's side ------------------------------------------------------------
+
+@linux_root
+def test_the_student_process_holds_no_reference(graders):
+    g = graders(A, **dict(LIMITS, unit_seconds=30, unit_cpu_seconds=30))
+    body = r'''
+def rnn_backward(da, caches):
+    import gc, os, sys
+    if os.path.exists("scan.txt"):  # both fair-credit modes run this: scan once
+        raise RuntimeError(open("scan.txt").read())
+    found, scanned = [], 0
+    for name, module in list(sys.modules.items()):
+        if name.split(".")[0] == "reference" or name in ("autograder.grader", "autograder.reference",
+                                                         "autograder.judge") or name.startswith("autograder.assignments"):
+            found.append("module " + name)
+        where = str(getattr(module, "__file__", "") or "")
+        if "/reference/" in where or where.endswith("solution.py"):
+            found.append("module file " + where)
+    for obj in gc.get_objects():
+        scanned += 1
+        code = getattr(obj, "__code__", None)
+        filename = str(getattr(code, "co_filename", "") or "")
+        if "/reference/" in filename or filename.endswith("solution.py"):
+            found.append("code from " + filename)
+        if type(obj) is dict and obj.get("__name__") == "__reference__":
+            found.append("a reference namespace")
+    names = ("solution.py", "grader.py", "judge.py", "rnn_step_by_step.py", "gradebook.py")
+    for root, dirs, files in os.walk("/"):
+        if root == "/":
+            dirs[:] = [d for d in dirs if d not in ("proc", "sys", "dev")]
+        for name in files:
+            scanned += 1
+            path = os.path.join(root, name)
+            if name in names or "/reference/" in path or "/autograder/" in path:
+                try:
+                    with open(path, "rb") as f:
+                        head = f.read(1 << 16)
+                except OSError:
+                    continue
+                if b"def rnn_cell_forward" in head or b"Grader" in head or b"RNN_GRADS" in head:
+                    found.append("file " + path)
+    verdict = f"SCANNED {scanned} FOUND {found[:5]}" if found else f"SCANNED {scanned} nothing"
+    with open("scan.txt", "w") as f:
+        f.write(verdict)
+    raise RuntimeError(verdict)
+'''
+    result = grade_text(g, attack("rnn_backward", body))
+    text = check(result, "rnn_backward", 0.0, "SCANNED")
+    assert "nothing" in text and "FOUND" not in text, text
+
+
+def test_the_reference_server_never_serves_the_unit_under_test(grader):
+    """rnn_forward asks the grader for the reference rnn_forward, through the proxy
+    channel it finds in a substituted unit and through requests it writes itself on
+    every socket it holds; it would return what it got."""
+    body = r'''
+def rnn_forward(x, a0, parameters):
+    import os, socket, struct
+    from autograder.codec import decode, encode
+    request = {"op": "call", "name": "rnn_forward", "args": [x, a0, parameters], "kwargs": {}}
+    answers = []
+    for cell in getattr(rnn_cell_forward, "__closure__", None) or ():
+        channel = cell.cell_contents
+        if hasattr(channel, "ask"):
+            try:
+                return channel.ask(dict(request))
+            except Exception as exc:
+                answers.append(f"proxy channel: {exc}")
+    for fd in range(3, 64):
+        try:
+            sock = socket.socket(fileno=os.dup(fd))
+        except OSError:
+            continue
+        try:
+            if sock.family != socket.AF_UNIX:
+                continue
+            payload = encode(request)
+            sock.sendall(struct.pack("<I", len(payload)) + payload)
+            sock.settimeout(2)
+            (n,) = struct.unpack("<I", sock.recv(4, socket.MSG_WAITALL))
+            reply = decode(sock.recv(n, socket.MSG_WAITALL))
+            if "value" in reply and reply["value"] is not None:
+                return reply["value"]
+            answers.append(f"own request: {reply.get('error')}")
+        except Exception as exc:
+            answers.append(f"fd {fd}: {type(exc).__name__}")
+        finally:
+            sock.close()
+    raise RuntimeError("ASKED " + "; ".join(answers))
+'''
+    result = grade_text(grader, attack("rnn_forward", body))
+    check(result, "rnn_forward", 0.0, "ASKED", "rnn_forward is not served")
+
+
+# --- what is in force, and where it is configured -------------------------------------------------------------
+
+@linux_root
+def test_active_protections_reports_what_is_in_force():
+    from autograder.sandbox.limits import probe
+
+    report = probe(LIMITS)
+    assert report["fallbacks"] == [], report["fallbacks"]
+    active = "\n".join(report["active"])
+    for words in ("pid namespace", "network namespace", "private read-only root", "unprivileged uid",
+                  "RLIMIT_NPROC", "seccomp", "checked from inside: fork in a unit child blocked",
+                  "checked from inside: network blocked", "checked from inside: exec blocked"):
+        assert words in active, (words, active)
+
+
+@linux_root
+def test_a_missing_protection_is_said_loudly_and_the_fallback_still_cleans_up(graders, capsys):
+    """Without a pid namespace (here: disabled) the grader finds a submission's
+    processes by group and by uid; a unit that kills its holder and leaves its group
+    still leaves nothing behind. Every result says what is missing."""
+    g = graders(A, **dict(LIMITS, disable=("pid namespace", "seccomp")))
+    body = "def rnn_backward(da, caches):\n    import os, time\n    os.kill(os.getppid(), 9)\n    os.setsid()\n" \
+           "    time.sleep(30)\n"
+    result = grade_text(g, attack("rnn_backward", body))
+    check(result, "rnn_backward", 0.0, "time limit")
+    assert _leftovers() == []
+    notes = "\n".join(result.notes)
+    assert "Sandbox fallback: pid namespace is not in force" in notes, notes
+    assert "Sandbox fallback: seccomp filters is not in force" in notes, notes
+    assert "rnngrade: warning: Sandbox fallback: pid namespace" in capsys.readouterr().err
+    again = grade_text(g, honest())
+    all_full(again)
+    assert "Sandbox fallback: pid namespace is not in force" in "\n".join(again.notes)
+
+
+def test_disabled_hardening_is_said_loudly(graders, capsys):
+    result = grade_text(graders(A, **dict(LIMITS, harden=False)), honest())
+    all_full(result)
+    assert any("hardening is disabled" in n for n in result.notes), result.notes
+
+
+def test_limits_come_from_the_assignment_then_the_caller(grader, monkeypatch):
+    import dataclasses
+
+    import autograder.grader as grader_module
+
+    assignment, helpers, prepared = grader_module.prepare(A)
+    with_limits = dataclasses.replace(assignment, limits={"unit_seconds": 1.5, "memory_mb": 300})
+    monkeypatch.setattr(grader_module, "prepare", lambda _id: (with_limits, helpers, prepared))
+    g = grader_module.Grader(A, {"memory_mb": 400}, zygote=grader.zygote)
+    assert g.config["unit_seconds"] == 1.5 and g.config["memory_mb"] == 400
+
+
+def test_the_cli_has_a_total_budget_option():
+    from click.testing import CliRunner
+
+    from autograder.cli import main
+
+    out = CliRunner().invoke(main, ["grade", "--help"])
+    assert "--total-seconds" in out.output
