@@ -124,48 +124,80 @@ def _wait_readable(fd: int, timeout: float) -> bool:
     return bool(ready)
 
 
+def _run_cell(sock, cell: dict, index: int, namespace: dict, writer: BoundedWriter) -> None:
+    errors = run_statements(cell["source"], cell["label"], namespace)
+    output = writer.take()
+    try:
+        send_message(sock, {"op": "cell", "index": index, "status": "error" if errors else "ok",
+                            "errors": errors, "output": output})
+    except CodecError:
+        send_message(sock, {"op": "cell", "index": index, "status": "error", "errors": [], "output": ""})
+
+
 def execute_cells(sock, cells: list, namespace: dict, cell_timeout: float, writer: BoundedWriter,
                   skip=frozenset(), config: dict | None = None) -> dict:
-    """Fork-and-commit every cell. Returns the namespace of the process that survives.
-    Cells in `skip` are not run (they ended the student process on an earlier attempt)."""
+    """Fork-and-commit the cells. Returns the namespace of the process that survives.
+    Cells in `skip` are not run (they ended the student process on an earlier attempt).
+
+    Optimistically, all remaining cells run in ONE child that reports a byte to this
+    holder after each cell; each byte restarts the cell's wall-clock limit. If every
+    cell finishes, the child commits (one fork for a well-behaved notebook). If a cell
+    runs past its time or crashes the child, the child is killed, that cell is reported
+    and dropped, and the remaining cells (those before it included, whose state died
+    with the child) run again in a new child: each failure removes one cell, so this ends.
+    """
     config = config or {}
     _MEMORY_NOTE["mb"] = config.get("memory_mb", _MEMORY_NOTE["mb"])
+    pending = []
     for index, cell in enumerate(cells):
         if index in skip:
             continue
         if cell.get("syntax_error"):
             send_message(sock, {"op": "cell", "index": index, "status": "syntax_error",
                                 "error": cell["syntax_error"]})
-            continue
+        else:
+            pending.append(index)
+    while pending:
         read_fd, write_fd = os.pipe()
         pid = limits.fork_retry()
-        if pid == 0:  # child: run the cell, report, take over as holder
+        if pid == 0:  # child: run the cells, report progress, take over as holder
             os.close(read_fd)
             limits.limit_cell(config)
-            errors = run_statements(cell["source"], cell["label"], namespace)
-            output = writer.take()
-            try:
-                send_message(sock, {"op": "cell", "index": index, "status": "error" if errors else "ok",
-                                    "errors": errors, "output": output})
-            except CodecError:
-                send_message(sock, {"op": "cell", "index": index, "status": "error", "errors": [], "output": ""})
-            try:
-                os.write(write_fd, b"c")
-            except OSError:
-                pass  # the holder is gone (the cell killed it): this child holds the state anyway
+            for index in pending:
+                limits.renew_cell_cpu()
+                _run_cell(sock, cells[index], index, namespace, writer)
+                _signal(write_fd, b"+")
+            _signal(write_fd, b"c")
             os.close(write_fd)
             limits.after_commit()
-            continue
+            return namespace
         os.close(write_fd)
-        committed = _wait_readable(read_fd, cell_timeout) and os.read(read_fd, 1) == b"c"
+        finished, committed = 0, False
+        while _wait_readable(read_fd, cell_timeout):
+            data = os.read(read_fd, 64)
+            if not data:
+                break  # the child died
+            finished += data.count(b"+")
+            if b"c" in data:
+                committed = True
+                break
         os.close(read_fd)
         if committed:
             os._exit(0)  # the child holds the namespace now
         status, timed_out = wait_child(pid, 0)
-        send_message(sock, {"op": "cell", "index": index,
+        failed = pending[min(finished, len(pending) - 1)]
+        send_message(sock, {"op": "cell", "index": failed,
                             "status": "timeout" if timed_out else "crashed",
                             "error": exit_description(status, cell_timeout, timed_out, config, "cell")})
+        pending = [i for i in pending if i != failed]
     return namespace
+
+
+def _signal(fd: int, byte: bytes) -> None:
+    try:
+        os.write(fd, byte)
+    except OSError:
+        pass  # the holder is gone (a cell killed it): this child holds the state anyway
 
 
 def wait_child(pid: int, timeout: float) -> tuple[int, bool]:
