@@ -50,3 +50,15 @@ def mutate(text: str, old: str, new: str) -> str:
     """Replace exactly one occurrence, so a mutant that no longer applies fails loudly."""
     assert text.count(old) == 1, f"mutation target {old!r} occurs {text.count(old)} times"
     return text.replace(old, new)
+
+
+def assert_mutant_caught(grader, assignment_id: str, unit: str, old: str, new: str, words: str):
+    """Grade the reference with one edit: `unit` must lose points, say `words` in its
+    explanation, and every other unit must keep full marks (fair credit)."""
+    result = grade_text(grader, mutate(reference_text(assignment_id), old, new))
+    by_name = {u.name: u for u in result.units}
+    assert by_name[unit].score < by_name[unit].max_score, f"mutant of {unit} not caught"
+    assert words in by_name[unit].explanation, by_name[unit].explanation
+    others = [(u.name, u.score, u.explanation) for u in result.units if u.name != unit and u.score < u.max_score]
+    assert not others, others
+    return result

@@ -2,7 +2,7 @@
 reference (only the mutated unit pays), and equivalent rewrites (nothing lost)."""
 import pytest
 
-from conftest import grade_text, mutate, reference_text, scores, seed_path
+from conftest import assert_mutant_caught, grade_text, mutate, reference_text, scores, seed_path
 
 A = "rnn_layers"
 UNITS = ["rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward",
@@ -103,13 +103,7 @@ MUTANTS = [
 
 @pytest.mark.parametrize("unit,old,new,words", MUTANTS, ids=[f"{m[0]}-{i}" for i, m in enumerate(MUTANTS)])
 def test_mutant_is_caught_and_only_its_unit_pays(grader, unit, old, new, words):
-    result = grade_text(grader, mutate(reference_text(A), old, new))
-    s = scores(result)
-    assert s[unit] < 1.0, f"mutant of {unit} not caught"
-    explanation = explanations(result)[unit]
-    assert words in explanation, explanation
-    # fair credit: every other unit keeps full marks (callers via the reference mode)
-    assert all(v == 1.0 for name, v in s.items() if name != unit), s
+    assert_mutant_caught(grader, A, unit, old, new, words)
 
 
 def test_a_gradient_bug_shows_in_the_numerical_check(grader):

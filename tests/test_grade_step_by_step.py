@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from conftest import grade_text, mutate, reference_text, scores, seed_path
+from conftest import assert_mutant_caught, grade_text, mutate, reference_text, scores, seed_path
 
 A = "rnn_step_by_step"
 UNITS = ["rnn_cell_forward", "rnn_forward", "rnn_cell_backward", "rnn_backward",
@@ -64,13 +64,7 @@ MUTANTS = [
 
 @pytest.mark.parametrize("unit,old,new,words", MUTANTS, ids=[f"{m[0]}-{i}" for i, m in enumerate(MUTANTS)])
 def test_mutant_is_caught_and_only_its_unit_pays(grader, unit, old, new, words):
-    result = grade_text(grader, mutate(reference_text(A), old, new))
-    s = scores(result)
-    assert s[unit] < 1.0, f"mutant of {unit} not caught"
-    explanation = {u.name: u.explanation for u in result.units}[unit]
-    assert words in explanation
-    # fair credit: every other unit keeps full marks (callers via the reference mode)
-    assert all(v == 1.0 for name, v in s.items() if name != unit), s
+    assert_mutant_caught(grader, A, unit, old, new, words)
 
 
 def test_private_cache_layout_and_equivalent_rewrites_lose_nothing(grader):

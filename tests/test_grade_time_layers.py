@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from conftest import grade_text, mutate, reference_text, scores, seed_path
+from conftest import assert_mutant_caught, grade_text, mutate, reference_text, scores, seed_path
 
 A = "time_layers"
 UNITS = ["RNN.forward", "RNN.backward", "TimeRNN.forward", "TimeRNN.backward",
@@ -139,13 +139,7 @@ MUTANTS = [
 
 @pytest.mark.parametrize("unit,old,new,words", MUTANTS, ids=[f"{m[0]}-{i}" for i, m in enumerate(MUTANTS)])
 def test_mutant_is_caught_and_only_its_unit_pays(grader, unit, old, new, words):
-    result = grade_text(grader, mutate(reference_text(A), old, new))
-    s = scores(result)
-    assert s[unit] < 1.0, f"mutant of {unit} not caught"
-    explanation = explanations(result)[unit]
-    assert words in explanation, explanation
-    # fair credit: every other unit keeps full marks (via the reference cells or caches)
-    assert all(v == 1.0 for name, v in s.items() if name != unit), s
+    assert_mutant_caught(grader, A, unit, old, new, words)
 
 
 def test_rebinding_the_gradients_loses_credit_even_with_the_right_values(grader):
