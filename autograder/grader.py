@@ -82,7 +82,10 @@ def prepare(assignment_id: str) -> tuple[Assignment, dict, list]:
             expected.append(_roundtrip(run_case(dict(vars(reference)), unit_spec(unit), inputs)))
             extra = unit.reference_state(reference, _roundtrip(case.inputs)) if unit.reference_state else {}
             reference_inputs.append({**case.inputs, **extra})
-        prepared.append(PreparedUnit(unit, unit_spec(unit), cases, expected, reference_inputs))
+        spec = unit_spec(unit)
+        if spec["gradcheck"]:  # below this the student side skips the per-input breakdown
+            spec["gradcheck"]["threshold"] = GRADCHECK_THRESHOLD.get(assignment.dtype, 1e-5)
+        prepared.append(PreparedUnit(unit, spec, cases, expected, reference_inputs))
     helpers = helper_sources(assignment_id, assignment.helpers)
     return assignment, helpers, prepared
 
@@ -332,23 +335,23 @@ class Grader:
         if unit.gradcheck is None:
             return []
         worst: dict[str, float] = {}
-        skipped = set()
+        skipped: dict[str, str] = {}
         for case in run.cases:
             if not (case and case.ok):
                 continue
             for grad, pair in (case.outputs or {}).get("__gradcheck__", {}).items():
                 err = gradcheck_error(pair)
                 if err is None:
-                    skipped.add(grad)
+                    skipped[str(grad)] = str(pair)[:120]
                 else:
                     worst[grad] = max(worst.get(grad, 0.0), err)
         if not worst and not skipped:
             return []
         limit = GRADCHECK_THRESHOLD.get(self.assignment.dtype, 1e-5)
         parts = [f"{g} {e:.1e}{'' if e < limit else ' (too large)'}" for g, e in worst.items()]
-        parts += [f"{g} skipped (wrong shape)" for g in sorted(skipped - set(worst))]
+        parts += [f"{g} {why}" for g, why in sorted(skipped.items()) if g not in worst]
         return ["Numerical gradient check of your backward against the forward it belongs to "
-                "(central differences along a random direction, worst relative error): " + ", ".join(parts)]
+                "(central differences along random directions, worst relative error): " + ", ".join(parts)]
 
 
 class _CellNote:

@@ -27,6 +27,7 @@ from autograder.codec import CodecError, encode, recv_message, send_message
 from autograder.sandbox.limits import DEFAULTS, ENV_KEEP
 
 MAX_CASE_MESSAGE = 64 * 1024 * 1024
+MAX_BATCH = 4096  # messages in one batch (cells of a notebook, cases of a unit)
 GRACE = 1.5             # seconds the grader waits beyond a limit the student side applies itself
 SPAWN_SECONDS = 15.0    # a new student process must say it is ready within this
 OUTPUT_KEEP = 2000      # bytes of fd-level output (os.write, C code) kept per cell / unit
@@ -254,10 +255,13 @@ class StudentProcess:
         self.notes: list[str] = []
         self.restarts = 0
         self.started = time.monotonic()
+        self._queued: list = []  # the rest of a batch of messages already received
 
     # -- plumbing -----------------------------------------------------------------------
     def _recv(self, deadline: float) -> dict:
         """The next message, draining the output pipe meanwhile; _Deadline when time is up."""
+        if self._queued:
+            return self._queued.pop(0)
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -274,6 +278,13 @@ class StudentProcess:
                     raise _Deadline() from None
                 if not isinstance(message, dict):
                     raise ProtocolError("a message that is not a dict")
+                if message.get("op") == "batch":  # several messages sent together (runtime.Outbox)
+                    batch = message.get("messages")
+                    if not (isinstance(batch, list) and 0 < len(batch) <= MAX_BATCH
+                            and all(isinstance(m, dict) and m.get("op") != "batch" for m in batch)):
+                        raise ProtocolError("a malformed batch of messages")
+                    self._queued = batch[1:]
+                    return batch[0]
                 return message
 
     def _send(self, message: dict, deadline: float) -> None:
@@ -338,10 +349,17 @@ class StudentProcess:
         student process (or leaves it unresponsive) is skipped on the next attempt, so
         it costs only what it defines."""
         labels = ["preamble"] + [c.label for c in self.cells]
+        careful = False
         while True:
-            reports, culprit, why = self._load(labels)
+            reports, culprit, why = self._load(labels, careful)
             if culprit is None:
                 break
+            if not careful:
+                # cells report in batches, so the first cell without a report need not be
+                # the one that ended the process: find it again with every cell reporting
+                careful = True
+                self.restarts += 1
+                continue
             status = "timeout" if why == "hang" else "crashed"
             message = (f"did not finish within {float(self.config['cell_seconds']):g} s and the student "
                        "process stopped responding" if why == "hang" else
@@ -352,7 +370,7 @@ class StudentProcess:
         self.cell_reports = [reports[i] for i in sorted(reports)]
         return self.cell_reports
 
-    def _load(self, labels):
+    def _load(self, labels, careful: bool = False):
         """One attempt: (reports, index of the cell to skip next time or None, why)."""
         reports = {i: CellReport(i, labels[i], "not_run") for i in range(len(labels))}
         reports.update(self.skipped)
@@ -364,7 +382,9 @@ class StudentProcess:
             self._spawn()
             cells = [{"label": c.label, "source": c.source, "syntax_error": c.syntax_error} for c in self.cells]
             self._send({"op": "load", "helpers": self.helpers, "preamble": self.preamble, "cells": cells,
-                        "cell_timeout": float(self.config["cell_seconds"]), "skip": sorted(self.skipped)},
+                        "cell_timeout": float(self.config["cell_seconds"]), "skip": sorted(self.skipped),
+                        # after a crash, every cell reports at once so the culprit is known
+                        "careful": careful},
                        time.monotonic() + SPAWN_SECONDS)
         except (OSError, RuntimeError, ProtocolError, CodecError, EOFError, _Deadline) as exc:
             self.kill()
@@ -408,6 +428,7 @@ class StudentProcess:
 
     def kill(self) -> None:
         """End every process of this submission and wait until they are gone."""
+        self._queued = []
         if self.init_pid:
             alive = self.pidfd is None or not select.select([self.pidfd], [], [], 0)[0]
             if alive and not self.pid_namespace:

@@ -47,7 +47,7 @@ def serve_submission(sock: socket.socket, config: dict, report: dict) -> None:
                 cells = [{"label": "preamble", "source": request["preamble"], "syntax_error": ""}] + request["cells"]
                 skip = {int(i) for i in request.get("skip") or []}
                 namespace = runtime.execute_cells(sock, cells, namespace, request["cell_timeout"], writer,
-                                                  skip=skip, config=config)
+                                                  skip=skip, config=config, careful=bool(request.get("careful")))
                 send_message(sock, {"op": "loaded", "defined": runtime.defined_names(namespace)})
             elif op == "unit":
                 run_unit_in_child(sock, request, namespace, writer, config)
