@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import gc
 import os
 import platform
 import resource
@@ -567,6 +568,9 @@ def fork_retry(limit_seconds: float = 3.0) -> int:
     import time
 
     delay, deadline = 0.0002, time.monotonic() + limit_seconds
+    # Objects that exist now are never scanned by the child's garbage collector: a scan
+    # writes to every object's header and so copies every page the child shares with us.
+    gc.freeze()
     while True:
         try:
             return os.fork()

@@ -104,15 +104,38 @@ def new_namespace() -> dict:
     return namespace
 
 
+def _failing_line(exc: BaseException, filename: str) -> int | None:
+    """The line of the cell's own code (top frame in the cell) where exc was raised."""
+    line, tb = None, exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename and tb.tb_frame.f_code.co_name == "<module>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
 def run_statements(source: str, label: str, namespace: dict) -> list[dict]:
-    """Run a cell's top-level statements one by one: an error costs only its statement."""
+    """Run a cell so that an error costs only its top-level statement: the whole cell
+    runs as one code object (fast, and what almost every cell needs); if a statement
+    raises, the statements after it run one by one, each under the same rule."""
+    filename = f"<{label}>"
+    try:
+        exec(compile(source, filename, "exec"), namespace)
+        return []
+    except BaseException as exc:  # SystemExit too: it costs only its statement
+        first_error = exc
     errors = []
-    tree = ast.parse(source)
-    for node in tree.body:
-        module = ast.Module(body=[node], type_ignores=[])
+    nodes = ast.parse(source).body
+    line = _failing_line(first_error, filename)
+    failed = next((k for k, n in enumerate(nodes) if line is not None and n.lineno <= line <= n.end_lineno),
+                  len(nodes) - 1)
+    error = describe_exception(first_error)
+    error["line"] = nodes[failed].lineno if nodes else line
+    errors.append(error)
+    for node in nodes[failed + 1:]:
         try:
-            exec(compile(module, f"<{label}>", "exec"), namespace)
-        except BaseException as exc:  # SystemExit too: it costs only this statement
+            exec(compile(ast.Module(body=[node], type_ignores=[]), filename, "exec"), namespace)
+        except BaseException as exc:
             error = describe_exception(exc)
             error["line"] = node.lineno
             errors.append(error)

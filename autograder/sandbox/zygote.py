@@ -18,6 +18,7 @@ One submission's processes:
 """
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import socket
@@ -220,6 +221,7 @@ def main() -> None:
     limits.become_subreaper()  # and so are orphans of a submission without a pid namespace
     plan = limits.prepare_zygote()
     zygote_pid = os.getpid()
+    gc.freeze()  # what is imported now stays shared with every forked student process
     try:
         while True:
             try:
