@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "submissions"
 UNITS = ["rnn_cell_forward", "rnn_forward", "rnn_cell_backward", "rnn_backward",
          "lstm_cell_forward", "lstm_forward", "lstm_cell_backward", "lstm_backward"]
-TOTALS = {"alice": 2.0, "bob": 6.0, "carol": 7.0, "mallory": 1.0}
+TOTALS = {"alice": 1.8, "bob": 6.0, "carol": 7.0, "mallory": 1.0}
 # What mallory prints from rnn_cell_forward, and what one of her cells raises: if either
 # reached a page unescaped, the browser would add <p id="pwned"> to the document.
 HOSTILE_PRINT = """<script>document.write('<p id="pwned">PWNED</p>')</script>"""

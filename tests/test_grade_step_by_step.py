@@ -44,8 +44,10 @@ def test_seed_001_contract_breaks_and_fair_credit(grader):
     # rnn_cell_backward reads an undefined global Wax: no credit in either mode
     assert s["rnn_cell_backward"] == 0
     assert "Wax" in by_name["rnn_cell_backward"].explanation
-    # rnn_backward itself is right: credit through the reference units
-    assert s["rnn_backward"] == 1 and by_name["rnn_backward"].mode == "reference"
+    # rnn_backward is right but for taking T_x from x instead of da (A.7): credit through
+    # the reference units on every case except the one where da is shorter than x
+    assert s["rnn_backward"] == pytest.approx(0.8) and by_name["rnn_backward"].mode == "reference"
+    assert "da shorter than x" in by_name["rnn_backward"].explanation
     for unit in UNITS[4:]:
         assert s[unit] == 0 and "not defined" in by_name[unit].explanation
 
@@ -59,6 +61,8 @@ MUTANTS = [
     ("lstm_cell_forward", "ft = sigmoid(Wf @ concat + bf)\n    it = sigmoid(Wi @ concat + bi)",
      "ft = sigmoid(Wi @ concat + bi)\n    it = sigmoid(Wf @ concat + bf)", "gates f and i swapped"),
     ("lstm_cell_backward", "dc_prev = ds * ft", "dc_prev = ds * it", "dc_prev"),
+    ("rnn_backward", "a1, a0, x1, parameters = caches[0]\n\n    # The number of steps comes from da, so only the steps it covers are used.\n    n_a, m, T_x = da.shape",
+     "a1, a0, x1, parameters = caches[0]\n\n    n_a, m, _ = da.shape\n    T_x = x.shape[2]", "da shorter than x"),
 ]
 
 

@@ -18,6 +18,11 @@ SEQUENCE_SIZES = (
     dict(label="non-square", n_x=2, n_a=7, n_y=4, m=3, T_x=4, seed=203),
     dict(label="larger", n_x=8, n_a=12, n_y=5, m=16, T_x=10, seed=204),
 )
+# Backward passes take the number of steps from `da`, not from `x` (A.6.2, A.7): one case
+# back-propagates through the first steps only. First, so that the numerical gradient
+# check (run on the last two cases, where da covers every step) still applies.
+BACKWARD_SIZES = (dict(label="da shorter than x", n_x=3, n_a=4, n_y=2, m=3, T_x=6, da_steps=4, seed=205),
+                  ) + SEQUENCE_SIZES
 
 
 def rnn_parameters(rng, n_x, n_a, n_y):
@@ -39,9 +44,9 @@ def rnn_cell_inputs(rng, n_x, n_a, n_y, m):
             "parameters": rnn_parameters(rng, n_x, n_a, n_y), "da_next": rng.randn(n_a, m)}
 
 
-def rnn_sequence_inputs(rng, n_x, n_a, n_y, m, T_x):
+def rnn_sequence_inputs(rng, n_x, n_a, n_y, m, T_x, da_steps=None):
     return {"x": rng.randn(n_x, m, T_x), "a0": rng.randn(n_a, m),
-            "parameters": rnn_parameters(rng, n_x, n_a, n_y), "da": rng.randn(n_a, m, T_x)}
+            "parameters": rnn_parameters(rng, n_x, n_a, n_y), "da": rng.randn(n_a, m, da_steps or T_x)}
 
 
 def lstm_cell_inputs(rng, n_x, n_a, n_y, m):
@@ -50,9 +55,9 @@ def lstm_cell_inputs(rng, n_x, n_a, n_y, m):
             "da_next": rng.randn(n_a, m), "dc_next": rng.randn(n_a, m)}
 
 
-def lstm_sequence_inputs(rng, n_x, n_a, n_y, m, T_x):
+def lstm_sequence_inputs(rng, n_x, n_a, n_y, m, T_x, da_steps=None):
     return {"x": rng.randn(n_x, m, T_x), "a0": rng.randn(n_a, m),
-            "parameters": lstm_parameters(rng, n_x, n_a, n_y), "da": rng.randn(n_a, m, T_x)}
+            "parameters": lstm_parameters(rng, n_x, n_a, n_y), "da": rng.randn(n_a, m, da_steps or T_x)}
 
 
 def _forward_only(inputs, *drop):
@@ -82,7 +87,7 @@ UNITS = (
     Unit("rnn_backward", setup="_, _, caches = rnn_forward(x, a0, parameters)",
          call="rnn_backward(da, caches)",
          returns=Returns.dict("dx", "da0", "dWax", "dWaa", "dba"), calls=("rnn_forward", "rnn_cell_backward"),
-         make_inputs=rnn_sequence_inputs, sizes=SEQUENCE_SIZES,
+         make_inputs=rnn_sequence_inputs, sizes=BACKWARD_SIZES,
          gradcheck=GradCheck("rnn_forward(x, a0, parameters)[0]", upstream="da",
                              wrt={"x": "dx", "a0": "da0", **RNN_GRADS})),
     Unit("lstm_cell_forward", call="lstm_cell_forward(xt, a_prev, c_prev, parameters)",
@@ -100,7 +105,7 @@ UNITS = (
     Unit("lstm_backward", setup="_, _, _, caches = lstm_forward(x, a0, parameters)",
          call="lstm_backward(da, caches)",
          returns=Returns.dict("dx", "da0", "dWf", "dbf", "dWi", "dbi", "dWc", "dbc", "dWo", "dbo"),
-         calls=("lstm_forward", "lstm_cell_backward"), make_inputs=lstm_sequence_inputs, sizes=SEQUENCE_SIZES,
+         calls=("lstm_forward", "lstm_cell_backward"), make_inputs=lstm_sequence_inputs, sizes=BACKWARD_SIZES,
          gradcheck=GradCheck("lstm_forward(x, a0, parameters)[0]", upstream="da",
                              wrt={"x": "dx", "a0": "da0", **LSTM_GRADS})),
 )
