@@ -481,7 +481,7 @@ def rnn_backward(da, caches):
     return {k: np.zeros(1) for k in ("dx", "da0", "dWax", "dWaa", "dba")}
 '''
     result = grade_text(grader, attack("rnn_backward", body))
-    check(result, "rnn_backward", 0.0, "Passed 0 of 4")
+    check(result, "rnn_backward", 0.0, "Passed 0 of 5")
 
 
 # --- output -----------------------------------------------------------------------------------------------
