@@ -207,6 +207,13 @@ def result_dict(result) -> dict:
     return data
 
 
+def with_files(payload: dict) -> dict:
+    """The payload with the submission's bytes, read from its paths if not there yet."""
+    if "files" in payload:
+        return payload
+    return dict(payload, files=[(Path(p).name, Path(p).read_bytes()) for p in payload["paths"]])
+
+
 def grade_payload(assignment: str, payload: dict, config: dict | None = None) -> dict:
     """Grade one submission in a worker. Never raises: an exception becomes
     {"ok": False, "error": traceback}."""
@@ -214,7 +221,7 @@ def grade_payload(assignment: str, payload: dict, config: dict | None = None) ->
     out = {"student": payload["student"], "worker": f"{socket.gethostname()}:{os.getpid()}"}
     try:
         grader = worker_grader(assignment, config)
-        out["result"] = result_dict(_grade_files(grader, payload))
+        out["result"] = result_dict(_grade_files(grader, with_files(payload)))
         out["fingerprint"] = assignment_fingerprint(assignment)
         out["ok"] = True
     except Exception:
@@ -339,7 +346,12 @@ class DaskExecutor:
         with Client(self.address, timeout="30s") as client:
             futures = {}
             for payload in payloads:
-                future = client.submit(grade_payload, self.assignment, payload, self.config, pure=False,
+                try:
+                    shipped = with_files(payload)
+                except OSError as exc:
+                    yield payload, failure(payload, f"cannot read {payload['source']}: {exc.strerror or exc}")
+                    continue
+                future = client.submit(grade_payload, self.assignment, shipped, self.config, pure=False,
                                        key=f"rnngrade-{self.assignment}-{payload['student']}-{token}")
                 futures[future] = payload
             try:
@@ -497,7 +509,10 @@ def autograde(assignment: str, submissions: str | Path, db: str = DEFAULT_DB, *,
                 continue
             digest = content_hash(files)
             if needs_grading(recorded.get(entry.student), digest, fingerprint, force):
-                todo.append({"student": entry.student, "source": entry.source, "files": files, "hash": digest})
+                # paths, not bytes: the to-do list of a large class stays small; the bytes
+                # are read again where the submission is graded (or shipped, for Dask)
+                todo.append({"student": entry.student, "source": entry.source,
+                             "paths": [str(p) for p in entry.files], "hash": digest})
         executor = make_executor(assignment, workers, scheduler, config, mp_context, len(todo))
         summary = BatchSummary(assignment, str(submissions), layout,
                                executor.description if todo else "nothing", book.display_url,
