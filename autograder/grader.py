@@ -167,7 +167,8 @@ def describe_error(err: dict) -> str:
     if err.get("type") == "NotImplementedError":
         text = "not implemented yet (raises NotImplementedError)"
     if err.get("stage") == "setup":
-        text = f"while preparing its input (`{err.get('snippet', '').strip()}`): {text}"
+        snippet = "; ".join(line.strip() for line in str(err.get("snippet", "")).splitlines() if line.strip())
+        text = f"while preparing its input (`{snippet[:200]}`): {text}"
     if err.get("traceback"):
         text += "\n" + _indent(err["traceback"])
     return text

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from autograder.grader import GradingResult
 
@@ -33,12 +34,13 @@ def to_json(result: GradingResult) -> str:
 def to_table(result: GradingResult) -> str:
     width = max([len(u.name) for u in result.units] + [4])
     lines = [f"{result.assignment}: {result.submission}", ""]
-    lines.append(f"{'unit':<{width}}  {'score':>9}  verdict")
+    lines.append(f"{'unit':<{width}}  {'score':<9}  verdict")
     lines.append("-" * (width + 30))
     for u in result.units:
-        first = u.explanation.splitlines()[0] if u.explanation else ""
+        first = _one_line_reason(u.explanation)
         verdict = "passed" if u.score >= u.max_score else ("partial" if u.score > 0 else "failed")
-        lines.append(f"{u.name:<{width}}  {_pts(u.score)}/{_pts(u.max_score):<4}  {verdict:<7} {first}")
+        points = f"{_pts(u.score)}/{_pts(u.max_score)}"
+        lines.append(f"{u.name:<{width}}  {points:<9}  {verdict:<7} {first}")
     lines.append("-" * (width + 30))
     lines.append(f"{'total':<{width}}  {_pts(result.score)}/{_pts(result.max_score)}")
     if result.notes:
@@ -50,6 +52,16 @@ def to_table(result: GradingResult) -> str:
             lines.append(f"[{u.name}]")
             lines += ["  " + line for line in u.explanation.splitlines()]
     return "\n".join(lines)
+
+
+def _one_line_reason(explanation: str) -> str:
+    """The explanation's first line; for a failing unit, with its first problem."""
+    lines = explanation.splitlines() if explanation else [""]
+    problem = next((m.group(1) for m in map(re.compile(r"^- case .*?seed \d+: (.*)").match, lines) if m), "")
+    if problem:
+        text = f"{lines[0]} {problem}"
+        return text if len(text) <= 110 else text[:107] + "..."
+    return lines[0]
 
 
 def _pts(x: float) -> str:

@@ -134,3 +134,12 @@ def test_cli_misuse_exits_2(tmp_path):
     missing = subprocess.run([sys.executable, "-m", "autograder.cli", "grade", A, str(tmp_path / "none.ipynb")],
                              capture_output=True, text=True)
     assert missing.returncode == 2
+
+
+def test_table_names_the_first_problem_of_each_failing_unit(grader):
+    from autograder.results import to_table
+
+    table = to_table(grader.grade_file(seed_path("001")))
+    row = next(line for line in table.splitlines() if line.startswith("rnn_cell_forward "))
+    assert "failed" in row and "returned 2 values; expected 3" in row
+    assert "total               1.80/8" in table
