@@ -27,6 +27,7 @@ import tempfile
 import traceback
 
 import numpy  # noqa: F401  (imported once here so that every student process starts warm)
+import numpy.random  # noqa: F401  (numpy loads it lazily: ~12 ms in every process that seeds or draws)
 
 from autograder.codec import decode, recv_message, send_message
 from autograder.sandbox import limits, runtime
