@@ -96,6 +96,9 @@ def test_notebook_quirks_magics_syntax_errors_failing_and_redefined_cells(grader
     cells.insert(3, "raise RuntimeError('a failing test cell')")
     cells.insert(4, "def lstm_cell_forward(:\n    pass\n")  # a syntax error; real one comes later
     cells.append("  x = 1\n  y = 2")  # indented cell: IPython strips the indentation
+    # a cell magic that only wraps its cell: the definitions inside still count
+    lstm_backward = next(i for i, c in enumerate(cells) if c.startswith("def lstm_backward"))
+    cells[lstm_backward] = "%%time\n" + cells[lstm_backward]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     path = tmp_path / "nb.ipynb"
     nbformat.write(nb, path)
