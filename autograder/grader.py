@@ -7,6 +7,7 @@ submission graded by this process.
 """
 from __future__ import annotations
 
+import difflib
 import time
 import types
 from dataclasses import dataclass, field
@@ -150,7 +151,7 @@ class ReferenceServer:
         raise PermissionError(f"unknown request {op}")
 
 
-def missing_explanation(unit: Unit, defined: dict, cell_notes) -> str | None:
+def missing_explanation(unit: Unit, defined: dict, cell_notes, graded_names=frozenset()) -> str | None:
     """Why a unit cannot be graded at all, or None when it is defined."""
     base, _, method = unit.name.partition(".")
     if base in defined and (not method or method in (defined[base] or [])):
@@ -159,6 +160,12 @@ def missing_explanation(unit: Unit, defined: dict, cell_notes) -> str | None:
     for note in cell_notes:
         if note.status not in ("ok", "not_run") and note.source_mentions(base):
             return f"{what} in the submission: {note.label} would define it but {note.describe()}."
+    wanted, pool = (base, defined) if base not in defined else (method, defined[base] or [])
+    # a name that is itself a graded unit is not a typo of this one
+    pool = [str(n) for n in pool if str(n) not in graded_names]
+    close = difflib.get_close_matches(wanted, pool, n=1, cutoff=0.85)
+    if close:
+        return f"{what} in the submission, but `{close[0]}` is: is the name misspelt?"
     return f"{what} in the submission."
 
 
@@ -199,6 +206,7 @@ class Grader:
         # sandbox limits: the assignment's own (Assignment.limits), then the caller's
         self.config = {**getattr(self.assignment, "limits", {}), **(config or {})}
         self.tol = Tolerance(self.assignment.rtol, self.assignment.atol)
+        self.graded_names = frozenset(n for u in self.assignment.units for n in u.name.split("."))
         self._own_zygote = zygote is None
         self.zygote = zygote or Zygote()
 
@@ -284,7 +292,7 @@ class Grader:
     def _grade_unit(self, student, prepared: PreparedUnit, reports) -> UnitResult:
         unit = prepared.unit
         total = len(prepared.cases)
-        missing = missing_explanation(unit, student.defined, reports)
+        missing = missing_explanation(unit, student.defined, reports, self.graded_names)
         if missing:
             return UnitResult(unit.name, 0.0, unit.points, "failed", missing, cases_total=total)
         own_run, own_failures = self._run_mode(student, prepared, "own")

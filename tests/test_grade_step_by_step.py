@@ -146,3 +146,12 @@ def test_table_names_the_first_problem_of_each_failing_unit(grader):
     row = next(line for line in table.splitlines() if line.startswith("rnn_cell_forward "))
     assert "failed" in row and "returned 2 values; expected 3" in row
     assert "total               1.80/8" in table
+
+
+def test_a_misspelt_unit_is_pointed_out(grader):
+    text = reference_text(A).replace("def lstm_cell_backward(", "def lstm_cell_bakward(")
+    text = text.replace("grads_t = lstm_cell_backward(", "grads_t = lstm_cell_bakward(")
+    by_name = {u.name: u for u in grade_text(grader, text).units}
+    assert by_name["lstm_cell_backward"].score == 0
+    assert "but `lstm_cell_bakward` is: is the name misspelt?" in by_name["lstm_cell_backward"].explanation
+    assert by_name["lstm_backward"].score == 1
