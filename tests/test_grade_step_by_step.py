@@ -155,3 +155,13 @@ def test_a_misspelt_unit_is_pointed_out(grader):
     assert by_name["lstm_cell_backward"].score == 0
     assert "but `lstm_cell_bakward` is: is the name misspelt?" in by_name["lstm_cell_backward"].explanation
     assert by_name["lstm_backward"].score == 1
+
+
+def test_a_notebook_of_thousands_of_cells_is_read_whole(grader, tmp_path):
+    import nbformat
+
+    cells = [f"x{i} = {i}" for i in range(5000)] + [reference_text(A).split("\n", 2)[2]]
+    path = tmp_path / "long.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells]), path)
+    result = grader.grade_file(path)
+    assert scores(result) == {u: 1.0 for u in UNITS} and not result.notes

@@ -165,6 +165,7 @@ class Outbox:
     again, and a killed unit scores only what it reported."""
 
     FLUSH_SECONDS = 0.05
+    MAX_MESSAGES = 1000
 
     def __init__(self, sock, flush_seconds: float = FLUSH_SECONDS):
         self.sock, self.pending, self.interval = sock, [], flush_seconds
@@ -173,7 +174,8 @@ class Outbox:
     def put(self, message: dict) -> None:
         encode(message)  # raises CodecError now, while the caller can still replace it
         self.pending.append(message)
-        if time.monotonic() - self.since >= self.interval:  # a slow cell or case reports at once
+        # a slow cell or case reports at once; a batch stays well under the grader's MAX_BATCH
+        if time.monotonic() - self.since >= self.interval or len(self.pending) >= self.MAX_MESSAGES:
             self.flush()
 
     def flush(self) -> None:
