@@ -169,8 +169,8 @@ def _directional(definitions, check, inputs, directions: dict, outputs: dict, gr
     return [numerical, analytical]
 
 
-def _relative(pair) -> float:
-    return abs(pair[0] - pair[1]) / max(1e-8, abs(pair[0]) + abs(pair[1]))
+def relative_error(numerical: float, analytical: float) -> float:
+    return abs(numerical - analytical) / max(1e-8, abs(numerical) + abs(analytical))
 
 
 def directional_gradcheck(definitions: dict, spec: dict, inputs: dict, outputs: dict) -> dict:
@@ -191,7 +191,7 @@ def directional_gradcheck(definitions: dict, spec: dict, inputs: dict, outputs: 
     if not directions:
         return report
     joint = _directional(definitions, check, inputs, directions, outputs, check["wrt"])
-    if _relative(joint) <= check.get("threshold", 1e-6):
+    if relative_error(*joint) <= check.get("threshold", 1e-6):
         report[JOINT] = joint
         return report
     for path, direction in directions.items():

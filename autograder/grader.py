@@ -33,7 +33,7 @@ class UnitResult:
     name: str
     score: float
     max_score: float
-    status: str                 # passed / partial / failed
+    status: str                 # passed (full score) / failed
     explanation: str
     mode: str = "own"           # own / reference: which fair-credit mode earned the score
     cases_passed: int = 0
@@ -74,18 +74,19 @@ def prepare(assignment_id: str) -> tuple[Assignment, dict, list]:
     """Hidden cases and the reference's outputs on them, once per process."""
     assignment = get_assignment(assignment_id)
     reference = load_reference(assignment_id)
+    definitions = vars(reference)
     prepared = []
     for unit in assignment.units:
-        cases = unit.cases()
-        expected, reference_inputs = [], []
-        for case in cases:
-            inputs = _roundtrip(case.inputs)
-            expected.append(_roundtrip(run_case(dict(vars(reference)), unit_spec(unit), inputs)))
-            extra = unit.reference_state(reference, _roundtrip(case.inputs)) if unit.reference_state else {}
-            reference_inputs.append({**case.inputs, **extra})
         spec = unit_spec(unit)
         if spec["gradcheck"]:  # below this the student side skips the per-input breakdown
             spec["gradcheck"]["threshold"] = GRADCHECK_THRESHOLD.get(assignment.dtype, 1e-5)
+        cases = unit.cases()
+        expected, reference_inputs = [], []
+        for case in cases:
+            # the reference runs on what the student side will see: inputs after the boundary
+            expected.append(_roundtrip(run_case(dict(definitions), spec, _roundtrip(case.inputs))))
+            extra = unit.reference_state(reference, _roundtrip(case.inputs)) if unit.reference_state else {}
+            reference_inputs.append({**case.inputs, **extra})
         prepared.append(PreparedUnit(unit, spec, cases, expected, reference_inputs))
     helpers = helper_sources(assignment_id, assignment.helpers)
     return assignment, helpers, prepared
@@ -107,13 +108,13 @@ class ReferenceServer:
 
     def __call__(self, message: dict) -> dict:
         try:
+            args = list(message.get("args") or [])
+            value = self._serve(message, args)
             if message.get("op") == "call":
                 # a reference unit may update its arguments in place (update_parameters,
                 # a gradients dict): send them back so the student side can mirror that
-                args = list(message.get("args") or [])
-                value = self._serve(dict(message, args=args))
                 return {"value": value, "args": _roundtrip(args)}
-            return {"value": self._serve(message)}
+            return {"value": value}
         except CodecError as exc:
             return {"error": f"the reference could not return plain data ({exc})"}
         except PermissionError as exc:
@@ -121,9 +122,9 @@ class ReferenceServer:
         except Exception as exc:
             return {"error": f"the reference {message.get('name', 'object')} raised {type(exc).__name__}: {exc}"}
 
-    def _serve(self, message: dict):
+    def _serve(self, message: dict, args: list):
         op = message["op"]
-        args, kwargs = list(message.get("args") or []), dict(message.get("kwargs") or {})
+        kwargs = dict(message.get("kwargs") or {})
         if op in ("call", "new"):
             name = message.get("name")
             if name not in self.allowed:
@@ -181,7 +182,7 @@ def describe_error(err: dict) -> str:
     return text
 
 
-def _case_failure(case, run, expected, tol, unit: Unit) -> str:
+def _case_failure(run, expected, tol, unit: Unit) -> str:
     if not run.ok:
         return describe_error(run.error or {})
     for name, value in expected.items():
@@ -204,7 +205,7 @@ class Grader:
         self.assignment, self.helpers, self.prepared = prepare(assignment_id)
         self.reference = load_reference(assignment_id)
         # sandbox limits: the assignment's own (Assignment.limits), then the caller's
-        self.config = {**getattr(self.assignment, "limits", {}), **(config or {})}
+        self.config = {**self.assignment.limits, **(config or {})}
         self.tol = Tolerance(self.assignment.rtol, self.assignment.atol)
         self.graded_names = frozenset(n for u in self.assignment.units for n in u.name.split("."))
         self._own_zygote = zygote is None
@@ -243,7 +244,7 @@ class Grader:
         student = StudentProcess(self.zygote, self.helpers, self.assignment.preamble, cells, self.config)
         try:
             reports = [_CellNote(r, cells) for r in student.start()]
-            result.notes.extend(r.note() for r in reports if r.note())
+            result.notes.extend(note for note in (r.note() for r in reports) if note)
             for prepared in self.prepared:
                 result.units.append(self._grade_unit(student, prepared, reports))
             result.notes.extend(n for n in student.notes if n not in result.notes)  # sandbox fallbacks, budget
@@ -272,7 +273,7 @@ class Grader:
             if case_run is None:
                 failures.append((case, run.ended or "not run"))
                 continue
-            problem = _case_failure(case, case_run, expected, self.tol, unit)
+            problem = _case_failure(case_run, expected, self.tol, unit)
             if problem:
                 if case_run.ok and not failures:  # diagnose the first failing case only
                     problem += self._hint(prepared.spec, case.inputs, case_run.outputs)
@@ -311,7 +312,7 @@ class Grader:
 
     def _explain(self, unit, prepared, own_run, own_failures, mode, failures, ref_failures) -> str:
         total = len(prepared.cases)
-        deps = ", ".join(unit.calls) or "its forward pass"
+        deps = ", ".join(unit.calls) or "forward pass"  # "with the reference forward pass substituted"
         lines = []
         if not failures:
             lines.append(f"Passed all {total} hidden cases.")

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from autograder.driver import relative_error
+
 
 @dataclass(frozen=True)
 class Tolerance:
@@ -140,10 +142,12 @@ def _first_diff_seq(exp, act) -> str:
 
 
 def gradcheck_error(pair) -> float | None:
+    """Relative error of a [numerical, analytical] pair reported by the sandbox, or None
+    when the report is not such a pair (a reason the check was skipped)."""
     if not (isinstance(pair, list) and len(pair) == 2):
         return None
     try:
         numerical, analytical = float(pair[0]), float(pair[1])
     except (TypeError, ValueError):
         return None
-    return abs(numerical - analytical) / max(1e-8, abs(numerical) + abs(analytical))
+    return relative_error(numerical, analytical)

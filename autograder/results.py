@@ -19,7 +19,7 @@ def to_gradescope(result: GradingResult) -> dict:
                 "name": u.name,
                 "score": u.score,
                 "max_score": u.max_score,
-                "status": "passed" if u.score >= u.max_score else "failed",
+                "status": u.status,
                 "output": u.explanation,
             }
             for u in result.units

@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 # A tuple position private to the student, never compared: "_" (a cache) or "_<name>".
-PRIVATE = "_"
+from autograder.driver import PRIVATE  # noqa: E402,F401  (one definition, shared with the sandbox side)
 
 
 @dataclass(frozen=True)
@@ -53,15 +53,6 @@ class Returns:
     @classmethod
     def none(cls) -> "Returns":
         return cls("none")
-
-    def describe(self) -> str:
-        if self.kind == "tuple":
-            return "a tuple (" + ", ".join("cache" if n == PRIVATE else n.lstrip("_") for n in self.names) + ")"
-        if self.kind == "dict":
-            return "a dict with keys " + ", ".join(self.names)
-        if self.kind == "value":
-            return f"a single value ({self.names[0]})"
-        return "None"
 
 
 @dataclass(frozen=True)
