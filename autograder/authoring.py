@@ -32,8 +32,9 @@ from pathlib import Path
 import nbformat
 
 from autograder.assignments import ASSIGNMENT_IDS, get_assignment
-from autograder.reference import helper_sources, solution_source
-from autograder.selfcheck import STANDALONE_NAME, standalone_source
+from autograder.reference import solution_source
+from autograder.selfcheck import STANDALONE_NAME
+from autograder.selfcheck.notebook import public_files
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_ROOT = ROOT / "source"
@@ -95,10 +96,8 @@ def read_explanations(assignment_id: str, source_root: Path = SOURCE_ROOT) -> di
 # ------------------------------------------------------------ ast extraction
 def _header_end(lines: list[str], node: ast.FunctionDef) -> int:
     """Index (0-based, exclusive) of the first line after the def's signature and docstring."""
-    body = node.body
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-            and isinstance(body[0].value.value, str):
-        return body[0].end_lineno
+    if ast.get_docstring(node, clean=False) is not None:
+        return node.body[0].end_lineno
     # no docstring: the signature ends at the first NEWLINE token of the def
     start = node.lineno - 1
     text = "".join(line + "\n" for line in lines[start:node.end_lineno])
@@ -108,17 +107,18 @@ def _header_end(lines: list[str], node: ast.FunctionDef) -> int:
     raise AuthoringError(f"cannot find the end of the signature of {node.name}")
 
 
+def _first_line(node: ast.FunctionDef | ast.ClassDef) -> int:
+    """Index (0-based) of a definition's first line, its decorators included."""
+    return min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
+
+
 def _body_statements(node: ast.FunctionDef) -> list[ast.stmt]:
-    body = node.body
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-            and isinstance(body[0].value.value, str):
-        return body[1:]
-    return body
+    return node.body[1:] if ast.get_docstring(node, clean=False) is not None else node.body
 
 
 def _wrap(lines: list[str], node: ast.FunctionDef) -> tuple[list[str], str]:
     """The def's lines with its body between the solution delimiters, and the body text."""
-    start = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
+    start = _first_line(node)
     header_end = _header_end(lines, node)
     statements = _body_statements(node)
     if not statements:
@@ -181,13 +181,13 @@ def _class_block(lines: list[str], node: ast.ClassDef, methods: list[str]) -> Bl
     missing = [m for m in methods if m not in defs]
     if missing:
         raise AuthoringError(f"class {node.name} has no method {', '.join(missing)}")
-    start = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
+    start = _first_line(node)
     out = list(lines[start:node.end_lineno])
     regions = {}
     # replace bottom-up so that earlier line numbers stay valid
     for method in sorted((defs[m] for m in methods), key=lambda m: m.lineno, reverse=True):
         wrapped, body = _wrap(lines, method)
-        first = min([method.lineno] + [d.lineno for d in method.decorator_list]) - 1
+        first = _first_line(method)
         out[first - start:method.end_lineno - start] = wrapped
         regions[f"{node.name}.{method.name}"] = body
     units = [f"{node.name}.{m}" for m in methods]
@@ -320,13 +320,10 @@ def notebook_text(nb) -> str:
 def build_source(assignment_id: str, out_root: Path = SOURCE_ROOT, source_root: Path = SOURCE_ROOT) -> list[Path]:
     """Write source/<id>/: the notebook, the helper modules, rnngrade_check.py. The
     explanations are read from `source_root` (copied along when out_root differs)."""
-    assignment = get_assignment(assignment_id)
     folder = out_root / assignment_id
     folder.mkdir(parents=True, exist_ok=True)
-    files = {f"{assignment_id}.ipynb": notebook_text(build_notebook(assignment_id, source_root))}
-    for name, text in sorted(helper_sources(assignment_id, assignment.helpers).items()):
-        files[f"{name}.py"] = text
-    files[f"{STANDALONE_NAME}.py"] = standalone_source(assignment_id)
+    files = {f"{assignment_id}.ipynb": notebook_text(build_notebook(assignment_id, source_root)),
+             **public_files(assignment_id)}
     if out_root.resolve() != source_root.resolve():
         files["explanations.toml"] = (source_root / assignment_id / "explanations.toml").read_text()
     written = []

@@ -9,8 +9,11 @@ processes or on a Dask cluster, record each result in the gradebook as it arrive
     DaskExecutor      the same task on an existing dask.distributed cluster
     autograde()       the driver: the main process is the gradebook's only writer
 
-Workers receive the submission's bytes, not its path, so a Dask worker needs no shared
-file system, and the hash recorded is the hash of exactly what was graded.
+The to-do list holds paths and content hashes only, so a large class costs the main
+process little memory. Local workers read the files themselves; a Dask worker receives
+the bytes, read when the task is submitted, so it needs no shared file system. A file
+changed between hashing and grading is graded in its new form and, its hash no longer
+matching, graded again on the next run.
 """
 from __future__ import annotations
 
@@ -162,6 +165,9 @@ def worker_grader(assignment: str, config: dict | None = None):
 def _drop_worker_grader(assignment: str, config: dict | None) -> None:
     grader = getattr(_worker, "graders", {}).pop((assignment, _config_key(config)), None)
     if grader is not None:
+        with _all_graders_lock:  # closed here: not again at exit
+            if grader in _all_graders:
+                _all_graders.remove(grader)
         try:
             grader.close()
         except Exception:
@@ -301,22 +307,19 @@ class LocalExecutor:
                         payload = queue.popleft()
                         inflight[pool.submit(grade_payload, self.assignment, payload, self.config)] = (payload, False)
                 done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
-                broken = False
+                lost = []  # (payload, alone) of the tasks the dead worker took down with the pool
                 for future in done:
                     payload, alone = inflight.pop(future)
                     try:
                         yield payload, future.result()
                     except BrokenProcessPool:
-                        broken = True
-                        if alone:
-                            yield payload, failure(payload, "the worker process died while grading this submission")
-                        else:
-                            suspects.append(payload)
+                        lost.append((payload, alone))
                     except Exception:
                         yield payload, failure(payload, traceback.format_exc(limit=5))
-                if broken:
-                    for future in list(inflight):  # they are all failing with the pool
-                        payload, alone = inflight.pop(future)
+                if lost:
+                    lost += inflight.values()  # they are all failing with the pool
+                    inflight.clear()
+                    for payload, alone in lost:
                         if alone:
                             yield payload, failure(payload, "the worker process died while grading this submission")
                         else:

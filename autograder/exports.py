@@ -4,11 +4,13 @@ is the one `rnngrade grade --json` prints)."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from pathlib import Path
 
-from autograder.gradebook import ERROR, Gradebook, Submission, assignment_fingerprint, summary_line, utcnow
+from autograder.gradebook import (ERROR, Gradebook, Submission, UnitScore, assignment_fingerprint, summary_line,
+                                  utcnow)
 from autograder.grader import GradingResult, UnitResult
 from autograder.results import to_gradescope
 
@@ -51,9 +53,7 @@ def submission_dict(sub: Submission) -> dict:
         "grader_version": sub.grader_version, "execution_time": sub.execution_time,
         "wall_time": sub.wall_time, "worker": sub.worker, "run_id": sub.run_id, "id": sub.id,
         "graded_at": _iso(sub.graded_at),
-        "units": [{"name": u.name, "score": u.score, "max_score": u.max_score, "status": u.status,
-                   "mode": u.mode, "explanation": u.explanation, "cases_passed": u.cases_passed,
-                   "cases_total": u.cases_total, "cpu": u.cpu, "wall": u.wall} for u in sub.units],
+        "units": [dataclasses.asdict(unit_result(u)) for u in sub.units],
     }
 
 
@@ -74,14 +74,22 @@ def to_json_data(book: Gradebook, assignment: str) -> dict:
     }
 
 
+def unit_result(u: UnitScore) -> UnitResult:
+    """A recorded unit as the UnitResult the grader made of it."""
+    return UnitResult(name=u.name, score=u.score, max_score=u.max_score, status=u.status,
+                      explanation=u.explanation, mode=u.mode, cases_passed=u.cases_passed,
+                      cases_total=u.cases_total, cpu=u.cpu, wall=u.wall)
+
+
 def grading_result(sub: Submission) -> GradingResult:
     """A recorded submission as the GradingResult the grader made of it."""
     notes = list(sub.notes or [])
     if sub.status == ERROR:
         notes.append(f"Grading failed: {summary_line(sub.error)}")
-    units = [UnitResult(name=u.name, score=u.score, max_score=u.max_score, status=u.status,
-                        explanation=u.explanation, mode=u.mode, cases_passed=u.cases_passed,
-                        cases_total=u.cases_total, cpu=u.cpu, wall=u.wall) for u in sub.units]
+    units = [unit_result(u) for u in sub.units]
+    for unit in units:
+        if unit.status == ERROR:  # a gradebook-only status: the grader (and Gradescope) say "failed"
+            unit.status = "failed"
     return GradingResult(assignment=sub.assignment, submission=sub.source, units=units, notes=notes,
                          execution_time=sub.execution_time, grader_version=sub.grader_version)
 

@@ -24,7 +24,7 @@ import nbformat
 from autograder.assignments import get_assignment
 from autograder.authoring import ROOT, SOURCE_ROOT, notebook_text
 from autograder.reference import helper_sources
-from autograder.selfcheck import STANDALONE_NAME, standalone_source
+from autograder.selfcheck.notebook import public_files
 
 RELEASE_ROOT = ROOT / "release"
 
@@ -54,15 +54,11 @@ def source_notebook_path(assignment_id: str, source_root: Path = SOURCE_ROOT) ->
 
 def build_release(assignment_id: str, source_root: Path = SOURCE_ROOT, out_root: Path = RELEASE_ROOT) -> list[Path]:
     """Write release/<id>/ from source/<id>/<id>.ipynb (the folder is replaced)."""
-    assignment = get_assignment(assignment_id)
     source = source_notebook_path(assignment_id, source_root)
     if not source.exists():
         raise FileNotFoundError(f"{source} does not exist: build it first (rnngrade source {assignment_id})")
     nb = release_notebook(nbformat.read(source, as_version=4))
-    files = {f"{assignment_id}.ipynb": notebook_text(nb)}
-    for name, text in sorted(helper_sources(assignment_id, assignment.helpers).items()):
-        files[f"{name}.py"] = text
-    files[f"{STANDALONE_NAME}.py"] = standalone_source(assignment_id)
+    files = {f"{assignment_id}.ipynb": notebook_text(nb), **public_files(assignment_id)}
     folder = out_root / assignment_id
     if folder.exists():
         shutil.rmtree(folder)

@@ -49,6 +49,13 @@ def book(tmp_path_factory):
     return {"url": url, "tmp": tmp}
 
 
+def test_cli_default_db_is_the_gradebook_default():
+    """batch_cli repeats the default URL to keep SQLAlchemy out of the CLI's start-up."""
+    from autograder import batch_cli, gradebook
+
+    assert batch_cli.DEFAULT_DB == gradebook.DEFAULT_DB
+
+
 def invoke(command, *args):
     result = CliRunner().invoke(command, [*args], catch_exceptions=False)
     assert result.exit_code == 0, result.output

@@ -106,9 +106,9 @@ def class_statistics(assignment: str, submissions: list[Submission]) -> list[Uni
             else:
                 reason = failure_reason(u.explanation)
                 s.reasons[reason] += 1
-                s.examples.setdefault(reason, [])
-                if len(s.examples[reason]) < 3:
-                    s.examples[reason].append(sub.student)
+                examples = s.examples.setdefault(reason, [])
+                if len(examples) < 3:
+                    examples.append(sub.student)
     return list(stats.values())
 
 

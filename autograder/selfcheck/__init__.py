@@ -9,7 +9,7 @@ cases of `autograder/assignments/`.
 import importlib
 from pathlib import Path
 
-from autograder.selfcheck.runner import Verdict, make_check, run_unit  # noqa: F401
+from autograder.selfcheck.runner import make_check, run_unit  # noqa: F401  (run_unit: re-exported)
 
 HERE = Path(__file__).resolve().parent
 STANDALONE_NAME = "rnngrade_check"

@@ -13,8 +13,6 @@ import numpy as np
 
 from autograder.selfcheck.runner import Example, GradCheck, Unit
 
-ASSIGNMENT = "char_lm"
-
 CHAR_TO_IX = {ch: i for i, ch in enumerate("\nabcdefghijklmnopqrstuvwxyz")}
 GRAD_KEYS = ("dWaa", "dWax", "dWya", "dba", "dby")
 

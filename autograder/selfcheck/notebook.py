@@ -33,6 +33,16 @@ class CheckRun:
     output: str
 
 
+def public_files(assignment_id: str) -> dict[str, str]:
+    """file name -> text of what sits next to a student's notebook: the assignment's
+    helper modules and the standalone `rnngrade_check.py`. The one list of the public
+    files, shared by `rnngrade source`, `rnngrade release` and `rnngrade check`."""
+    helpers = helper_sources(assignment_id, get_assignment(assignment_id).helpers)
+    files = {f"{name}.py": text for name, text in sorted(helpers.items())}
+    files[f"{STANDALONE_NAME}.py"] = standalone_source(assignment_id)
+    return files
+
+
 def check_notebook(assignment_id: str, notebook: str | Path, units: list[str] | None = None,
                    timeout: float = 300.0, cell_seconds: float = 30.0, unit_seconds: float = 60.0) -> CheckRun:
     assignment = get_assignment(assignment_id)
@@ -51,9 +61,8 @@ def check_notebook(assignment_id: str, notebook: str | Path, units: list[str] | 
     }
     with tempfile.TemporaryDirectory(prefix="rnngrade-check-") as tmp:
         folder = Path(tmp)
-        for name, text in helper_sources(assignment_id, assignment.helpers).items():
-            (folder / f"{name}.py").write_text(text)
-        (folder / f"{STANDALONE_NAME}.py").write_text(standalone_source(assignment_id))
+        for name, text in public_files(assignment_id).items():
+            (folder / name).write_text(text)
         try:
             proc = subprocess.run([sys.executable, "-I", "-c", _boot_in(folder)], input=json.dumps(payload),
                                   capture_output=True, text=True, cwd=folder, timeout=timeout)

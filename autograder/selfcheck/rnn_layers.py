@@ -8,8 +8,6 @@ import numpy as np
 
 from autograder.selfcheck.runner import Example, GradCheck, Unit
 
-ASSIGNMENT = "rnn_layers"
-
 
 def linspace(lo, hi, shape):
     return np.linspace(lo, hi, num=int(np.prod(shape))).reshape(shape)

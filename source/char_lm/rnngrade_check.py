@@ -577,8 +577,6 @@ backward against their own forward.
 import numpy as np
 
 
-ASSIGNMENT = "char_lm"
-
 CHAR_TO_IX = {ch: i for i, ch in enumerate("\nabcdefghijklmnopqrstuvwxyz")}
 GRAD_KEYS = ("dWaa", "dWax", "dWya", "dba", "dby")
 

@@ -575,8 +575,6 @@ forward on a small case of its own.
 import numpy as np
 
 
-ASSIGNMENT = "rnn_step_by_step"
-
 FORWARD_ORDER = ("Waa", "Wax", "Wya", "ba", "by")   # the forward cells draw Waa first
 BACKWARD_ORDER = ("Wax", "Waa", "Wya", "ba", "by")  # the backward cells draw Wax first
 GATE_ORDER = ("Wf", "bf", "Wi", "bi", "Wo", "bo", "Wc", "bc")  # o before c
@@ -707,10 +705,7 @@ LSTM_BACKWARD_HINTS = {
     "dWi": "dit uses cct: ds * cct * it * (1 - it)",
     "dWc": "dcct uses it: ds * it * (1 - cct**2)",
     "dWo": "the output gate's gradient is da_next * tanh(c_next) * ot * (1 - ot)",
-    "dbf": "each db sums its gate's gradient over the batch (axis 1, keepdims)",
-    "dbi": "each db sums its gate's gradient over the batch (axis 1, keepdims)",
-    "dbc": "each db sums its gate's gradient over the batch (axis 1, keepdims)",
-    "dbo": "each db sums its gate's gradient over the batch (axis 1, keepdims)",
+    **{f"db{g}": "each db sums its gate's gradient over the batch (axis 1, keepdims)" for g in "fico"},
     "dx": "the number of steps comes from da.shape (here 4 steps although x has 7)",
     "da0": "da0 is the hidden-state gradient carried out of the first step",
 }
