@@ -653,14 +653,7 @@ def _deep_checks() -> list:
 
     def unit_fork():
         limit_unit({"unit_cpu_seconds": 5})
-        try:
-            pid = os.fork()
-        except OSError as exc:
-            return f"blocked: {exc}"
-        if pid == 0:
-            os._exit(0)
-        os.waitpid(pid, 0)
-        return "FORKED"
+        return cell_fork()
 
     def cell_fork():
         try:
