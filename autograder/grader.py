@@ -201,8 +201,12 @@ def _indent(text: str) -> str:
 class Grader:
     """Grades submissions of one assignment; reuse it across submissions."""
 
-    def __init__(self, assignment_id: str, config: dict | None = None, zygote: Zygote | None = None):
+    def __init__(self, assignment_id: str, config: dict | None = None, zygote: Zygote | None = None,
+                 check_all_gradients: bool = False):
         self.assignment, self.helpers, self.prepared = prepare(assignment_id)
+        # the numerical gradient check runs for backward units that fail; True: for all
+        # (an instructor checking a new assignment's reference, its tolerance, its tests)
+        self.check_all_gradients = check_all_gradients
         self.reference = load_reference(assignment_id)
         # sandbox limits: the assignment's own (Assignment.limits), then the caller's
         self.config = {**self.assignment.limits, **(config or {})}
@@ -245,14 +249,47 @@ class Grader:
         try:
             reports = [_CellNote(r, cells) for r in student.start()]
             result.notes.extend(note for note in (r.note() for r in reports) if note)
+            missing = {p.unit.name: missing_explanation(p.unit, student.defined, reports, self.graded_names)
+                       for p in self.prepared}
+            together = self._run_together(student, [p for p in self.prepared if not missing[p.unit.name]])
             for prepared in self.prepared:
-                result.units.append(self._grade_unit(student, prepared, reports))
+                result.units.append(self._grade_unit(student, prepared, missing[prepared.unit.name],
+                                                     together.get(prepared.unit.name)))
             result.notes.extend(n for n in student.notes if n not in result.notes)  # sandbox fallbacks, budget
             if student.restarts:
                 result.notes.append(f"The student process was restarted {student.restarts} time(s).")
         finally:
             student.kill()
         return result
+
+    def _run_together(self, student, units: list[PreparedUnit]) -> dict:
+        """First pass: every defined unit in the student's own mode, all in one child
+        (a fork per unit costs more than most units' cases). Only a unit that passes
+        every case keeps this result; any other runs again alone (see _grade_unit), so
+        another unit's side effects can never cost it points. A child stopped by one
+        unit leaves the units after it for another pass."""
+        runs, pending = {}, list(units)
+        while pending:
+            results = student.run_units([{"spec": p.spec, "cases": [c.inputs for c in p.cases]} for p in pending])
+            if all(r is None for r in results):
+                break  # not started (budget, start-up failure): each unit gets its own attempt
+            runs.update((p.unit.name, r) for p, r in zip(pending, results) if r is not None)
+            pending = [p for p, r in zip(pending, results) if r is None]
+        return runs
+
+    def _judge_run(self, prepared: PreparedUnit, run) -> list:
+        """(case, problem) for every case of a run that does not match the reference."""
+        failures = []
+        for case, case_run, expected in zip(prepared.cases, run.cases, prepared.expected):
+            if case_run is None:
+                failures.append((case, run.ended or "not run"))
+                continue
+            problem = _case_failure(case_run, expected, self.tol, prepared.unit)
+            if problem:
+                if case_run.ok and not failures:  # diagnose the first failing case only
+                    problem += self._hint(prepared.spec, case.inputs, case_run.outputs)
+                failures.append((case, problem))
+        return failures
 
     def _run_mode(self, student, prepared: PreparedUnit, mode: str):
         unit = prepared.unit
@@ -268,17 +305,7 @@ class Grader:
         server = ReferenceServer(self.reference, unit.calls if mode == "reference" else ())
         # the numerical check is reported for the student's own forward/backward pair
         run = student.run_unit(spec, inputs, substitute, server, gradcheck=(mode == "own"))
-        failures = []
-        for case, case_run, expected in zip(prepared.cases, run.cases, prepared.expected):
-            if case_run is None:
-                failures.append((case, run.ended or "not run"))
-                continue
-            problem = _case_failure(case_run, expected, self.tol, unit)
-            if problem:
-                if case_run.ok and not failures:  # diagnose the first failing case only
-                    problem += self._hint(prepared.spec, case.inputs, case_run.outputs)
-                failures.append((case, problem))
-        return run, failures
+        return run, self._judge_run(prepared, run)
 
     def _hint(self, spec: dict, inputs: dict, actual: dict) -> str:
         def run_reference(changed):
@@ -290,13 +317,19 @@ class Grader:
 
         return classic_mistake_hint(run_reference, inputs, actual, matches)
 
-    def _grade_unit(self, student, prepared: PreparedUnit, reports) -> UnitResult:
+    def _grade_unit(self, student, prepared: PreparedUnit, missing: str | None, together=None) -> UnitResult:
         unit = prepared.unit
         total = len(prepared.cases)
-        missing = missing_explanation(unit, student.defined, reports, self.graded_names)
         if missing:
             return UnitResult(unit.name, 0.0, unit.points, "failed", missing, cases_total=total)
-        own_run, own_failures = self._run_mode(student, prepared, "own")
+        own_run, own_failures = together, None
+        if together is not None:
+            own_failures = self._judge_run(prepared, together)
+        # alone (and with the gradient check, which then has something to explain) unless it
+        # passed together with the others, or used up its time there: a second run would too
+        if (own_failures is None or (own_failures and not together.timed_out)
+                or (self.check_all_gradients and unit.gradcheck is not None)):
+            own_run, own_failures = self._run_mode(student, prepared, "own")
         best_mode, run, failures = "own", own_run, own_failures
         ref_failures = None
         if own_failures and unit.has_reference_mode:
@@ -331,6 +364,8 @@ class Grader:
                 case, problem = ref_failures[0]
                 lines.append(f"With the reference {deps} substituted it fails too, e.g. case {case.label}: "
                              f"{problem.splitlines()[0]}")
+        if unit.gradcheck is not None and not own_failures:
+            lines.append("No numerical gradient check was needed: every gradient matches the reference's.")
         lines.extend(self._gradcheck_lines(unit, own_run))
         mutated = sorted({n for c in own_run.cases if c and c.ok for n in (c.outputs or {}).get("__mutated__", [])})
         if mutated:

@@ -52,8 +52,8 @@ def test_hidden_cases_cover_the_edge_sizes_and_repeated_word_indices():
         assert len(np.unique(x)) < x.size  # dW[x] += dout would lose a repeat
 
 
-def test_reference_scores_full_marks_and_its_gradients_check(grader):
-    result = grade_text(grader, reference_text(A))
+def test_reference_scores_full_marks_and_its_gradients_check(graders):
+    result = grade_text(graders(A, check_all_gradients=True), reference_text(A))
     assert scores(result) == {u: 1.0 for u in UNITS}, [(u.name, u.explanation) for u in result.units]
     for name, text in explanations(result).items():
         if name.endswith("backward"):

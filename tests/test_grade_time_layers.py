@@ -49,8 +49,8 @@ def test_unit_names_dtype_and_cases():
         assert ts.ndim == 3 or ((ts == -1).any() and (ts != -1).any())
 
 
-def test_reference_scores_full_marks_and_its_float32_gradients_check(grader):
-    result = grade_text(grader, reference_text(A))
+def test_reference_scores_full_marks_and_its_float32_gradients_check(graders):
+    result = grade_text(graders(A, check_all_gradients=True), reference_text(A))
     assert scores(result) == {u: 1.0 for u in UNITS}, [(u.name, u.explanation) for u in result.units]
     for name, text in explanations(result).items():
         if name.endswith("backward"):

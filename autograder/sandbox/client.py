@@ -156,6 +156,7 @@ class UnitRun:
     cases: list                 # CaseRun or None (not reached)
     ended: str = ""             # why the unit child stopped early, if it did
     wall: float = 0.0
+    timed_out: bool = False     # it was stopped at its wall-clock limit
 
 
 class OutputCollector:
@@ -537,6 +538,83 @@ class StudentProcess:
                 first.output = _trim(_join_output(first.output, printed))
         run.wall = time.monotonic() - started
         return run, False
+
+
+    def run_units(self, requests: list[dict]) -> list:
+        """Run several units, each {"spec", "cases"}, in the student's own mode (nothing
+        substituted, nothing served, no gradient check) in ONE child, one after another.
+        Returns per unit a UnitRun, or None for a unit not reached because the child
+        ended earlier (or could not start). The unit that was running when the child was
+        stopped gets a UnitRun that says why."""
+        runs: list = [None] * len(requests)
+        total = float(self.config["total_seconds"])
+        if self.sock is None and self.time_left() > 0:
+            self.start()
+        if self.sock is None or self.time_left() <= 0 or not requests:
+            return runs
+        unit_seconds = float(self.config["unit_seconds"])
+        budget = min(unit_seconds, self.time_left())
+        limit_text = (f"stopped after the unit's time limit of {budget:g} s" if budget >= unit_seconds else
+                      f"stopped when the submission's total time budget of {total:g} s ran out")
+        started = time.monotonic()
+        deadline = started + budget + GRACE  # the holder applies `budget` per unit; this is the backstop
+        current = None  # index of the unit whose messages arrive now
+        self.output.take()
+        try:
+            self._send({"op": "units", "timeout": budget,
+                        "units": [{"spec": r["spec"], "cases": r["cases"], "gradcheck": False} for r in requests]},
+                       deadline)
+            while True:
+                message = self._recv(deadline)
+                op, k = message.get("op"), message.get("unit")
+                if op == "unit_started":
+                    if type(k) is not int or not 0 <= k < len(requests) or runs[k] is not None:
+                        raise ProtocolError("unexpected unit_started message")
+                    current, unit_started = k, time.monotonic()
+                    runs[k] = UnitRun(cases=[None] * len(requests[k]["cases"]))
+                elif op == "case":
+                    index = message.get("index")
+                    if (k != current or current is None or not (type(index) is int and 0 <= index < len(runs[k].cases))
+                            or runs[k].cases[index] is not None):
+                        raise ProtocolError("unexpected case message")
+                    runs[k].cases[index] = _case_run(message)
+                elif op == "unit_done":
+                    if k != current or current is None:
+                        raise ProtocolError("unexpected unit_done message")
+                    self._attach_output(runs[k])
+                    runs[k].wall = time.monotonic() - unit_started
+                    current = None
+                    deadline = time.monotonic() + min(unit_seconds, max(self.time_left(), 0)) + GRACE
+                elif op == "units_exit":
+                    if current is not None:
+                        run = runs[current]
+                        run.timed_out = message.get("timed_out") is True
+                        run.ended = (limit_text if run.timed_out else
+                                     f"the unit's process ended early: {_text(message.get('status'))[:300]}")
+                        self._attach_output(run)
+                        run.wall = time.monotonic() - unit_started
+                    break
+                else:
+                    raise ProtocolError(f"unexpected message {str(op)[:40]!r}")
+        except _Deadline:
+            if current is not None:
+                runs[current].ended, runs[current].timed_out = limit_text, True
+            self.restarts += 1
+            self.kill()
+        except (EOFError, OSError, CodecError, ProtocolError, ValueError, TypeError, KeyError) as exc:
+            if current is not None:
+                runs[current].ended = (f"the student process broke the grading protocol or ended "
+                                       f"({type(exc).__name__}); it was restarted")
+            self.restarts += 1
+            self.kill()
+        return runs
+
+    def _attach_output(self, run: UnitRun) -> None:
+        """fd-level output (os.write, C code) goes with the unit's first case that ran."""
+        printed = self.output.take()
+        first = next((c for c in run.cases if c is not None), None)
+        if printed and first is not None:
+            first.output = _trim(_join_output(first.output, printed))
 
 
 # --- what the grader reads is checked here ---------------------------------------------------

@@ -551,15 +551,26 @@ def after_commit() -> None:
     _set_limit(resource.RLIMIT_CPU, hard, hard)
 
 
-def limit_unit(config: dict) -> None:
-    """In each unit child, before the unit's cases run."""
+def limit_unit(config: dict, units: int = 1) -> None:
+    """In each unit child, before the cases of its `units` unit(s) run. The hard CPU
+    limit covers all of them (it can never be raised again); renew_unit_cpu gives each
+    unit its own soft allowance under it."""
     if _STATE["own_groups"]:
         os.setpgid(0, 0)
     cpu = int(config.get("unit_cpu_seconds", DEFAULTS["unit_cpu_seconds"]))
+    ceiling = units * (cpu + 1)
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)
-    _set_limit(resource.RLIMIT_CPU, cpu, cpu + 1 if hard == resource.RLIM_INFINITY else min(cpu + 1, hard))
+    _set_limit(resource.RLIMIT_CPU, cpu, ceiling if hard == resource.RLIM_INFINITY else min(ceiling, hard))
     if _STATE["nofork"]:
         load_bpf(_STATE["nofork"])
+
+
+def renew_unit_cpu(cpu: int) -> None:
+    """Before each unit of a child that runs several: `cpu` more seconds than used so far."""
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    wanted = int(used.ru_utime + used.ru_stime) + 1 + cpu
+    _set_limit(resource.RLIMIT_CPU, wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard)
 
 
 def fork_retry(limit_seconds: float = 3.0) -> int:

@@ -151,7 +151,7 @@ def run_statements(source: str, label: str, namespace: dict) -> list[dict]:
     return errors
 
 
-def _wait_readable(fd: int, timeout: float) -> bool:
+def wait_readable(fd: int, timeout: float) -> bool:
     ready, _, _ = select.select([fd], [], [], max(timeout, 0))
     return bool(ready)
 
@@ -239,7 +239,7 @@ def execute_cells(sock, cells: list, namespace: dict, cell_timeout: float, write
             return namespace
         os.close(write_fd)
         finished, committed = 0, False
-        while _wait_readable(read_fd, cell_timeout):
+        while wait_readable(read_fd, cell_timeout):
             data = os.read(read_fd, 64)
             if not data:
                 break  # the child died
@@ -275,7 +275,7 @@ def wait_child(pid: int, timeout: float) -> tuple[int, bool]:
         fd = None
     if fd is not None:
         try:
-            _wait_readable(fd, timeout)
+            wait_readable(fd, timeout)
         finally:
             os.close(fd)
     else:  # no pidfd: poll
@@ -339,10 +339,12 @@ class ReferenceCallError(Exception):
 
 
 class _Channel:
-    def __init__(self, sock):
-        self.sock = sock
+    def __init__(self, sock, outbox: "Outbox | None" = None):
+        self.sock, self.outbox = sock, outbox
 
     def ask(self, message: dict, full: bool = False):
+        if self.outbox is not None:
+            self.outbox.flush()  # what the unit reported so far arrives before its question
         send_message(self.sock, message)
         reply = recv_message(self.sock)
         if "error" in reply:
@@ -400,16 +402,12 @@ def make_class_proxy(name: str, channel: _Channel):
     return ReferenceObject
 
 
-def run_unit(sock, request: dict, namespace: dict, writer: BoundedWriter) -> None:
-    """Inside a forked unit child: run every case, stream one message per case."""
-    channel = _Channel(sock)
-    outbox = Outbox(sock)
-    for name, kind in request["substitute"].items():
-        namespace[name] = (make_class_proxy if kind == "class" else make_function_proxy)(name, channel)
+def _run_cases(outbox: Outbox, request: dict, namespace: dict, writer: BoundedWriter, tag: dict) -> None:
+    """Every case of one unit, one message per case (tagged with `tag`)."""
     spec = request["spec"]
     for index, inputs in enumerate(request["cases"]):
         started = time.process_time()
-        message = {"op": "case", "index": index}
+        message = {"op": "case", "index": index, **tag}
         try:
             # the numerical check is a report, not a verdict: the two largest cases suffice
             check_this = request["gradcheck"] and index >= len(request["cases"]) - 2
@@ -432,7 +430,32 @@ def run_unit(sock, request: dict, namespace: dict, writer: BoundedWriter) -> Non
         try:
             outbox.put(message)
         except CodecError as exc:
-            outbox.put({"op": "case", "index": index, "ok": False, "cpu": message["cpu"], "output": "",
+            outbox.put({"op": "case", "index": index, **tag, "ok": False, "cpu": message["cpu"], "output": "",
                         "error": {"type": "NotPlainData", "message": str(exc), "traceback": ""}})
+
+
+def run_unit(sock, request: dict, namespace: dict, writer: BoundedWriter) -> None:
+    """Inside a forked unit child: run every case, stream one message per case."""
+    outbox = Outbox(sock)
+    channel = _Channel(sock, outbox)
+    for name, kind in request["substitute"].items():
+        namespace[name] = (make_class_proxy if kind == "class" else make_function_proxy)(name, channel)
+    _run_cases(outbox, request, namespace, writer, {})
     outbox.put({"op": "unit_done"})
     outbox.flush()
+
+
+def run_units(sock, request: dict, namespace: dict, writer: BoundedWriter, progress_fd: int,
+              cpu_seconds: int) -> None:
+    """Inside ONE forked child: several units in the student's own mode (nothing is
+    substituted, nothing is served), one after another. Each unit's messages go out when
+    it ends, then a byte tells the holder, which restarts its wall-clock limit for the
+    next unit; each unit also gets a fresh CPU allowance."""
+    outbox = Outbox(sock)
+    for k, unit in enumerate(request["units"]):
+        limits.renew_unit_cpu(cpu_seconds)
+        outbox.put({"op": "unit_started", "unit": k})
+        _run_cases(outbox, unit, namespace, writer, {"unit": k})
+        outbox.put({"op": "unit_done", "unit": k})
+        outbox.flush()
+        _signal(progress_fd, b"+")

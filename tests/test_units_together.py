@@ -1,0 +1,47 @@
+"""Units run together in one child first; a unit that does not pass there runs again
+alone. These tests pin down what that may and may not change about verdicts."""
+from conftest import grade_text, mutate, reference_text, scores
+
+import pytest
+
+A = "rnn_step_by_step"
+FULL = {u: 1.0 for u in ["rnn_cell_forward", "rnn_forward", "rnn_cell_backward", "rnn_backward",
+                         "lstm_cell_forward", "lstm_forward", "lstm_cell_backward", "lstm_backward"]}
+CELL_FORWARD_LINE = "    a_next = np.tanh(Waa @ a_prev + Wax @ xt + ba)\n"
+
+
+@pytest.fixture(scope="module")
+def grader(graders):
+    return graders(A)
+
+
+def test_a_side_effect_of_one_unit_costs_no_other_unit_anything(grader):
+    # rnn_cell_forward is right but breaks np.tanh for whatever runs after it in the same
+    # process: lstm_cell_forward fails in the shared child and must pass when run alone
+    text = mutate(reference_text(A), CELL_FORWARD_LINE,
+                  "    a_next = _tanh(Waa @ a_prev + Wax @ xt + ba)\n    np.tanh = np.sin\n")
+    text = text.replace("def rnn_cell_forward(", "_tanh = np.tanh\n\n\ndef rnn_cell_forward(", 1)
+    result = grade_text(grader, text)
+    assert scores(result) == FULL, [(u.name, u.explanation) for u in result.units]
+
+
+def test_a_unit_that_ends_the_shared_child_loses_only_its_own_cases(grader):
+    text = mutate(reference_text(A), "    # tanh'(z) = 1 - tanh(z)^2, and a_next already is tanh(z).\n",
+                  "    import os; os._exit(3)\n")
+    result = grade_text(grader, text)
+    by_name = {u.name: u for u in result.units}
+    # rnn_backward calls the student's rnn_cell_backward: with the reference one substituted it passes
+    assert scores(result) == {**FULL, "rnn_cell_backward": 0.0}, [(u.name, u.explanation) for u in result.units]
+    assert "exit status 3" in by_name["rnn_cell_backward"].explanation
+    assert by_name["rnn_backward"].mode == "reference"
+
+
+def test_a_unit_that_runs_past_its_time_is_stopped_and_the_rest_still_run(graders):
+    grader = graders(A, unit_seconds=1.0)
+    text = mutate(reference_text(A), CELL_FORWARD_LINE, "    while True:\n        pass\n")
+    result = grade_text(grader, text)
+    by_name = {u.name: u for u in result.units}
+    assert by_name["rnn_cell_forward"].score == 0.0
+    assert "time limit of 1 s" in by_name["rnn_cell_forward"].explanation
+    for name in ("rnn_cell_backward", "lstm_cell_forward", "lstm_forward", "lstm_cell_backward", "lstm_backward"):
+        assert by_name[name].score == 1.0, by_name[name].explanation
