@@ -360,8 +360,8 @@ def stage_profile(paths: list[Path], db_dir: Path) -> dict:
     import autograder.grader as grader_mod
     from autograder.grader import Grader
 
-    t = {"read": 0.0, "cells_sandbox": 0.0, "units_sandbox": 0.0, "units_sandbox_reference_mode": 0.0,
-         "units_student_cpu": 0.0, "compare": 0.0, "hint": 0.0, "total": 0.0}
+    t = {"read": 0.0, "cells_sandbox": 0.0, "units_together": 0.0, "units_sandbox": 0.0,
+         "units_sandbox_reference_mode": 0.0, "units_student_cpu": 0.0, "compare": 0.0, "hint": 0.0, "total": 0.0}
     patches = []
 
     def wrap(owner, name, key, after=None):
@@ -378,6 +378,8 @@ def stage_profile(paths: list[Path], db_dir: Path) -> dict:
                 t[key if after is None else after(args, kwargs, elapsed)] += elapsed
             if key == "units_sandbox":
                 t["units_student_cpu"] += sum(c.cpu for c in getattr(result, "cases", []) if c)
+            if key == "units_together":
+                t["units_student_cpu"] += sum(c.cpu for r in result if r for c in r.cases if c)
             return result
         setattr(owner, name, timed)
         patches.append((owner, name, original))
@@ -408,6 +410,7 @@ def stage_profile(paths: list[Path], db_dir: Path) -> dict:
 
     wrap(grader_mod, "load_submission", "read")
     wrap(grader_mod.StudentProcess, "start", "cells_sandbox")
+    wrap(grader_mod.StudentProcess, "run_units", "units_together")
     wrap(grader_mod.StudentProcess, "run_unit", "units_sandbox", unit_mode)
     wrap(grader_mod, "_case_failure", "compare")
     wrap(grader_mod, "classic_mistake_hint", "hint")
@@ -694,12 +697,13 @@ def run(args, work: Path) -> None:
         print("-" * 100)
         p = profile
         print(f"where one submission's time goes (in-process Grader, {args.profile} correct/buggy notebooks, ms wall):")
-        other = p["total"] - sum(p[k] for k in ("read", "cells_sandbox", "units_sandbox",
+        other = p["total"] - sum(p[k] for k in ("read", "cells_sandbox", "units_together", "units_sandbox",
                                                 "units_sandbox_reference_mode", "compare", "hint"))
         parts = [("reading (submission.py)", p["read"], bare["read"]),
                  ("cells in the sandbox (fork-and-commit per cell)", p["cells_sandbox"], bare["cells"]),
-                 ("units in the sandbox, own mode", p["units_sandbox"], bare["units"]),
-                 ("  of which CPU in the cases (unit + gradient check)", p["units_student_cpu"], bare["units_gradcheck"]),
+                 ("units in the sandbox, own mode, all in one child", p["units_together"], bare["units"]),
+                 ("units in the sandbox, own mode, alone (failed together)", p["units_sandbox"], None),
+                 ("  CPU in the cases (bare: every gradient checked)", p["units_student_cpu"], bare["units_gradcheck"]),
                  ("units in the sandbox, reference mode (fair credit)", p["units_sandbox_reference_mode"], None),
                  ("comparison (judge.compare)", p["compare"], None),
                  ("classic-mistake hints", p["hint"], None),
