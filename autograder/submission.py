@@ -28,11 +28,8 @@ class Cell:
     syntax_error: str = ""  # non-empty: the piece does not parse; it is reported, not run
 
 
-def _transform(source: str) -> str:
-    # Source that already compiles has no magics, escapes or stray indentation for
-    # IPython to rewrite; skipping its tokenizer saves most of the reading time.
-    if not _parses(source):
-        return source
+def _ipython_transform(source: str) -> str:
+    """IPython's rewriting of magics, shell escapes and stray indentation."""
     from IPython.core.inputtransformer2 import TransformerManager
 
     try:
@@ -41,15 +38,33 @@ def _transform(source: str) -> str:
         return source
 
 
+# Parse verdicts by source text. Compiling is most of the reading time, and the cells a
+# notebook is handed out with (imports, test cells) come back unchanged from every student
+# of a class. Bounded: sources over _PARSE_CACHE_CHARS are not kept, and the cache is
+# emptied when it holds _PARSE_CACHE_SIZE of them.
+_PARSE_CACHE: dict[str, str] = {}
+_PARSE_CACHE_SIZE = 4096
+_PARSE_CACHE_CHARS = 16_384
+
+
 def _parses(source: str) -> str:
+    """'' when the source compiles, else the reason it does not."""
+    cached = _PARSE_CACHE.get(source)
+    if cached is not None:
+        return cached
     try:
         # compile, not ast.parse: `return` outside a function is only caught here
         compile(source, "<cell>", "exec", dont_inherit=True)
-        return ""
+        verdict = ""
     except SyntaxError as exc:
-        return f"{exc.msg} (line {exc.lineno})"
+        verdict = f"{exc.msg} (line {exc.lineno})"
     except (ValueError, RecursionError, MemoryError) as exc:
-        return str(exc) or type(exc).__name__
+        return str(exc) or type(exc).__name__  # may depend on the moment: not cached
+    if len(source) <= _PARSE_CACHE_CHARS:
+        if len(_PARSE_CACHE) >= _PARSE_CACHE_SIZE:
+            _PARSE_CACHE.clear()
+        _PARSE_CACHE[source] = verdict
+    return verdict
 
 
 def split_unparsable(source: str, label: str) -> list[Cell]:
@@ -77,7 +92,13 @@ def cells_from_sources(sources: list[tuple[str, str]]) -> list[Cell]:
     for label, source in sources:
         if not source.strip():
             continue
-        cells.extend(split_unparsable(_transform(source), label))
+        # Source that already compiles has no magics, escapes or stray indentation for
+        # IPython to rewrite (skipping its tokenizer saves most of the reading time), and
+        # is one cell: it is compiled once here, not again in split_unparsable.
+        if not _parses(source):
+            cells.append(Cell(label, source))
+        else:
+            cells.extend(split_unparsable(_ipython_transform(source), label))
     return cells
 
 

@@ -67,3 +67,32 @@ def test_markdown_and_raw_cells_are_ignored(tmp_path):
         {"cell_type": "code", "source": ["x = ", "1"], "metadata": {}, "outputs": [], "execution_count": None}]}
     cells = load_submission(write(tmp_path, "n.ipynb", json.dumps(nb)))
     assert [c.source.strip() for c in cells] == ["x = 1"]
+
+
+def test_cells_read_again_from_the_parse_cache_are_the_same(tmp_path, monkeypatch):
+    from autograder import submission
+
+    text = ("def good():\n    return 1\n\ndef helper():\n    print 'python 2'\n\n"
+            "%time x = 1\nimport os\n\n  y = 2\n  z = 3\n\nreturn 3\n")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(t) for t in text.split("\n\n")])
+    path = write(tmp_path, "n.ipynb", nbformat.writes(nb))
+    monkeypatch.setattr(submission, "_PARSE_CACHE", {})
+    first = load_submission(path)
+    assert submission._PARSE_CACHE  # filled
+    assert load_submission(path) == first  # read again, verdicts from the cache
+    monkeypatch.setattr(submission, "_PARSE_CACHE_CHARS", -1)  # no cache at all: the same again
+    monkeypatch.setattr(submission, "_PARSE_CACHE", {})
+    assert load_submission(path) == first and not submission._PARSE_CACHE
+    assert [bool(c.syntax_error) for c in first] == [False, True, False, False, True]
+    assert "run_line_magic('time'" in first[2].source and first[3].source.startswith("y = 2")
+
+
+def test_the_parse_cache_stays_bounded(monkeypatch):
+    from autograder import submission
+
+    monkeypatch.setattr(submission, "_PARSE_CACHE", {})
+    monkeypatch.setattr(submission, "_PARSE_CACHE_SIZE", 10)
+    for i in range(25):
+        assert submission._parses(f"x = {i}\n") == ""
+    assert submission._parses("x = (\n" + "y" * 20_000) and len(submission._PARSE_CACHE) <= 10
+    assert all(len(s) <= submission._PARSE_CACHE_CHARS for s in submission._PARSE_CACHE)
