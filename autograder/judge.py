@@ -27,13 +27,29 @@ def _fmt(x) -> str:
         return repr(x)
 
 
+def _isclose(actual: np.ndarray, expected, rtol: float, atol: float):
+    """np.isclose(actual, expected, rtol, atol), elementwise, for float arrays.
+    np.isclose costs ~25 us a call in Python-level set-up on the small arrays graded
+    here, and compare runs ~200 times per submission. With a finite expected value and
+    non-negative tolerances its formula reduces to the one line below (same operations,
+    same order, so the same result); anything else goes to np.isclose itself."""
+    if rtol >= 0 and atol >= 0 and np.isfinite(expected).all():
+        return np.abs(actual - expected) <= atol + rtol * np.abs(expected)
+    return np.isclose(actual, expected, rtol=rtol, atol=atol)
+
+
+def _allclose(actual: np.ndarray, expected, rtol: float = 1e-05, atol: float = 1e-08) -> bool:
+    """np.allclose, through _isclose."""
+    return bool(_isclose(actual, expected, rtol, atol).all())
+
+
 def _shape_hint(expected: np.ndarray, actual: np.ndarray, tol: Tolerance) -> str:
-    if actual.ndim == 2 and actual.T.shape == expected.shape and np.allclose(actual.T, expected, tol.rtol, tol.atol):
+    if actual.ndim == 2 and actual.T.shape == expected.shape and _allclose(actual.T, expected, tol.rtol, tol.atol):
         return " Its transpose has the right values: a transposed weight or swapped axes?"
     for axis in range(actual.ndim):
         for keep in (True, False):
             summed = actual.sum(axis=axis, keepdims=keep)
-            if summed.shape == expected.shape and np.allclose(summed, expected, tol.rtol, tol.atol):
+            if summed.shape == expected.shape and _allclose(summed, expected, tol.rtol, tol.atol):
                 return f" Summed over axis {axis} it would be right: a missing sum over that axis (or keepdims)?"
     if expected.ndim >= 1 and actual.ndim >= 1 and actual.size and expected.size:
         for axis in range(expected.ndim):
@@ -46,19 +62,19 @@ def _shape_hint(expected: np.ndarray, actual: np.ndarray, tol: Tolerance) -> str
 def _value_hint(expected: np.ndarray, actual: np.ndarray, tol: Tolerance) -> str:
     if np.isnan(actual).any():
         return " The output contains NaN."
-    if np.allclose(actual, -expected, tol.rtol, tol.atol):
+    if _allclose(actual, -expected, tol.rtol, tol.atol):
         return " It is the expected value with the opposite sign."
-    if expected.ndim == 2 and expected.shape[0] == expected.shape[1] and np.allclose(actual, expected.T, tol.rtol, tol.atol):
+    if expected.ndim == 2 and expected.shape[0] == expected.shape[1] and _allclose(actual, expected.T, tol.rtol, tol.atol):
         return " It equals the transpose of the expected value: a transposed weight?"
     nonzero = np.abs(expected) > 1e-12
     if nonzero.sum() >= 2:
         ratio = actual[nonzero] / expected[nonzero]
-        if np.allclose(ratio, ratio.flat[0], rtol=1e-6) and abs(ratio.flat[0]) > 1e-12:
+        if _allclose(ratio, ratio.flat[0], rtol=1e-6) and abs(ratio.flat[0]) > 1e-12:
             return f" It is the expected value times {_fmt(ratio.flat[0])}: an extra or missing scale factor (e.g. averaging)?"
     diff = actual - expected
     for axis in range(diff.ndim):
-        if diff.shape[axis] > 1 and np.allclose(diff, diff.take([0], axis=axis), tol.rtol, max(tol.atol, 1e-9)) \
-                and not np.allclose(diff, 0, atol=tol.atol):
+        if diff.shape[axis] > 1 and _allclose(diff, diff.take([0], axis=axis), tol.rtol, max(tol.atol, 1e-9)) \
+                and not _allclose(diff, 0, atol=tol.atol):
             return " The error is the same along an axis: a missing or wrong bias?"
     return ""
 
@@ -101,7 +117,7 @@ def compare(expected, actual, tol: Tolerance, name: str, exact: bool = False) ->
     if exp.shape != act.shape:
         return f"`{name}` has shape {act.shape}; expected {exp.shape}." + _shape_hint(exp.astype(float), act.astype(float), tol)
     exp64, act64 = exp.astype(np.float64), act.astype(np.float64)
-    close = np.isclose(act64, exp64, rtol=tol.rtol, atol=tol.atol)
+    close = _isclose(act64, exp64, tol.rtol, tol.atol)
     if close.all():
         return ""
     bad = np.argwhere(~close)

@@ -1,0 +1,56 @@
+"""judge.compare's fast closeness test agrees with numpy's, and compare's sentences."""
+import numpy as np
+import pytest
+
+from autograder import judge
+from autograder.judge import Tolerance, compare
+
+
+def _cases():
+    rng = np.random.default_rng(0)
+    for shape in [(), (1,), (5,), (3, 4), (2, 3, 4)]:
+        e = rng.standard_normal(shape)
+        yield e, e.copy()
+        yield e, e + 1e-9
+        yield e, e * (1 + 2e-5)
+        yield e, -e
+        yield e, rng.standard_normal(shape)
+        yield np.zeros(shape), np.full(shape, 1e-8)
+        if shape:
+            a = e.copy()
+            a.flat[-1] = np.nan
+            yield e, a
+            a.flat[0] = np.inf
+            yield e, a
+            b = e.copy()
+            b.flat[0] = np.inf
+            yield b, b.copy()  # an infinite expected value goes to np.isclose itself
+            b.flat[-1] = np.nan
+            yield b, a
+
+
+@pytest.mark.parametrize("rtol,atol", [(1e-5, 1e-8), (0.0, 0.0), (1e-3, 0.0), (0.0, 1e-6)])
+def test_isclose_is_numpys(rtol, atol):
+    for expected, actual in _cases():
+        mine = judge._isclose(actual, expected, rtol, atol)
+        theirs = np.isclose(actual, expected, rtol=rtol, atol=atol)
+        assert np.array_equal(mine, theirs) and np.shape(mine) == np.shape(theirs)
+        assert judge._allclose(actual, expected, rtol, atol) == np.allclose(actual, expected, rtol, atol)
+    assert judge._allclose(np.array([1e-9, -1e-9]), 0) == np.allclose(np.array([1e-9, -1e-9]), 0)
+
+
+def test_compare_sentences():
+    tol = Tolerance(1e-5, 1e-8)
+    e = np.arange(1.0, 7.0).reshape(2, 3)
+    assert compare(e, e + 1e-12, tol, "a") == ""
+    assert compare(e, -e, tol, "a") == ("`a` differs at index [0, 0] (expected 1, got -1); 6 of 6 values differ, "
+                                        "max relative error 1.00e+00. It is the expected value with the opposite sign.")
+    assert compare(e, e * 2, tol, "a").endswith("It is the expected value times 2: an extra or missing scale factor "
+                                                "(e.g. averaging)?")
+    assert compare(e, e + np.array([1.0, 2.0, 3.0]), tol, "a").endswith("The error is the same along an axis: "
+                                                                        "a missing or wrong bias?")
+    assert compare(e, e.T, tol, "a") == ("`a` has shape (3, 2); expected (2, 3). Its transpose has the right values: "
+                                         "a transposed weight or swapped axes?")
+    nan = e.copy()
+    nan[1, 2] = np.nan
+    assert compare(e, nan, tol, "a").endswith("1 of 6 values differ, max relative error nan. The output contains NaN.")
