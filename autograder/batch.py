@@ -182,6 +182,15 @@ def _safe_name(name: str) -> str:
 def _grade_files(grader, payload: dict):
     from autograder.submission import SubmissionError, load_submission
 
+    if "files" not in payload and len(payload["paths"]) == 1:
+        # A local worker and one file: graded where it lies. Copying it into a temporary
+        # folder first cost ~0.5 ms of CPU per submission. Its bytes are still read here,
+        # so that a file gone since discovery fails as before (an error, retried next run).
+        with_files(payload)
+        result = grader.grade_file(payload["paths"][0])
+        result.submission = payload["source"]
+        return result
+    payload = with_files(payload)
     with tempfile.TemporaryDirectory(prefix="rnngrade-") as tmp:
         paths = []
         for i, (name, data) in enumerate(payload["files"]):
@@ -227,7 +236,7 @@ def grade_payload(assignment: str, payload: dict, config: dict | None = None) ->
     out = {"student": payload["student"], "worker": f"{socket.gethostname()}:{os.getpid()}"}
     try:
         grader = worker_grader(assignment, config)
-        out["result"] = result_dict(_grade_files(grader, with_files(payload)))
+        out["result"] = result_dict(_grade_files(grader, payload))
         out["fingerprint"] = assignment_fingerprint(assignment)
         out["ok"] = True
     except Exception:

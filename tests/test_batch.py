@@ -166,6 +166,48 @@ def test_a_submission_of_several_notebooks_is_graded_as_one(tmp_path):
     assert out["fingerprint"] == assignment_fingerprint(A)
 
 
+def test_a_local_payload_is_graded_in_place_and_a_vanished_file_is_an_error(tmp_path, monkeypatch):
+    from autograder.grader import Grader
+
+    path = tmp_path / "ann.py"
+    path.write_text(cell_forward_only())
+    payload = {"student": "ann", "source": "ann.py", "paths": [str(path)], "hash": "x"}
+    seen, original = [], Grader.grade_file
+    monkeypatch.setattr(Grader, "grade_file", lambda self, p: seen.append(str(p)) or original(self, p))
+    out = batch.grade_payload(A, payload)
+    assert out["ok"], out.get("error")
+    assert seen == [str(path)]  # no temporary copy
+    assert out["result"]["submission"] == "ann.py" and out["result"]["score"] == 1.0
+    path.unlink()  # gone between discovery and grading: an error (retried next run), as before
+    out = batch.grade_payload(A, payload)
+    assert not out["ok"] and "FileNotFoundError" in out["error"]
+
+
+def test_the_gradebook_is_a_wal_and_a_killed_writer_keeps_its_commits(tmp_path):
+    db = tmp_path / "gb.db"
+    code = (f"import os; from autograder.gradebook import Gradebook\n"
+            f"book = Gradebook({db_url(db)!r})\n"
+            f"for i in range(3):\n"
+            f"    book.record(assignment={A!r}, student=f's{{i}}', source='s.py', content_hash='h', fingerprint='f',\n"
+            f"                run_id=None, error='boom', units_on_error=[('u', 1.0), ('v', 2.0)])\n"
+            f"book.record(assignment={A!r}, student='s1', source='s.py', content_hash='h2', fingerprint='f',\n"
+            f"            run_id=None, result={{'units': [{{'name': 'u', 'score': 1, 'max_score': 1, 'status': 'passed'}}]}})\n"
+            f"os.kill(os.getpid(), 9)\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    with sqlite3.connect(db) as con:
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        subs = con.execute("SELECT student, status, score, max_score, content_hash FROM submissions "
+                           "ORDER BY student").fetchall()
+        units = con.execute("SELECT s.student, u.position, u.name, u.score, u.status FROM unit_results u "
+                            "JOIN submissions s ON u.submission_id = s.id ORDER BY s.student, u.position").fetchall()
+        total_units = con.execute("SELECT count(*) FROM unit_results").fetchone()[0]
+    assert subs == [("s0", "error", 0.0, 3.0, "h"), ("s1", "graded", 1.0, 1.0, "h2"), ("s2", "error", 0.0, 3.0, "h")]
+    assert units == [("s0", 0, "u", 0.0, "error"), ("s0", 1, "v", 0.0, "error"), ("s1", 0, "u", 1.0, "passed"),
+                     ("s2", 0, "u", 0.0, "error"), ("s2", 1, "v", 0.0, "error")]
+    assert total_units == 5  # the replaced grading's unit rows went with it
+
+
 # --------------------------------------------------------------------------- grading into the gradebook
 
 def test_autograde_flat_examples(tmp_path):
