@@ -598,7 +598,10 @@ class StudentProcess:
                     raise ProtocolError(f"unexpected message {str(op)[:40]!r}")
         except _Deadline:
             if current is not None:
-                runs[current].ended, runs[current].timed_out = limit_text, True
+                out_of_budget = self.time_left() <= GRACE
+                runs[current].ended = (f"stopped when the submission's total time budget of {total:g} s ran out"
+                                       if out_of_budget else limit_text)
+                runs[current].timed_out = True
             self.restarts += 1
             self.kill()
         except (EOFError, OSError, CodecError, ProtocolError, ValueError, TypeError, KeyError) as exc:

@@ -225,6 +225,7 @@ def execute_cells(sock, cells: list, namespace: dict, cell_timeout: float, write
         read_fd, write_fd = os.pipe()
         pid = limits.fork_retry()
         if pid == 0:  # child: run the cells, report progress, take over as holder
+            limits.set_name("rnng-cells")
             os.close(read_fd)
             limits.limit_cell(config)
             outbox = Outbox(sock, 0.0 if careful else Outbox.FLUSH_SECONDS)
@@ -236,6 +237,7 @@ def execute_cells(sock, cells: list, namespace: dict, cell_timeout: float, write
             _signal(write_fd, b"c")
             os.close(write_fd)
             limits.after_commit()
+            limits.set_name("rnng-holder")
             return namespace
         os.close(write_fd)
         finished, committed = 0, False

@@ -66,6 +66,7 @@ def run_unit_in_child(sock, request, namespace, writer, config) -> None:
     pid = limits.fork_retry()
     if pid == 0:
         try:
+            limits.set_name("rnng-unit")
             limits.limit_unit(config)
             runtime.run_unit(sock, request, namespace, writer)
         finally:
@@ -86,6 +87,7 @@ def run_units_in_child(sock, request, namespace, writer, config) -> None:
     pid = limits.fork_retry()
     if pid == 0:
         try:
+            limits.set_name("rnng-units")
             os.close(read_fd)
             limits.limit_unit(config, len(units))
             cpu = int(config.get("unit_cpu_seconds", limits.DEFAULTS["unit_cpu_seconds"]))
@@ -125,6 +127,7 @@ def _stdio(out_fd: int) -> None:
 def start_submission(sock_fd: int, out_fd: int, config: dict, plan: dict, zygote_pid: int) -> None:
     """P: runs as the zygote's child until the submission's init process ends."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    limits.set_name("rnng-submission")
     limits.die_with_parent()
     if os.getppid() != zygote_pid:
         os._exit(1)
@@ -167,6 +170,7 @@ def run_init(sock, config: dict, plan: dict, report: limits.Report, flags: int, 
              scratch: str | None) -> None:
     """I: pid 1 of the submission (when the pid namespace exists). Never returns."""
     try:
+        limits.set_name("rnng-init")
         limits.die_with_parent()
         limits.become_subreaper()
         os.setsid()  # a group of its own: without a pid namespace the grader kills this group
@@ -202,6 +206,7 @@ def run_init(sock, config: dict, plan: dict, report: limits.Report, flags: int, 
             report.on(f"fresh scratch working directory {scratch}")
         holder = os.fork()
         if holder == 0:
+            limits.set_name("rnng-holder")
             keep = sock.fileno()
             os.closerange(3, keep)  # nothing of the zygote's but the submission's socket
             os.closerange(keep + 1, 1 << 16)
@@ -253,6 +258,7 @@ def sweep_uid(uid: int) -> None:
 
 def main() -> None:
     control = socket.socket(fileno=int(sys.argv[1]))
+    limits.set_name("rnng-zygote")
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # P processes are reaped by the kernel
     limits.become_subreaper()  # and so are orphans of a submission without a pid namespace
     plan = limits.prepare_zygote()
