@@ -39,8 +39,15 @@ def _default(obj):
         if arr.dtype.kind not in NUMERIC_KINDS:
             raise CodecError(f"array of dtype {arr.dtype} is not numeric")
         arr = arr if arr.flags.c_contiguous else arr.copy(order="C")  # (ascontiguousarray turns 0-d into 1-d)
-        header = msgpack.packb([arr.dtype.str, list(arr.shape)])
-        return msgpack.ExtType(EXT_NDARRAY, struct.pack("<I", len(header)) + header + arr.tobytes())
+        key = (arr.dtype.str, arr.shape)
+        prefix = _ENCODED_HEADERS.get(key)
+        if prefix is None:
+            header = msgpack.packb([arr.dtype.str, list(arr.shape)])
+            prefix = struct.pack("<I", len(header)) + header
+            if len(_ENCODED_HEADERS) >= _HEADER_CACHE_SIZE:
+                _ENCODED_HEADERS.clear()
+            _ENCODED_HEADERS[key] = prefix
+        return msgpack.ExtType(EXT_NDARRAY, prefix + arr.tobytes())
     if type(obj) is tuple:
         return msgpack.ExtType(EXT_TUPLE, _pack(list(obj)))
     if isinstance(obj, np.ndarray):
@@ -63,13 +70,28 @@ def encode(obj) -> bytes:
         raise CodecError(str(exc)) from None
 
 
+# Array headers repeat (the same dtypes and shapes, case after case): each distinct one
+# is built, or parsed and validated, once. Bounded, since headers may come from a student.
+_HEADER_CACHE_SIZE = 1024
+_ENCODED_HEADERS: dict = {}
+_DECODED_HEADERS: dict = {}
+
+
 def _decode_array(data: bytes) -> np.ndarray:
     if len(data) < 4:
         raise CodecError("truncated array")
     (hlen,) = struct.unpack("<I", data[:4])
     if hlen > 4096 or 4 + hlen > len(data):
         raise CodecError("bad array header")
-    header = msgpack.unpackb(data[4 : 4 + hlen], raw=False, max_array_len=MAX_ARRAY_DIMS + 2)
+    raw_header = data[4 : 4 + hlen]
+    known = _DECODED_HEADERS.get(raw_header)
+    if known is not None:
+        dtype, shape, nbytes = known
+        payload = data[4 + hlen :]
+        if nbytes != len(payload):
+            raise CodecError("array payload does not match its shape")
+        return np.frombuffer(payload, dtype=dtype).reshape(shape).copy()
+    header = msgpack.unpackb(raw_header, raw=False, max_array_len=MAX_ARRAY_DIMS + 2)
     if not (isinstance(header, list) and len(header) == 2 and isinstance(header[0], str)
             and isinstance(header[1], list) and len(header[1]) <= MAX_ARRAY_DIMS):
         raise CodecError("bad array header")
@@ -88,6 +110,9 @@ def _decode_array(data: bytes) -> np.ndarray:
         count *= n
     if count * dtype.itemsize != len(payload):
         raise CodecError("array payload does not match its shape")
+    if len(_DECODED_HEADERS) >= _HEADER_CACHE_SIZE:
+        _DECODED_HEADERS.clear()
+    _DECODED_HEADERS[raw_header] = (dtype, tuple(shape), count * dtype.itemsize)
     return np.frombuffer(payload, dtype=dtype).reshape(tuple(shape)).copy()
 
 
@@ -125,8 +150,27 @@ def decode(data: bytes):
 # --- framing over a socket: 4-byte length + payload ------------------------------------
 
 def send_message(sock, obj) -> None:
-    payload = encode(obj)
+    send_encoded(sock, encode(obj))
+
+
+def send_encoded(sock, payload: bytes) -> None:
     sock.sendall(struct.pack("<I", len(payload)) + payload)
+
+
+def encode_batch(encoded: list[bytes]) -> bytes:
+    """{"op": "batch", "messages": [...]} from messages already encoded: msgpack is
+    concatenative, so each message is encoded once, not again inside the batch."""
+    n = len(encoded)
+    if n < 16:
+        header = bytes([0x90 | n])
+    elif n < 1 << 16:
+        header = b"\xdc" + struct.pack(">H", n)
+    else:
+        header = b"\xdd" + struct.pack(">I", n)
+    return _BATCH_PREFIX + header + b"".join(encoded)
+
+
+_BATCH_PREFIX = b"\x82" + msgpack.packb("op") + msgpack.packb("batch") + msgpack.packb("messages")
 
 
 def _recv_exact(sock, n: int) -> bytes:

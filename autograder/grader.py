@@ -207,6 +207,7 @@ class Grader:
         # the numerical gradient check runs for backward units that fail; True: for all
         # (an instructor checking a new assignment's reference, its tolerance, its tests)
         self.check_all_gradients = check_all_gradients
+        self._hint_cache: dict = {}
         self.reference = load_reference(assignment_id)
         # sandbox limits: the assignment's own (Assignment.limits), then the caller's
         self.config = {**self.assignment.limits, **(config or {})}
@@ -315,7 +316,9 @@ class Grader:
             return all(name in got and not compare(value, got[name], self.tol, name)
                        for name, value in expected.items() if not name.startswith("__"))
 
-        return classic_mistake_hint(run_reference, inputs, actual, matches)
+        # the case inputs are the prepared (shared) objects: their variants' outputs are kept
+        cache = self._hint_cache.setdefault((spec["name"], id(inputs)), {})
+        return classic_mistake_hint(run_reference, inputs, actual, matches, cache)
 
     def _grade_unit(self, student, prepared: PreparedUnit, missing: str | None, together=None) -> UnitResult:
         unit = prepared.unit

@@ -92,15 +92,26 @@ def variants(inputs: dict):
             yield f"with the four gate blocks taken in the order {list(order)}: check the gate order", change
 
 
-def classic_mistake_hint(run_reference, inputs: dict, actual: dict, matches) -> str:
+_FAILED = object()
+
+
+def classic_mistake_hint(run_reference, inputs: dict, actual: dict, matches, cache: dict | None = None) -> str:
     """`run_reference(inputs)` gives the reference outputs; `matches(expected, actual)`
-    says whether a student's outputs equal them."""
+    says whether a student's outputs equal them. `cache` (words -> reference outputs)
+    may be kept per case by the caller: the variants of a hidden case are the same for
+    every submission, so the reference runs on each of them once."""
+    cache = {} if cache is None else cache
     for count, (words, change) in enumerate(variants(inputs)):
         if count >= MAX_VARIANTS:
             break
-        try:
-            expected = run_reference(_replace(inputs, change))
-        except Exception:
+        expected = cache.get(words)
+        if expected is None:
+            try:
+                expected = run_reference(_replace(inputs, change))
+            except Exception:
+                expected = _FAILED
+            cache[words] = expected
+        if expected is _FAILED:
             continue
         if matches(expected, actual):
             return f" Hint: your outputs match the reference computed {words}"

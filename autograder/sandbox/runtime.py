@@ -25,7 +25,7 @@ import types
 
 import numpy as np
 
-from autograder.codec import CodecError, encode, recv_message, send_message
+from autograder.codec import CodecError, encode, encode_batch, recv_message, send_encoded, send_message
 from autograder.driver import ContractError, SetupError, run_case
 
 from autograder.sandbox import limits
@@ -171,18 +171,23 @@ class Outbox:
         self.sock, self.pending, self.interval = sock, [], flush_seconds
         self.since = time.monotonic()
 
-    def put(self, message: dict) -> None:
-        encode(message)  # raises CodecError now, while the caller can still replace it
-        self.pending.append(message)
+    def put(self, message: dict, limit: int | None = None) -> None:
+        """Queue a message, encoded now (once): a CodecError, or one for a message over
+        `limit` bytes, is raised here, while the caller can still replace the message."""
+        encoded = encode(message)
+        if limit is not None and len(encoded) > limit:
+            raise CodecError(f"the outputs take {len(encoded) / 2**20:.0f} MiB; at most "
+                             f"{limit // 2**20} MiB may cross back")
+        self.pending.append(encoded)
         # a slow cell or case reports at once; a batch stays well under the grader's MAX_BATCH
         if time.monotonic() - self.since >= self.interval or len(self.pending) >= self.MAX_MESSAGES:
             self.flush()
 
     def flush(self) -> None:
         if len(self.pending) == 1:
-            send_message(self.sock, self.pending[0])
+            send_encoded(self.sock, self.pending[0])
         elif self.pending:
-            send_message(self.sock, {"op": "batch", "messages": self.pending})
+            send_encoded(self.sock, encode_batch(self.pending))
         self.pending = []
         self.since = time.monotonic()
 
@@ -414,10 +419,6 @@ def _run_cases(outbox: Outbox, request: dict, namespace: dict, writer: BoundedWr
             # the numerical check is a report, not a verdict: the two largest cases suffice
             check_this = request["gradcheck"] and index >= len(request["cases"]) - 2
             outputs = run_case(namespace, spec, inputs, gradcheck=check_this)
-            size = len(encode(outputs))  # refuse non-plain data here, so the verdict can say so
-            if size > MAX_OUTPUT_BYTES:
-                raise CodecError(f"the outputs take {size / 2**20:.0f} MiB; at most "
-                                 f"{MAX_OUTPUT_BYTES // 2**20} MiB may cross back")
             message.update(ok=True, outputs=outputs)
         except ContractError as exc:
             message.update(ok=False, error={"type": "ContractError", "message": str(exc), "traceback": ""})
@@ -430,7 +431,8 @@ def _run_cases(outbox: Outbox, request: dict, namespace: dict, writer: BoundedWr
         message["cpu"] = time.process_time() - started
         message["output"] = writer.take()
         try:
-            outbox.put(message)
+            # outputs that are not plain data, or too large, are refused here (the verdict says so)
+            outbox.put(message, limit=MAX_OUTPUT_BYTES)
         except CodecError as exc:
             outbox.put({"op": "case", "index": index, **tag, "ok": False, "cpu": message["cpu"], "output": "",
                         "error": {"type": "NotPlainData", "message": str(exc), "traceback": ""}})
