@@ -157,9 +157,8 @@ def send_encoded(sock, payload: bytes) -> None:
     sock.sendall(struct.pack("<I", len(payload)) + payload)
 
 
-def encode_batch(encoded: list[bytes]) -> bytes:
-    """{"op": "batch", "messages": [...]} from messages already encoded: msgpack is
-    concatenative, so each message is encoded once, not again inside the batch."""
+def encode_list(encoded: list[bytes]) -> bytes:
+    """A msgpack array of items already encoded (msgpack is concatenative)."""
     n = len(encoded)
     if n < 16:
         header = bytes([0x90 | n])
@@ -167,7 +166,27 @@ def encode_batch(encoded: list[bytes]) -> bytes:
         header = b"\xdc" + struct.pack(">H", n)
     else:
         header = b"\xdd" + struct.pack(">I", n)
-    return _BATCH_PREFIX + header + b"".join(encoded)
+    return header + b"".join(encoded)
+
+
+def encode_map(fields: dict, encoded: dict) -> bytes:
+    """A msgpack map of `fields` (encoded now) and `encoded` (values already encoded):
+    what a grader sends for every submission (hidden cases, specs) is encoded once."""
+    n = len(fields) + len(encoded)
+    if n >= 16:
+        raise ValueError("encode_map builds small maps only")
+    parts = [bytes([0x80 | n])]
+    for key, value in fields.items():
+        parts += [encode(key), encode(value)]
+    for key, value in encoded.items():
+        parts += [encode(key), value]
+    return b"".join(parts)
+
+
+def encode_batch(encoded: list[bytes]) -> bytes:
+    """{"op": "batch", "messages": [...]} from messages already encoded: each message is
+    encoded once, not again inside the batch."""
+    return _BATCH_PREFIX + encode_list(encoded)
 
 
 _BATCH_PREFIX = b"\x82" + msgpack.packb("op") + msgpack.packb("batch") + msgpack.packb("messages")

@@ -22,7 +22,7 @@ from autograder.driver import run_case, unit_spec
 from autograder.hints import classic_mistake_hint
 from autograder.judge import Tolerance, compare, gradcheck_error
 from autograder.reference import helper_sources, load_reference
-from autograder.sandbox.client import StudentProcess, Zygote
+from autograder.sandbox.client import PackedUnit, StudentProcess, Zygote
 from autograder.submission import Cell, SubmissionError, load_submission
 
 GRADCHECK_THRESHOLD = {"float64": 1e-5, "float32": 5e-2}
@@ -67,6 +67,8 @@ class PreparedUnit:
     cases: list            # Case
     expected: list         # expected outputs per case
     reference_inputs: list  # per case: inputs for reference mode (with reference_state added)
+    own: PackedUnit | None = None        # what the student side receives, encoded once
+    reference: PackedUnit | None = None  # the same for reference mode
 
 
 @lru_cache(maxsize=None)
@@ -87,7 +89,10 @@ def prepare(assignment_id: str) -> tuple[Assignment, dict, list]:
             expected.append(_roundtrip(run_case(dict(definitions), spec, _roundtrip(case.inputs))))
             extra = unit.reference_state(reference, _roundtrip(case.inputs)) if unit.reference_state else {}
             reference_inputs.append({**case.inputs, **extra})
-        prepared.append(PreparedUnit(unit, spec, cases, expected, reference_inputs))
+        reference_spec = dict(spec, setup=unit.reference_setup) if unit.reference_setup is not None else spec
+        prepared.append(PreparedUnit(unit, spec, cases, expected, reference_inputs,
+                                     PackedUnit.pack(spec, [c.inputs for c in cases]),
+                                     PackedUnit.pack(reference_spec, reference_inputs)))
     helpers = helper_sources(assignment_id, assignment.helpers)
     return assignment, helpers, prepared
 
@@ -106,15 +111,17 @@ class ReferenceServer:
         self.allowed = set(allowed)
         self.objects: dict[int, object] = {}
 
-    def __call__(self, message: dict) -> dict:
+    def __call__(self, message: dict) -> dict | bytes:
+        """The reply, encoded here (once) so that a value that is not plain data becomes
+        an error reply instead of a grader crash."""
         try:
             args = list(message.get("args") or [])
             value = self._serve(message, args)
             if message.get("op") == "call":
                 # a reference unit may update its arguments in place (update_parameters,
                 # a gradients dict): send them back so the student side can mirror that
-                return {"value": value, "args": _roundtrip(args)}
-            return {"value": value}
+                return encode({"value": value, "args": args})
+            return encode({"value": value})
         except CodecError as exc:
             return {"error": f"the reference could not return plain data ({exc})"}
         except PermissionError as exc:
@@ -134,7 +141,7 @@ class ReferenceServer:
                 handle = len(self.objects) + 1
                 self.objects[handle] = result
                 return handle
-            return _roundtrip(result)
+            return result
         target = self.objects[int(message["handle"])]
         attr = str(message["attr"])
         if attr.startswith("__"):
@@ -143,12 +150,12 @@ class ReferenceServer:
             value = getattr(target, attr)
             if callable(value):
                 return {"method": True}
-            return {"value": _roundtrip(value)}
+            return {"value": value}
         if op == "setattr":
             setattr(target, attr, message.get("value"))
             return None
         if op == "method":
-            return _roundtrip(getattr(target, attr)(*args, **kwargs))
+            return getattr(target, attr)(*args, **kwargs)
         raise PermissionError(f"unknown request {op}")
 
 
@@ -271,7 +278,7 @@ class Grader:
         unit leaves the units after it for another pass."""
         runs, pending = {}, list(units)
         while pending:
-            results = student.run_units([{"spec": p.spec, "cases": [c.inputs for c in p.cases]} for p in pending])
+            results = student.run_units([p.own for p in pending])
             if all(r is None for r in results):
                 break  # not started (budget, start-up failure): each unit gets its own attempt
             runs.update((p.unit.name, r) for p, r in zip(pending, results) if r is not None)
@@ -295,17 +302,14 @@ class Grader:
     def _run_mode(self, student, prepared: PreparedUnit, mode: str):
         unit = prepared.unit
         if mode == "own":
-            spec, inputs, substitute = prepared.spec, [c.inputs for c in prepared.cases], {}
+            packed, substitute = prepared.own, {}
         else:
-            spec = dict(prepared.spec)
-            if unit.reference_setup is not None:
-                spec["setup"] = unit.reference_setup
-            inputs = prepared.reference_inputs
+            packed = prepared.reference
             substitute = {n: ("class" if isinstance(getattr(self.reference, n), type) else "function")
                           for n in unit.calls}
         server = ReferenceServer(self.reference, unit.calls if mode == "reference" else ())
         # the numerical check is reported for the student's own forward/backward pair
-        run = student.run_unit(spec, inputs, substitute, server, gradcheck=(mode == "own"))
+        run = student.run_unit(packed, substitute, server, gradcheck=(mode == "own"))
         return run, self._judge_run(prepared, run)
 
     def _hint(self, spec: dict, inputs: dict, actual: dict) -> str:

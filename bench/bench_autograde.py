@@ -385,7 +385,7 @@ def stage_profile(paths: list[Path], db_dir: Path) -> dict:
         patches.append((owner, name, original))
 
     def unit_mode(args, kwargs, elapsed):
-        substitute = args[3] if len(args) > 3 else kwargs.get("substitute")
+        substitute = args[2] if len(args) > 2 else kwargs.get("substitute")
         return "units_sandbox_reference_mode" if substitute else "units_sandbox"
 
     # the sandbox's message timeline: time between successive protocol messages

@@ -23,7 +23,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-from autograder.codec import CodecError, encode, recv_message, send_message
+from autograder.codec import CodecError, encode, encode_list, encode_map, recv_message, send_encoded, send_message
 from autograder.sandbox.limits import DEFAULTS, ENV_KEEP
 
 MAX_CASE_MESSAGE = 64 * 1024 * 1024
@@ -131,6 +131,19 @@ class Zygote:
             self.process.wait(timeout=5)
         except Exception:
             self.process.kill()
+
+
+@dataclass(frozen=True)
+class PackedUnit:
+    """A unit's spec and hidden case inputs, encoded once per grading process (they are
+    the same for every submission): `count` cases."""
+    spec: bytes
+    cases: bytes
+    count: int
+
+    @classmethod
+    def pack(cls, spec: dict, cases: list) -> "PackedUnit":
+        return cls(encode(spec), encode(cases), len(cases))
 
 
 @dataclass
@@ -288,10 +301,14 @@ class StudentProcess:
                     return batch[0]
                 return message
 
-    def _send(self, message: dict, deadline: float) -> None:
+    def _send(self, message: dict | bytes, deadline: float) -> None:
+        """Send a message (a dict, or one already encoded)."""
         self.sock.settimeout(max(0.05, deadline - time.monotonic()))  # a peer that stops reading
         try:
-            send_message(self.sock, message)
+            if isinstance(message, bytes):
+                send_encoded(self.sock, message)
+            else:
+                send_message(self.sock, message)
         except socket.timeout:
             raise _Deadline() from None
 
@@ -468,18 +485,19 @@ class StudentProcess:
     close = kill
 
     # -- units --------------------------------------------------------------------------
-    def run_unit(self, spec: dict, cases: list, substitute: dict, serve, gradcheck: bool = True) -> UnitRun:
+    def run_unit(self, unit: PackedUnit, substitute: dict, serve, gradcheck: bool = True) -> UnitRun:
         """Run one unit on all cases in a fresh child. `serve(message)` answers calls to
         substituted reference units (it returns the reply dict). A student process that
         turns out to be broken before the unit said anything (an earlier unit killed or
         damaged it) is restarted and the unit run once more."""
-        run, fresh_failure = self._run_unit_once(spec, cases, substitute, serve, gradcheck)
+        run, fresh_failure = self._run_unit_once(unit, substitute, serve, gradcheck)
         if fresh_failure:
-            run, _ = self._run_unit_once(spec, cases, substitute, serve, gradcheck)
+            run, _ = self._run_unit_once(unit, substitute, serve, gradcheck)
         return run
 
-    def _run_unit_once(self, spec, cases, substitute, serve, gradcheck) -> tuple[UnitRun, bool]:
-        run = UnitRun(cases=[None] * len(cases))
+    def _run_unit_once(self, unit: PackedUnit, substitute, serve, gradcheck) -> tuple[UnitRun, bool]:
+        cases = range(unit.count)
+        run = UnitRun(cases=[None] * unit.count)
         total = float(self.config["total_seconds"])
         if self.sock is None and self.time_left() > 0:
             self.start()
@@ -498,8 +516,8 @@ class StudentProcess:
         heard = False
         self.output.take()  # whatever came before belongs to no unit
         try:
-            self._send({"op": "unit", "spec": spec, "cases": cases, "substitute": substitute,
-                        "gradcheck": gradcheck, "timeout": budget}, deadline)
+            self._send(encode_map({"op": "unit", "substitute": substitute, "gradcheck": gradcheck, "timeout": budget},
+                                  {"spec": unit.spec, "cases": unit.cases}), deadline)
             while True:
                 message = self._recv(deadline)
                 heard = True
@@ -540,8 +558,8 @@ class StudentProcess:
         return run, False
 
 
-    def run_units(self, requests: list[dict]) -> list:
-        """Run several units, each {"spec", "cases"}, in the student's own mode (nothing
+    def run_units(self, requests: list[PackedUnit]) -> list:
+        """Run several units in the student's own mode (nothing
         substituted, nothing served, no gradient check) in ONE child, one after another.
         Returns per unit a UnitRun, or None for a unit not reached because the child
         ended earlier (or could not start). The unit that was running when the child was
@@ -561,9 +579,8 @@ class StudentProcess:
         current = None  # index of the unit whose messages arrive now
         self.output.take()
         try:
-            self._send({"op": "units", "timeout": budget,
-                        "units": [{"spec": r["spec"], "cases": r["cases"], "gradcheck": False} for r in requests]},
-                       deadline)
+            units = encode_list([encode_map({"gradcheck": False}, {"spec": r.spec, "cases": r.cases}) for r in requests])
+            self._send(encode_map({"op": "units", "timeout": budget}, {"units": units}), deadline)
             while True:
                 message = self._recv(deadline)
                 op, k = message.get("op"), message.get("unit")
@@ -571,7 +588,7 @@ class StudentProcess:
                     if type(k) is not int or not 0 <= k < len(requests) or runs[k] is not None:
                         raise ProtocolError("unexpected unit_started message")
                     current, unit_started = k, time.monotonic()
-                    runs[k] = UnitRun(cases=[None] * len(requests[k]["cases"]))
+                    runs[k] = UnitRun(cases=[None] * requests[k].count)
                 elif op == "case":
                     index = message.get("index")
                     if (k != current or current is None or not (type(index) is int and 0 <= index < len(runs[k].cases))
