@@ -262,7 +262,7 @@ class Grader:
             together = self._run_together(student, [p for p in self.prepared if not missing[p.unit.name]])
             for prepared in self.prepared:
                 result.units.append(self._grade_unit(student, prepared, missing[prepared.unit.name],
-                                                     together.get(prepared.unit.name)))
+                                                     together.get(prepared.unit.name), result.units))
             result.notes.extend(n for n in student.notes if n not in result.notes)  # sandbox fallbacks, budget
             if student.restarts:
                 result.notes.append(f"The student process was restarted {student.restarts} time(s).")
@@ -324,7 +324,8 @@ class Grader:
         cache = self._hint_cache.setdefault((spec["name"], id(inputs)), {})
         return classic_mistake_hint(run_reference, inputs, actual, matches, cache)
 
-    def _grade_unit(self, student, prepared: PreparedUnit, missing: str | None, together=None) -> UnitResult:
+    def _grade_unit(self, student, prepared: PreparedUnit, missing: str | None, together=None,
+                    graded=()) -> UnitResult:
         unit = prepared.unit
         total = len(prepared.cases)
         if missing:
@@ -339,7 +340,10 @@ class Grader:
             own_run, own_failures = self._run_mode(student, prepared, "own")
         best_mode, run, failures = "own", own_run, own_failures
         ref_failures = None
-        if own_failures and unit.has_reference_mode:
+        # A unit that ran out of time while every unit it calls passed is stuck in its own
+        # code: substituting the reference's would spend the same time again for nothing.
+        own_loop = own_run.timed_out and self._calls_all_passed(unit, graded)
+        if own_failures and unit.has_reference_mode and not own_loop:
             ref_run, ref_failures = self._run_mode(student, prepared, "reference")
             if len(ref_failures) < len(own_failures):
                 best_mode, run, failures = "reference", ref_run, ref_failures
@@ -347,8 +351,20 @@ class Grader:
         score = round(unit.points * passed / total, 6) if total else 0.0
         status = "passed" if passed == total else "failed"
         explanation = self._explain(unit, prepared, own_run, own_failures, best_mode, failures, ref_failures)
+        if own_failures and unit.has_reference_mode and own_loop:
+            explanation += (f"\nNot run again with the reference {', '.join(unit.calls)} substituted: yours passed "
+                            "every hidden case, so the time went in this function's own code.")
         cpu = sum(c.cpu for c in run.cases if c)
         return UnitResult(unit.name, score, unit.points, status, explanation, best_mode, passed, total, cpu, run.wall)
+
+    @staticmethod
+    def _calls_all_passed(unit: Unit, graded) -> bool:
+        """Whether every graded unit that `unit` calls (by its name or its class) passed."""
+        status = {}
+        for result in graded:
+            for name in {result.name, result.name.partition(".")[0]}:
+                status[name] = status.get(name, True) and result.status == "passed"
+        return all(status.get(name, False) for name in unit.calls)
 
     def _explain(self, unit, prepared, own_run, own_failures, mode, failures, ref_failures) -> str:
         total = len(prepared.cases)

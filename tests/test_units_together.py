@@ -45,3 +45,37 @@ def test_a_unit_that_runs_past_its_time_is_stopped_and_the_rest_still_run(grader
     assert "time limit of 1 s" in by_name["rnn_cell_forward"].explanation
     for name in ("rnn_cell_backward", "lstm_cell_forward", "lstm_forward", "lstm_cell_backward", "lstm_backward"):
         assert by_name[name].score == 1.0, by_name[name].explanation
+
+
+def test_a_unit_stuck_in_its_own_loop_is_not_run_again_with_the_reference(graders, monkeypatch):
+    # the classic never-decremented counter in rnn_backward, whose dependencies all pass:
+    # its time limit is spent once (the shared child stops there, even though the news of
+    # the unit's start was still queued in it), and the explanation says why
+    from autograder.sandbox.client import StudentProcess
+
+    alone = []
+    original = StudentProcess.run_unit
+    monkeypatch.setattr(StudentProcess, "run_unit", lambda self, *a, **k: alone.append(1) or original(self, *a, **k))
+    grader = graders(A, unit_seconds=1.0)
+    text = mutate(reference_text(A), "    for t in reversed(range(T_x)):\n        # A hidden state feeds both",
+                  "    t = T_x - 1\n    while t >= 0:\n        # A hidden state feeds both")
+    result = grade_text(grader, text)
+    by_name = {u.name: u for u in result.units}
+    assert scores(result) == {**FULL, "rnn_backward": 0.0}, [(u.name, u.explanation) for u in result.units]
+    text = by_name["rnn_backward"].explanation
+    assert by_name["rnn_backward"].mode == "own" and "time limit of 1 s" in text
+    assert "Not run again with the reference" in text, text
+    assert alone == [], "no unit needed a run of its own"
+
+
+def test_a_unit_stuck_because_of_a_dependency_still_gets_fair_credit(graders):
+    # rnn_cell_backward loops: rnn_backward, which calls it, runs out of time too, and
+    # with the reference rnn_cell_backward substituted it passes
+    grader = graders(A, unit_seconds=1.0)
+    text = mutate(reference_text(A), "    a_next, a_prev, xt, parameters = cache\n",
+                  "    a_next, a_prev, xt, parameters = cache\n    while True:\n        pass\n")
+    result = grade_text(grader, text)
+    by_name = {u.name: u for u in result.units}
+    assert by_name["rnn_cell_backward"].score == 0.0
+    assert by_name["rnn_backward"].score == 1.0 and by_name["rnn_backward"].mode == "reference", \
+        by_name["rnn_backward"].explanation

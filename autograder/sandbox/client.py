@@ -66,6 +66,7 @@ def zygote_environment() -> dict:
 
 class Zygote:
     def __init__(self):
+        self._dying: list = []  # (pidfd, host scratch) of killed submissions not yet gone
         self._start()
 
     def _start(self) -> None:
@@ -88,6 +89,7 @@ class Zygote:
 
     def spawn(self, config: dict) -> tuple[socket.socket, int, int]:
         """A new student process: (its socket, the read end of its output pipe, P's pid)."""
+        self.wait_dead()
         for attempt in (0, 1):
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             out_read, out_write = os.pipe()
@@ -125,7 +127,25 @@ class Zygote:
             data += chunk
         return data
 
+    def bury(self, pidfd: int, scratch: str | None) -> None:
+        """A submission's init process was sent SIGKILL: the kernel ends every process of
+        its pid namespace before the pidfd becomes readable. That takes a millisecond or
+        two of teardown, which the grader need not wait for now: the next spawn (or
+        close) waits for it, so no submission's processes outlive the next one's start."""
+        self._dying.append((pidfd, scratch))
+
+    def wait_dead(self) -> None:
+        dying, self._dying = self._dying, []
+        for pidfd, scratch in dying:
+            try:
+                select.select([pidfd], [], [], 3.0)
+            finally:
+                os.close(pidfd)
+            if scratch:
+                shutil.rmtree(scratch, ignore_errors=True)
+
     def close(self):
+        self.wait_dead()
         try:
             self.control.close()
             self.process.wait(timeout=5)
@@ -445,9 +465,18 @@ class StudentProcess:
             self.notes.append(text)
 
     def kill(self) -> None:
-        """End every process of this submission and wait until they are gone."""
+        """End every process of this submission: with a pid namespace, SIGKILL to its init
+        ends them all, and the zygote waits for that before the next spawn; without one,
+        wait here until they are gone."""
         self._queued = []
-        if self.init_pid:
+        if self.init_pid and self.pid_namespace and self.pidfd is not None:
+            try:
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            except (ProcessLookupError, OSError):
+                pass
+            self.zygote.bury(self.pidfd, self.scratch)
+            self.pidfd, self.scratch = None, None
+        elif self.init_pid:
             alive = self.pidfd is None or not select.select([self.pidfd], [], [], 0)[0]
             if alive and not self.pid_namespace:
                 try:
@@ -532,14 +561,16 @@ class StudentProcess:
                 elif op in ("unit_done", "unit_started"):
                     pass
                 elif op == "unit_exit":
+                    run.timed_out = message.get("timed_out") is True
                     if any(c is None for c in run.cases) and not run.ended:
-                        run.ended = (limit_text if message.get("timed_out") is True else
+                        run.ended = (limit_text if run.timed_out else
                                      f"the unit's process ended early: {_text(message.get('status'))[:300]}")
                     break
                 else:
                     raise ProtocolError(f"unexpected message {str(op)[:40]!r}")
         except _Deadline:
             run.ended = run.ended or limit_text
+            run.timed_out = True
             self.restarts += 1
             self.kill()
         except (EOFError, OSError, CodecError, ProtocolError, ValueError, TypeError, KeyError) as exc:
@@ -577,6 +608,18 @@ class StudentProcess:
         started = time.monotonic()
         deadline = started + budget + GRACE  # the holder applies `budget` per unit; this is the backstop
         current = None  # index of the unit whose messages arrive now
+        finished = -1   # the last unit that said it was done
+
+        def stopped() -> int | None:
+            """The unit that was running when the child stopped: the one whose messages
+            were arriving, or else (its start may have been among the messages lost with
+            the child) the one after the last that finished."""
+            k = current if current is not None else finished + 1
+            if k >= len(requests):
+                return None
+            if runs[k] is None:
+                runs[k] = UnitRun(cases=[None] * requests[k].count)
+            return k
         self.output.take()
         try:
             units = encode_list([encode_map({"gradcheck": False}, {"spec": r.spec, "cases": r.cases}) for r in requests])
@@ -600,31 +643,34 @@ class StudentProcess:
                         raise ProtocolError("unexpected unit_done message")
                     self._attach_output(runs[k])
                     runs[k].wall = time.monotonic() - unit_started
-                    current = None
+                    current, finished = None, k
                     deadline = time.monotonic() + min(unit_seconds, max(self.time_left(), 0)) + GRACE
                 elif op == "units_exit":
-                    if current is not None:
-                        run = runs[current]
+                    k = stopped()
+                    if k is not None:
+                        run = runs[k]
                         run.timed_out = message.get("timed_out") is True
                         run.ended = (limit_text if run.timed_out else
                                      f"the unit's process ended early: {_text(message.get('status'))[:300]}")
                         self._attach_output(run)
-                        run.wall = time.monotonic() - unit_started
+                        run.wall = time.monotonic() - (unit_started if k == current else started)
                     break
                 else:
                     raise ProtocolError(f"unexpected message {str(op)[:40]!r}")
         except _Deadline:
-            if current is not None:
+            k = stopped()
+            if k is not None:
                 out_of_budget = self.time_left() <= GRACE
-                runs[current].ended = (f"stopped when the submission's total time budget of {total:g} s ran out"
-                                       if out_of_budget else limit_text)
-                runs[current].timed_out = True
+                runs[k].ended = (f"stopped when the submission's total time budget of {total:g} s ran out"
+                                 if out_of_budget else limit_text)
+                runs[k].timed_out = True
             self.restarts += 1
             self.kill()
         except (EOFError, OSError, CodecError, ProtocolError, ValueError, TypeError, KeyError) as exc:
-            if current is not None:
-                runs[current].ended = (f"the student process broke the grading protocol or ended "
-                                       f"({type(exc).__name__}); it was restarted")
+            k = stopped()
+            if k is not None:
+                runs[k].ended = (f"the student process broke the grading protocol or ended "
+                                 f"({type(exc).__name__}); it was restarted")
             self.restarts += 1
             self.kill()
         return runs
