@@ -88,7 +88,8 @@ class Zygote:
         self._start()
 
     def spawn(self, config: dict) -> tuple[socket.socket, int, int]:
-        """A new student process: (its socket, the read end of its output pipe, P's pid)."""
+        """A new student process: (its socket, the read end of its output pipe, the pid of
+        its init process I)."""
         self.wait_dead()
         for attempt in (0, 1):
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -276,7 +277,7 @@ class StudentProcess:
         self.config.update(config or {})
         self.helpers, self.preamble, self.cells = helpers, preamble, cells
         self.sock = None
-        self.pid = None            # P, the zygote's child
+        self.pid = None            # I, the zygote's child (the submission's init process)
         self.init_pid = None       # I, the submission's init process
         self.pidfd = None
         self.pid_namespace = False
@@ -345,9 +346,9 @@ class StudentProcess:
         while not (ready and self.init_pid):
             message = self._recv(deadline)
             op = message.get("op")
-            if op == "spawned" and self.init_pid is None:  # from P, before any student code
+            if op == "spawned" and self.init_pid is None:  # from I, before any student code
                 pid = message.get("pid")
-                if type(pid) is not int or pid <= 1 or _ppid(pid) != self.pid:
+                if type(pid) is not int or pid != self.pid or _ppid(pid) != self.zygote.process.pid:
                     raise ProtocolError("the student process reported an impossible pid")
                 self.init_pid = pid
                 self.pid_namespace = message.get("pid_namespace") is True
@@ -498,7 +499,7 @@ class StudentProcess:
                 self.zygote.sweep(int(self.config["uid_base"]) + self.init_pid)
         elif self.pid:
             try:
-                os.kill(self.pid, signal.SIGKILL)  # P: its init follows (PDEATHSIG)
+                os.kill(self.pid, signal.SIGKILL)  # I, before it said it was ready
             except (ProcessLookupError, PermissionError):
                 pass
         if self.pidfd is not None:

@@ -82,6 +82,7 @@ try:
     _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
     _libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
     _libc.unshare.argtypes = [ctypes.c_int]
+    _libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
     _libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
     _libc.syscall.restype = ctypes.c_long
 except (OSError, AttributeError):  # not Linux/glibc: every hardening step reports a fallback
@@ -105,6 +106,34 @@ def unshare(flags: int) -> None:
         os.unshare(flags)
     else:
         _check(_need_libc().unshare(flags), "unshare")
+
+
+def setns(fd: int, nstype: int) -> None:
+    if hasattr(os, "setns"):  # Python 3.12+
+        os.setns(fd, nstype)
+    else:
+        _check(_need_libc().setns(fd, nstype), "setns")
+
+
+class PidNamespaces:
+    """The zygote's way to start each submission's init as pid 1 of a new pid namespace
+    without an intermediate process: unshare(CLONE_NEWPID) puts the zygote's *next*
+    child there; setns back to its own namespace right after that fork keeps every
+    later child (the next submission's init included) out of it."""
+
+    def __init__(self):
+        self.own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+
+    def before_fork(self) -> str:
+        """'' when the next child will be pid 1 of a new namespace, else why not."""
+        try:
+            unshare(CLONE_NEWPID)
+            return ""
+        except OSError as exc:
+            return str(exc)
+
+    def after_fork(self) -> None:
+        setns(self.own, CLONE_NEWPID)
 
 
 def mount(source, target: str, fstype, flags: int, data: str | None = None) -> None:
@@ -347,11 +376,13 @@ def cleanup_zygote(plan: dict) -> None:
 
 # --- P: namespaces -------------------------------------------------------------------
 
-def enter_namespaces(report: Report, disable=()) -> int:
-    """unshare what can be unshared; returns the flags obtained. The pid namespace
-    takes effect for P's next child, which becomes its init (pid 1)."""
+def enter_namespaces(report: Report, disable=(), skip=()) -> int:
+    """unshare what can be unshared; returns the flags obtained. Namespaces in `skip`
+    are dealt with elsewhere (the pid namespace: by the zygote, see PidNamespaces)."""
     wanted = 0
     for flag, name in NAMESPACES:
+        if name in skip:
+            continue
         if name in disable:
             report.off(name, "disabled by the configuration")
         else:

@@ -9,12 +9,12 @@ student process and the write end of its output pipe (SCM_RIGHTS).
 
 One submission's processes:
 
-  zygote ── P       setsid, unshare(mount, pid, net, ipc, uts); reports I's pid; waits
-            └─ I    pid 1 of the new pid namespace: builds the private root, reaps
-               │    orphans; when it dies the kernel kills every process of the
-               │    submission (the grader kills it at the end, or on a time-out)
-               └─ H0  the first holder: rlimits, dedicated uid, no_new_privs, seccomp,
-                      then the runtime (cells fork-and-commit, one child per unit)
+  zygote ── I       forked straight into a new pid namespace, whose pid 1 it is; setsid,
+            │       unshare(mount, net, ipc, uts), builds the private root, reaps orphans;
+            │       when it dies the kernel kills every process of the submission (the
+            │       grader kills it at the end, or on a time-out); it dies with the zygote
+            └─ H0  the first holder: rlimits, dedicated uid, no_new_privs, seccomp,
+                      then the runtime (cells fork-and-commit, units in forked children)
 """
 from __future__ import annotations
 
@@ -124,46 +124,36 @@ def _stdio(out_fd: int) -> None:
         os.close(out_fd)
 
 
-def start_submission(sock_fd: int, out_fd: int, config: dict, plan: dict, zygote_pid: int) -> None:
-    """P: runs as the zygote's child until the submission's init process ends."""
+def start_init(sock_fd: int, out_fd: int, config: dict, plan: dict, pid_namespace: bool, pid_ns_why: str,
+               pid_fd: int) -> None:
+    """I, forked by the zygote (as pid 1 of a new pid namespace when there is one): takes
+    its outer pid from the zygote, its stdio, the other namespaces, then runs run_init."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    limits.set_name("rnng-submission")
+    limits.set_name("rnng-init")
     limits.die_with_parent()
-    if os.getppid() != zygote_pid:
+    outer = int(os.read(pid_fd, 32) or b"0")  # nothing: the zygote died before telling
+    os.close(pid_fd)
+    if outer <= 1:
         os._exit(1)
     sock = socket.socket(fileno=sock_fd)
-    os.setsid()
     _stdio(out_fd)
     report = limits.Report()
     harden = bool(config.get("harden", True))
-    flags = limits.enter_namespaces(report, config.get("disable") or ()) if harden else 0
+    flags = 0
+    if harden:
+        if pid_namespace:
+            flags |= limits.CLONE_NEWPID
+        else:
+            report.off("pid namespace", pid_ns_why)
+        flags |= limits.enter_namespaces(report, config.get("disable") or (), skip=("pid namespace",))
     scratch = None if harden and flags & limits.CLONE_NEWNS and plan.get("fs") else tempfile.mkdtemp(
         prefix="rnngrade-student-")
-    read_fd, write_fd = os.pipe()
-    init = os.fork()
-    if init == 0:
-        os.close(write_fd)
-        outer = int(os.read(read_fd, 32) or b"0")
-        os.close(read_fd)
-        run_init(sock, config, plan, report, flags, outer, scratch)
-    os.close(read_fd)
     try:
-        send_message(sock, {"op": "spawned", "pid": init, "pid_namespace": bool(flags & limits.CLONE_NEWPID),
+        send_message(sock, {"op": "spawned", "pid": outer, "pid_namespace": bool(flags & limits.CLONE_NEWPID),
                             "scratch": scratch or ""})  # a host folder the grader removes at the end
     except OSError:
-        pass
-    os.write(write_fd, str(init).encode())
-    os.close(write_fd)
-    sock.close()
-    while True:  # P stays until I ends: I dies with it (PDEATHSIG), and it with the zygote
-        try:
-            os.waitpid(init, 0)
-            break
-        except InterruptedError:
-            continue
-        except ChildProcessError:
-            break
-    os._exit(0)
+        os._exit(1)
+    run_init(sock, config, plan, report, flags, outer, scratch)
 
 
 def run_init(sock, config: dict, plan: dict, report: limits.Report, flags: int, outer_pid: int,
@@ -259,10 +249,13 @@ def sweep_uid(uid: int) -> None:
 def main() -> None:
     control = socket.socket(fileno=int(sys.argv[1]))
     limits.set_name("rnng-zygote")
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # P processes are reaped by the kernel
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the submissions' init processes are reaped by the kernel
     limits.become_subreaper()  # and so are orphans of a submission without a pid namespace
     plan = limits.prepare_zygote()
-    zygote_pid = os.getpid()
+    try:
+        namespaces = limits.PidNamespaces()
+    except OSError:
+        namespaces = None
     gc.freeze()  # what is imported now stays shared with every forked student process
     try:
         while True:
@@ -286,15 +279,27 @@ def main() -> None:
                     os.close(fd)
                 control.sendall((0).to_bytes(4, "little"))
                 continue
+            harden = bool(request.get("harden", True))
+            new_namespace, why = False, "disabled by the configuration"
+            if harden and "pid namespace" not in (request.get("disable") or ()):
+                why = namespaces.before_fork() if namespaces else "no /proc/self/ns/pid"
+                new_namespace = not why
+            pid_read, pid_write = os.pipe()
             pid = os.fork()
             if pid == 0:
                 try:
                     control.close()
-                    start_submission(fds[0], fds[1], request, plan, zygote_pid)
+                    os.close(pid_write)
+                    start_init(fds[0], fds[1], request, plan, new_namespace, why, pid_read)
                 except BaseException:
                     traceback.print_exc()
                 finally:
                     os._exit(1)
+            if new_namespace:
+                namespaces.after_fork()  # raises rather than fork the next child into that namespace
+            os.close(pid_read)
+            os.write(pid_write, str(pid).encode())
+            os.close(pid_write)
             for fd in fds:
                 os.close(fd)
             control.sendall(pid.to_bytes(4, "little"))
