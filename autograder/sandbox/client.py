@@ -251,7 +251,7 @@ def _join_output(*parts: str) -> str:
 
 
 def _host_scratch(path) -> str | None:
-    """The host scratch folder P reports (no private root): removed by kill()."""
+    """The host scratch folder I reports (no private root): removed once it is gone."""
     if not isinstance(path, str) or not path:
         return None
     folder, name = os.path.split(path)

@@ -154,7 +154,7 @@ def prctl(option: int, arg2: int = 0, arg3: int = 0) -> None:
 
 
 def die_with_parent() -> None:
-    """SIGKILL this process when its parent dies (the zygote, or P for the init)."""
+    """SIGKILL this process when its parent dies (the zygote, for the init)."""
     try:
         prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except OSError:
@@ -374,7 +374,7 @@ def cleanup_zygote(plan: dict) -> None:
             pass
 
 
-# --- P: namespaces -------------------------------------------------------------------
+# --- I: namespaces -------------------------------------------------------------------
 
 def enter_namespaces(report: Report, disable=(), skip=()) -> int:
     """unshare what can be unshared; returns the flags obtained. Namespaces in `skip`
