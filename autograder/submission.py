@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import marshal
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,29 +43,61 @@ def _ipython_transform(source: str) -> str:
 # notebook is handed out with (imports, test cells) come back unchanged from every student
 # of a class. Bounded: sources over _PARSE_CACHE_CHARS are not kept, and the cache is
 # emptied when it holds _PARSE_CACHE_SIZE of them.
-_PARSE_CACHE: dict[str, str] = {}
+_PARSE_CACHE: dict[str, tuple] = {}   # source -> (verdict, code object or None)
+_CODE_CACHE: dict[tuple, bytes] = {}   # (source, label) -> marshalled code, as the sandbox runs it
 _PARSE_CACHE_SIZE = 4096
 _PARSE_CACHE_CHARS = 16_384
 
 
-def _parses(source: str) -> str:
-    """'' when the source compiles, else the reason it does not."""
+def _compile(source: str) -> tuple:
     cached = _PARSE_CACHE.get(source)
     if cached is not None:
         return cached
     try:
         # compile, not ast.parse: `return` outside a function is only caught here
-        compile(source, "<cell>", "exec", dont_inherit=True)
-        verdict = ""
+        result = ("", compile(source, CELL_FILENAME, "exec", dont_inherit=True))
     except SyntaxError as exc:
-        verdict = f"{exc.msg} (line {exc.lineno})"
+        result = (f"{exc.msg} (line {exc.lineno})", None)
     except (ValueError, RecursionError, MemoryError) as exc:
-        return str(exc) or type(exc).__name__  # may depend on the moment: not cached
+        return (str(exc) or type(exc).__name__, None)  # may depend on the moment: not cached
     if len(source) <= _PARSE_CACHE_CHARS:
         if len(_PARSE_CACHE) >= _PARSE_CACHE_SIZE:
             _PARSE_CACHE.clear()
-        _PARSE_CACHE[source] = verdict
-    return verdict
+        _PARSE_CACHE[source] = result
+    return result
+
+
+def _parses(source: str) -> str:
+    """'' when the source compiles, else the reason it does not."""
+    return _compile(source)[0]
+
+
+CELL_FILENAME = "<cell>"
+
+
+def _renamed(code, filename: str):
+    """The code object with its file name (and its nested functions') set to `filename`."""
+    consts = tuple(_renamed(c, filename) if hasattr(c, "co_filename") else c for c in code.co_consts)
+    return code.replace(co_filename=filename, co_consts=consts)
+
+
+def cell_code(cell: "Cell") -> bytes | None:
+    """The cell compiled as the sandbox would compile it (file name "<label>", no
+    inherited __future__ flags), marshalled: the student process loads it instead of
+    compiling again, and the compile is shared with the parse check above. The code
+    travels only from the grader to the student side."""
+    key = (cell.source, cell.label)
+    code = _CODE_CACHE.get(key)
+    if code is None:
+        verdict, compiled = _compile(cell.source)
+        if verdict or compiled is None:
+            return None
+        code = marshal.dumps(_renamed(compiled, f"<{cell.label}>"))
+        if len(cell.source) <= _PARSE_CACHE_CHARS:
+            if len(_CODE_CACHE) >= _PARSE_CACHE_SIZE:
+                _CODE_CACHE.clear()
+            _CODE_CACHE[key] = code
+    return code
 
 
 def split_unparsable(source: str, label: str) -> list[Cell]:

@@ -165,3 +165,12 @@ def test_a_notebook_of_thousands_of_cells_is_read_whole(grader, tmp_path):
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells]), path)
     result = grader.grade_file(path)
     assert scores(result) == {u: 1.0 for u in UNITS} and not result.notes
+
+
+def test_cells_run_without_the_graders_future_imports(grader):
+    # In Jupyter an annotation naming nothing raises NameError when the def runs; the
+    # sandbox must not inherit `from __future__ import annotations` from its own modules
+    text = reference_text(A) + "\n\ndef helper(x: NameThatDoesNotExist):\n    return x\n\nhelper_defined = True\n"
+    result = grade_text(grader, text)
+    assert scores(result) == {u: 1.0 for u in UNITS}
+    assert any("NameError" in n and "NameThatDoesNotExist" in n for n in result.notes), result.notes

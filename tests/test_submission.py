@@ -96,3 +96,20 @@ def test_the_parse_cache_stays_bounded(monkeypatch):
         assert submission._parses(f"x = {i}\n") == ""
     assert submission._parses("x = (\n" + "y" * 20_000) and len(submission._PARSE_CACHE) <= 10
     assert all(len(s) <= submission._PARSE_CACHE_CHARS for s in submission._PARSE_CACHE)
+
+
+def test_cell_code_is_what_the_sandbox_would_compile():
+    import marshal
+
+    from autograder.submission import Cell, cell_code
+
+    cell = Cell("cell 4", "def f(x):\n    def g():\n        return 1 / x\n    return g()\n")
+    code = marshal.loads(cell_code(cell))
+    namespace = {}
+    exec(code, namespace)
+    inner = namespace["f"].__code__.co_consts
+    assert code.co_filename == "<cell 4>" and namespace["f"].__code__.co_filename == "<cell 4>"
+    assert all(c.co_filename == "<cell 4>" for c in inner if hasattr(c, "co_filename"))
+    with pytest.raises(ZeroDivisionError):
+        namespace["f"](0)
+    assert cell_code(Cell("cell 5", "def broken(:\n", "invalid syntax")) is None
