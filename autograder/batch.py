@@ -156,7 +156,7 @@ def worker_grader(assignment: str, config: dict | None = None):
         cache = _worker.graders = {}
     key = (assignment, _config_key(config))
     if key not in cache:
-        cache[key] = Grader(assignment, dict(config or {}) or None)
+        cache[key] = Grader(assignment, dict(config or {}) or None, prespawn=True)
         with _all_graders_lock:
             _all_graders.append(cache[key])
     return cache[key]

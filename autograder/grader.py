@@ -209,12 +209,14 @@ class Grader:
     """Grades submissions of one assignment; reuse it across submissions."""
 
     def __init__(self, assignment_id: str, config: dict | None = None, zygote: Zygote | None = None,
-                 check_all_gradients: bool = False):
+                 check_all_gradients: bool = False, prespawn: bool = False):
         self.assignment, self.helpers, self.prepared = prepare(assignment_id)
         # the numerical gradient check runs for backward units that fail; True: for all
         # (an instructor checking a new assignment's reference, its tolerance, its tests)
         self.check_all_gradients = check_all_gradients
         self._hint_cache: dict = {}
+        # batch grading: each submission's end starts the next one's sandbox (Zygote.prepare_spare)
+        self.prespawn = prespawn
         self.reference = load_reference(assignment_id)
         # sandbox limits: the assignment's own (Assignment.limits), then the caller's
         self.config = {**self.assignment.limits, **(config or {})}
@@ -268,6 +270,8 @@ class Grader:
                 result.notes.append(f"The student process was restarted {student.restarts} time(s).")
         finally:
             student.kill()
+            if self.prespawn:
+                self.zygote.prepare_spare(student.config)
         return result
 
     def _run_together(self, student, units: list[PreparedUnit]) -> dict:

@@ -66,8 +66,11 @@ def zygote_environment() -> dict:
 
 
 class Zygote:
+    MAX_DYING = 8  # killed submissions whose teardown may still be going on
+
     def __init__(self):
         self._dying: list = []  # (pidfd, host scratch) of killed submissions not yet gone
+        self._spare = None      # (config key, pidfd, (socket, output pipe, pid)) started ahead
         self._start()
 
     def _start(self) -> None:
@@ -90,8 +93,48 @@ class Zygote:
 
     def spawn(self, config: dict) -> tuple[socket.socket, int, int]:
         """A new student process: (its socket, the read end of its output pipe, the pid of
-        its init process I)."""
-        self.wait_dead()
+        its init process I); the spare one if it was started for this config and lives."""
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            key, pidfd, made = spare
+            alive = not select.select([pidfd], [], [], 0)[0]
+            if alive and key == encode(config):
+                os.close(pidfd)
+                self.wait_dead(block=False)
+                return made
+            self._discard(pidfd, made)
+        self.wait_dead(block=False)
+        return self._spawn_now(config)
+
+    def prepare_spare(self, config: dict) -> None:
+        """Start the next submission's student process now: it builds its private root and
+        drops its privileges while the grader records this result and reads the next
+        notebook, and the next spawn with this config takes it. It holds nothing of any
+        submission until the grader sends it cells."""
+        if self._spare is not None:
+            return
+        try:
+            made = self._spawn_now(config)
+        except RuntimeError:
+            return
+        try:
+            pidfd = os.pidfd_open(made[2])
+        except (AttributeError, OSError):  # no pidfd (or it is gone already): no spare
+            made[0].close()
+            os.close(made[1])
+            return
+        self._spare = (encode(config), pidfd, made)
+
+    def _discard(self, pidfd: int, made) -> None:
+        try:
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        except OSError:
+            pass
+        made[0].close()
+        os.close(made[1])
+        self.bury(pidfd, None)
+
+    def _spawn_now(self, config: dict) -> tuple[socket.socket, int, int]:
         for attempt in (0, 1):
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             out_read, out_write = os.pipe()
@@ -136,17 +179,24 @@ class Zygote:
         close) waits for it, so no submission's processes outlive the next one's start."""
         self._dying.append((pidfd, scratch))
 
-    def wait_dead(self) -> None:
-        dying, self._dying = self._dying, []
-        for pidfd, scratch in dying:
-            try:
-                select.select([pidfd], [], [], 3.0)
-            finally:
+    def wait_dead(self, block: bool = True) -> None:
+        """Forget the killed submissions that are gone; with `block`, wait for all of them
+        (each gets 3 s), else only for the oldest beyond MAX_DYING."""
+        still = []
+        for k, (pidfd, scratch) in enumerate(self._dying):
+            must = block or len(self._dying) - k > self.MAX_DYING
+            if select.select([pidfd], [], [], 3.0 if must else 0)[0] or must:
                 os.close(pidfd)
-            if scratch:
-                shutil.rmtree(scratch, ignore_errors=True)
+                if scratch:
+                    shutil.rmtree(scratch, ignore_errors=True)
+            else:
+                still.append((pidfd, scratch))
+        self._dying = still
 
     def close(self):
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            self._discard(spare[1], spare[2])
         self.wait_dead()
         try:
             self.control.close()
