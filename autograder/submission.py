@@ -214,3 +214,18 @@ def load_submission(path: str | Path) -> list[Cell]:
             raise SubmissionError(f"not a notebook: invalid JSON ({exc})") from None
         return read_notebook(data)
     return read_python(text)
+
+
+_HELPER_CODE: dict[tuple, bytes] = {}
+
+
+def helper_code(helpers: dict) -> dict:
+    """The helper modules an assignment ships (name -> source), compiled and marshalled
+    once per grading process, as the sandbox would compile them."""
+    out = {}
+    for name, source in helpers.items():
+        key = (name, source)
+        if key not in _HELPER_CODE:
+            _HELPER_CODE[key] = marshal.dumps(compile(source, f"<{name}.py>", "exec", dont_inherit=True))
+        out[name] = _HELPER_CODE[key]
+    return out

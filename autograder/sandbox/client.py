@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from autograder.codec import CodecError, encode, encode_list, encode_map, recv_message, send_encoded, send_message
 from autograder.sandbox.limits import DEFAULTS, ENV_KEEP
-from autograder.submission import cell_code
+from autograder.submission import Cell, cell_code, helper_code
 
 MAX_CASE_MESSAGE = 64 * 1024 * 1024
 MAX_BATCH = 4096  # messages in one batch (cells of a notebook, cases of a unit)
@@ -472,7 +472,9 @@ class StudentProcess:
             self._spawn()
             cells = [{"label": c.label, "source": c.source, "syntax_error": c.syntax_error,
                       "code": None if c.syntax_error else cell_code(c)} for c in self.cells]
-            self._send({"op": "load", "helpers": self.helpers, "preamble": self.preamble, "cells": cells,
+            self._send({"op": "load", "helpers": self.helpers, "helper_code": helper_code(self.helpers),
+                        "preamble": self.preamble, "preamble_code": cell_code(Cell("preamble", self.preamble)),
+                        "cells": cells,
                         "cell_timeout": float(self.config["cell_seconds"]), "skip": sorted(self.skipped),
                         # after a crash, every cell reports at once so the culprit is known
                         "careful": careful},

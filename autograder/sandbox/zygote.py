@@ -45,8 +45,9 @@ def serve_submission(sock: socket.socket, config: dict, report: dict) -> None:
             request = recv_message(sock)
             op = request.get("op")
             if op == "load":
-                runtime.install_helpers(request["helpers"])
-                cells = [{"label": "preamble", "source": request["preamble"], "syntax_error": ""}] + request["cells"]
+                runtime.install_helpers(request["helpers"], request.get("helper_code"))
+                cells = [{"label": "preamble", "source": request["preamble"], "syntax_error": "",
+                          "code": request.get("preamble_code")}] + request["cells"]
                 skip = {int(i) for i in request.get("skip") or []}
                 namespace = runtime.execute_cells(sock, cells, namespace, request["cell_timeout"], writer,
                                                   skip=skip, config=config, careful=bool(request.get("careful")))
