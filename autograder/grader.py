@@ -21,6 +21,7 @@ from autograder.codec import CodecError, decode, encode
 from autograder.driver import run_case, unit_spec
 from autograder.hints import classic_mistake_hint
 from autograder.judge import Tolerance, compare, gradcheck_error
+from autograder.judge import matches as values_match
 from autograder.reference import helper_sources, load_reference
 from autograder.sandbox.client import PackedUnit, StudentProcess, Zygote
 from autograder.submission import Cell, SubmissionError, load_submission
@@ -321,7 +322,7 @@ class Grader:
             return _roundtrip(run_case(dict(vars(self.reference)), spec, changed))
 
         def matches(expected, got):
-            return all(name in got and not compare(value, got[name], self.tol, name)
+            return all(name in got and values_match(value, got[name], self.tol, name)
                        for name, value in expected.items() if not name.startswith("__"))
 
         # the case inputs are the prepared (shared) objects: their variants' outputs are kept

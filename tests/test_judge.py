@@ -54,3 +54,16 @@ def test_compare_sentences():
     nan = e.copy()
     nan[1, 2] = np.nan
     assert compare(e, nan, tol, "a").endswith("1 of 6 values differ, max relative error nan. The output contains NaN.")
+
+
+def test_matches_agrees_with_compare():
+    from autograder.judge import Tolerance, compare, matches
+
+    tol = Tolerance(1e-5, 1e-8)
+    rng = np.random.default_rng(3)
+    base = rng.standard_normal((4, 3))
+    pairs = [(base, base.copy()), (base, base + 1e-3), (base, base.T), (base, base.astype(np.float32)),
+             (base, base[:, :2]), ({"a": base}, {"a": base + 1}), (np.arange(3), np.arange(3)),
+             (base, np.where(base > 0, base, np.nan)), (1.5, 1.5), (base, "text")]
+    for expected, actual in pairs:
+        assert matches(expected, actual, tol) == (not compare(expected, actual, tol, "x")), (expected, actual)
