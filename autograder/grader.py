@@ -338,20 +338,27 @@ class Grader:
         own_run, own_failures = together, None
         if together is not None:
             own_failures = self._judge_run(prepared, together)
+        ref_run = ref_failures = None
+        failed_together = bool(own_failures) and not together.timed_out
+        if failed_together and unit.has_reference_mode and not self.check_all_gradients:
+            # Fair credit first: with the reference's units substituted (alone, as always)
+            # a unit that only failed because of what it calls gets full marks, and its
+            # own run alone could not change that.
+            ref_run, ref_failures = self._run_mode(student, prepared, "reference")
         # alone (and with the gradient check, which then has something to explain) unless it
-        # passed together with the others, or used up its time there: a second run would too
-        if (own_failures is None or (own_failures and not together.timed_out)
+        # passed together with the others, or already has full marks from the reference
+        # mode, or used up its time there: a second run would too
+        if (own_failures is None or (failed_together and ref_failures != [])
                 or (self.check_all_gradients and unit.gradcheck is not None)):
             own_run, own_failures = self._run_mode(student, prepared, "own")
         best_mode, run, failures = "own", own_run, own_failures
-        ref_failures = None
         # A unit that ran out of time while every unit it calls passed is stuck in its own
         # code: substituting the reference's would spend the same time again for nothing.
         own_loop = own_run.timed_out and self._calls_all_passed(unit, graded)
-        if own_failures and unit.has_reference_mode and not own_loop:
+        if ref_run is None and own_failures and unit.has_reference_mode and not own_loop:
             ref_run, ref_failures = self._run_mode(student, prepared, "reference")
-            if len(ref_failures) < len(own_failures):
-                best_mode, run, failures = "reference", ref_run, ref_failures
+        if ref_run is not None and own_failures and len(ref_failures) < len(own_failures):
+            best_mode, run, failures = "reference", ref_run, ref_failures
         passed = total - len(failures)
         score = round(unit.points * passed / total, 6) if total else 0.0
         status = "passed" if passed == total else "failed"

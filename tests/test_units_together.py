@@ -79,3 +79,23 @@ def test_a_unit_stuck_because_of_a_dependency_still_gets_fair_credit(graders):
     assert by_name["rnn_cell_backward"].score == 0.0
     assert by_name["rnn_backward"].score == 1.0 and by_name["rnn_backward"].mode == "reference", \
         by_name["rnn_backward"].explanation
+
+
+def test_a_unit_that_fails_only_through_what_it_calls_needs_no_run_alone(grader, monkeypatch):
+    # a bias left out of rnn_cell_forward: rnn_forward and rnn_backward fail together with
+    # the others and pass with the reference's units substituted; only rnn_cell_forward
+    # itself needs its own run alone (its verdict, with the gradient check where there is one)
+    from autograder.sandbox.client import StudentProcess
+
+    runs = []
+    original = StudentProcess.run_unit
+    monkeypatch.setattr(StudentProcess, "run_unit", lambda self, unit, substitute, *a, **k: runs.append(
+        "reference" if substitute else "own") or original(self, unit, substitute, *a, **k))
+    text = mutate(reference_text(A), CELL_FORWARD_LINE, "    a_next = np.tanh(Waa @ a_prev + Wax @ xt)\n")
+    result = grade_text(grader, text)
+    by_name = {u.name: u for u in result.units}
+    assert scores(result) == {**FULL, "rnn_cell_forward": 0.0}, [(u.name, u.explanation) for u in result.units]
+    assert by_name["rnn_forward"].mode == by_name["rnn_backward"].mode == "reference"
+    assert "With your own rnn_cell_forward" in by_name["rnn_forward"].explanation
+    reference_mode = [u.name for u in result.units if u.mode == "reference"]
+    assert runs.count("own") == 1 and runs.count("reference") == len(reference_mode), (runs, reference_mode)
