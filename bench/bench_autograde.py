@@ -615,6 +615,9 @@ def run(args, work: Path) -> None:
     bare_wall = bare["cells"] + bare["units"]
     bare_cpu = bare["cells_cpu"] + bare["units_cpu"]
 
+    # rnngrade's wall time per submission without the time-limited notebooks (each holds a
+    # worker for its limits): the like-for-like figure next to nbgrader's sample, which has none
+    tame_per_sub = (big_s["wall"] - sum(limited) / workers) / max(args.n - len(limited), 1)
     nb = None
     if args.nbgrader:
         nb = {"wall": median([x["wall"] for x in runs["nb"]]), "cpu": median([x["cpu"] for x in runs["nb"]]),
@@ -684,7 +687,10 @@ def run(args, work: Path) -> None:
         print(f"nbgrader autograde, {nb['n']} notebooks: {nb['wall']:.1f} s = {nb_per:.2f} s per submission "
               f"(median per notebook from its log {nb['per_notebook']:.2f} s); CPU {nb['cpu'] / nb['n']:.2f} s per submission")
         print(f"  ratio nbgrader / rnngrade per submission, rnngrade at its {args.n}-notebook throughput: "
-              f"{nb_per / big_s['per_sub']:.1f} x (target >= {TARGET_RATIO:g})")
+              f"{nb_per / big_s['per_sub']:.1f} x, time-limited notebooks included")
+        print(f"  the same like for like (nbgrader's sample has no time-limited notebook, so neither does "
+              f"rnngrade's figure: {tame_per_sub * 1e3:.1f} ms per submission): {nb_per / tame_per_sub:.1f} x "
+              f"(target >= {TARGET_RATIO:g})")
         print(f"  ratio on the same {nb['n']} notebooks, both commands end to end, run back to back: "
               f"{nb['wall'] / nb['same_wall']:.1f} x (rnngrade {nb['same_wall']:.1f} s)")
         print(f"  ratio of CPU per submission, nbgrader / rnngrade ({args.n} run): "
@@ -722,9 +728,12 @@ def run(args, work: Path) -> None:
     summary = [("throughput, 1,000 notebooks", f"{big_s['rate']:.2f}/s", f">= {TARGET_RATE:g}/s",
                 big_s["rate"] >= TARGET_RATE)]
     if nb:
-        ratio = (nb["wall"] / nb["n"]) / big_s["per_sub"]
-        summary.append(("nbgrader / rnngrade per submission", f"{ratio:.1f} x", f">= {TARGET_RATIO:g} x",
-                        ratio >= TARGET_RATIO))
+        ratio = (nb["wall"] / nb["n"]) / tame_per_sub
+        summary.append(("nbgrader / rnngrade per submission, like for like", f"{ratio:.1f} x",
+                        f">= {TARGET_RATIO:g} x", ratio >= TARGET_RATIO))
+        ratio_all = (nb["wall"] / nb["n"]) / big_s["per_sub"]
+        summary.append(("  the same, rnngrade's time-limited included", f"{ratio_all:.1f} x",
+                        f">= {TARGET_RATIO:g} x", ratio_all >= TARGET_RATIO))
     summary.append((f"peak RSS workers/sandbox, {args.n} vs {args.subset}",
                     f"{big_s['peak_other'] / max(small_s['peak_other'], 1):.2f} x", "flat",
                     big_s["peak_other"] <= 1.2 * small_s["peak_other"]))
@@ -733,7 +742,7 @@ def run(args, work: Path) -> None:
                     big_s["peak_main"] <= 1.2 * small_s["peak_main"]))
     for name, value, target, ok in summary:
         verdict = "" if ok is None else ("met" if ok else "MISSED")
-        print(f"{name:<44} {value:>12}   target {target:<10} {verdict}")
+        print(f"{name:<52} {value:>12}   target {target:<10} {verdict}")
 
 
 if __name__ == "__main__":
