@@ -71,6 +71,7 @@ class Zygote:
     def __init__(self):
         self._dying: list = []  # (pidfd, host scratch) of killed submissions not yet gone
         self._spare = None      # (config key, pidfd, (socket, output pipe, pid)) started ahead
+        self.took_spare = False  # whether the last spawn handed out the spare
         self._start()
 
     def _start(self) -> None:
@@ -91,16 +92,19 @@ class Zygote:
             pass
         self._start()
 
-    def spawn(self, config: dict) -> tuple[socket.socket, int, int]:
+    def spawn(self, config: dict, fresh: bool = False) -> tuple[socket.socket, int, int]:
         """A new student process: (its socket, the read end of its output pipe, the pid of
-        its init process I); the spare one if it was started for this config and lives."""
+        its init process I); the spare one if it was started for this config and lives,
+        unless `fresh`. `took_spare` says which it was."""
         spare, self._spare = self._spare, None
+        self.took_spare = False
         if spare is not None:
             key, pidfd, made = spare
             alive = not select.select([pidfd], [], [], 0)[0]
-            if alive and key == encode(config):
+            if alive and key == encode(config) and not fresh:
                 os.close(pidfd)
                 self.wait_dead(block=False)
+                self.took_spare = True
                 return made
             self._discard(pidfd, made)
         self.wait_dead(block=False)
@@ -388,9 +392,9 @@ class StudentProcess:
         return float(self.config["total_seconds"]) - (time.monotonic() - self.started)
 
     # -- life cycle ---------------------------------------------------------------------
-    def _spawn(self) -> None:
+    def _spawn(self, fresh: bool = False) -> None:
         self.kill()
-        self.sock, out, self.pid = self.zygote.spawn(self.config)
+        self.sock, out, self.pid = self.zygote.spawn(self.config, fresh=fresh)
         self.output = OutputCollector(out)
         deadline = time.monotonic() + SPAWN_SECONDS
         ready = False
@@ -468,23 +472,26 @@ class StudentProcess:
         if time.monotonic() >= total_deadline:
             self._budget_note("before its cells could run")
             return reports, None, ""
-        try:
-            self._spawn()
-            cells = [{"label": c.label, "source": c.source, "syntax_error": c.syntax_error,
-                      "code": None if c.syntax_error else cell_code(c)} for c in self.cells]
-            self._send({"op": "load", "helpers": self.helpers, "helper_code": helper_code(self.helpers),
-                        "preamble": self.preamble, "preamble_code": cell_code(Cell("preamble", self.preamble)),
-                        "cells": cells,
-                        "cell_timeout": float(self.config["cell_seconds"]), "skip": sorted(self.skipped),
-                        # after a crash, every cell reports at once so the culprit is known
-                        "careful": careful},
-                       time.monotonic() + SPAWN_SECONDS)
-        except (OSError, RuntimeError, ProtocolError, CodecError, EOFError, _Deadline) as exc:
-            self.kill()
-            text = f"The student process could not be started ({type(exc).__name__}: {exc})."
-            if text not in self.notes:
-                self.notes.append(text)
-            return reports, None, ""
+        cells = [{"label": c.label, "source": c.source, "syntax_error": c.syntax_error,
+                  "code": None if c.syntax_error else cell_code(c)} for c in self.cells]
+        load = {"op": "load", "helpers": self.helpers, "helper_code": helper_code(self.helpers),
+                "preamble": self.preamble, "preamble_code": cell_code(Cell("preamble", self.preamble)),
+                "cells": cells, "cell_timeout": float(self.config["cell_seconds"]), "skip": sorted(self.skipped),
+                # after a crash, every cell reports at once so the culprit is known
+                "careful": careful}
+        for fresh in (False, True):  # a spare that died just as it was taken: once more, a new one
+            try:
+                self._spawn(fresh=fresh)
+                self._send(load, time.monotonic() + SPAWN_SECONDS)
+                break
+            except (OSError, RuntimeError, ProtocolError, CodecError, EOFError, _Deadline) as exc:
+                self.kill()
+                if not fresh and self.zygote.took_spare:
+                    continue
+                text = f"The student process could not be started ({type(exc).__name__}: {exc})."
+                if text not in self.notes:
+                    self.notes.append(text)
+                return reports, None, ""
         per_cell = float(self.config["cell_seconds"]) + GRACE
         deadline = min(time.monotonic() + per_cell, total_deadline)
         while True:
