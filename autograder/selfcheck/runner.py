@@ -432,7 +432,7 @@ def _run_unit(units, name, namespace):
     if not _defined(namespace, name):
         base = name.partition(".")[0]
         what = f"class {base} has no method {name.partition('.')[2]}" if base in namespace else f"{base} is not defined"
-        return Verdict(name, "missing", f"{what}: run the cell that defines it first")
+        return Verdict(name, "missing", f"{what} (in Jupyter: run the cell that defines it first)")
     run = _Run(name, namespace, set(by_name))
     labels = []
     state = np.random.get_state()
