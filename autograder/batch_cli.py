@@ -8,16 +8,11 @@ from pathlib import Path
 
 import click
 
+from autograder.assignments import ASSIGNMENT_IDS
+
 DEFAULT_DB = "sqlite:///gradebook.db"  # autograder.gradebook.DEFAULT_DB, without importing SQLAlchemy here
 
 DB_HELP = f"Gradebook database, any SQLAlchemy URL (default: {DEFAULT_DB}, in the working directory)."
-
-
-def _check_assignment(assignment: str) -> None:
-    from autograder.assignments import ASSIGNMENT_IDS
-
-    if assignment not in ASSIGNMENT_IDS:
-        raise click.UsageError(f"unknown assignment {assignment!r}; known: {', '.join(ASSIGNMENT_IDS)}")
 
 
 def _open_gradebook(db: str):
@@ -32,7 +27,7 @@ def _open_gradebook(db: str):
 
 
 @click.command()
-@click.argument("assignment")
+@click.argument("assignment", type=click.Choice(ASSIGNMENT_IDS), metavar="ASSIGNMENT")
 @click.argument("submissions", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--db", default=DEFAULT_DB, show_default=True, help=DB_HELP)
 @click.option("--workers", type=click.IntRange(min=0), default=None,
@@ -48,7 +43,6 @@ def autograde(assignment, submissions, db, workers, scheduler, force):
     <student>.ipynb / <student>.py files. Only what is missing or changed is graded:
     an interrupted run picks up where it stopped.
     """
-    _check_assignment(assignment)
     from autograder.batch import DiscoveryError, autograde as run
 
     _open_gradebook(db).close()
@@ -62,7 +56,7 @@ def autograde(assignment, submissions, db, workers, scheduler, force):
 
 
 @click.command()
-@click.argument("assignment")
+@click.argument("assignment", type=click.Choice(ASSIGNMENT_IDS), metavar="ASSIGNMENT")
 @click.option("--db", default=DEFAULT_DB, show_default=True, help=DB_HELP)
 @click.option("--format", "fmt", type=click.Choice(["csv", "json", "gradescope"]), required=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
@@ -70,7 +64,6 @@ def autograde(assignment, submissions, db, workers, scheduler, force):
 def export(assignment, db, fmt, output):
     """Export the gradebook of ASSIGNMENT: a CSV grade sheet, everything as JSON, or a
     Gradescope results.json per student (<OUTPUT>/<student>/results.json)."""
-    _check_assignment(assignment)
     from autograder import exports
 
     with _open_gradebook(db) as book:
@@ -91,13 +84,12 @@ def export(assignment, db, fmt, output):
 
 
 @click.command()
-@click.argument("assignment")
+@click.argument("assignment", type=click.Choice(ASSIGNMENT_IDS), metavar="ASSIGNMENT")
 @click.option("--db", default=DEFAULT_DB, show_default=True, help=DB_HELP)
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for index.html (class report) and students/<student>.html.")
 def feedback(assignment, db, out_dir):
     """Write a self-contained feedback page per student and a class report with plots."""
-    _check_assignment(assignment)
     from autograder.report import write_feedback
 
     with _open_gradebook(db) as book:

@@ -9,11 +9,6 @@ import click
 from autograder.assignments import ASSIGNMENT_IDS, all_assignments
 
 
-def _check_assignment(assignment: str) -> None:
-    if assignment not in ASSIGNMENT_IDS:
-        raise click.UsageError(f"unknown assignment {assignment!r}; known: {', '.join(ASSIGNMENT_IDS)}")
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="rnngrade")
 def main():
@@ -31,7 +26,7 @@ def list_assignments():
 
 
 @main.command()
-@click.argument("assignment")
+@click.argument("assignment", type=click.Choice(ASSIGNMENT_IDS), metavar="ASSIGNMENT")
 @click.argument("submission", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print Gradescope's results.json format.")
 @click.option("--unit-seconds", type=float, default=None, help="Wall-clock limit per unit and mode.")
@@ -40,7 +35,6 @@ def list_assignments():
 @click.option("--total-seconds", type=float, default=None, help="Wall-clock budget of the whole submission.")
 def grade(assignment, submission, as_json, unit_seconds, cell_seconds, memory_mb, total_seconds):
     """Grade one SUBMISSION (.ipynb or .py) of ASSIGNMENT."""
-    _check_assignment(assignment)
     if not submission.exists():
         raise click.UsageError(f"no such file: {submission}")
     from autograder.grader import Grader

@@ -340,7 +340,7 @@ class Grader:
             own_failures = self._judge_run(prepared, together)
         ref_run = ref_failures = None
         failed_together = bool(own_failures) and not together.timed_out
-        if failed_together and unit.has_reference_mode and not self.check_all_gradients:
+        if failed_together and unit.has_reference_mode:
             # Fair credit first: with the reference's units substituted (alone, as always)
             # a unit that only failed because of what it calls gets full marks, and its
             # own run alone could not change that.

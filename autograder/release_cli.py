@@ -18,8 +18,6 @@ def _selected(assignment, all_):
         return list(ASSIGNMENT_IDS)
     if not assignment:
         raise click.UsageError("give an ASSIGNMENT or --all")
-    if assignment not in ASSIGNMENT_IDS:
-        raise click.UsageError(f"unknown assignment {assignment!r}; known: {', '.join(ASSIGNMENT_IDS)}")
     return [assignment]
 
 
@@ -29,7 +27,7 @@ def _show(paths):
 
 
 @click.command("source")
-@click.argument("assignment", required=False)
+@click.argument("assignment", required=False, type=click.Choice(ASSIGNMENT_IDS), metavar="ASSIGNMENT")
 @click.option("--all", "all_", is_flag=True, help="Every assignment.")
 @click.option("--out", "out_root", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write under this folder instead of source/.")
@@ -47,7 +45,7 @@ def source(assignment, all_, out_root):
 
 
 @click.command("release")
-@click.argument("assignment", required=False)
+@click.argument("assignment", required=False, type=click.Choice(ASSIGNMENT_IDS), metavar="ASSIGNMENT")
 @click.option("--all", "all_", is_flag=True, help="Every assignment.")
 @click.option("--source-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Read the source notebooks from here instead of source/.")
@@ -75,7 +73,7 @@ def release(assignment, all_, source_dir, out_root):
 
 
 @click.command("check")
-@click.argument("assignment")
+@click.argument("assignment", type=click.Choice(ASSIGNMENT_IDS), metavar="ASSIGNMENT")
 @click.argument("notebook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--unit", "units", multiple=True, help="Check only this unit (repeatable).")
 @click.option("--timeout", type=float, default=300.0, show_default=True, help="Limit for the whole run, in seconds.")
@@ -86,7 +84,6 @@ def check(assignment, notebook, units, timeout):
     from autograder.selfcheck.notebook import check_notebook
     from autograder.submission import SubmissionError
 
-    _selected(assignment, False)
     try:
         run = check_notebook(assignment, notebook, list(units), timeout=timeout)
     except SubmissionError as exc:

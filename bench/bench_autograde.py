@@ -256,34 +256,6 @@ class _NoIPython:
         return lambda *a, **k: None
 
 
-def joint_gradcheck(definitions: dict, spec: dict, inputs: dict):
-    """What a gradient check along ONE random direction over all inputs at once would
-    cost (two forward passes per case, instead of two per input as rnngrade does now):
-    the unit's run, then the joint central difference. A bench-side sketch, not the engine's."""
-    import copy
-
-    import numpy as np
-
-    from autograder.driver import _loss, run_case
-
-    outputs = run_case(definitions, spec, inputs)
-    check = spec["gradcheck"]
-    if not check:
-        return None
-    rng = np.random.RandomState(12345)
-    directions = {path: rng.standard_normal(np.shape(eval(path, {}, dict(inputs)))) for path in check["wrt"]}
-    values = []
-    for sign in (1.0, -1.0):
-        shifted = copy.deepcopy(inputs)
-        for path, direction in directions.items():
-            target = eval(path, {}, shifted)
-            target += sign * check["step"] * direction
-        values.append(_loss(definitions, check, shifted))
-    numerical = (values[0] - values[1]) / (2 * check["step"])
-    analytical = sum(float(np.sum(np.asarray(outputs[g]) * directions[p])) for p, g in check["wrt"].items())
-    return numerical, analytical
-
-
 def bare_costs(paths: list[Path], gradcheck_n: int) -> dict:
     """Seconds per submission, in this process: reading the file (rnngrade's reader),
     executing its cells, calling its units on every hidden case (no copy, no comparison),
@@ -339,14 +311,7 @@ def bare_costs(paths: list[Path], gradcheck_n: int) -> dict:
                             run_case(ns, p.spec, case.inputs, gradcheck=True)
                         except Exception:
                             pass
-                mark = add("units_gradcheck", mark)
-                for p in prepared:
-                    for case in p.cases:
-                        try:
-                            joint_gradcheck(ns, p.spec, case.inputs)
-                        except Exception:
-                            pass
-                add("units_joint_gradcheck", mark)
+                add("units_gradcheck", mark)
                 counted_gc += 1
     n = max(len(paths), 1)
     return {k: v / (max(counted_gc, 1) if "gradcheck" in k else n) for k, v in totals.items()}
@@ -674,8 +639,7 @@ def run(args, work: Path) -> None:
               f"the {args.n} would take about {rest:.1f} s ({args.n / max(rest, 1e-9):.2f}/s)")
     print(f"  bare cost (this process, no sandbox): cells {bare['cells'] * 1e3:.1f} + units {bare['units'] * 1e3:.1f}"
           f" = {bare_wall * 1e3:.1f} ms wall, {bare_cpu * 1e3:.1f} ms CPU; reading {bare['read'] * 1e3:.1f} ms; "
-          f"units with rnngrade's gradient check {bare['units_gradcheck'] * 1e3:.1f} ms, with one joint direction "
-          f"per case instead {bare.get('units_joint_gradcheck', float('nan')) * 1e3:.1f} ms")
+          f"units with every backward unit's gradient checked {bare['units_gradcheck'] * 1e3:.1f} ms")
     print(f"  rnngrade, non-hostile submission in its worker: {worker_per_sub * 1e3:.1f} ms wall = "
           f"{worker_per_sub / bare_wall:.0f} x bare; overhead above bare {(worker_per_sub - bare_wall) * 1e3:.1f} ms")
     print(f"  rnngrade CPU per submission (all processes, busy loops taken out): {cpu_per_sub * 1e3:.1f} ms = "

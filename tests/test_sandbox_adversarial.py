@@ -618,9 +618,9 @@ def rnn_forward(x, a0, parameters):
 
 @linux_root
 def test_active_protections_reports_what_is_in_force():
-    from autograder.sandbox.limits import probe
+    from autograder.sandbox.client import probe_sandbox
 
-    report = probe(LIMITS)
+    report = probe_sandbox(LIMITS)
     assert report["fallbacks"] == [], report["fallbacks"]
     active = "\n".join(report["active"])
     for words in ("pid namespace", "network namespace", "private read-only root", "unprivileged uid",

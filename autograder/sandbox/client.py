@@ -71,7 +71,6 @@ class Zygote:
     def __init__(self):
         self._dying: list = []  # (pidfd, host scratch) of killed submissions not yet gone
         self._spare = None      # (config key, pidfd, (socket, output pipe, pid)) started ahead
-        self.took_spare = False  # whether the last spawn handed out the spare
         self._start()
 
     def _start(self) -> None:
@@ -94,17 +93,14 @@ class Zygote:
 
     def spawn(self, config: dict, fresh: bool = False) -> tuple[socket.socket, int, int]:
         """A new student process: (its socket, the read end of its output pipe, the pid of
-        its init process I); the spare one if it was started for this config and lives,
-        unless `fresh`. `took_spare` says which it was."""
+        its init process I); the spare one if it was started for this config, unless
+        `fresh` (the caller found the spare dead: StudentProcess._load tries once more)."""
         spare, self._spare = self._spare, None
-        self.took_spare = False
         if spare is not None:
             key, pidfd, made = spare
-            alive = not select.select([pidfd], [], [], 0)[0]
-            if alive and key == encode(config) and not fresh:
+            if key == encode(config) and not fresh:
                 os.close(pidfd)
                 self.wait_dead(block=False)
-                self.took_spare = True
                 return made
             self._discard(pidfd, made)
         self.wait_dead(block=False)
@@ -479,14 +475,14 @@ class StudentProcess:
                 "cells": cells, "cell_timeout": float(self.config["cell_seconds"]), "skip": sorted(self.skipped),
                 # after a crash, every cell reports at once so the culprit is known
                 "careful": careful}
-        for fresh in (False, True):  # a spare that died just as it was taken: once more, a new one
+        for fresh in (False, True):  # e.g. a spare that died just as it was taken: once more, a new one
             try:
                 self._spawn(fresh=fresh)
                 self._send(load, time.monotonic() + SPAWN_SECONDS)
                 break
             except (OSError, RuntimeError, ProtocolError, CodecError, EOFError, _Deadline) as exc:
                 self.kill()
-                if not fresh and self.zygote.took_spare:
+                if not fresh:
                     continue
                 text = f"The student process could not be started ({type(exc).__name__}: {exc})."
                 if text not in self.notes:
@@ -586,8 +582,18 @@ class StudentProcess:
             run, _ = self._run_unit_once(unit, substitute, serve, gradcheck)
         return run
 
+    def _unit_budget(self) -> tuple[float, str]:
+        """Seconds a unit may run now (its limit, or what the submission has left) and
+        the words for running out of them."""
+        unit_seconds = float(self.config["unit_seconds"])
+        budget = min(unit_seconds, self.time_left())
+        return budget, (f"stopped after the unit's time limit of {budget:g} s" if budget >= unit_seconds else
+                        self._out_of_budget())
+
+    def _out_of_budget(self) -> str:
+        return f"stopped when the submission's total time budget of {float(self.config['total_seconds']):g} s ran out"
+
     def _run_unit_once(self, unit: PackedUnit, substitute, serve, gradcheck) -> tuple[UnitRun, bool]:
-        cases = range(unit.count)
         run = UnitRun(cases=[None] * unit.count)
         total = float(self.config["total_seconds"])
         if self.sock is None and self.time_left() > 0:
@@ -598,10 +604,7 @@ class StudentProcess:
         if self.sock is None:
             run.ended = "not run: the student process could not be restarted"
             return run, False
-        unit_seconds = float(self.config["unit_seconds"])
-        budget = min(unit_seconds, self.time_left())
-        limit_text = (f"stopped after the unit's time limit of {budget:g} s" if budget >= unit_seconds else
-                      f"stopped when the submission's total time budget of {total:g} s ran out")
+        budget, limit_text = self._unit_budget()
         started = time.monotonic()
         deadline = started + budget + GRACE
         heard = False
@@ -615,7 +618,7 @@ class StudentProcess:
                 op = message.get("op")
                 if op == "case":
                     index = message.get("index")
-                    if not (type(index) is int and 0 <= index < len(cases)) or run.cases[index] is not None:
+                    if not (type(index) is int and 0 <= index < unit.count) or run.cases[index] is not None:
                         raise ProtocolError("unexpected case message")
                     run.cases[index] = _case_run(message)
                 elif op in ("call", "new", "getattr", "setattr", "method"):
@@ -642,11 +645,7 @@ class StudentProcess:
             self.kill()
             if not heard:
                 return run, True
-        printed = self.output.take()
-        if printed:
-            first = next((c for c in run.cases if c is not None), None)
-            if first is not None:
-                first.output = _trim(_join_output(first.output, printed))
+        self._attach_output(run)
         run.wall = time.monotonic() - started
         return run, False
 
@@ -658,15 +657,12 @@ class StudentProcess:
         ended earlier (or could not start). The unit that was running when the child was
         stopped gets a UnitRun that says why."""
         runs: list = [None] * len(requests)
-        total = float(self.config["total_seconds"])
         if self.sock is None and self.time_left() > 0:
             self.start()
         if self.sock is None or self.time_left() <= 0 or not requests:
             return runs
         unit_seconds = float(self.config["unit_seconds"])
-        budget = min(unit_seconds, self.time_left())
-        limit_text = (f"stopped after the unit's time limit of {budget:g} s" if budget >= unit_seconds else
-                      f"stopped when the submission's total time budget of {total:g} s ran out")
+        budget, limit_text = self._unit_budget()
         started = time.monotonic()
         deadline = started + budget + GRACE  # the holder applies `budget` per unit; this is the backstop
         current = None  # index of the unit whose messages arrive now
@@ -722,9 +718,7 @@ class StudentProcess:
         except _Deadline:
             k = stopped()
             if k is not None:
-                out_of_budget = self.time_left() <= GRACE
-                runs[k].ended = (f"stopped when the submission's total time budget of {total:g} s ran out"
-                                 if out_of_budget else limit_text)
+                runs[k].ended = self._out_of_budget() if self.time_left() <= GRACE else limit_text
                 runs[k].timed_out = True
             self.restarts += 1
             self.kill()

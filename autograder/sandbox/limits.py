@@ -1,8 +1,8 @@
 """What the kernel enforces on a student process. Python-level restrictions are never
 relied on: student code can undo them. Every mechanism that is unavailable on this
 machine is reported (a `Report` travels with each student process back to the
-grader, which turns the fallbacks into notes), and `active_protections()` probes
-what is really in force. docs/SANDBOX.md describes each protection.
+grader, which turns the fallbacks into notes), and `client.probe_sandbox()` asks a
+probe student process what is really in force. docs/SANDBOX.md describes each protection.
 
 Who applies what (see zygote.py for the process tree):
 
@@ -487,7 +487,7 @@ def build_root(plan: dict, config: dict, uid: int, report: Report, pid_namespace
 
 # --- H0: uid, rlimits, no_new_privs, seccomp -------------------------------------------
 
-_STATE = {"own_groups": False, "nofork": None, "cell_cpu": None}
+_STATE = {"own_groups": False, "nofork": None, "cell_cpu": None, "unit_cpu": DEFAULTS["unit_cpu_seconds"]}
 
 
 def _set_limit(which, soft, hard=None) -> bool:
@@ -596,7 +596,7 @@ def limit_unit(config: dict, units: int = 1) -> None:
     unit its own soft allowance under it."""
     if _STATE["own_groups"]:
         os.setpgid(0, 0)
-    cpu = int(config.get("unit_cpu_seconds", DEFAULTS["unit_cpu_seconds"]))
+    cpu = _STATE["unit_cpu"] = int(config.get("unit_cpu_seconds", DEFAULTS["unit_cpu_seconds"]))
     ceiling = units * (cpu + 1)
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)
     _set_limit(resource.RLIMIT_CPU, cpu, ceiling if hard == resource.RLIM_INFINITY else min(ceiling, hard))
@@ -604,11 +604,12 @@ def limit_unit(config: dict, units: int = 1) -> None:
         load_bpf(_STATE["nofork"])
 
 
-def renew_unit_cpu(cpu: int) -> None:
-    """Before each unit of a child that runs several: `cpu` more seconds than used so far."""
+def renew_unit_cpu() -> None:
+    """Before each unit of a child that runs several: a unit's allowance (limit_unit) more
+    than used so far."""
     used = resource.getrusage(resource.RUSAGE_SELF)
     soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
-    wanted = int(used.ru_utime + used.ru_stime) + 1 + cpu
+    wanted = int(used.ru_utime + used.ru_stime) + 1 + _STATE["unit_cpu"]
     _set_limit(resource.RLIMIT_CPU, wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard)
 
 
@@ -759,16 +760,3 @@ def _deep_checks() -> list:
         result = _child_try(body)
         out.append((what + " blocked", result.startswith("blocked"), result))
     return out
-
-
-def active_protections(config: dict | None = None) -> list[str]:
-    """What is really in force on this machine: a student process is started with the
-    given configuration and checks each protection from inside (cached per config)."""
-    return probe(config)["active"]
-
-
-def probe(config: dict | None = None) -> dict:
-    """{"active": [...], "fallbacks": [[protection, why], ...]} from a probe process."""
-    from autograder.sandbox.client import probe_sandbox  # the grader's side starts it
-
-    return probe_sandbox(config)

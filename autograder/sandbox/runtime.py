@@ -331,9 +331,6 @@ def exit_description(status: int, timeout: float, timed_out: bool = False, confi
     return f"the process ended itself with exit status {os.WEXITSTATUS(status)} (os._exit or similar)"
 
 
-_exit_description = exit_description  # old name
-
-
 def defined_names(namespace: dict) -> dict:
     """Top-level functions and classes (with their methods), for "not defined" verdicts."""
     names = {}
@@ -458,15 +455,14 @@ def run_unit(sock, request: dict, namespace: dict, writer: BoundedWriter) -> Non
     outbox.flush()
 
 
-def run_units(sock, request: dict, namespace: dict, writer: BoundedWriter, progress_fd: int,
-              cpu_seconds: int) -> None:
+def run_units(sock, request: dict, namespace: dict, writer: BoundedWriter, progress_fd: int) -> None:
     """Inside ONE forked child: several units in the student's own mode (nothing is
     substituted, nothing is served), one after another. Each unit's messages go out when
     it ends, then a byte tells the holder, which restarts its wall-clock limit for the
     next unit; each unit also gets a fresh CPU allowance."""
     outbox = Outbox(sock)
     for k, unit in enumerate(request["units"]):
-        limits.renew_unit_cpu(cpu_seconds)
+        limits.renew_unit_cpu()
         outbox.put({"op": "unit_started", "unit": k})
         _run_cases(outbox, unit, namespace, writer, {"unit": k})
         outbox.put({"op": "unit_done", "unit": k})

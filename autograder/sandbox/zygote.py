@@ -91,8 +91,7 @@ def run_units_in_child(sock, request, namespace, writer, config) -> None:
             limits.set_name("rnng-units")
             os.close(read_fd)
             limits.limit_unit(config, len(units))
-            cpu = int(config.get("unit_cpu_seconds", limits.DEFAULTS["unit_cpu_seconds"]))
-            runtime.run_units(sock, request, namespace, writer, write_fd, cpu)
+            runtime.run_units(sock, request, namespace, writer, write_fd)
         finally:
             os._exit(0)
     os.close(write_fd)
