@@ -49,8 +49,10 @@ def test_reference_mutant_is_caught(tmp_path, assignment, what, old, new):
     text = solution.read_text()
     assert text.count(old) == 1, f"mutation target not found once in {assignment}: {old!r}"
     solution.write_text(text.replace(old, new))
-    env = dict(os.environ, RNNGRADE_REFERENCE_ROOT=str(root))
-    run = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+    # no third-party pytest plugins in the child (hypothesis alone takes ~1 s to import),
+    # and none of the parent's options (parallel workers)
+    env = dict(os.environ, RNNGRADE_REFERENCE_ROOT=str(root), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTEST_ADDOPTS="")
+    run = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
                           *[str(TESTS / f) for f in FAMILY_TESTS[assignment]]],
                          env=env, capture_output=True, text=True, cwd=TESTS.parent)
     assert run.returncode == 1, f"{what} in {assignment} was not caught:\n{run.stdout[-2000:]}"

@@ -10,11 +10,11 @@ from __future__ import annotations
 import ast
 import contextlib
 import io
+import json
 import re
 import textwrap
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 
@@ -363,8 +363,12 @@ def test_helpers():
 
 # --------------------------------------------------------------------------- seed 002
 
+def _text(value) -> str:
+    return "".join(value) if isinstance(value, list) else value  # nbformat v4 JSON: a string or its lines
+
+
 def _stdout(cell) -> str:
-    return "".join(o.get("text", "") for o in cell.get("outputs", [])
+    return "".join(_text(o.get("text", "")) for o in cell.get("outputs", [])
                    if o.get("output_type") == "stream" and o.get("name") == "stdout")
 
 
@@ -377,9 +381,13 @@ def _defines_function(source: str) -> bool:
 
 
 def _seed002_test_cells():
-    nb = nbformat.read(SEED_002, as_version=4)
-    return [(i, c.source, _stdout(c)) for i, c in enumerate(nb.cells)
-            if c.cell_type == "code" and _stdout(c) and not _defines_function(c.source)]
+    # read as plain JSON (a v4 notebook): nbformat's validator takes seconds to import, and
+    # each reference mutant (test_reference_mutations.py) runs this file in a new process
+    nb = json.loads(SEED_002.read_text())
+    assert nb["nbformat"] == 4
+    cells = [(i, _text(c["source"]), _stdout(c)) for i, c in enumerate(nb["cells"])]
+    return [(i, source, out) for (i, source, out), c in zip(cells, nb["cells"])
+            if c["cell_type"] == "code" and out and not _defines_function(source)]
 
 
 SEED002_CELLS = _seed002_test_cells()

@@ -22,8 +22,10 @@ from conftest import grade_text, scores
 A = "rnn_step_by_step"
 UNITS = ["rnn_cell_forward", "rnn_forward", "rnn_cell_backward", "rnn_backward",
          "lstm_cell_forward", "lstm_forward", "lstm_cell_backward", "lstm_backward"]
-# a uid range of its own, so that other graders running on the machine are not mistaken for leftovers
-UID_BASE = 3 << 30
+# a uid range of its own (one per parallel test worker, PYTEST_XDIST_WORKER=gw0, gw1, ...),
+# so that other graders running on the machine are not mistaken for leftovers
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0)
+UID_BASE = (3 << 30) + (_WORKER << 24)
 LIMITS = {"unit_seconds": 2, "unit_cpu_seconds": 2, "cell_seconds": 2, "total_seconds": 60, "uid_base": UID_BASE}
 SECRET = "RNNGRADE_TEST_GRADER_SECRET"
 PROJECT = Path(__file__).resolve().parent.parent
