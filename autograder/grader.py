@@ -7,6 +7,7 @@ submission graded by this process.
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import time
 import types
@@ -15,14 +16,14 @@ from functools import lru_cache
 from pathlib import Path
 
 
-from autograder import __version__
+from autograder import __version__, budgets
 from autograder.assignments import Assignment, Unit, get_assignment
 from autograder.codec import CodecError, decode, encode
 from autograder.driver import run_case, unit_spec
 from autograder.hints import classic_mistake_hint
 from autograder.judge import Tolerance, compare, gradcheck_error
 from autograder.judge import matches as values_match
-from autograder.reference import helper_sources, load_reference
+from autograder.reference import execute_with_helpers, helper_sources, load_reference, solution_source
 from autograder.sandbox.client import PackedUnit, StudentProcess, Zygote
 from autograder.submission import Cell, SubmissionError, load_submission
 
@@ -70,6 +71,8 @@ class PreparedUnit:
     reference_inputs: list  # per case: inputs for reference mode (with reference_state added)
     own: PackedUnit | None = None        # what the student side receives, encoded once
     reference: PackedUnit | None = None  # the same for reference mode
+    reference_cpu: float | None = None   # the reference's CPU on all the cases (autograder.budgets)
+    reference_mode_cost: tuple | None = None  # the same in reference mode: (CPU, round trips)
 
 
 @lru_cache(maxsize=None)
@@ -78,6 +81,7 @@ def prepare(assignment_id: str) -> tuple[Assignment, dict, list]:
     assignment = get_assignment(assignment_id)
     reference = load_reference(assignment_id)
     definitions = vars(reference)
+    helpers = helper_sources(assignment_id, assignment.helpers)
     prepared = []
     for unit in assignment.units:
         spec = unit_spec(unit)
@@ -93,9 +97,64 @@ def prepare(assignment_id: str) -> tuple[Assignment, dict, list]:
         reference_spec = dict(spec, setup=unit.reference_setup) if unit.reference_setup is not None else spec
         prepared.append(PreparedUnit(unit, spec, cases, expected, reference_inputs,
                                      PackedUnit.pack(spec, [c.inputs for c in cases]),
-                                     PackedUnit.pack(reference_spec, reference_inputs)))
-    helpers = helper_sources(assignment_id, assignment.helpers)
+                                     PackedUnit.pack(reference_spec, reference_inputs),
+                                     _reference_cpu(definitions, spec, cases),
+                                     _reference_mode_cost(assignment_id, helpers, reference, unit, reference_spec,
+                                                          reference_inputs)))
     return assignment, helpers, prepared
+
+
+def _reference_cpu(definitions: dict, spec: dict, cases: list) -> float:
+    """The reference's CPU time on a unit's cases, run as the student side runs them
+    (the gradient check on the last two cases, as a unit run alone does)."""
+    inputs = [_roundtrip(c.inputs) for c in cases]
+    checked = bool(spec["gradcheck"])
+
+    def run_all():
+        for index, case_inputs in enumerate(inputs):
+            run_case(dict(definitions), spec, case_inputs, gradcheck=checked and index >= len(inputs) - 2)
+    return budgets.measure(run_all)
+
+
+def _reference_mode_cost(assignment_id: str, helpers: dict, reference, unit: Unit, spec: dict,
+                         inputs: list) -> tuple | None:
+    """(CPU, round trips) of a unit's cases in reference mode, played here with the
+    reference's own unit: its calls to the units it depends on go through the same
+    proxies and ReferenceServer as the sandbox's, each message encoded and decoded (the
+    round trips' latency is not CPU; budgets.unit_budget allows for it separately)."""
+    if not unit.has_reference_mode:
+        return None
+    from autograder.sandbox import runtime  # the student side's proxies, run here on the reference
+
+    server = ReferenceServer(reference, unit.calls)
+    trips = [0]
+
+    class Channel:
+        def ask(self, message: dict, full: bool = False):
+            trips[0] += 1
+            reply = server(decode(encode(message)))
+            reply = decode(reply) if isinstance(reply, bytes) else reply
+            if "error" in reply:
+                raise RuntimeError(reply["error"])
+            return reply if full else reply.get("value")
+
+    # a fresh copy of the reference, so that its units' globals hold the proxies (as a
+    # student's do in the sandbox)
+    namespace = execute_with_helpers(solution_source(assignment_id), helpers, "<reference>")
+    for name in unit.calls:
+        proxy = runtime.make_class_proxy if isinstance(getattr(reference, name), type) else runtime.make_function_proxy
+        namespace[name] = proxy(name, Channel())
+    cases = [_roundtrip(i) for i in inputs]
+
+    def run_all():
+        trips[0] = 0
+        for case_inputs in cases:
+            run_case(dict(namespace), spec, case_inputs)
+    try:
+        cpu = budgets.measure(run_all)
+    except Exception:  # the configured limit then (budgets.unit_budget with no cost)
+        return None
+    return cpu, trips[0]
 
 
 def _roundtrip(value):
@@ -222,9 +281,19 @@ class Grader:
         # sandbox limits: the assignment's own (Assignment.limits), then the caller's
         self.config = {**self.assignment.limits, **(config or {})}
         self.tol = Tolerance(self.assignment.rtol, self.assignment.atol)
+        # each unit's time limit follows the reference's cost on its cases (autograder.budgets)
+        self.prepared = [self._with_budget(p) for p in self.prepared]
         self.graded_names = frozenset(n for u in self.assignment.units for n in u.name.split("."))
         self._own_zygote = zygote is None
         self.zygote = zygote or Zygote()
+
+    def _with_budget(self, prepared: PreparedUnit) -> PreparedUnit:
+        own = budgets.unit_budget(prepared.reference_cpu, self.config)
+        ref = (budgets.unit_budget(prepared.reference_cpu, self.config, prepared.reference_mode_cost)
+               if prepared.reference_mode_cost else budgets.unit_budget(None, self.config))
+        return dataclasses.replace(
+            prepared, own=dataclasses.replace(prepared.own, seconds=own.seconds, why=own.why),
+            reference=dataclasses.replace(prepared.reference, seconds=ref.seconds, why=ref.why))
 
     def close(self):
         if self._own_zygote:

@@ -36,13 +36,22 @@ def test_a_unit_that_ends_the_shared_child_loses_only_its_own_cases(grader):
     assert by_name["rnn_backward"].mode == "reference"
 
 
+def derived_limit(grader, name: str) -> str:
+    """The words for a unit's limit: its seconds and how they were set (autograder.budgets)."""
+    packed = next(p.own for p in grader.prepared if p.unit.name == name)
+    assert 0 < packed.seconds < 1.0 and "the reference's" in packed.why
+    return f"time limit of {packed.seconds:g} s ({packed.why})"
+
+
 def test_a_unit_that_runs_past_its_time_is_stopped_and_the_rest_still_run(graders):
-    grader = graders(A, unit_seconds=1.0)
+    grader = graders(A)
     text = mutate(reference_text(A), CELL_FORWARD_LINE, "    while True:\n        pass\n")
     result = grade_text(grader, text)
     by_name = {u.name: u for u in result.units}
     assert by_name["rnn_cell_forward"].score == 0.0
-    assert "time limit of 1 s" in by_name["rnn_cell_forward"].explanation
+    # stopped at the limit derived from the reference's cost, well under the configured 5 s
+    assert derived_limit(grader, "rnn_cell_forward") in by_name["rnn_cell_forward"].explanation
+    assert by_name["rnn_cell_forward"].wall < 2.0
     for name in ("rnn_cell_backward", "lstm_cell_forward", "lstm_forward", "lstm_cell_backward", "lstm_backward"):
         assert by_name[name].score == 1.0, by_name[name].explanation
 
@@ -56,14 +65,14 @@ def test_a_unit_stuck_in_its_own_loop_is_not_run_again_with_the_reference(grader
     alone = []
     original = StudentProcess.run_unit
     monkeypatch.setattr(StudentProcess, "run_unit", lambda self, *a, **k: alone.append(1) or original(self, *a, **k))
-    grader = graders(A, unit_seconds=1.0)
+    grader = graders(A)
     text = mutate(reference_text(A), "    for t in reversed(range(T_x)):\n        # A hidden state feeds both",
                   "    t = T_x - 1\n    while t >= 0:\n        # A hidden state feeds both")
     result = grade_text(grader, text)
     by_name = {u.name: u for u in result.units}
     assert scores(result) == {**FULL, "rnn_backward": 0.0}, [(u.name, u.explanation) for u in result.units]
     text = by_name["rnn_backward"].explanation
-    assert by_name["rnn_backward"].mode == "own" and "time limit of 1 s" in text
+    assert by_name["rnn_backward"].mode == "own" and derived_limit(grader, "rnn_backward") in text
     assert "Not run again with the reference" in text, text
     assert alone == [], "no unit needed a run of its own"
 
@@ -71,7 +80,7 @@ def test_a_unit_stuck_in_its_own_loop_is_not_run_again_with_the_reference(grader
 def test_a_unit_stuck_because_of_a_dependency_still_gets_fair_credit(graders):
     # rnn_cell_backward loops: rnn_backward, which calls it, runs out of time too, and
     # with the reference rnn_cell_backward substituted it passes
-    grader = graders(A, unit_seconds=1.0)
+    grader = graders(A)
     text = mutate(reference_text(A), "    a_next, a_prev, xt, parameters = cache\n",
                   "    a_next, a_prev, xt, parameters = cache\n    while True:\n        pass\n")
     result = grade_text(grader, text)

@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass, field
 
 from autograder.codec import CodecError, encode, encode_list, encode_map, recv_message, send_encoded, send_message
+from autograder.budgets import cell_budget
 from autograder.sandbox.limits import DEFAULTS, ENV_KEEP
 from autograder.submission import Cell, cell_code, helper_code
 
@@ -212,6 +213,8 @@ class PackedUnit:
     spec: bytes
     cases: bytes
     count: int
+    seconds: float = 0.0  # its wall-clock limit (autograder.budgets); 0: the configured unit_seconds
+    why: str = ""         # how that limit was set, for the explanation of a unit stopped at it
 
     @classmethod
     def pack(cls, spec: dict, cases: list) -> "PackedUnit":
@@ -468,8 +471,9 @@ class StudentProcess:
         if time.monotonic() >= total_deadline:
             self._budget_note("before its cells could run")
             return reports, None, ""
-        cells = [{"label": c.label, "source": c.source, "syntax_error": c.syntax_error,
-                  "code": None if c.syntax_error else cell_code(c)} for c in self.cells]
+        budgets = [cell_budget(c.source, self.config) for c in self.cells]
+        cells = [{"label": c.label, "source": c.source, "syntax_error": c.syntax_error, "timeout": b.seconds,
+                  "code": None if c.syntax_error else cell_code(c)} for c, b in zip(self.cells, budgets)]
         load = {"op": "load", "helpers": self.helpers, "helper_code": helper_code(self.helpers),
                 "preamble": self.preamble, "preamble_code": cell_code(Cell("preamble", self.preamble)),
                 "cells": cells, "cell_timeout": float(self.config["cell_seconds"]), "skip": sorted(self.skipped),
@@ -506,6 +510,8 @@ class StudentProcess:
             index = message.get("index")
             if op == "cell" and type(index) is int and 0 <= index < len(labels) and index not in self.skipped:
                 errors = message.get("errors") or ([{"message": message["error"]}] if message.get("error") else [])
+                if message.get("status") == "timeout" and index > 0 and errors:
+                    errors[0] = dict(errors[0], message=f"{_text(errors[0].get('message'))} ({budgets[index - 1].why})")
                 reports[index] = CellReport(index, labels[index], _status(message.get("status")),
                                             _sanitize_errors(errors),
                                             _trim(_join_output(_text(message.get("output")), self.output.take())))
@@ -582,12 +588,16 @@ class StudentProcess:
             run, _ = self._run_unit_once(unit, substitute, serve, gradcheck)
         return run
 
-    def _unit_budget(self) -> tuple[float, str]:
+    def _unit_seconds(self, unit: PackedUnit | None = None) -> float:
+        return unit.seconds if unit is not None and unit.seconds > 0 else float(self.config["unit_seconds"])
+
+    def _unit_budget(self, unit: PackedUnit | None = None) -> tuple[float, str]:
         """Seconds a unit may run now (its limit, or what the submission has left) and
-        the words for running out of them."""
-        unit_seconds = float(self.config["unit_seconds"])
+        the words for running out of them: which limit, and how it was set."""
+        unit_seconds = self._unit_seconds(unit)
         budget = min(unit_seconds, self.time_left())
-        return budget, (f"stopped after the unit's time limit of {budget:g} s" if budget >= unit_seconds else
+        why = f" ({unit.why})" if unit is not None and unit.why else ""
+        return budget, (f"stopped after the unit's time limit of {budget:g} s{why}" if budget >= unit_seconds else
                         self._out_of_budget())
 
     def _out_of_budget(self) -> str:
@@ -604,7 +614,7 @@ class StudentProcess:
         if self.sock is None:
             run.ended = "not run: the student process could not be restarted"
             return run, False
-        budget, limit_text = self._unit_budget()
+        budget, limit_text = self._unit_budget(unit)
         started = time.monotonic()
         deadline = started + budget + GRACE
         heard = False
@@ -661,10 +671,10 @@ class StudentProcess:
             self.start()
         if self.sock is None or self.time_left() <= 0 or not requests:
             return runs
-        unit_seconds = float(self.config["unit_seconds"])
-        budget, limit_text = self._unit_budget()
+        budgets = [self._unit_budget(r) for r in requests]
+        budget = budgets[0][0]
         started = time.monotonic()
-        deadline = started + budget + GRACE  # the holder applies `budget` per unit; this is the backstop
+        deadline = started + budget + GRACE  # the holder applies each unit's budget; this is the backstop
         current = None  # index of the unit whose messages arrive now
         finished = -1   # the last unit that said it was done
 
@@ -681,7 +691,8 @@ class StudentProcess:
         self.output.take()
         try:
             units = encode_list([encode_map({"gradcheck": False}, {"spec": r.spec, "cases": r.cases}) for r in requests])
-            self._send(encode_map({"op": "units", "timeout": budget}, {"units": units}), deadline)
+            self._send(encode_map({"op": "units", "timeout": budget, "timeouts": [b for b, _ in budgets]},
+                                  {"units": units}), deadline)
             while True:
                 message = self._recv(deadline)
                 op, k = message.get("op"), message.get("unit")
@@ -702,13 +713,17 @@ class StudentProcess:
                     self._attach_output(runs[k])
                     runs[k].wall = time.monotonic() - unit_started
                     current, finished = None, k
-                    deadline = time.monotonic() + min(unit_seconds, max(self.time_left(), 0)) + GRACE
+                    if k + 1 < len(requests):
+                        next_seconds = self._unit_seconds(requests[k + 1])
+                    else:
+                        next_seconds = budget
+                    deadline = time.monotonic() + min(next_seconds, max(self.time_left(), 0)) + GRACE
                 elif op == "units_exit":
                     k = stopped()
                     if k is not None:
                         run = runs[k]
                         run.timed_out = message.get("timed_out") is True
-                        run.ended = (limit_text if run.timed_out else
+                        run.ended = (budgets[k][1] if run.timed_out else
                                      f"the unit's process ended early: {_text(message.get('status'))[:300]}")
                         self._attach_output(run)
                         run.wall = time.monotonic() - (unit_started if k == current else started)
@@ -718,7 +733,7 @@ class StudentProcess:
         except _Deadline:
             k = stopped()
             if k is not None:
-                runs[k].ended = self._out_of_budget() if self.time_left() <= GRACE else limit_text
+                runs[k].ended = self._out_of_budget() if self.time_left() <= GRACE else budgets[k][1]
                 runs[k].timed_out = True
             self.restarts += 1
             self.kill()

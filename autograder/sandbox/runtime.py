@@ -255,7 +255,9 @@ def execute_cells(sock, cells: list, namespace: dict, cell_timeout: float, write
             return namespace
         os.close(write_fd)
         finished, committed = 0, False
-        while wait_readable(read_fd, cell_timeout):
+        # each cell has its own limit (autograder.budgets.cell_budget), else cell_timeout
+        limit = lambda: cells[pending[min(finished, len(pending) - 1)]].get("timeout") or cell_timeout  # noqa: E731
+        while wait_readable(read_fd, limit()):
             data = os.read(read_fd, 64)
             if not data:
                 break  # the child died
@@ -270,7 +272,7 @@ def execute_cells(sock, cells: list, namespace: dict, cell_timeout: float, write
         failed = pending[min(finished, len(pending) - 1)]
         send_message(sock, {"op": "cell", "index": failed,
                             "status": "timeout" if timed_out else "crashed",
-                            "error": exit_description(status, cell_timeout, timed_out, config, "cell")})
+                            "error": exit_description(status, limit(), timed_out, config, "cell")})
         pending = [i for i in pending if i != failed]
     return namespace
 

@@ -84,6 +84,8 @@ def run_units_in_child(sock, request, namespace, writer, config) -> None:
     unit has its own, as in a child of its own."""
     units = request["units"]
     timeout = float(request.get("timeout") or 0)
+    # each unit's own limit (autograder.budgets.unit_budget), else the shared one
+    timeouts = [float(t) for t in request.get("timeouts") or []]
     read_fd, write_fd = os.pipe()
     pid = limits.fork_retry()
     if pid == 0:
@@ -97,6 +99,8 @@ def run_units_in_child(sock, request, namespace, writer, config) -> None:
     os.close(write_fd)
     finished, timed_out = 0, False
     while finished < len(units):
+        if finished < len(timeouts):
+            timeout = timeouts[finished]
         if not runtime.wait_readable(read_fd, timeout):
             timed_out = True
             break
