@@ -25,6 +25,7 @@ from autograder.judge import Tolerance, compare, gradcheck_error
 from autograder.judge import matches as values_match
 from autograder.reference import execute_with_helpers, helper_sources, load_reference, solution_source
 from autograder.sandbox.client import PackedUnit, StudentProcess, Zygote
+from autograder.slicing import slice_cells, slice_note, unit_roots
 from autograder.submission import Cell, SubmissionError, load_submission
 
 GRADCHECK_THRESHOLD = {"float64": 1e-5, "float32": 5e-2}
@@ -284,6 +285,7 @@ class Grader:
         # each unit's time limit follows the reference's cost on its cases (autograder.budgets)
         self.prepared = [self._with_budget(p) for p in self.prepared]
         self.graded_names = frozenset(n for u in self.assignment.units for n in u.name.split("."))
+        self.roots = unit_roots(self.assignment)  # where the static slice starts (autograder.slicing)
         self._own_zygote = zygote is None
         self.zygote = zygote or Zygote()
 
@@ -325,6 +327,11 @@ class Grader:
 
     def grade_cells(self, cells: list[Cell], name: str = "<submission>") -> GradingResult:
         result = GradingResult(self.assignment.id, name)
+        if self.config.get("slice", True):  # statements no graded unit can see are not run
+            sliced = slice_cells(cells, self.roots)
+            cells = sliced.cells
+            if sliced.dropped:
+                result.notes.append(slice_note(sliced))
         student = StudentProcess(self.zygote, self.helpers, self.assignment.preamble, cells, self.config)
         try:
             reports = [_CellNote(r, cells) for r in student.start()]

@@ -1,0 +1,277 @@
+"""Statements that cannot change a grade are not run: a static slice of a submission.
+
+Real notebooks are full of work no graded unit can see: test-call cells, prints, plots,
+a training loop of thousands of iterations. The slice keeps, statement by statement
+(top-level statements of each cell; line numbers are kept, so tracebacks read the same):
+
+- every import, `def`, `class`, `global` and `nonlocal` statement;
+- every statement that binds a name a graded unit reads, or what the units call read,
+  transitively (a unit's function body, a kept definition's decorators, defaults and
+  bases, a kept statement's own reads), wherever it stands;
+- anything with effects a unit could see: a statement that uses the global random state
+  (`np.random.seed`, `random.shuffle`, ...), assigns to an attribute or item of an
+  imported module or of a name the units read, calls a method of one (`np.seterr(...)`,
+  `params.update(...)`), passes such a name to a call, calls a notebook function that
+  declares `global` (itself or through what it calls), or reaches the namespace
+  dynamically (`exec`, `eval`, `globals`, `setattr`, `__import__`, ...);
+- when in doubt (a statement it cannot classify), the statement.
+
+Dropped: statements whose only effect is on names no unit reads: test calls
+(`a, y, c = rnn_cell_forward(xt, a_prev, parameters)` with fresh inputs), prints, plots,
+training (`model(data, ix_to_char, char_to_ix)`).
+
+Residual (docs/DESIGN.md): a dropped call of a notebook function that draws from the
+global random generator inside it (training) leaves the generator where the statements
+that were kept leave it; a unit that draws from it without seeding it sees other draws.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from autograder.submission import Cell
+
+_DYNAMIC = {"exec", "eval", "globals", "locals", "vars", "setattr", "delattr", "__import__", "compile",
+            "get_ipython"}
+_RANDOM_NAMES = {"random", "seed", "randn", "rand", "randint", "choice", "shuffle", "permutation",
+                 "default_rng", "RandomState", "normal", "uniform"}
+
+
+@dataclass
+class SliceResult:
+    cells: list          # the cells to run (sources with dropped statements blanked out)
+    dropped: int = 0     # top-level statements not run
+    cells_dropped: int = 0  # cells with nothing left to run
+
+
+def _names(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _bound(node: ast.stmt) -> set[str]:
+    """Names a top-level statement binds in the notebook's namespace."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in node.names}
+    out = set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
+            out.add(n.id)
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.add(n.name)
+        elif isinstance(n, (ast.Import, ast.ImportFrom)):
+            out.update((a.asname or a.name).split(".")[0] for a in n.names)
+        elif isinstance(n, ast.ExceptHandler) and n.name:
+            out.add(n.name)
+        elif isinstance(n, ast.MatchAs) and n.name:
+            out.add(n.name)
+    return out
+
+
+def _definition_time(node: ast.stmt) -> list[ast.AST]:
+    """What runs when a def or class statement runs (not the function's body)."""
+    parts: list[ast.AST] = list(node.decorator_list)
+    if isinstance(node, ast.ClassDef):
+        parts += node.bases + [k.value for k in node.keywords]
+        for inner in node.body:  # a class body runs now; its methods' bodies later
+            parts += _definition_time(inner) if isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                                   ast.ClassDef)) else [inner]
+    else:
+        parts += node.args.defaults + [d for d in node.args.kw_defaults if d is not None]
+    return parts
+
+
+def _root(node: ast.AST) -> str | None:
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _touches_random(node: ast.AST, random_names: set[str]) -> bool:
+    for n in ast.walk(node):
+        if isinstance(n, ast.Attribute) and n.attr == "random":
+            return True
+        if isinstance(n, ast.Name) and n.id in random_names:
+            return True
+    return False
+
+
+class _Analysis:
+    def __init__(self, statements: list[ast.stmt]):
+        self.statements = statements
+        self.modules: set[str] = set()       # names bound by imports
+        self.random_names: set[str] = {"random"}
+        self.functions: dict[str, list] = {}  # notebook function/class name -> its definitions
+        for node in statements:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                self.modules |= _bound(node)
+                if isinstance(node, ast.ImportFrom) and node.module and "random" in node.module.split("."):
+                    self.random_names |= _bound(node)
+                if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "random":
+                    self.random_names |= _bound(node)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                self.functions.setdefault(node.name, []).append(node)
+        self._writes_globals = self._global_writers()
+
+    def _global_writers(self) -> set[str]:
+        """Notebook functions that declare `global`, directly or through what they call."""
+        direct = {name for name, defs in self.functions.items()
+                  if any(isinstance(n, ast.Global) for d in defs for n in ast.walk(d))}
+        calls = {name: {c for d in defs for c in _names(d)} & set(self.functions)
+                 for name, defs in self.functions.items()}
+        writers, changed = set(direct), True
+        while changed:
+            changed = False
+            for name, called in calls.items():
+                if name not in writers and called & writers:
+                    writers.add(name)
+                    changed = True
+        return writers
+
+    def has_effects(self, node: ast.stmt, data: set[str]) -> bool:
+        """Whether running `node` could change what a unit sees, other than by binding
+        names (that is the caller's part). `data`: names the units read that are not
+        notebook functions, classes or modules."""
+        if _touches_random(node, self.random_names):
+            return True
+        watched = self.modules | data
+        for n in ast.walk(node):
+            if isinstance(n, (ast.Global, ast.Nonlocal)):
+                return True
+            if isinstance(n, (ast.Attribute, ast.Subscript)) and isinstance(n.ctx, (ast.Store, ast.Del)):
+                root = _root(n)
+                if root is None or root in watched:
+                    return True
+            if isinstance(n, ast.Call):
+                func = n.func
+                if isinstance(func, ast.Name) and (func.id in _DYNAMIC or func.id in self._writes_globals):
+                    return True
+                if isinstance(func, ast.Attribute):
+                    root = _root(func)
+                    # a method of a module or of the units' data: it may change state
+                    if root is None or root in watched:
+                        return True
+                arguments = list(n.args) + [k.value for k in n.keywords]
+                if any(_names(a) & data for a in arguments):
+                    return True  # the call may change a unit's data in place
+        return False
+
+
+def slice_cells(cells: list[Cell], roots: set[str]) -> SliceResult:
+    """Keep what the units (named by `roots`: their function and class names and the
+    names their hidden calls mention) can see; see the module's docstring."""
+    parsed = []  # (cell, tree or None)
+    for cell in cells:
+        tree = None
+        if not cell.syntax_error:
+            try:
+                tree = ast.parse(cell.source)
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                tree = None  # when in doubt, keep
+        parsed.append((cell, tree))
+    statements = [node for _, tree in parsed if tree is not None for node in tree.body]
+    analysis = _Analysis(statements)
+    binders: dict[str, list[ast.stmt]] = {}
+    for node in statements:
+        for name in _bound(node):
+            binders.setdefault(name, []).append(node)
+
+    keep: set[int] = set()
+    # visible: names a unit reads (or what it reads reads); support: names a statement kept
+    # for its effects needs in order to run as it did (its RNG draws, its writes)
+    visible: set[str] = set()
+    support: set[str] = set()
+    pending: list[tuple[str, bool]] = []
+
+    def want(names, unit_visible: bool):
+        for name in names:
+            if name in visible or (not unit_visible and name in support):
+                continue
+            (visible if unit_visible else support).add(name)
+            pending.append((name, unit_visible))
+
+    def keep_node(node: ast.stmt, unit_visible: bool, whole: bool = True):
+        first = id(node) not in keep
+        keep.add(id(node))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if first:
+                for part in _definition_time(node):
+                    want(_names(part), False)
+            if whole and reached.get(id(node)) not in (True, unit_visible):
+                reached[id(node)] = unit_visible
+                want(_names(node), unit_visible)  # what its body reads, when it is called
+        else:
+            want(_names(node), unit_visible)
+
+    reached: dict[int, bool] = {}
+    want(roots, True)
+    for node in statements:  # always: imports and definitions (their bodies only when reached)
+        if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+                             ast.Global, ast.Nonlocal)):
+            keep_node(node, False, whole=False)
+    while True:
+        while pending:
+            name, unit_visible = pending.pop()
+            for node in binders.get(name, ()):
+                keep_node(node, unit_visible)
+        data = visible - set(analysis.functions) - analysis.modules
+        extra = [n for n in statements if id(n) not in keep and analysis.has_effects(n, data)]
+        if not extra:
+            break
+        for node in extra:
+            keep_node(node, False)
+
+    result = SliceResult([])
+    for cell, tree in parsed:
+        if tree is None:
+            result.cells.append(cell)
+            continue
+        dropped = [n for n in tree.body if id(n) not in keep]
+        if not dropped:
+            result.cells.append(cell)
+            continue
+        result.dropped += len(dropped)
+        if len(dropped) == len(tree.body):
+            result.cells_dropped += 1
+            continue
+        result.cells.append(Cell(cell.label, _blank(cell.source, dropped, tree.body, keep), cell.syntax_error))
+    return result
+
+
+def _blank(source: str, dropped: list[ast.stmt], body: list[ast.stmt], keep: set[int]) -> str:
+    """The source with the dropped statements' lines emptied (line numbers unchanged); a
+    line shared with a kept statement (`a = 1; print(a)`) stays."""
+    lines = source.splitlines(keepends=True)
+    kept_lines = {i for n in body if id(n) in keep
+                  for i in range(min([n.lineno] + [d.lineno for d in getattr(n, "decorator_list", [])]),
+                                 n.end_lineno + 1)}
+    for node in dropped:
+        for i in range(node.lineno, node.end_lineno + 1):
+            if i not in kept_lines and i - 1 < len(lines):
+                lines[i - 1] = "\n" if lines[i - 1].endswith("\n") else ""
+    return "".join(lines)
+
+
+def unit_roots(assignment) -> set[str]:
+    """The names graded units start from: each unit's function or class, and the names
+    its hidden call, set-up and checks mention (helpers such as `sigmoid` included)."""
+    roots: set[str] = set()
+    for unit in assignment.units:
+        roots.add(unit.name.partition(".")[0])
+        texts = [unit.setup or "", unit.call or "", *dict(unit.extras).values(),
+                 getattr(unit, "reference_setup", None) or ""]
+        if unit.gradcheck is not None:
+            texts.append(unit.gradcheck.forward or "")
+        for text in texts:
+            try:
+                roots |= _names(ast.parse(str(text)))
+            except SyntaxError:
+                continue
+    return roots
+
+
+def slice_note(sliced: SliceResult) -> str:
+    whole = f", {sliced.cells_dropped} of them whole cells" if sliced.cells_dropped else ""
+    return (f"{sliced.dropped} top-level statement(s){whole} were not run: no graded function reads "
+            "anything they define or change (test calls, prints, plots, training).")
