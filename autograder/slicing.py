@@ -227,7 +227,10 @@ def slice_cells(cells: list[Cell], roots: set[str]) -> SliceResult:
         if tree is None:
             result.cells.append(cell)
             continue
-        dropped = [n for n in tree.body if id(n) not in keep]
+        kept_lines = _kept_lines(tree.body, keep)
+        # a statement sharing a line with a kept one (`import os; print(os.sep)`) runs too
+        dropped = [n for n in tree.body if id(n) not in keep
+                   and not kept_lines & set(range(n.lineno, n.end_lineno + 1))]
         if not dropped:
             result.cells.append(cell)
             continue
@@ -235,17 +238,18 @@ def slice_cells(cells: list[Cell], roots: set[str]) -> SliceResult:
         if len(dropped) == len(tree.body):
             result.cells_dropped += 1
             continue
-        result.cells.append(Cell(cell.label, _blank(cell.source, dropped, tree.body, keep), cell.syntax_error))
+        result.cells.append(Cell(cell.label, _blank(cell.source, dropped, kept_lines), cell.syntax_error))
     return result
 
 
-def _blank(source: str, dropped: list[ast.stmt], body: list[ast.stmt], keep: set[int]) -> str:
-    """The source with the dropped statements' lines emptied (line numbers unchanged); a
-    line shared with a kept statement (`a = 1; print(a)`) stays."""
+def _kept_lines(body: list[ast.stmt], keep: set[int]) -> set[int]:
+    return {i for n in body if id(n) in keep
+            for i in range(min([n.lineno] + [d.lineno for d in getattr(n, "decorator_list", [])]), n.end_lineno + 1)}
+
+
+def _blank(source: str, dropped: list[ast.stmt], kept_lines: set[int]) -> str:
+    """The source with the dropped statements' lines emptied (line numbers unchanged)."""
     lines = source.splitlines(keepends=True)
-    kept_lines = {i for n in body if id(n) in keep
-                  for i in range(min([n.lineno] + [d.lineno for d in getattr(n, "decorator_list", [])]),
-                                 n.end_lineno + 1)}
     for node in dropped:
         for i in range(node.lineno, node.end_lineno + 1):
             if i not in kept_lines and i - 1 < len(lines):

@@ -528,7 +528,36 @@ def reference_outputs() -> dict:
     return _OUTPUTS
 
 
-def make_student(entry: dict, seed: int = 0, functions: dict | None = None) -> tuple[dict, list]:
+# What students add to a finished notebook (--student-style): more prints, a look at
+# shapes, and a training cell that runs the forward and backward passes many times.
+TRAINING_CELL = """# train the LSTM a little to see the loss go down
+np.random.seed(2)
+x_train = np.random.randn(3, 10, 7)
+a0_train = np.random.randn(5, 10)
+params_train = {k: v.copy() for k, v in parameters_tmp.items()}
+losses = []
+for step in range(STEPS):
+    a_tr, y_tr, c_tr, caches_tr = lstm_forward(x_train, a0_train, params_train)
+    grads_tr = lstm_backward(a_tr - 0.5, caches_tr)
+    for name in ("Wf", "Wi", "Wc", "Wo"):
+        params_train[name] -= 0.001 * grads_tr["d" + name]
+    losses.append(float(np.mean((a_tr - 0.5) ** 2)))
+    if step % 100 == 0:
+        print("step", step, "loss", losses[-1])
+print("final loss", losses[-1])"""
+EXTRA_PRINTS = ['print("parameters:", sorted(parameters_tmp))', 'print(a_tmp.shape, y_tmp.shape)',
+                'for k, v in gradients_tmp.items():\n    print(k, v.shape)']
+
+
+def student_style(draft: "Draft", rng: random.Random, kinds: list, steps: int) -> None:
+    for text in EXTRA_PRINTS:
+        draft.insert_after(f"test:{rng.choice(FUNCTIONS[4:])}", text)
+    draft.insert_after("test:lstm_backward", TRAINING_CELL.replace("STEPS", str(steps)))
+    kinds.append("training_cell")
+
+
+def make_student(entry: dict, seed: int = 0, functions: dict | None = None, style: bool = False,
+                 steps: int = 1000) -> tuple[dict, list]:
     """(notebook dict, kinds) for one planned student: an entry of plan(), or one made by
     hand such as {"student": "x", "category": "buggy", "bugs": [("transposed_weight",
     "rnn_cell_forward")]} or {"student": "y", "category": "hostile", "kind": "os_exit_toplevel"}."""
@@ -551,18 +580,23 @@ def make_student(entry: dict, seed: int = 0, functions: dict | None = None) -> t
             ["print(np.__version__)", "sorted(parameters_tmp.keys())", "np.random.seed(0)\nprint(np.random.randn(2, 2))",
              "# scratch\nfor k in range(3):\n    print(k)"]))
         kinds.append("scratch_cell")
+    if style:
+        student_style(draft, rng, kinds, steps)
     outputs = reference_outputs() if category == "correct" else None
     return to_notebook(entry["student"], draft.cells, outputs), kinds
 
 
-def generate(out_dir: str | Path, n: int = 1000, seed: int = 0) -> list[dict]:
-    """Write n notebooks into out_dir (flat layout) and the manifest next to the folder."""
+def generate(out_dir: str | Path, n: int = 1000, seed: int = 0, student_style: bool = False,
+             steps: int = 1000) -> list[dict]:
+    """Write n notebooks into out_dir (flat layout) and the manifest next to the folder.
+    `student_style`: each notebook also has extra prints and a training cell of `steps`
+    iterations of lstm_forward and lstm_backward, as notebooks written by students do."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     functions = split_solution()
     manifest = []
     for entry in plan(n, seed):
-        nb, kinds = make_student(entry, seed, functions)
+        nb, kinds = make_student(entry, seed, functions, student_style, steps)
         (out_dir / f"{entry['student']}.ipynb").write_text(dumps(nb))
         manifest.append(dict(entry, kinds=kinds, infinite=entry.get("kind") in INFINITE))
     manifest_path(out_dir).write_text(json.dumps(manifest, indent=1) + "\n")
@@ -579,8 +613,11 @@ def main() -> None:
     parser.add_argument("out_dir")
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--student-style", action="store_true",
+                        help="extra prints and a training cell in every notebook")
+    parser.add_argument("--steps", type=int, default=1000, help="iterations of the training cell")
     args = parser.parse_args()
-    manifest = generate(args.out_dir, args.n, args.seed)
+    manifest = generate(args.out_dir, args.n, args.seed, args.student_style, args.steps)
     counts: dict = {}
     for m in manifest:
         counts[m["category"]] = counts.get(m["category"], 0) + 1

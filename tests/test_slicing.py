@@ -1,0 +1,145 @@
+"""Statements that cannot change a grade are not run (autograder.slicing): each rule of
+the slice keeps what a unit could see, and grading with the slice gives the same
+verdicts as grading without it on every corpus of the tests and examples."""
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder.assignments import get_assignment
+from autograder.slicing import slice_cells, unit_roots
+from autograder.submission import Cell
+from conftest import SEEDS, reference_text
+
+ROOT = Path(__file__).resolve().parent.parent
+A = "rnn_step_by_step"
+ROOTS = {"rnn_cell_forward", "np"}
+
+
+def kept(*sources, roots=ROOTS) -> list[str]:
+    """The non-blank lines that survive the slice, over all cells."""
+    cells = [Cell(f"cell {i + 1}", s) for i, s in enumerate(sources)]
+    result = slice_cells(cells, set(roots))
+    return [line.strip() for c in result.cells for line in c.source.splitlines() if line.strip()]
+
+
+UNIT = "def rnn_cell_forward(xt, a_prev, parameters):\n    return xt\n"
+
+
+def test_test_calls_prints_and_training_are_dropped():
+    lines = kept("import numpy as np\n", UNIT,
+                 "a, y, c = rnn_cell_forward(1, 2, {})\nprint(a)\nprint('y =', y)\n",
+                 "def model(data):\n    for i in range(35000):\n        rnn_cell_forward(data, 0, {})\n",
+                 "parameters = model(3)\n")
+    assert lines == ["import numpy as np", "def rnn_cell_forward(xt, a_prev, parameters):", "return xt",
+                     "def model(data):", "for i in range(35000):", "rnn_cell_forward(data, 0, {})"]
+
+
+def test_line_numbers_stay_and_a_shared_line_stays_whole():
+    cells = [Cell("cell 1", "x = 1\nprint(x)\ndef rnn_cell_forward(xt, a_prev, parameters):\n    return xt\n"),
+             Cell("cell 2", "import os; print(os.sep)\n")]
+    result = slice_cells(cells, {"rnn_cell_forward"})
+    assert result.cells[0].source.splitlines()[2] == "def rnn_cell_forward(xt, a_prev, parameters):"
+    assert result.cells[1].source == "import os; print(os.sep)\n"
+    assert result.dropped == 2  # x = 1 and print(x): the unit reads neither
+
+
+def test_a_name_the_unit_reads_is_kept_with_what_it_needs():
+    unit = "def rnn_cell_forward(xt, a_prev, parameters):\n    return xt * SCALE + helper(xt)\n"
+    lines = kept("BASE = 2\nSCALE = BASE * 3\nOTHER = 4\n", "def helper(v):\n    return v + OFFSET\n",
+                 "OFFSET = 1\nprint(OTHER)\n", unit)
+    assert "BASE = 2" in lines and "SCALE = BASE * 3" in lines and "OFFSET = 1" in lines
+    assert "OTHER = 4" not in lines and "print(OTHER)" not in lines
+
+
+@pytest.mark.parametrize("statement", [
+    "np.random.seed(1)",                        # the global random state
+    "x = np.random.randn(3)",                   # draws move it
+    "np.seterr(all='raise')",                   # a module's state
+    "np.set_printoptions(precision=3)",
+    "np.pi = 3",                                # an attribute of an imported module
+    "setattr(np, 'e', 1)",                      # dynamic
+    "exec('SCALE = 3')",
+    "globals()['SCALE'] = 3",
+])
+def test_effects_a_unit_could_see_are_kept(statement):
+    lines = kept("import numpy as np\n", UNIT, statement + "\nprint('done')\n")
+    assert statement in lines and "print('done')" not in lines
+
+
+def test_a_call_that_writes_a_global_is_kept():
+    unit = "def rnn_cell_forward(xt, a_prev, parameters):\n    return xt * SCALE\n"
+    setup = "def setup():\n    global SCALE\n    SCALE = 3\n"
+    outer = "def prepare():\n    setup()\n"
+    lines = kept(unit, setup, outer, "prepare()\nprint('ready')\n")
+    assert "prepare()" in lines and "print('ready')" not in lines
+
+
+def test_a_change_in_place_of_what_a_unit_reads_is_kept():
+    unit = "def rnn_cell_forward(xt, a_prev, parameters):\n    return xt * TABLE['k']\n"
+    lines = kept("TABLE = {}\n", "TABLE.update(k=2)\n", "fill(TABLE)\n", "TABLE['j'] = 1\n",
+                 "other = {}\nother.update(k=3)\n", unit)
+    assert {"TABLE = {}", "TABLE.update(k=2)", "fill(TABLE)", "TABLE['j'] = 1"} <= set(lines)
+    assert "other.update(k=3)" not in lines
+
+
+def test_a_statement_kept_for_its_effect_keeps_what_it_runs_on():
+    # the random draws of a test cell stay (with the dict they fill); its call and print go
+    lines = kept("import numpy as np\n", UNIT,
+                 "np.random.seed(1)\np = {}\np['W'] = np.random.randn(2)\nout = rnn_cell_forward(1, 2, p)\n"
+                 "print(out)\n")
+    assert lines[-3:] == ["np.random.seed(1)", "p = {}", "p['W'] = np.random.randn(2)"]
+
+
+def test_unit_roots_include_what_the_hidden_calls_mention():
+    roots = unit_roots(get_assignment(A))
+    assert {"rnn_cell_forward", "lstm_backward"} <= roots
+
+
+# ---------------------------------------------------------------- verdicts stay the same
+
+def _corpus():
+    sys.path.insert(0, str(ROOT / "bench"))
+    import make_submissions as ms
+
+    items = [("char_lm", SEEDS / next(p.name for p in SEEDS.glob("000_*.ipynb"))),
+             ("rnn_step_by_step", next(SEEDS.glob("001_*.ipynb"))),
+             ("rnn_step_by_step", next(SEEDS.glob("002_*.ipynb"))),
+             ("rnn_layers", next(SEEDS.glob("003_*.ipynb"))),
+             ("time_layers", next(SEEDS.glob("004_*.ipynb"))),
+             ("rnn_step_by_step", ROOT / "examples" / "rnn_step_by_step" / "student.ipynb")]
+    items += [("rnn_step_by_step", p) for p in sorted((ROOT / "examples" / "submissions").iterdir())]
+    return ms, items
+
+
+def _verdicts(result):
+    return [(u.name, u.score, u.status, u.mode, u.explanation) for u in result.units]
+
+
+def test_the_slice_changes_no_verdict_on_the_seeds_and_examples(graders):
+    _, items = _corpus()
+    skipped = 0
+    for assignment, path in items:
+        with_slice = graders(assignment).grade_file(path)
+        without = graders(assignment, slice=False).grade_file(path)
+        assert _verdicts(with_slice) == _verdicts(without), path
+        skipped += sum(int(n.split()[0]) for n in with_slice.notes if "were not run" in n)
+    assert skipped > 0  # the corpus has test cells: the slice did skip statements
+
+
+def test_the_slice_changes_no_verdict_on_a_generated_class(graders, tmp_path):
+    ms, _ = _corpus()
+    manifest = ms.generate(tmp_path / "class", 20, seed=5, student_style=True, steps=20)  # every category, training
+    assert all("training_cell" in e["kinds"] for e in manifest)
+    for entry in manifest:
+        path = tmp_path / "class" / f"{entry['student']}.ipynb"
+        if set(entry["kinds"]) & ms.INFINITE:
+            continue  # (their limits are what changes; test_budgets covers them)
+        with_slice = graders(A).grade_file(path)
+        without = graders(A, slice=False).grade_file(path)
+        assert _verdicts(with_slice) == _verdicts(without), (entry, _verdicts(with_slice), _verdicts(without))
+
+
+def test_reference_text_loses_nothing():
+    cells = [Cell("file", reference_text(A))]
+    assert slice_cells(cells, unit_roots(get_assignment(A))).dropped == 0
