@@ -7,8 +7,9 @@ seconds is what a looping unit costs, not what an honest one needs. The rule (al
 docs/SANDBOX.md):
 
     unit limit = max(unit_factor x reference CPU on the unit's cases, unit_floor_seconds)
-                 (+ in reference mode: 10 x the CPU of the reference's run in that mode,
-                  encoding included, + 5 ms per call to a substituted unit)
+                 in reference mode: the reference's CPU is that of its run in that mode
+                 (the units it calls substituted, their arguments and results encoded
+                 both ways), if larger, plus 10 ms per call to a substituted unit
                  at most unit_seconds
     cell limit = cell_floor_seconds  if every statement of the cell only defines (def or
                                      class with plain decorators and defaults, a constant)
@@ -31,9 +32,9 @@ from autograder.sandbox.limits import DEFAULTS
 UNIT_FACTOR = 100.0        # x the reference's CPU on the same cases
 UNIT_FLOOR_SECONDS = 0.25  # never less: plain-Python loops, a loaded machine, the child's start
 # with the reference's units substituted, every call to one is a round trip to the grading
-# process: its CPU (encoding both ways, the reference unit) is measured, its latency is not
-SERVED_FACTOR = 10.0
-TRIP_SECONDS = 0.005
+# process: its CPU (encoding both ways, the reference unit) is measured, its latency (two
+# processes waking each other, on a loaded machine) is not: this much per call
+TRIP_SECONDS = 0.010
 CELL_FLOOR_SECONDS = 1.0   # a cell that only defines things
 REPEATS = 3                # the reference's cost: the least of this many runs
 
@@ -69,10 +70,12 @@ def unit_budget(reference_cpu: float | None, config: dict, reference_mode: tuple
         basis += f", raised to the floor of {floor:g} s"
     if reference_mode is not None and reference_mode[1]:
         cpu, trips = reference_mode
-        served = SERVED_FACTOR * cpu + trips * TRIP_SECONDS
-        own += served
-        basis += (f", plus {served:.2f} s for its {trips} calls to the substituted reference units "
-                  f"({SERVED_FACTOR:g}x their {cpu * 1000:.1f} ms of CPU and {TRIP_SECONDS * 1000:g} ms per call)")
+        if factor * cpu > own:
+            own = factor * cpu
+            basis = (f"{factor:g}x the reference's {cpu * 1000:.1f} ms of CPU on these cases with the units it "
+                     "calls substituted, their arguments and results encoded both ways")
+        own += trips * TRIP_SECONDS
+        basis += f", plus {trips} calls to the grading process at {TRIP_SECONDS * 1000:g} ms each"
     if own > cap:
         return Budget(cap, f"{basis}, capped at the configured {cap:g} s")
     return Budget(round(own, 3), basis)
