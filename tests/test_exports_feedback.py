@@ -23,7 +23,7 @@ EXAMPLES = ROOT / "examples" / "submissions"
 UNITS = ["rnn_cell_forward", "rnn_forward", "rnn_cell_backward", "rnn_backward",
          "lstm_cell_forward", "lstm_forward", "lstm_cell_backward", "lstm_backward"]
 TOTALS = {"alice": 1.8, "bob": 6.0, "carol": 7.0, "mallory": 1.0}
-# What mallory prints from rnn_cell_forward, and what one of her cells raises: if either
+# What mallory prints from rnn_cell_forward, and what her rnn_forward raises: if either
 # reached a page unescaped, the browser would add <p id="pwned"> to the document.
 HOSTILE_PRINT = """<script>document.write('<p id="pwned">PWNED</p>')</script>"""
 HOSTILE_ERROR = """<img src=x onerror="document.body.insertAdjacentHTML('beforeend','<p id=pwned>x</p>')">"""
@@ -38,7 +38,8 @@ def book(tmp_path_factory):
     only_cell_forward = reference_text(A).split("def rnn_forward")[0]  # 1 point, and cheap to grade
     hostile = mutate(only_cell_forward, "    a_next = np.tanh(Waa @ a_prev + Wax @ xt + ba)\n",
                      f"    print({HOSTILE_PRINT!r})\n    a_next = np.tanh(Waa @ a_prev + Wax @ xt + ba)\n")
-    (subs / "mallory.py").write_text(hostile + f"\nraise ValueError({HOSTILE_ERROR!r})\n")
+    # (a top-level `raise` would not run: it cannot change a grade; a graded function's does)
+    (subs / "mallory.py").write_text(hostile + f"\ndef rnn_forward(x, a0, parameters):\n    raise ValueError({HOSTILE_ERROR!r})\n")
     url = f"sqlite:///{tmp / 'gb.db'}"
     summary = autograde(A, subs, url, workers=2, progress="none")
     assert summary.graded == 4 and not summary.failures

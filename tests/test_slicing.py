@@ -143,3 +143,16 @@ def test_the_slice_changes_no_verdict_on_a_generated_class(graders, tmp_path):
 def test_reference_text_loses_nothing():
     cells = [Cell("file", reference_text(A))]
     assert slice_cells(cells, unit_roots(get_assignment(A))).dropped == 0
+
+
+def test_an_endless_top_level_loop_no_unit_reads_costs_nothing(graders):
+    import time
+
+    from conftest import grade_text
+
+    text = reference_text(A) + "\n# %%\nstep = 0\nwhile True:\n    step += 1\n"
+    started = time.monotonic()
+    result = grade_text(graders(A), text)
+    assert time.monotonic() - started < 5  # its cell's limit is 10 s
+    assert all(u.score == u.max_score for u in result.units)
+    assert any("2 top-level statement(s)" in n and "were not run" in n for n in result.notes), result.notes
