@@ -720,6 +720,10 @@ def enter_sandbox(config: dict, uid: int, report: Report, plan: dict, scratch: s
         report.off("dedicated unprivileged uid", exc)
     # counted per uid (per user namespace): only once this process has a uid of its own;
     # two processes: the holder and the child running student code
+    if dropped and not plan.get("userns"):
+        # the grader's sweep of this uid finds every process: cells and units may have
+        # process groups of their own (kill(0) in a unit then reaches only that unit)
+        _STATE["own_groups"] = True
     if dropped and _set_limit(resource.RLIMIT_NPROC, 2):
         report.on("RLIMIT_NPROC=2 for that uid: no process or thread can be created while student code runs")
     else:
