@@ -430,7 +430,8 @@ def rnn_backward(da, caches):
     result = grade_text(grader, attack("rnn_backward", body))
     text = check(result, "rnn_backward", 0.0, "PROCS")
     listed = text.split("PROCS ", 1)[1].splitlines()[0].split(" | ")
-    assert "pytest" not in text and str(os.getpid()) + "=" not in text, text
+    grader_cmdline = Path("/proc/self/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    assert grader_cmdline not in text and " -m pytest" not in text and str(os.getpid()) + "=" not in text, text
     assert len(listed) <= 3, listed  # the holder and the unit child (and nothing else)
 
 

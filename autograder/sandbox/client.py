@@ -834,8 +834,9 @@ def probe_sandbox(config: dict | None = None, zygote: Zygote | None = None) -> d
 
 def _host_folders() -> list[str]:
     """The places of a host a process can usually write to, and the checkout."""
-    folders = [tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm", os.path.expanduser("~"), os.getcwd(),
-               _project_root()]
+    folders = [tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm", os.path.expanduser("~"), os.getcwd()]
+    if os.path.basename(_project_root()) not in ("site-packages", "dist-packages"):  # a checkout, not an install
+        folders.append(_project_root())
     out = []
     for folder in folders:
         real = os.path.realpath(folder)
