@@ -294,6 +294,70 @@ def test_no_process_of_a_submission_survives_its_grading(grader):
     assert _leftovers(grader) == []
 
 
+KILLED_GRADER = r'''
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from conftest import grade_text
+from test_sandbox_adversarial import A, LIMITS, attack
+from autograder.grader import Grader
+
+g = Grader(A, dict(LIMITS, unit_seconds=30, unit_cpu_seconds=30))
+print(g.zygote.process.pid, flush=True)
+grade_text(g, attack("rnn_backward", "def rnn_backward(da, caches):\n    while True:\n        pass\n"))
+'''
+
+
+@linux_root
+def test_nothing_is_left_behind_when_the_grader_is_killed(tmp_path):
+    """SIGKILL to a grader in the middle of a unit: its zygote, every student process
+    and the zygote's folder (mount point, host scratch folders) are gone soon after."""
+    import glob
+    import signal
+    import subprocess
+    import tempfile
+
+    grader = subprocess.Popen([sys.executable, "-c", KILLED_GRADER, str(Path(__file__).parent)],
+                              stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        zygote = int(grader.stdout.readline())
+        deadline = time.monotonic() + 20
+        students: set = set()
+        while time.monotonic() < deadline and not any(p[1] == "rnng-units" or p[1] == "rnng-unit"
+                                                      for p in _below(zygote).values()):
+            time.sleep(0.05)
+        students = set(_below(zygote))
+        assert students, "the hanging unit never started"
+        assert glob.glob(os.path.join(tempfile.gettempdir(), f"rnngrade-sandbox-{zygote}-*"))
+    finally:
+        grader.send_signal(signal.SIGKILL)
+        grader.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        alive = {pid for pid in students | {zygote} if os.path.exists(f"/proc/{pid}")
+                 and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"}
+        folders = glob.glob(os.path.join(tempfile.gettempdir(), f"rnngrade-sandbox-{zygote}-*"))
+        if not alive and not folders:
+            break
+        time.sleep(0.1)
+    assert not alive and not folders, (alive, folders)
+
+
+def _below(ancestor: int) -> dict:
+    """The processes descending from `ancestor`: pid -> (parent, comm, cmdline)."""
+    procs = _processes()
+    out = {}
+    for pid, info in procs.items():
+        parent = info[0]
+        for _ in range(64):
+            if parent == ancestor:
+                out[pid] = info
+                break
+            if parent <= 1:
+                break
+            parent = procs.get(parent, (0,))[0]
+    return out
+
+
 # --- exits, signals, crashes -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("statement,words", [
@@ -682,8 +746,9 @@ def test_a_missing_protection_is_said_loudly_and_the_fallback_still_cleans_up(gr
         pytest.skip("as an ordinary user the pid namespace comes with the user namespace: its fallback "
                     "(a uid sweep) cannot arise")
     g = graders(A, **dict(LIMITS, disable=("pid namespace", "seccomp")))
-    body = "def rnn_backward(da, caches):\n    import os, time\n    os.kill(os.getppid(), 9)\n    os.setsid()\n" \
-           "    time.sleep(30)\n"
+    # (setsid fails where the unit child leads a process group of its own: a dedicated uid)
+    body = "def rnn_backward(da, caches):\n    import os, time\n    os.kill(os.getppid(), 9)\n    try:\n" \
+           "        os.setsid()\n    except OSError:\n        pass\n    time.sleep(30)\n"
     result = grade_text(g, attack("rnn_backward", body))
     check(result, "rnn_backward", 0.0, "time limit")
     assert _leftovers(g) == []

@@ -255,15 +255,45 @@ class UnitRun:
 class OutputCollector:
     """The read end of the pipe that is stdout and stderr of every student process:
     keeps the first OUTPUT_KEEP bytes of each segment and counts (and discards) the
-    rest, so a flood is never held in memory."""
+    rest, so a flood is never held in memory.
+
+    A child that runs several units one after another writes a boundary (a token the
+    grader chose for that run) into the pipe after each unit, before it says the unit
+    is done: what the next unit writes may already be in the pipe when the grader reads
+    that "done", and must not be shown as the finished unit's output."""
 
     def __init__(self, fd: int | None):
         self.fd = fd
         self.eof = fd is None
         self.kept = bytearray()
         self.dropped = 0
+        self.boundary = b""
+        self.tail = b""        # the last bytes read, possibly the start of a boundary
+        self.segments: list[tuple[bytes, int]] = []  # (kept, dropped) of segments that ended
         if fd is not None:
             os.set_blocking(fd, False)
+
+    def expect(self, boundary: bytes) -> None:
+        """From now on split the output at `boundary` (b"": stop splitting)."""
+        self._add(self.tail)
+        self.boundary, self.tail, self.segments = boundary, b"", []
+
+    def _add(self, data: bytes) -> None:
+        room = OUTPUT_KEEP - len(self.kept)
+        if room > 0:
+            self.kept += data[:room]
+        self.dropped += max(0, len(data) - max(room, 0))
+
+    def _split(self, chunk: bytes) -> None:
+        data = self.tail + chunk
+        while (at := data.find(self.boundary)) >= 0:
+            self._add(data[:at])
+            self.segments.append((bytes(self.kept), self.dropped))
+            self.kept, self.dropped = bytearray(), 0
+            data = data[at + len(self.boundary):]
+        hold = min(len(data), len(self.boundary) - 1)
+        self._add(data[:len(data) - hold])
+        self.tail = data[len(data) - hold:]
 
     def drain(self) -> None:
         while not self.eof:
@@ -277,16 +307,32 @@ class OutputCollector:
             if not chunk:
                 self.eof = True
                 return
-            room = OUTPUT_KEEP - len(self.kept)
-            if room > 0:
-                self.kept += chunk[:room]
-            self.dropped += max(0, len(chunk) - max(room, 0))
+            if self.boundary:
+                self._split(chunk)
+            else:
+                self._add(chunk)
+
+    @staticmethod
+    def _text(kept: bytes, dropped: int) -> str:
+        text = kept.decode("utf-8", errors="replace")
+        if dropped:
+            text += f"\n... [{dropped} more bytes of output cut]"
+        return text
+
+    def take_segment(self) -> str:
+        """The output up to the next boundary (all there is, if none came)."""
+        self.drain()
+        if self.segments:
+            return self._text(*self.segments.pop(0))
+        return self.take()
 
     def take(self) -> str:
         self.drain()
-        text = self.kept.decode("utf-8", errors="replace")
-        if self.dropped:
-            text += f"\n... [{self.dropped} more bytes of output cut]"
+        if self.segments:  # segments not taken belong to nobody now
+            self.segments = []
+        self._add(self.tail)
+        self.tail = b""
+        text = self._text(bytes(self.kept), self.dropped)
         self.kept, self.dropped = bytearray(), 0
         return text
 
@@ -689,9 +735,12 @@ class StudentProcess:
                 runs[k] = UnitRun(cases=[None] * requests[k].count)
             return k
         self.output.take()
+        boundary = b"\0rnngrade-unit-end-" + os.urandom(8).hex().encode() + b"\0"
+        self.output.expect(boundary)
         try:
             units = encode_list([encode_map({"gradcheck": False}, {"spec": r.spec, "cases": r.cases}) for r in requests])
-            self._send(encode_map({"op": "units", "timeout": budget}, {"units": units}), deadline)
+            self._send(encode_map({"op": "units", "timeout": budget, "boundary": boundary}, {"units": units}),
+                       deadline)
             while True:
                 message = self._recv(deadline)
                 op, k = message.get("op"), message.get("unit")
@@ -709,7 +758,7 @@ class StudentProcess:
                 elif op == "unit_done":
                     if k != current or current is None:
                         raise ProtocolError("unexpected unit_done message")
-                    self._attach_output(runs[k])
+                    self._attach_output(runs[k], self.output.take_segment())
                     runs[k].wall = time.monotonic() - unit_started
                     current, finished = None, k
                     deadline = time.monotonic() + min(unit_seconds, max(self.time_left(), 0)) + GRACE
@@ -739,11 +788,12 @@ class StudentProcess:
                                  f"({type(exc).__name__}); it was restarted")
             self.restarts += 1
             self.kill()
+        self.output.expect(b"")
         return runs
 
-    def _attach_output(self, run: UnitRun) -> None:
+    def _attach_output(self, run: UnitRun, printed: str | None = None) -> None:
         """fd-level output (os.write, C code) goes with the unit's first case that ran."""
-        printed = self.output.take()
+        printed = self.output.take() if printed is None else printed
         first = next((c for c in run.cases if c is not None), None)
         if printed and first is not None:
             first.output = _trim(_join_output(first.output, printed))

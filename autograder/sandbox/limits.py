@@ -498,7 +498,7 @@ def prepare_zygote(userns: bool = False) -> dict:
     plan = {"seccomp": None, "seccomp_error": "", "fs": None, "fs_error": "", "stage": None, "base": None,
             "userns": userns, "landlock": landlock.abi_version()}
     plan["seccomp"], plan["seccomp_error"] = compile_seccomp()
-    plan["base"] = tempfile.mkdtemp(prefix=BASE_PREFIX)
+    plan["base"] = tempfile.mkdtemp(prefix=f"{BASE_PREFIX}{os.getpid()}-")
     os.chmod(plan["base"], 0o711)  # a student uid may reach its own scratch folder, not list the others
     plan["stage"] = os.path.join(plan["base"], "root")
     os.mkdir(plan["stage"], 0o700)
