@@ -1,5 +1,11 @@
 """The gradebook: one row per (assignment, student) submission and one per graded unit,
-in any database SQLAlchemy 2.x reaches (default: `sqlite:///gradebook.db`).
+in any database SQLAlchemy 2.x reaches (default: `sqlite:///gradebook.db`; a plain path
+is an SQLite file, see `database_url`).
+
+Its schema is versioned with Alembic (autograder/migrations): opening a gradebook brings
+it to the newest revision under a schema lock (`upgrade`), so a gradebook written by an
+older rnngrade keeps its rows, and two graders opening a new database at once do not
+both create the tables.
 
 Resume and idempotence rest on three rules:
 
@@ -24,8 +30,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint,
-                        create_engine, delete, event, insert, select)
-from sqlalchemy.engine import Engine
+                        create_engine, delete, event, insert, inspect, make_url, select, text)
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, selectinload, sessionmaker
 
 from autograder import __version__
@@ -188,7 +194,25 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.close()
 
 
+def database_url(db: str) -> str:
+    """The SQLAlchemy URL of a gradebook given as a URL or as a plain path.
+
+    - a path (no `://`): an SQLite file, `grades/course.db` → `sqlite:///grades/course.db`;
+    - `postgresql://user:password@host:5432/dbname` (or `postgres://`, or a unix socket as
+      `postgresql:///dbname?host=/run/postgresql`): PostgreSQL through psycopg 3, the
+      driver of the `postgres` extra (SQLAlchemy's default PostgreSQL driver is psycopg2);
+    - any other SQLAlchemy URL, unchanged.
+    """
+    if "://" not in db:
+        return f"sqlite:///{Path(db).expanduser()}"
+    url = make_url(db)
+    if url.drivername not in ("postgresql", "postgres"):
+        return db
+    return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
 def make_engine(url: str) -> Engine:
+    url = database_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -196,11 +220,101 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+# --------------------------------------------------------------------------- schema
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+BASELINE = "0001_baseline"      # the schema rnngrade wrote before it had migrations
+SCHEMA_LOCK = 0x726E6E67_72616465   # PostgreSQL advisory lock key ("rnngrade")
+
+
+def _alembic_config(connection: Connection | None = None):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def schema_head() -> str:
+    """The newest schema revision this rnngrade knows."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def schema_revision(connection: Connection) -> str | None:
+    """The gradebook's schema revision (None: no version table)."""
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def _begin_locked(connection: Connection) -> None:
+    """Begin the transaction that holds the schema lock until it ends: PostgreSQL's
+    transaction-level advisory lock; SQLite's write lock (BEGIN IMMEDIATE: a second
+    writer waits for it, up to the connection's busy timeout). Other databases: a plain
+    transaction."""
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        # A migration may rebuild a table (SQLite's batch mode): with foreign keys
+        # enforced, dropping the old `submissions` would cascade to every unit row. The
+        # pragma only changes outside a transaction; foreign keys are checked before commit.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif dialect == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+    else:
+        connection.begin()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
+    """Bring the gradebook's schema to `revision` under the schema lock, in one
+    transaction; (revision before, revision after). A database with the baseline's tables
+    but no version table (written before migrations existed) is stamped with the baseline
+    first, its rows kept. Cheap when the schema is already current."""
+    from alembic import command
+
+    target = schema_head() if revision == "head" else revision
+    with engine.connect() as connection:
+        current = schema_revision(connection)
+        connection.rollback()
+    if current == target:
+        return current, current
+    with engine.connect() as connection:
+        try:
+            _begin_locked(connection)
+            before = schema_revision(connection)   # again: another grader may have done it
+            config = _alembic_config(connection)
+            if before is None and inspect(connection).has_table(Submission.__tablename__):
+                command.stamp(config, BASELINE)
+            command.upgrade(config, revision)
+            if connection.dialect.name == "sqlite":
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the schema upgrade broke foreign keys: {broken[:5]}")
+            after = schema_revision(connection)
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+        finally:
+            if connection.dialect.name == "sqlite":
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
+    return before, after
+
+
 class Gradebook:
-    def __init__(self, url: str = DEFAULT_DB):
-        self.url = url
-        self.engine = make_engine(url)
-        Base.metadata.create_all(self.engine)
+    def __init__(self, url: str = DEFAULT_DB, *, migrate: bool = True):
+        self.url = database_url(url)
+        self.engine = make_engine(self.url)
+        if migrate:
+            try:
+                upgrade(self.engine)
+            except BaseException:
+                self.engine.dispose()
+                raise
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
 
     def close(self):
