@@ -135,6 +135,21 @@ def test_upgrade_is_a_no_op_when_current_and_reports_revisions(tmp_path):
     engine.dispose()
 
 
+def test_a_gradebook_from_a_newer_rnngrade_is_refused_clearly(tmp_path):
+    from click.testing import CliRunner
+
+    from autograder.cli import main
+
+    db = tmp_path / "newer.db"
+    Gradebook(str(db)).close()
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0099_from_the_future'")
+    out = CliRunner().invoke(main, ["export", A, "--format", "csv", "--db", str(db)])
+    assert out.exit_code == 2 and "Traceback" not in out.output
+    assert "0099_from_the_future, which this rnngrade" in out.output and "newer rnngrade" in out.output
+    assert len(_rows(db)["runs"]) == 0  # untouched
+
+
 def test_migrations_build_exactly_the_models_schema(new_url):
     """The models (what the code reads and writes) and the migrations (what a database
     gets) describe the same schema: a new migration is needed for any model change."""
