@@ -127,6 +127,49 @@ def test_old_schema_postgresql_gradebook_opens_with_every_row(pg_server):
     assert after["submissions"][:4] == before["submissions"] and after["unit_results"][:26] == before["unit_results"]
 
 
+REBUILD_SUBMISSIONS = """
+from alembic import op
+import sqlalchemy as sa
+
+revision = "0002_test_rebuild"
+down_revision = "0001_baseline"
+branch_labels = depends_on = None
+
+
+def upgrade():
+    # what autogenerate writes for SQLite when a table changes: a copy of the table
+    with op.batch_alter_table("submissions", recreate="always") as batch:
+        batch.add_column(sa.Column("late_days", sa.Integer(), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table("submissions", recreate="always") as batch:
+        batch.drop_column("late_days")
+"""
+
+
+def test_a_migration_that_rebuilds_a_table_keeps_the_rows_that_point_at_it(tmp_path, monkeypatch):
+    """SQLite changes a table by copying it and dropping the old one: with foreign keys
+    enforced that drop would take every unit row with it (ON DELETE CASCADE). The upgrade
+    runs with them off and checks them before committing."""
+    migrations = tmp_path / "migrations"
+    shutil.copytree(gradebook.MIGRATIONS, migrations, ignore=shutil.ignore_patterns("__pycache__"))
+    (migrations / "versions" / "0002_test_rebuild.py").write_text(REBUILD_SUBMISSIONS)
+    monkeypatch.setattr(gradebook, "MIGRATIONS", migrations)
+    db = tmp_path / "old.db"
+    shutil.copy(SCHEMA0, db)
+    before = _rows(db)
+    engine = gradebook.make_engine(str(db))  # as a Gradebook's: foreign keys enforced
+    assert upgrade(engine) == (None, "0002_test_rebuild")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1  # back on for the pool
+    engine.dispose()
+    after = _rows(db)
+    assert after["unit_results"] == before["unit_results"] and after["runs"] == before["runs"]
+    assert [r[:-1] for r in after["submissions"]] == before["submissions"]  # + late_days, empty
+    assert {r[-1] for r in after["submissions"]} == {None}
+
+
 def test_upgrade_is_a_no_op_when_current_and_reports_revisions(tmp_path):
     url = f"sqlite:///{tmp_path / 'new.db'}"
     engine = create_engine(url)
