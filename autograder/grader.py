@@ -24,7 +24,7 @@ from autograder.hints import classic_mistake_hint
 from autograder.judge import Tolerance, compare, gradcheck_error
 from autograder.judge import matches as values_match
 from autograder.reference import execute_with_helpers, helper_sources, load_reference, solution_source
-from autograder.sandbox.client import PackedUnit, StudentProcess, Zygote
+from autograder.sandbox.client import UNSAFE_NOTE, PackedUnit, StudentProcess, Zygote, probe_sandbox, require_sandbox
 from autograder.slicing import slice_cells, slice_note, unit_roots
 from autograder.submission import Cell, SubmissionError, load_submission
 
@@ -288,6 +288,24 @@ class Grader:
         self.roots = unit_roots(self.assignment)  # where the static slice starts (autograder.slicing)
         self._own_zygote = zygote is None
         self.zygote = zygote or Zygote()
+        self.unsafe_note = ""
+        try:
+            self._check_sandbox()
+        except BaseException:
+            self.close()
+            raise
+
+    def _check_sandbox(self) -> None:
+        """Fail closed (client.require_sandbox) unless the caller said --unsafe-no-sandbox,
+        which then stands in every result. `harden: False` (benchmarks, tests) says so
+        in every result already."""
+        if not self.config.get("harden", True):
+            return
+        if self.config.get("unsafe_no_sandbox"):
+            missing = probe_sandbox(self.config, self.zygote)["missing"]
+            self.unsafe_note = UNSAFE_NOTE.format(missing="; ".join(missing) or "nothing (the flag was not needed)")
+        else:
+            require_sandbox(self.config, self.zygote)
 
     def _with_budget(self, prepared: PreparedUnit) -> PreparedUnit:
         own = budgets.unit_budget(prepared.reference_cpu, self.config)
@@ -326,7 +344,7 @@ class Grader:
         return result
 
     def grade_cells(self, cells: list[Cell], name: str = "<submission>") -> GradingResult:
-        result = GradingResult(self.assignment.id, name)
+        result = GradingResult(self.assignment.id, name, notes=[self.unsafe_note] if self.unsafe_note else [])
         if self.config.get("slice", True):  # statements no graded unit can see are not run
             sliced = slice_cells(cells, self.roots)
             cells = sliced.cells
