@@ -285,7 +285,9 @@ class Grader:
         # each unit's time limit follows the reference's cost on its cases (autograder.budgets)
         self.prepared = [self._with_budget(p) for p in self.prepared]
         self.graded_names = frozenset(n for u in self.assignment.units for n in u.name.split("."))
-        self.roots = unit_roots(self.assignment)  # where the static slice starts (autograder.slicing)
+        # where the static slice starts (autograder.slicing): what the hidden calls read
+        self.roots = unit_roots(self.assignment, {k for p in self.prepared for c in p.cases for k in c.inputs}
+                                | {k for p in self.prepared for i in p.reference_inputs for k in i})
         self._own_zygote = zygote is None
         self.zygote = zygote or Zygote()
         self.unsafe_note = ""

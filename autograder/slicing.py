@@ -10,8 +10,10 @@ a training loop of thousands of iterations. The slice keeps, statement by statem
   bases, a kept statement's own reads), wherever it stands;
 - anything with effects a unit could see: a statement that uses the global random state
   (`np.random.seed`, `random.shuffle`, ...), assigns to an attribute or item of an
-  imported module or of a name the units read, calls a method of one (`np.seterr(...)`,
-  `params.update(...)`), passes such a name to a call, calls a notebook function that
+  imported module or of a name the units read, calls a method of one (`params.update(...)`)
+  or a module function that may change its module (`np.seterr(...)`, anything in `os`,
+  `sys`, `warnings`, the assignment's helpers; not numpy's computing functions, not
+  plotting), passes such a name to a call, calls a notebook function that
   declares `global` (itself or through what it calls), or reaches the namespace
   dynamically (`exec`, `eval`, `globals`, `setattr`, `__import__`, ...);
 - when in doubt (a statement it cannot classify), the statement.
@@ -33,6 +35,12 @@ from autograder.submission import Cell
 
 _DYNAMIC = {"exec", "eval", "globals", "locals", "vars", "setattr", "delattr", "__import__", "compile",
             "get_ipython"}
+# Modules whose functions only compute (their state-changing ones start with these), and
+# modules that only display; a call into any other imported module is kept.
+_PURE_MODULES = {"numpy", "math", "cmath", "statistics", "pprint", "textwrap", "string", "copy", "json",
+                 "itertools", "functools", "operator", "collections", "time", "IPython"}
+_STATEFUL_PREFIXES = ("set", "seed", "random", "save", "tofile", "load_library", "sleep")
+_DISPLAY_MODULES = {"matplotlib", "pylab", "seaborn", "tqdm"}
 _RANDOM_NAMES = {"random", "seed", "randn", "rand", "randint", "choice", "shuffle", "permutation",
                  "default_rng", "RandomState", "normal", "uniform"}
 
@@ -103,9 +111,13 @@ class _Analysis:
         self.modules: set[str] = set()       # names bound by imports
         self.random_names: set[str] = {"random"}
         self.functions: dict[str, list] = {}  # notebook function/class name -> its definitions
+        self.module_of: dict[str, str] = {}   # import alias -> module (np -> numpy)
         for node in statements:
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 self.modules |= _bound(node)
+                for alias in node.names:
+                    full = alias.name if isinstance(node, ast.Import) else f"{node.module or ''}.{alias.name}"
+                    self.module_of[(alias.asname or alias.name).split(".")[0]] = full
                 if isinstance(node, ast.ImportFrom) and node.module and "random" in node.module.split("."):
                     self.random_names |= _bound(node)
                 if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "random":
@@ -129,6 +141,19 @@ class _Analysis:
                     changed = True
         return writers
 
+    def _module_effect(self, root: str, func: ast.Attribute) -> bool:
+        module = self.module_of.get(root, root)
+        if module.split(".")[0] in _DISPLAY_MODULES:
+            return False
+        if module.split(".")[0] not in _PURE_MODULES:
+            return True  # os, sys, warnings, random, the assignment's helpers, ...: keep
+        chain = []
+        node: ast.AST = func
+        while isinstance(node, ast.Attribute):
+            chain.append(node.attr)
+            node = node.value
+        return any(name.startswith(_STATEFUL_PREFIXES) for name in chain)
+
     def has_effects(self, node: ast.stmt, data: set[str]) -> bool:
         """Whether running `node` could change what a unit sees, other than by binding
         names (that is the caller's part). `data`: names the units read that are not
@@ -149,8 +174,9 @@ class _Analysis:
                     return True
                 if isinstance(func, ast.Attribute):
                     root = _root(func)
-                    # a method of a module or of the units' data: it may change state
-                    if root is None or root in watched:
+                    # a method of the units' data, or a module function that may change the
+                    # module's state (not numpy's pure functions, not plotting)
+                    if root is None or root in data or (root in self.modules and self._module_effect(root, func)):
                         return True
                 arguments = list(n.args) + [k.value for k in n.keywords]
                 if any(_names(a) & data for a in arguments):
@@ -257,9 +283,10 @@ def _blank(source: str, dropped: list[ast.stmt], kept_lines: set[int]) -> str:
     return "".join(lines)
 
 
-def unit_roots(assignment) -> set[str]:
+def unit_roots(assignment, inputs: set[str] = frozenset()) -> set[str]:
     """The names graded units start from: each unit's function or class, and the names
-    its hidden call, set-up and checks mention (helpers such as `sigmoid` included)."""
+    its hidden call, set-up and checks read from the notebook (helpers such as
+    `sigmoid`): not the case's inputs (`inputs`), not what the snippet assigns itself."""
     roots: set[str] = set()
     for unit in assignment.units:
         roots.add(unit.name.partition(".")[0])
@@ -267,11 +294,15 @@ def unit_roots(assignment) -> set[str]:
                  getattr(unit, "reference_setup", None) or ""]
         if unit.gradcheck is not None:
             texts.append(unit.gradcheck.forward or "")
+        trees = []
         for text in texts:
             try:
-                roots |= _names(ast.parse(str(text)))
+                trees.append(ast.parse(str(text)))
             except SyntaxError:
                 continue
+        # a name the set-up assigns is the snippets' own, for the call and checks too
+        stored = {n.id for t in trees for n in ast.walk(t) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+        roots |= {name for t in trees for name in _names(t)} - stored - set(inputs)
     return roots
 
 

@@ -156,3 +156,15 @@ def test_an_endless_top_level_loop_no_unit_reads_costs_nothing(graders):
     assert time.monotonic() - started < 5  # its cell's limit is 10 s
     assert all(u.score == u.max_score for u in result.units)
     assert any("2 top-level statement(s)" in n and "were not run" in n for n in result.notes), result.notes
+
+
+@pytest.mark.parametrize("statement,stays", [
+    ("os.chdir('/tmp')", True),                    # any other module: it may change its state
+    ("warnings.filterwarnings('ignore')", True),
+    ("np.save('w.npy', np.zeros(2))", True),       # numpy's state-changing functions
+    ("loss = float(np.mean(np.zeros(3)))", False),  # numpy computing: nothing a unit sees
+    ("plt.plot([1, 2])", False),                    # plotting
+])
+def test_module_calls_stay_when_they_may_change_state(statement, stays):
+    lines = kept("import os, warnings\nimport numpy as np\nimport matplotlib.pyplot as plt\n", UNIT, statement + "\n")
+    assert (statement in lines) == stays
