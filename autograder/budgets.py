@@ -35,7 +35,7 @@ UNIT_FLOOR_SECONDS = 0.25  # never less: plain-Python loops, a loaded machine, t
 # process: its CPU (encoding both ways, the reference unit) is measured, its latency (two
 # processes waking each other, on a loaded machine) is not: this much per call
 TRIP_SECONDS = 0.010
-CELL_FLOOR_SECONDS = 1.0   # a cell that only defines things
+CELL_FLOOR_SECONDS = 2.0   # a cell that only defines things (it cannot loop: room for a loaded machine)
 REPEATS = 3                # the reference's cost: the least of this many runs
 
 

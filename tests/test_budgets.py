@@ -45,7 +45,7 @@ def test_a_unit_gets_a_multiple_of_the_reference_within_floor_and_cap():
 ])
 def test_a_cell_that_only_defines_gets_the_short_limit(source, short):
     budget = cell_budget(source, {"cell_seconds": 10.0})
-    assert budget.seconds == (1.0 if short else 10.0), budget
+    assert budget.seconds == (2.0 if short else 10.0), budget
     assert ("only defines" in budget.why) == short
 
 

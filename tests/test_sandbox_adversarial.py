@@ -28,8 +28,10 @@ _WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0)
 UID_BASE = (3 << 30) + (_WORKER << 24)
 LIMITS = {"unit_seconds": 2, "unit_cpu_seconds": 2, "cell_seconds": 2, "total_seconds": 60, "uid_base": UID_BASE}
 # the attacks below need time to do their damage (allocating, scanning, flooding): a fixed
-# 2 s per unit; the time-limit tests use the limits derived from the reference (budgets)
-ATTACK_LIMITS = dict(LIMITS, unit_floor_seconds=2)
+# 2 s per unit; the time-limit tests use the limits derived from the reference (budgets).
+# Every attack cell runs: without the static slice, which would skip a top-level attack
+# that no graded unit reads (autograder/slicing.py; tests/test_slicing.py)
+ATTACK_LIMITS = dict(LIMITS, unit_floor_seconds=2, slice=False)
 SECRET = "RNNGRADE_TEST_GRADER_SECRET"
 PROJECT = Path(__file__).resolve().parent.parent
 # marks of this test run only (another checkout's tests may run at the same time): the
@@ -141,8 +143,7 @@ def _leftovers(grader, wait: float = 2.0) -> list:
     "import time\nwhile True:\n    try:\n        time.sleep(1)\n    except BaseException:\n        pass\n",
 ], ids=["busy-loop", "sleep-loop-catching-everything"])
 def test_a_top_level_cell_that_never_ends_is_cut_off(graders, cell):
-    # (with the static slice on, a cell defining nothing a unit reads is not even run)
-    grader = graders(A, **dict(ATTACK_LIMITS, slice=False))
+    grader = graders(A, **ATTACK_LIMITS)
     started = time.monotonic()
     result = grade_text(grader, honest(cells=[cell, "after_the_endless_cell = 1\n"]))
     assert time.monotonic() - started < 15

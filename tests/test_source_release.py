@@ -257,7 +257,9 @@ def test_graded_release_scores_zero_and_says_not_implemented(graders, assignment
     assert len(explained) >= len(result.units) // 2, [u.explanation.splitlines()[0] for u in result.units]
     forwards = [u for u in result.units if "backward" not in u.name]
     assert all(u in explained for u in forwards)
-    assert result.notes == []  # the preamble and self-check cells run cleanly under the grader
+    # the preamble runs cleanly under the grader; the self-check cells cannot change a
+    # grade and are not run (the only note says so)
+    assert [n for n in result.notes if "were not run" not in n] == []
 
 
 @pytest.mark.parametrize("assignment_id", ALL)
