@@ -24,6 +24,7 @@ in plain Python and for a busy machine (limits are wall-clock time).
 from __future__ import annotations
 
 import ast
+import functools
 import time
 from dataclasses import dataclass
 
@@ -109,16 +110,21 @@ def _cheap(expr: ast.expr) -> bool:
                    for n in ast.walk(expr))
 
 
+@functools.lru_cache(maxsize=4096)  # cells repeat across a class (test cells, imports)
+def _defines_only(source: str) -> bool:
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return all(_only_defines(node) for node in tree.body)
+
+
 def cell_budget(source: str, config: dict) -> Budget:
     """The wall-clock limit of one notebook cell, from what it does."""
     cap = float(config.get("cell_seconds", DEFAULTS["cell_seconds"]))
     floor = min(float(config.get("cell_floor_seconds", CELL_FLOOR_SECONDS)), cap)
     if config.get("fixed_limits"):
         return Budget(cap, "the configured limit")
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return Budget(cap, "the configured limit")
-    if all(_only_defines(node) for node in tree.body):
+    if _defines_only(source):
         return Budget(floor, f"the cell only defines functions, classes or constants: {floor:g} s")
     return Budget(cap, f"the configured limit for a cell that runs code ({cap:g} s)")

@@ -96,13 +96,61 @@ def _root(node: ast.AST) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
-def _touches_random(node: ast.AST, random_names: set[str]) -> bool:
+@dataclass
+class _Facts:
+    """What the slice needs to know of one top-level statement, found in one walk (and
+    kept on the statement: parsed cells are shared between submissions, see _parse)."""
+    names: set
+    bound: set
+    random_attr: bool         # an attribute `.random` anywhere (np.random.seed, ...)
+    scoped: bool              # a global or nonlocal statement inside
+    store_roots: set          # roots of attribute/item assignments (None: not a plain name)
+    calls: list               # (called name or None, root of an attribute call or None, attribute chain, arg names)
+
+
+def _facts(node: ast.stmt) -> _Facts:
+    facts = node.__dict__.get("_slice_facts")
+    if facts is not None:
+        return facts
+    names, random_attr, scoped, store_roots, calls = set(), False, False, set(), []
     for n in ast.walk(node):
-        if isinstance(n, ast.Attribute) and n.attr == "random":
-            return True
-        if isinstance(n, ast.Name) and n.id in random_names:
-            return True
-    return False
+        if isinstance(n, ast.Name):
+            names.add(n.id)
+        elif isinstance(n, ast.Attribute) and n.attr == "random":
+            random_attr = True
+        elif isinstance(n, (ast.Global, ast.Nonlocal)):
+            scoped = True
+        if isinstance(n, (ast.Attribute, ast.Subscript)) and isinstance(n.ctx, (ast.Store, ast.Del)):
+            store_roots.add(_root(n))
+        if isinstance(n, ast.Call):
+            func, chain = n.func, []
+            attr: ast.AST = func
+            while isinstance(attr, ast.Attribute):
+                chain.append(attr.attr)
+                attr = attr.value
+            arg_names = set()
+            for a in list(n.args) + [k.value for k in n.keywords]:
+                arg_names |= _names(a)
+            calls.append((func.id if isinstance(func, ast.Name) else None,
+                          _root(func) if isinstance(func, ast.Attribute) else None, tuple(chain), arg_names))
+    facts = _Facts(names, _bound(node), random_attr, scoped, store_roots, calls)
+    node._slice_facts = facts
+    return facts
+
+
+_TREES: dict[str, ast.Module] = {}  # cell source -> its parse: test cells repeat across a class
+_TREES_SIZE, _TREES_CHARS = 4096, 16_384
+
+
+def _parse(source: str) -> ast.Module:
+    tree = _TREES.get(source)
+    if tree is None:
+        tree = ast.parse(source)
+        if len(source) <= _TREES_CHARS:
+            if len(_TREES) >= _TREES_SIZE:
+                _TREES.clear()
+            _TREES[source] = tree
+    return tree
 
 
 class _Analysis:
@@ -128,9 +176,8 @@ class _Analysis:
 
     def _global_writers(self) -> set[str]:
         """Notebook functions that declare `global`, directly or through what they call."""
-        direct = {name for name, defs in self.functions.items()
-                  if any(isinstance(n, ast.Global) for d in defs for n in ast.walk(d))}
-        calls = {name: {c for d in defs for c in _names(d)} & set(self.functions)
+        direct = {name for name, defs in self.functions.items() if any(_facts(d).scoped for d in defs)}
+        calls = {name: {c for d in defs for c in _facts(d).names} & set(self.functions)
                  for name, defs in self.functions.items()}
         writers, changed = set(direct), True
         while changed:
@@ -141,46 +188,33 @@ class _Analysis:
                     changed = True
         return writers
 
-    def _module_effect(self, root: str, func: ast.Attribute) -> bool:
+    def _module_effect(self, root: str, chain: tuple) -> bool:
         module = self.module_of.get(root, root)
         if module.split(".")[0] in _DISPLAY_MODULES:
             return False
         if module.split(".")[0] not in _PURE_MODULES:
             return True  # os, sys, warnings, random, the assignment's helpers, ...: keep
-        chain = []
-        node: ast.AST = func
-        while isinstance(node, ast.Attribute):
-            chain.append(node.attr)
-            node = node.value
         return any(name.startswith(_STATEFUL_PREFIXES) for name in chain)
 
     def has_effects(self, node: ast.stmt, data: set[str]) -> bool:
         """Whether running `node` could change what a unit sees, other than by binding
         names (that is the caller's part). `data`: names the units read that are not
         notebook functions, classes or modules."""
-        if _touches_random(node, self.random_names):
+        f = _facts(node)
+        if f.random_attr or f.names & self.random_names or f.scoped:
             return True
-        watched = self.modules | data
-        for n in ast.walk(node):
-            if isinstance(n, (ast.Global, ast.Nonlocal)):
+        if None in f.store_roots or f.store_roots & (self.modules | data):
+            return True
+        for called, root, chain, arg_names in f.calls:
+            if called is not None and (called in _DYNAMIC or called in self._writes_globals):
                 return True
-            if isinstance(n, (ast.Attribute, ast.Subscript)) and isinstance(n.ctx, (ast.Store, ast.Del)):
-                root = _root(n)
-                if root is None or root in watched:
+            if chain:
+                # a method of the units' data, or a module function that may change the
+                # module's state (not numpy's pure functions, not plotting)
+                if root is None or root in data or (root in self.modules and self._module_effect(root, chain)):
                     return True
-            if isinstance(n, ast.Call):
-                func = n.func
-                if isinstance(func, ast.Name) and (func.id in _DYNAMIC or func.id in self._writes_globals):
-                    return True
-                if isinstance(func, ast.Attribute):
-                    root = _root(func)
-                    # a method of the units' data, or a module function that may change the
-                    # module's state (not numpy's pure functions, not plotting)
-                    if root is None or root in data or (root in self.modules and self._module_effect(root, func)):
-                        return True
-                arguments = list(n.args) + [k.value for k in n.keywords]
-                if any(_names(a) & data for a in arguments):
-                    return True  # the call may change a unit's data in place
+            if arg_names & data:
+                return True  # the call may change a unit's data in place
         return False
 
 
@@ -192,7 +226,7 @@ def slice_cells(cells: list[Cell], roots: set[str]) -> SliceResult:
         tree = None
         if not cell.syntax_error:
             try:
-                tree = ast.parse(cell.source)
+                tree = _parse(cell.source)
             except (SyntaxError, ValueError, RecursionError, MemoryError):
                 tree = None  # when in doubt, keep
         parsed.append((cell, tree))
@@ -200,7 +234,7 @@ def slice_cells(cells: list[Cell], roots: set[str]) -> SliceResult:
     analysis = _Analysis(statements)
     binders: dict[str, list[ast.stmt]] = {}
     for node in statements:
-        for name in _bound(node):
+        for name in _facts(node).bound:
             binders.setdefault(name, []).append(node)
 
     keep: set[int] = set()
@@ -226,9 +260,9 @@ def slice_cells(cells: list[Cell], roots: set[str]) -> SliceResult:
                     want(_names(part), False)
             if whole and reached.get(id(node)) not in (True, unit_visible):
                 reached[id(node)] = unit_visible
-                want(_names(node), unit_visible)  # what its body reads, when it is called
+                want(_facts(node).names, unit_visible)  # what its body reads, when it is called
         else:
-            want(_names(node), unit_visible)
+            want(_facts(node).names, unit_visible)
 
     reached: dict[int, bool] = {}
     want(roots, True)
