@@ -309,10 +309,10 @@ KILLED_GRADER = r'''
 import sys, time
 sys.path.insert(0, sys.argv[1])
 from conftest import grade_text
-from test_sandbox_adversarial import A, LIMITS, attack
+from test_sandbox_adversarial import A, ATTACK_LIMITS, attack
 from autograder.grader import Grader
 
-g = Grader(A, dict(LIMITS, unit_seconds=30, unit_cpu_seconds=30))
+g = Grader(A, dict(ATTACK_LIMITS, unit_seconds=30, unit_cpu_seconds=30, unit_floor_seconds=30))
 print(g.zygote.process.pid, flush=True)
 grade_text(g, attack("rnn_backward", "def rnn_backward(da, caches):\n    while True:\n        pass\n"))
 '''
