@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -31,13 +32,11 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def place(tmp_path_factory):
-    """A folder everyone may read: a copy of the checkout, a HOME, a venv under /tmp."""
-    root = Path(tmp_path_factory.mktemp("setups", numbered=True))
-    for folder in [root, *root.parents]:
-        if str(folder) == "/":
-            break
-        os.chmod(folder, os.stat(folder).st_mode | 0o005)
+def place():
+    """A folder everyone may read (not pytest's, which is root's only): a copy of the
+    checkout, a HOME, a venv under /tmp."""
+    root = Path(tempfile.mkdtemp(prefix="rnngrade-setups-"))
+    os.chmod(root, 0o755)
     checkout = root / "checkout"
     shutil.copytree(PROJECT, checkout, ignore=shutil.ignore_patterns(".git", "__pycache__", ".benchmarks",
                                                                       ".pytest_cache", "*.egg-info", "build"))
@@ -45,7 +44,8 @@ def place(tmp_path_factory):
     home.mkdir()
     subprocess.run(["chmod", "-R", "a+rX", str(checkout)], check=True)
     os.chown(home, NOBODY, NOBODY)
-    return root
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def _env(place: Path, setup: str) -> dict:
@@ -91,9 +91,10 @@ def test_every_hostile_test_passes_in_each_setup(setup, place, request):
                               "-W", "ignore::pytest.PytestUnraisableExceptionWarning"], venv_python)
     tail = (run.stdout + run.stderr)[-6000:]
     assert run.returncode == 0, tail
-    if setup == "under-tmp":  # the installed package was the one graded, not the checkout
-        where = _run(setup, place, ["-c", "import autograder; print(autograder.__file__)"], venv_python)
-        assert where.stdout.startswith(str(place / "venv")), where.stdout + where.stderr
+    # the code graded with is this checkout's copy (or, under /tmp, the installed package)
+    where = _run(setup, place, ["-c", "import autograder; print(autograder.__file__)"], venv_python)
+    assert where.stdout.startswith(str(place / ("venv" if setup == "under-tmp" else "checkout"))), \
+        where.stdout + where.stderr
     assert " passed" in tail and "failed" not in tail and "error" not in tail.lower().split("passed")[-1], tail
 
 
@@ -104,6 +105,8 @@ def _example_scores(setup: str, place: Path, venv_python=None) -> dict:
                    venv_python, timeout=300)
         assert run.returncode == 0, run.stderr[-3000:]
         scores[path.name] = [t["score"] for t in json.loads(run.stdout)["tests"]]
+    where = _run(setup, place, ["-c", "import autograder; print(autograder.__file__)"], venv_python)
+    assert where.stdout.startswith(str(place / "checkout")), where.stdout + where.stderr
     return scores
 
 
