@@ -917,7 +917,9 @@ def _deep_checks(targets: dict) -> list:
 
     def network():
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                s.settimeout(1)
+                s.connect(("127.0.0.1", port))
             return "CONNECTED"
         except ConnectionRefusedError as exc:
             return f"loopback reachable: {exc}"

@@ -27,6 +27,7 @@ import traceback
 
 import numpy  # noqa: F401  (imported once here so that every student process starts warm)
 import numpy.random  # noqa: F401  (numpy loads it lazily: ~12 ms in every process that seeds or draws)
+import encodings.idna  # noqa: F401  (socket functions load it lazily; where Landlock limits reads it may not be found)
 
 from autograder.codec import decode, recv_message, send_message
 from autograder.sandbox import limits, runtime
