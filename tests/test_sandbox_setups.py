@@ -1,7 +1,8 @@
 """Every hostile test of test_sandbox_adversarial.py, and the bundled example class, in
 each setup an instructor grades in: as an ordinary user (user namespaces), as a
 container's root (Docker's capabilities and seccomp profile: Landlock, no namespaces),
-and with the package installed into a venv under /tmp. (As root, the suite itself runs
+with the package installed into a venv under /tmp, and as an ordinary user on a host
+that refuses user namespaces (Landlock and seccomp only). (As root, the suite itself runs
 them.) One pytest subprocess per setup runs the whole hostile file there; the verdicts
 must be the same as here: every test passes.
 
@@ -50,7 +51,8 @@ def place():
 
 def _env(place: Path, setup: str) -> dict:
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL")}
-    env["HOME"] = str(place / "home") if setup == "ordinary-user" else os.environ.get("HOME", "/root")
+    env["RNNGRADE_TEST_SETUP"] = setup
+    env["HOME"] = str(place / "home") if setup in USERS else os.environ.get("HOME", "/root")
     if setup != "under-tmp":
         env["PYTHONPATH"] = str(place / "checkout")
     return env
@@ -75,12 +77,13 @@ def _python(setup: str, venv_python=None) -> str:
 
 def _run(setup: str, place: Path, argv: list[str], venv_python=None, timeout: float = 600):
     python = _python(setup, venv_python)
-    cwd = place / ("home" if setup == "ordinary-user" else "checkout")
+    cwd = place / ("home" if setup in USERS else "checkout")
     return subprocess.run(command(setup, [python, "-P", *argv], place), cwd=cwd, env=_env(place, setup),
                           capture_output=True, text=True, timeout=timeout)
 
 
-SETUPS = ["ordinary-user", "container-root", "under-tmp"]
+SETUPS = ["ordinary-user", "container-root", "under-tmp", "user-no-userns"]
+USERS = ("ordinary-user", "user-no-userns")
 
 
 @pytest.mark.parametrize("setup", SETUPS)
@@ -110,6 +113,6 @@ def _example_scores(setup: str, place: Path, venv_python=None) -> dict:
     return scores
 
 
-@pytest.mark.parametrize("setup", ["ordinary-user", "container-root"])
+@pytest.mark.parametrize("setup", ["ordinary-user", "container-root", "user-no-userns"])
 def test_the_example_class_scores_the_same_as_root(setup, place):
     assert _example_scores(setup, place) == _example_scores("root", place)

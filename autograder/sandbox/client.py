@@ -278,22 +278,23 @@ class OutputCollector:
         self._add(self.tail)
         self.boundary, self.tail, self.segments = boundary, b"", []
 
-    def _add(self, data: bytes) -> None:
+    def _add(self, data) -> None:
         room = OUTPUT_KEEP - len(self.kept)
         if room > 0:
             self.kept += data[:room]
         self.dropped += max(0, len(data) - max(room, 0))
 
     def _split(self, chunk: bytes) -> None:
-        data = self.tail + chunk
-        while (at := data.find(self.boundary)) >= 0:
+        data = memoryview(self.tail + chunk if self.tail else chunk)  # (a flood: no copies)
+        while (at := data.obj.find(self.boundary, len(data.obj) - len(data))) >= 0:
+            at -= len(data.obj) - len(data)
             self._add(data[:at])
             self.segments.append((bytes(self.kept), self.dropped))
             self.kept, self.dropped = bytearray(), 0
             data = data[at + len(self.boundary):]
         hold = min(len(data), len(self.boundary) - 1)
         self._add(data[:len(data) - hold])
-        self.tail = data[len(data) - hold:]
+        self.tail = bytes(data[len(data) - hold:])
 
     def drain(self) -> None:
         while not self.eof:
@@ -591,6 +592,13 @@ class StudentProcess:
             self.zygote.bury(self.pidfd, self.scratch)
             self.pidfd, self.scratch = None, None
         elif self.init_pid:
+            if self.pidfd is not None and not self._uid_dropped():
+                # no namespace and no uid of its own: the init kills what its cells forked
+                try:
+                    signal.pidfd_send_signal(self.pidfd, signal.SIGTERM)
+                    select.select([self.pidfd], [], [], 2.5)
+                except OSError:
+                    pass
             alive = self.pidfd is None or not select.select([self.pidfd], [], [], 0)[0]
             if alive and not self.pid_namespace:
                 try:
@@ -995,8 +1003,10 @@ def _properties(active: list, fallbacks: list, written: list, connected: bool) -
          on("checked from inside: fork in a cell child blocked") and on("checked from inside: fork in a unit child"),
          off("checked from inside: fork"), layers(("RLIMIT_NPROC for a uid of its own", nproc),
                                                   ("seccomp in unit children", seccomp))),
-        ("nothing outlives the submission", False, pid_ns or (uid and nproc), off("pid namespace"),
-         layers(("pid namespace", pid_ns), ("uid sweep (kill(-1) as the student uid)", uid and not pid_ns))),
+        ("nothing outlives the submission", False, pid_ns or (uid and nproc) or scoped, off("pid namespace"),
+         layers(("pid namespace", pid_ns), ("uid sweep (kill(-1) as the student uid)", uid and not pid_ns),
+                ("the init, a subreaper out of the student's reach (Landlock scoping), ends every descendant",
+                 scoped and not pid_ns and not uid))),
         ("the grader's processes are invisible and cannot be signalled", False,
          on("checked from inside: other processes in /proc blocked") and (pid_ns or scoped or uid),
          off("checked from inside: other processes"),
