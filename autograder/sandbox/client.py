@@ -878,15 +878,15 @@ def _probe_key(config: dict) -> tuple:
                         if k not in ("unsafe_no_sandbox",)))
 
 
-def probe_sandbox(config: dict | None = None, zygote: Zygote | None = None) -> dict:
+def probe_sandbox(config: dict | None = None, zygote: Zygote | None = None, also=()) -> dict:
     """Start a student process that checks every protection from inside and tries the
     attacks, then look on the host for what got through. Returns {"active": [...],
     "fallbacks": [[protection, why], ...], "properties": [{"name", "ok", "layers",
     "detail"}], "missing": [names of properties not in force]}. Cached per config."""
     config = dict(config or {})
-    key = _probe_key(config)
+    key = _probe_key(config) + tuple(also)
     if key not in _PROBES:
-        _PROBES[key] = _run_probe(config, zygote)
+        _PROBES[key] = _run_probe(config, zygote, [os.path.abspath(f) for f in also])
     return _PROBES[key]
 
 
@@ -915,7 +915,7 @@ def _grader_files() -> list[str]:
     return [f for f in files if os.path.isfile(f)]
 
 
-def _run_probe(config: dict, zygote: Zygote | None) -> dict:
+def _run_probe(config: dict, zygote: Zygote | None, also: list[str]) -> dict:
     nonce = f".rnngrade-probe-{os.getpid()}-{time.monotonic_ns()}"
     markers, writes = [], []
     for folder in _host_folders():
@@ -937,7 +937,7 @@ def _run_probe(config: dict, zygote: Zygote | None) -> dict:
     zygote = zygote or Zygote()
     report: dict = {}
     try:
-        targets = {"read": markers + _grader_files(), "write": writes, "port": listener.getsockname()[1]}
+        targets = {"read": markers + _grader_files() + also, "write": writes, "port": listener.getsockname()[1]}
         student = StudentProcess(zygote, {}, "", [], dict(config, probe=targets))
         try:
             student._spawn()
@@ -1030,10 +1030,11 @@ def sandbox_advice() -> str:
             "container's root CAP_SETUID. `rnngrade sandbox` prints what is in force on this machine.")
 
 
-def require_sandbox(config: dict | None = None, zygote: Zygote | None = None) -> dict:
+def require_sandbox(config: dict | None = None, zygote: Zygote | None = None, also=()) -> dict:
     """Fail closed: raise SandboxUnavailable unless the probe shows the hidden reference,
-    other submissions and the gradebook unreachable and the network closed."""
-    found = probe_sandbox(config, zygote)
+    other submissions and the gradebook unreachable and the network closed. `also`:
+    more files student code must not read (the gradebook, submissions)."""
+    found = probe_sandbox(config, zygote, also)
     if found["missing"]:
         details = "; ".join(f"{p['name']} ({p['detail'] or 'not in force'})" for p in found["properties"]
                             if p["name"] in found["missing"])
