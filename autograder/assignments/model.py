@@ -7,6 +7,7 @@ and the engine needs no knowledge of any family.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -141,3 +142,30 @@ class Assignment:
     @property
     def total_points(self) -> float:
         return sum(u.points for u in self.units)
+
+    def cache_forwards(self, unit: Unit) -> tuple[Unit, ...]:
+        """The graded forward units whose result `unit`'s setup hands to it (a backward's
+        cache or state) and that themselves call graded units: `rnn_forward` for
+        `rnn_backward`, `TimeRNN.forward` for `TimeRNN.backward`."""
+        return tuple(u for u in self.units if u is not unit and u.calls and _runs_in(u.name, unit.setup))
+
+    def own_forward_calls(self, unit: Unit) -> tuple[str, ...]:
+        """The names served by the reference in fair-credit mode "own_forward" (part 3, the
+        third source of caches): the student's own forward builds the cache, in its own
+        layout, with the reference versions of the units it calls, and the backward's
+        other dependencies are the reference's too. () when the mode does not apply."""
+        forwards = self.cache_forwards(unit)
+        if not forwards:
+            return ()
+        own = {f.name for f in forwards} | {f.name.partition(".")[0] for f in forwards}
+        names = [n for n in unit.calls if n not in own]
+        for forward in forwards:
+            names += [n for n in forward.calls if n not in names and n not in own]
+        return tuple(names)
+
+
+def _runs_in(unit_name: str, snippet: str) -> bool:
+    """Whether a snippet calls the unit: `rnn_forward(`, or `TimeRNN(` then `.forward(`."""
+    base, _, method = unit_name.partition(".")
+    called = re.search(rf"(?<![\w.]){re.escape(base)}\s*\(", snippet or "")
+    return bool(called) and (not method or re.search(rf"\.{re.escape(method)}\s*\(", snippet) is not None)
