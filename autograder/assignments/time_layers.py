@@ -26,7 +26,9 @@ depends on, and earns the better of the two runs.
   student's Time* forward on reference cells; the backward units get the state the
   reference forward leaves (`layers` of reference cells that have run their forward,
   `h`, `c`; D.1/D.2) built in the sandbox, so neither a broken cell nor a broken Time*
-  forward costs the Time* backward its points.
+  forward costs the Time* backward its points. When the student's Time* forward keeps
+  its cells its own way (not in `layers`), mode "own_forward" runs that forward on
+  reference cells instead (Assignment.own_forward_calls).
 - RNN.backward, LSTM.backward, TimeSoftmaxWithLoss.backward: in reference mode the
   student's object gets the reference forward's `cache` (layouts fixed by D.1: RNN
   `(x, h_prev, h_next)`, LSTM `(x, h_prev, c_prev, i, f, g, o, c_next)`,
