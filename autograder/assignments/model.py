@@ -74,6 +74,13 @@ class GradCheck:
     step: float = 1e-5
 
 
+# The sizes a classic bug confuses (spec part 3, "No coincidences"): within a hidden
+# case those a unit's `sizes` name are pairwise different, apart from the deliberate 1s
+# (batch 1, one time step). tests/test_case_sizes.py checks every assignment.
+CONFUSABLE_SIZES = frozenset({"n_x", "n_a", "n_y", "m", "T_x", "da_steps",   # column layout (A, B)
+                              "N", "T", "D", "H", "V", "M"})                 # row layout (C, D)
+
+
 @dataclass(frozen=True)
 class Case:
     label: str

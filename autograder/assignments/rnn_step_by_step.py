@@ -6,6 +6,8 @@ PREAMBLE = "import numpy as np\nfrom rnn_utils import *\n"
 
 # Hidden sizes: batch 1, non-square (n_a != n_x != n_y, so a transposed weight cannot
 # pass), one time step for sequences, and a larger case. None is a published example.
+# Within a case n_x, n_a, n_y, m, T_x (and da_steps) are pairwise different apart from
+# the deliberate 1s (spec part 3, "No coincidences"; tests/test_case_sizes.py).
 CELL_SIZES = (
     dict(label="batch 1", n_x=3, n_a=5, n_y=2, m=1, seed=101),
     dict(label="non-square", n_x=4, n_a=6, n_y=3, m=7, seed=102),
@@ -13,15 +15,15 @@ CELL_SIZES = (
     dict(label="larger", n_x=9, n_a=16, n_y=5, m=20, seed=104),
 )
 SEQUENCE_SIZES = (
-    dict(label="batch 1", n_x=3, n_a=5, n_y=2, m=1, T_x=5, seed=201),
-    dict(label="one time step", n_x=4, n_a=6, n_y=3, m=4, T_x=1, seed=202),
-    dict(label="non-square", n_x=2, n_a=7, n_y=4, m=3, T_x=4, seed=203),
+    dict(label="batch 1", n_x=3, n_a=5, n_y=2, m=1, T_x=4, seed=201),
+    dict(label="one time step", n_x=4, n_a=6, n_y=3, m=5, T_x=1, seed=202),
+    dict(label="non-square", n_x=2, n_a=7, n_y=4, m=3, T_x=5, seed=203),
     dict(label="larger", n_x=8, n_a=12, n_y=5, m=16, T_x=10, seed=204),
 )
 # Backward passes take the number of steps from `da`, not from `x` (A.6.2, A.7): one case
 # back-propagates through the first steps only. First, so that the numerical gradient
 # check (run on the last two cases, where da covers every step) still applies.
-BACKWARD_SIZES = (dict(label="da shorter than x", n_x=3, n_a=4, n_y=2, m=3, T_x=6, da_steps=4, seed=205),
+BACKWARD_SIZES = (dict(label="da shorter than x", n_x=3, n_a=5, n_y=2, m=7, T_x=6, da_steps=4, seed=205),
                   ) + SEQUENCE_SIZES
 
 

@@ -68,8 +68,8 @@ SEQUENCE_SIZES = (
 )
 # The forward units add two layers called twice (the first call's output not compared).
 TWICE_SIZES = (
-    dict(label="stateful, second call", N=3, T=3, D=2, H=5, stateful=True, twice=True, seed=515),
-    dict(label="not stateful, second call", N=2, T=4, D=3, H=6, stateful=False, twice=True, seed=516),
+    dict(label="stateful, second call", N=3, T=7, D=2, H=5, stateful=True, twice=True, seed=515),
+    dict(label="not stateful, second call", N=2, T=5, D=3, H=6, stateful=False, twice=True, seed=516),
 )
 EMBEDDING_SIZES = (
     dict(label="batch 1", N=1, T=6, V=4, D=3, seed=521),
