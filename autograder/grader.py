@@ -19,10 +19,10 @@ from autograder import __version__
 from autograder.assignments import Assignment, Unit, get_assignment
 from autograder.codec import CodecError, decode, encode
 from autograder.driver import run_case, unit_spec
-from autograder.hints import classic_mistake_hint
+from autograder.hints import classic_mistake_hint, order_hint, tanh_hint
 from autograder.judge import Tolerance, compare, gradcheck_error
 from autograder.judge import matches as values_match
-from autograder.reference import helper_sources, load_reference
+from autograder.reference import execute_with_helpers, helper_sources, load_reference, solution_source
 from autograder.sandbox.client import PackedUnit, StudentProcess, Zygote
 from autograder.submission import Cell, SubmissionError, load_submission
 
@@ -95,6 +95,12 @@ def prepare(assignment_id: str) -> tuple[Assignment, dict, list]:
                                      PackedUnit.pack(spec, [c.inputs for c in cases]),
                                      PackedUnit.pack(reference_spec, reference_inputs)))
     helpers = helper_sources(assignment_id, assignment.helpers)
+    solution = solution_source(assignment_id)
+    for unit in assignment.units:  # an instructor's mistake list that no longer applies fails here
+        for mistake in unit.mistakes:
+            if solution.count(mistake.old) != 1:
+                raise ValueError(f"{assignment_id}: the mistake {mistake.words!r} of {unit.name} edits "
+                                 f"{mistake.old!r}, which occurs {solution.count(mistake.old)} times in the solution")
     return assignment, helpers, prepared
 
 
@@ -193,13 +199,13 @@ def describe_error(err: dict) -> str:
     return text
 
 
-def _case_failure(run, expected, tol, unit: Unit) -> str:
+def _case_failure(run, expected, tol, unit: Unit, sizes: dict | None = None) -> str:
     if not run.ok:
         return describe_error(run.error or {})
     for name, value in expected.items():
         if name not in run.outputs:
             return f"`{name}` was not produced"
-        problem = compare(value, run.outputs[name], tol, name, exact=unit.exact)
+        problem = compare(value, run.outputs[name], tol, name, exact=unit.exact, sizes=sizes)
         if problem:
             return problem
     return ""
@@ -219,6 +225,7 @@ class Grader:
         # (an instructor checking a new assignment's reference, its tolerance, its tests)
         self.check_all_gradients = check_all_gradients
         self._hint_cache: dict = {}
+        self._mistakes: dict = {}  # model.Mistake -> the reference's definitions with it
         # batch grading: each submission's end starts the next one's sandbox (Zygote.prepare_spare)
         self.prespawn = prespawn
         self.reference = load_reference(assignment_id)
@@ -301,10 +308,16 @@ class Grader:
             if case_run is None:
                 failures.append((case, run.ended or "not run"))
                 continue
-            problem = _case_failure(case_run, expected, self.tol, prepared.unit)
+            problem = _case_failure(case_run, expected, self.tol, prepared.unit, case.sizes)
+            if problem and case_run.ok:
+                # right values under the wrong names: that is the whole story (a shape
+                # message about them would mislead), in every case
+                misplaced = self._misplaced(prepared, case_run.outputs, expected)
+                if misplaced:
+                    problem = misplaced
+                elif not failures:  # diagnose the first failing case only
+                    problem += self._hint(prepared, case.inputs, case_run.outputs, expected)
             if problem:
-                if case_run.ok and not failures:  # diagnose the first failing case only
-                    problem += self._hint(prepared.spec, case.inputs, case_run.outputs)
                 failures.append((case, problem))
         return failures
 
@@ -332,17 +345,35 @@ class Grader:
             modes.append("own_forward")
         return modes
 
-    def _hint(self, spec: dict, inputs: dict, actual: dict) -> str:
-        def run_reference(changed):
-            return _roundtrip(run_case(dict(vars(self.reference)), spec, changed))
+    def _matches(self, expected: dict, got: dict) -> bool:
+        return all(name in got and values_match(value, got[name], self.tol, name)
+                   for name, value in expected.items() if not name.startswith("__"))
 
-        def matches(expected, got):
-            return all(name in got and values_match(value, got[name], self.tol, name)
-                       for name, value in expected.items() if not name.startswith("__"))
+    def _misplaced(self, prepared: PreparedUnit, actual: dict, expected: dict) -> str:
+        return order_hint(expected, actual, self._matches, prepared.spec["returns"])
 
+    def _hint(self, prepared: PreparedUnit, inputs: dict, actual: dict, expected: dict) -> str:
+        spec = prepared.spec
+
+        def run_reference(changed, definitions=None):
+            return _roundtrip(run_case(dict(definitions or vars(self.reference)), spec, changed))
+
+        matches = self._matches
+        hint = tanh_hint(expected, actual, matches)
+        if hint:
+            return hint
+        mistakes = [(m.words, lambda m=m: run_reference(inputs, self._with_mistake(m)))
+                    for m in prepared.unit.mistakes]
         # the case inputs are the prepared (shared) objects: their variants' outputs are kept
         cache = self._hint_cache.setdefault((spec["name"], id(inputs)), {})
-        return classic_mistake_hint(run_reference, inputs, actual, matches, cache)
+        return classic_mistake_hint(run_reference, inputs, actual, matches, cache, mistakes)
+
+    def _with_mistake(self, mistake) -> dict:
+        """The reference's definitions with one classic mistake in its code (built once)."""
+        if mistake not in self._mistakes:
+            source = solution_source(self.assignment.id).replace(mistake.old, mistake.new, 1)
+            self._mistakes[mistake] = execute_with_helpers(source, self.helpers, "<reference with a mistake>")
+        return self._mistakes[mistake]
 
     def _grade_unit(self, student, prepared: PreparedUnit, missing: str | None, together=None,
                     graded=()) -> UnitResult:
@@ -449,15 +480,18 @@ class Grader:
                 if len(failures) > 2:
                     lines.append(f"- ... {len(failures) - 2} more case(s) failing")
             said = {problem.splitlines()[0] for _, problem in failures[:2]}
+            same = []
             for other, (_, other_failures) in fair.items():
                 if other == mode or not other_failures:
                     continue
                 case, problem = other_failures[0]
                 if problem.splitlines()[0] in said:  # the same failure again: only that is news
-                    lines.append(f"With {self._mode_words(unit, other)} it fails too, the same way.")
+                    same.append(self._mode_words(unit, other))
                 else:
                     lines.append(f"With {self._mode_words(unit, other)} it fails too, e.g. case {case.label}: "
                                  f"{problem.splitlines()[0]}")
+            if same:
+                lines.append(f"It fails the same way with {' and with '.join(same)}.")
         if unit.gradcheck is not None and not own_failures:
             lines.append("No numerical gradient check was needed: every gradient matches the reference's.")
         lines.extend(self._gradcheck_lines(unit, own_run))

@@ -82,9 +82,21 @@ CONFUSABLE_SIZES = frozenset({"n_x", "n_a", "n_y", "m", "T_x", "da_steps",   # c
 
 
 @dataclass(frozen=True)
+class Mistake:
+    """A classic mistake in a unit, as an edit of the reference solution's source: when a
+    student's outputs match the reference run with this edit, the hint says `words`
+    ("... the reference computed {words}"). `old` must occur exactly once in the solution."""
+
+    words: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
 class Case:
     label: str
     inputs: dict
+    sizes: dict = field(default_factory=dict)  # the size arguments it was made from (n_a=5, ...)
 
 
 @dataclass(frozen=True)
@@ -106,6 +118,7 @@ class Unit:
     reference_setup: str | None = None
     reference_state: Callable | None = None
     exact: bool = False  # integer/list outputs compared exactly (e.g. sampled indices)
+    mistakes: tuple[Mistake, ...] = ()  # classic mistakes of this unit, for hints
 
     @property
     def has_reference_mode(self) -> bool:
@@ -120,7 +133,7 @@ class Unit:
             rng = np.random.RandomState(seed)
             desc = ", ".join(f"{k}={v}" for k, v in size.items())
             name = f"{label}: " if label else ""
-            out.append(Case(f"{name}{desc}, seed {seed}", self.make_inputs(rng, **size)))
+            out.append(Case(f"{name}{desc}, seed {seed}", self.make_inputs(rng, **size), size))
         return out
 
 
