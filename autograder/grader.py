@@ -174,7 +174,7 @@ def missing_explanation(unit: Unit, defined: dict, cell_notes, graded_names=froz
     what = f"{base} is not defined" if base not in defined else f"class {base} has no method {method}"
     for note in cell_notes:
         if note.status not in ("ok", "not_run") and note.source_mentions(base):
-            return f"{what} in the submission: {note.label} would define it but {note.describe()}."
+            return f"{what} in the submission: {note.where()} would define it but {note.describe()}."
     wanted, pool = (base, defined) if base not in defined else (method, defined[base] or [])
     # a name that is itself a graded unit is not a typo of this one
     pool = [str(n) for n in pool if str(n) not in graded_names]
@@ -551,7 +551,12 @@ class _CellNote:
             return f"raised {e.get('type')}: {e.get('message')} at line {e.get('line')}"
         return r.status
 
+    def where(self) -> str:
+        """The cell as a phrase: "the cell defining rnn_forward", "lines 3-9" (a .py file)."""
+        return f"the {self.label}" if self.label.startswith(("cell ", "file ")) else self.label
+
     def note(self) -> str:
         if self.status in ("ok", "not_run"):
             return ""
-        return f"{self.label} {self.describe()}"
+        where = self.where()
+        return f"{where[:1].upper()}{where[1:]} {self.describe()}"
