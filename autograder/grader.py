@@ -488,7 +488,7 @@ class Grader:
                 if problem.splitlines()[0] in said:  # the same failure again: only that is news
                     same.append(self._mode_words(unit, other))
                 else:
-                    lines.append(f"With {self._mode_words(unit, other)} it fails too, e.g. case {case.label}: "
+                    lines.append(f"With {self._mode_words(unit, other)}, it fails too, e.g. case {case.label}: "
                                  f"{problem.splitlines()[0]}")
             if same:
                 lines.append(f"It fails the same way with {' and with '.join(same)}.")

@@ -112,10 +112,11 @@ def split_unparsable(source: str, label: str) -> list[Cell]:
     starts = [s for k, s in enumerate(starts) if not (k and lines[s - 1].startswith("@"))]
     pieces = []
     for a, b in zip(starts, starts[1:] + [len(lines)]):
-        text = "".join(lines[a:b])
-        if not text.strip():
+        if not "".join(lines[a:b]).strip():
             continue
-        piece_label = f"{label}, lines {a + 1}-{b}"
+        # blank lines in front: syntax errors and tracebacks give the line in the cell
+        text = "\n" * a + "".join(lines[a:b])
+        piece_label = label if (a, b) == (0, len(lines)) else f"{label}, lines {a + 1}-{b}"
         problem = _parses(text)
         pieces.append(Cell(piece_label, text, problem))
     return pieces or [Cell(label, source, error)]
