@@ -102,3 +102,16 @@ def test_time_layers_sequence_backward_keeps_its_credit(graders):
     for unit in ("TimeRNN.backward", "TimeLSTM.backward"):
         assert by_name[unit].score == 1.0 and by_name[unit].mode == "own_forward", by_name[unit].explanation
     assert "your own TimeRNN.forward running on the reference RNN" in by_name["TimeRNN.backward"].explanation
+
+
+# --- char_lm: rnn_forward's cache is a dict instead of (y_hat, a, x) -------------------------
+
+def test_char_lm_rnn_backward_keeps_its_credit(graders):
+    text = reference_text("char_lm")
+    text = in_block(text, "rnn_forward", "    cache = (y_hat, a, x)", "    cache = {'y_hat': y_hat, 'a': a, 'x': x}")
+    text = in_block(text, "rnn_backward", "    (y_hat, a, x) = cache", "    y_hat, a, x = cache['y_hat'], cache['a'], cache['x']")
+    text = in_block(text, "rnn_cell_forward", "np.tanh(Wax @ xt + Waa @ a_prev + ba)", "np.tanh(Wax @ xt + Waa @ a_prev)")
+    by_name = {u.name: u for u in grade_text(graders("char_lm"), text).units}
+    assert by_name["rnn_cell_forward"].score == 0
+    assert by_name["rnn_backward"].score == 1.0 and by_name["rnn_backward"].mode == "own_forward", \
+        by_name["rnn_backward"].explanation
