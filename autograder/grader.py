@@ -8,6 +8,7 @@ submission graded by this process.
 from __future__ import annotations
 
 import difflib
+import re
 import time
 import types
 from dataclasses import dataclass, field
@@ -185,12 +186,21 @@ def missing_explanation(unit: Unit, defined: dict, cell_notes, graded_names=froz
 
 
 NOT_IMPLEMENTED = "not implemented yet (raises NotImplementedError)"
+NOT_IMPLEMENTED_IN = "not implemented yet ({} raises NotImplementedError)"
+
+
+def _raised_in(traceback_text: str) -> str | None:
+    """The student's function the traceback (trimmed to the student's cells) ends in."""
+    found = re.findall(r'^\s*File "<[^\n]*>", line \d+, in (\S+)\s*$', traceback_text or "", re.M)
+    return found[-1] if found else None
 
 
 def describe_error(err: dict) -> str:
     text = f"{err.get('type', 'Error')}: {err.get('message', '')}".rstrip(": ")
     if err.get("type") == "NotImplementedError":
-        text = NOT_IMPLEMENTED
+        raiser = _raised_in(err.get("traceback", ""))
+        # which function is the stub: the unit's own, or one it calls
+        text = NOT_IMPLEMENTED_IN.format(raiser) if raiser and raiser != "<module>" else NOT_IMPLEMENTED
     if err.get("stage") == "setup":
         snippet = "; ".join(line.strip() for line in str(err.get("snippet", "")).splitlines() if line.strip())
         text = f"while preparing its input (`{snippet[:200]}`): {text}"
@@ -437,10 +447,11 @@ class Grader:
         return all(status.get(name, False) for name in unit.calls)
 
     @staticmethod
-    def _is_stub(total: int, runs: list) -> bool:
+    def _is_stub(unit: Unit, total: int, runs: list) -> bool:
         """Whether the unit itself raised NotImplementedError on every case of some run
-        (not while preparing its input: that is the forward it needs)."""
-        return any(failures and len(failures) == total and all(p.startswith(NOT_IMPLEMENTED) for _, p in failures)
+        (not while preparing its input, nor in a function it calls)."""
+        own = (NOT_IMPLEMENTED, NOT_IMPLEMENTED_IN.format(unit.name.rpartition(".")[2]))
+        return any(failures and len(failures) == total and all(p.startswith(own) for _, p in failures)
                    for failures in runs)
 
     def _mode_words(self, unit: Unit, mode: str) -> str:
@@ -464,7 +475,7 @@ class Grader:
                 case, problem = own_failures[0]
                 lines.append(f"Full credit with {self._mode_words(unit, mode)}. With your own {own_deps}, "
                              f"{len(own_failures)} case(s) failed, e.g. case {case.label}: {problem.splitlines()[0]}")
-        elif self._is_stub(total, [own_failures] + [f for _, f in fair.values()]):
+        elif self._is_stub(unit, total, [own_failures] + [f for _, f in fair.values()]):
             # said once: neither each case nor each mode has anything to add
             lines.append(f"Passed 0 of {total} hidden cases: {unit.name} is {NOT_IMPLEMENTED}.")
         else:

@@ -57,8 +57,10 @@ def _size_hint(expected_shape: tuple, actual_shape: tuple, sizes: dict) -> str:
     want = [n for n, v in named.items() if v == expected_shape[axis]]
     if len(got) != 1 or len(want) != 1:
         return ""
+    off_by_one = actual_shape[axis] - expected_shape[axis]
     return (f" Axis {axis} has length {actual_shape[axis]}, which is {got[0]}, where {want[0]} = "
-            f"{expected_shape[axis]} belongs: that axis is sized by {got[0]} instead of {want[0]}.")
+            f"{expected_shape[axis]} belongs: is that axis sized by {got[0]} instead of {want[0]}"
+            + (f", or one too {'long' if off_by_one > 0 else 'short'}?" if abs(off_by_one) == 1 else "?"))
 
 
 def _shape_hint(expected: np.ndarray, actual: np.ndarray, tol: Tolerance) -> str:

@@ -57,7 +57,7 @@ def test_a_missing_tanh_is_named(grader):
 def test_a_time_axis_sized_by_n_a_is_named(grader):
     result = assert_mutant_caught(grader, A, "rnn_forward", "y_pred = np.zeros((n_y, m, T_x))",
                                   "y_pred = np.zeros((n_y, m, n_a))",
-                                  "which is n_a, where T_x = 4 belongs: that axis is sized by n_a instead of T_x")
+                                  "which is n_a, where T_x = 4 belongs: is that axis sized by n_a instead of T_x")
     text = next(u.explanation for u in result.units if u.name == "rnn_forward")
     assert "missing sum" not in text, text
     assert result.units[1].score == 0  # no case where T_x == n_a lets it through

@@ -62,3 +62,14 @@ def test_cells_are_named_by_what_they_define_or_their_first_line(grader, tmp_pat
     assert "cell 6" not in notes and "cell 7" not in notes
     rnn_forward = next(u for u in result.units if u.name == "rnn_forward")
     assert "the cell defining rnn_forward" in rnn_forward.explanation, rnn_forward.explanation
+
+
+def test_a_stub_is_named_where_it_is_not_in_the_unit_that_calls_it(grader):
+    text = mutate(reference_text(A), "    a_next = np.tanh(Waa @ a_prev + Wax @ xt + ba)\n", "    raise NotImplementedError\n")
+    text = mutate(text, "    y_pred = np.zeros((n_y, m, T_x))", "    y_pred = np.zeros((n_y, m, T_x + 1))")
+    by_name = {u.name: u for u in grade_text(grader, text).units}
+    assert "rnn_cell_forward is not implemented yet" in by_name["rnn_cell_forward"].explanation
+    explanation = by_name["rnn_forward"].explanation
+    assert "rnn_forward is not implemented" not in explanation, explanation
+    assert "not implemented yet (rnn_cell_forward raises NotImplementedError)" in explanation, explanation
+    assert "`y_pred` has shape" in explanation, explanation
