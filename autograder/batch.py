@@ -1,7 +1,8 @@
 """Course-scale autograding: find the submissions, grade what is missing on local worker
 processes or on a Dask cluster, record each result in the gradebook as it arrives.
 
-    discover()        SUBMISSIONS → (layout, [Entry]): nbgrader's `<student>/<assignment>/*.ipynb`
+    discover()        SUBMISSIONS → (layout, [Entry]): nbgrader's `<student>/<assignment>/<assignment>.ipynb`
+                      (the released notebook's name; other files are noted, not graded)
                       or a flat folder of `<student>.ipynb` / `<student>.py`
     grade_payload()   runs in a worker: one Grader per worker (thread), created once,
                       reused for every submission; returns plain dicts, never raises
@@ -55,6 +56,7 @@ class Entry:
     student: str
     files: list            # [Path], in the order they are graded
     source: str            # path(s) relative to SUBMISSIONS, for the gradebook
+    notes: list = field(default_factory=list)  # for the student's result: which file was graded, which not
 
 
 # --------------------------------------------------------------------------- discovery
@@ -76,6 +78,33 @@ def _nbgrader_root(root: Path, assignment: str) -> Path | None:
     return None
 
 
+def released_name(assignment: str) -> str:
+    """The name of the notebook the release hands out (release.py writes release/<id>/<id>.ipynb)."""
+    return f"{assignment}.ipynb"
+
+
+def _released_notebook(folder: Path, assignment: str) -> tuple[Path | None, list[str], str]:
+    """(file to grade, notes for the student's result, why none) in one student's
+    nbgrader folder. The released notebook's name is graded, as nbgrader does; any other
+    file is ignored, and the note names it (a stale untitled.ipynb must not redefine
+    anything). Without that name: the only notebook (or, without notebooks, the only .py)."""
+    files = sorted(p for p in folder.iterdir() if p.is_file() and _visible(p) and p.suffix in SUFFIXES)
+    wanted = released_name(assignment)
+    named = [p for p in files if p.name == wanted]
+    candidates = named or [p for p in files if p.suffix == ".ipynb"] or files
+    if not files:
+        return None, [], "no .ipynb or .py file"
+    if len(candidates) > 1:
+        return None, [], (f"no {wanted} and {len(candidates)} other files ({', '.join(p.name for p in candidates)}): "
+                          "which one to grade is unclear")
+    chosen = candidates[0]
+    notes = [] if named else [f"Graded {chosen.name}: the submission has no {wanted} (the released notebook's name)."]
+    others = [p.name for p in files if p != chosen]
+    if others:
+        notes.append(f"Not graded (only {chosen.name} is): {', '.join(others)}.")
+    return chosen, notes, ""
+
+
 def discover(root: str | Path, assignment: str) -> tuple[str, list[Entry], list[str]]:
     """(layout, entries sorted by student, warnings)."""
     root = Path(root)
@@ -89,13 +118,11 @@ def discover(root: str | Path, assignment: str) -> tuple[str, list[Entry], list[
             adir = folder / assignment
             if not adir.is_dir():
                 continue  # this student did not submit this assignment
-            files = sorted(p for p in adir.iterdir() if p.is_file() and _visible(p) and p.suffix == ".ipynb")
-            if not files:
-                files = sorted(p for p in adir.iterdir() if p.is_file() and _visible(p) and p.suffix == ".py")
-            if not files:
-                warnings.append(f"{folder.name}: no .ipynb or .py file in {adir.relative_to(students_root)}; not graded")
+            chosen, notes, problem = _released_notebook(adir, assignment)
+            if chosen is None:
+                warnings.append(f"{folder.name}: {problem} in {adir.relative_to(students_root)}; not graded")
                 continue
-            entries.append(Entry(folder.name, files, ", ".join(p.relative_to(students_root).as_posix() for p in files)))
+            entries.append(Entry(folder.name, [chosen], chosen.relative_to(students_root).as_posix(), notes))
         loose = [p.name for p in root.iterdir() if p.is_file() and p.suffix in SUFFIXES and _visible(p)]
         if loose:
             warnings.append(f"nbgrader layout detected: ignoring {len(loose)} file(s) directly in {root}")
@@ -184,6 +211,12 @@ def _safe_name(name: str) -> str:
 
 
 def _grade_files(grader, payload: dict):
+    result = _grade_payload_files(grader, payload)
+    result.notes[:0] = payload.get("notes") or []  # which file was graded, which were not
+    return result
+
+
+def _grade_payload_files(grader, payload: dict):
     from autograder.submission import SubmissionError, load_submission
 
     if "files" not in payload and len(payload["paths"]) == 1:
@@ -564,7 +597,7 @@ def autograde(assignment: str, submissions: str | Path, db: str = DEFAULT_DB, *,
                 # paths, not bytes: the to-do list of a large class stays small; the bytes
                 # are read again where the submission is graded (or shipped, for Dask)
                 todo.append({"student": entry.student, "source": entry.source,
-                             "paths": [str(p) for p in entry.files], "hash": digest})
+                             "paths": [str(p) for p in entry.files], "hash": digest, "notes": entry.notes})
         executor = make_executor(assignment, workers, scheduler, config, mp_context, len(todo))
         summary = BatchSummary(assignment, str(submissions), layout,
                                executor.description if todo else "nothing", book.display_url,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-from autograder.assignments.model import Assignment, Case, GradCheck, Returns, Unit  # noqa: F401
+from autograder.assignments.model import Assignment, Case, GradCheck, Mistake, Returns, Unit  # noqa: F401
 
 # Module names, in the order `rnngrade list` shows them.
 ASSIGNMENT_IDS = ("rnn_step_by_step", "char_lm", "rnn_layers", "time_layers")
