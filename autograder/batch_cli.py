@@ -47,7 +47,10 @@ def _open_gradebook(db: str, migrate: bool = True):
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Run on an existing Dask distributed cluster (e.g. tcp://host:8786) instead.")
 @click.option("--force", is_flag=True, help="Grade every submission again, changed or not.")
-def autograde(assignment, submissions, db, workers, scheduler, force):
+@click.option("--unsafe-no-sandbox", is_flag=True,
+              help="Grade even where the sandbox probe finds that student code could read the reference or "
+                   "the gradebook or reach the network (said in every result).")
+def autograde(assignment, submissions, db, workers, scheduler, force, unsafe_no_sandbox):
     """Grade every submission in SUBMISSIONS of ASSIGNMENT into the gradebook.
 
     SUBMISSIONS is nbgrader's layout (the folder holding <student>/<ASSIGNMENT>/*.ipynb,
@@ -58,8 +61,16 @@ def autograde(assignment, submissions, db, workers, scheduler, force):
     from autograder.batch import DiscoveryError, autograde as run
 
     _open_gradebook(db).close()
+    config = {"unsafe_no_sandbox": True} if unsafe_no_sandbox else None
+    if not unsafe_no_sandbox and scheduler is None:  # fail closed before anything is graded
+        from autograder.sandbox.client import SandboxUnavailable, require_sandbox
+
+        try:
+            require_sandbox()
+        except SandboxUnavailable as exc:
+            raise click.ClickException(str(exc)) from None
     try:
-        summary = run(assignment, submissions, db, workers=workers, scheduler=scheduler, force=force)
+        summary = run(assignment, submissions, db, workers=workers, scheduler=scheduler, force=force, config=config)
     except DiscoveryError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(summary.text())
