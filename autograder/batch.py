@@ -487,7 +487,7 @@ class BatchSummary:
     by_others: list = field(default_factory=list)    # recorded by it: not graded here
     waited_for: int = 0                              # claimed by it when this run came to them
     waited: float = 0.0                              # seconds spent waiting for those
-    taken_over: list = field(default_factory=list)   # it stopped before recording them: graded here
+    taken_over: list = field(default_factory=list)   # its claim ended, no matching grade: graded here
 
     @property
     def skipped(self) -> int:
@@ -522,8 +522,8 @@ class BatchSummary:
             lines.append(f"Recorded by the other grader, not graded here: {len(self.by_others)} "
                          f"({', '.join(sorted(self.by_others))}).")
         if self.taken_over:
-            lines.append(f"Released by the other grader without a grade (it stopped), graded here: "
-                         f"{', '.join(sorted(self.taken_over))}.")
+            lines.append(f"Left without this grade by the other grader (it stopped, or graded another version of "
+                         f"the file), graded here: {', '.join(sorted(self.taken_over))}.")
         return lines
 
     def distribution_lines(self) -> list[str]:

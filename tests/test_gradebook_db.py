@@ -359,7 +359,7 @@ def test_a_submission_claimed_by_a_grader_that_stops_is_graded_after_waiting(new
     assert (summary.graded, summary.failures, summary.waited_for, summary.by_others) == (3, [], 1, [])
     assert summary.taken_over == ["bob"]
     text_out = summary.text()
-    assert "another grader was grading 1 of these" in text_out and "(it stopped), graded here: bob" in text_out
+    assert "another grader was grading 1 of these" in text_out and "(it stopped, or graded another version of the file), graded here: bob." in text_out
     assert set(summary.totals) == {"alice", "bob", "carol"}
 
 
