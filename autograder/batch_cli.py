@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from autograder.assignments import ASSIGNMENT_IDS
+from autograder.cli_args import ASSIGNMENT
 
 DEFAULT_DB = "sqlite:///gradebook.db"  # autograder.gradebook.DEFAULT_DB, without importing SQLAlchemy here
 
@@ -27,7 +27,7 @@ def _open_gradebook(db: str):
 
 
 @click.command()
-@click.argument("assignment", type=click.Choice(ASSIGNMENT_IDS), metavar="ASSIGNMENT")
+@click.argument("assignment", type=ASSIGNMENT, metavar="ASSIGNMENT")
 @click.argument("submissions", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--db", default=DEFAULT_DB, show_default=True, help=DB_HELP)
 @click.option("--workers", type=click.IntRange(min=0), default=None,
@@ -56,7 +56,7 @@ def autograde(assignment, submissions, db, workers, scheduler, force):
 
 
 @click.command()
-@click.argument("assignment", type=click.Choice(ASSIGNMENT_IDS), metavar="ASSIGNMENT")
+@click.argument("assignment", type=ASSIGNMENT, metavar="ASSIGNMENT")
 @click.option("--db", default=DEFAULT_DB, show_default=True, help=DB_HELP)
 @click.option("--format", "fmt", type=click.Choice(["csv", "json", "gradescope"]), required=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
@@ -84,7 +84,7 @@ def export(assignment, db, fmt, output):
 
 
 @click.command()
-@click.argument("assignment", type=click.Choice(ASSIGNMENT_IDS), metavar="ASSIGNMENT")
+@click.argument("assignment", type=ASSIGNMENT, metavar="ASSIGNMENT")
 @click.option("--db", default=DEFAULT_DB, show_default=True, help=DB_HELP)
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for index.html (class report) and students/<student>.html.")

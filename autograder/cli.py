@@ -6,19 +6,35 @@ from pathlib import Path
 
 import click
 
-from autograder.assignments import ASSIGNMENT_IDS, all_assignments
+from autograder.cli_args import ASSIGNMENT
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="rnngrade")
-def main():
+@click.option("--course", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="The course directory (holding reference/<assignment>/); default: $RNNGRADE_COURSE, "
+                   "else the working directory.")
+def main(course):
     """rnngrade: grade from-scratch NumPy RNN assignments against a hidden reference."""
+    if course is not None:
+        from autograder.course import CourseError, use_course
+
+        try:
+            use_course(course)
+        except CourseError as exc:
+            raise click.UsageError(str(exc)) from None
 
 
 @main.command("list")
 def list_assignments():
-    """List the assignments with their graded units and points."""
-    for a in all_assignments():
+    """List the assignments of the course with their graded units and points."""
+    from autograder.course import CourseError, all_assignments
+
+    try:
+        assignments = all_assignments()
+    except CourseError as exc:
+        raise click.ClickException(str(exc)) from None
+    for a in assignments:
         click.echo(f"{a.id}  (family {a.family}, {a.dtype}, {a.total_points:g} points): {a.title}")
         for u in a.units:
             calls = f"  uses {', '.join(u.calls)}" if u.calls else ""
@@ -26,7 +42,7 @@ def list_assignments():
 
 
 @main.command()
-@click.argument("assignment", type=click.Choice(ASSIGNMENT_IDS), metavar="ASSIGNMENT")
+@click.argument("assignment", type=ASSIGNMENT, metavar="ASSIGNMENT")
 @click.argument("submission", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print Gradescope's results.json format.")
 @click.option("--unit-seconds", type=float, default=None, help="Wall-clock limit per unit and mode.")

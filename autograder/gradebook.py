@@ -17,7 +17,6 @@ Only the process that runs the batch writes here; workers send results back to i
 from __future__ import annotations
 
 import hashlib
-import importlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -54,14 +53,12 @@ def _hash_tree(folder: Path, digest) -> None:
 @lru_cache(maxsize=None)
 def assignment_fingerprint(assignment_id: str) -> str:
     """What a recorded grade depends on besides the submission: the grader version, the
-    reference folder (solution and helpers) and the assignment's description module."""
+    assignment's folder (description, solution, helpers, checks)."""
     from autograder.reference import reference_dir
 
     digest = hashlib.sha256()
     digest.update(f"rnngrade {__version__}\0{assignment_id}\0".encode())
-    _hash_tree(reference_dir(assignment_id), digest)
-    module = importlib.import_module(f"autograder.assignments.{assignment_id}")
-    digest.update(b"\0description\0" + Path(module.__file__).read_bytes())
+    _hash_tree(reference_dir(assignment_id), digest)  # the folder holds the description too
     return f"{__version__}:{digest.hexdigest()}"
 
 

@@ -2,7 +2,7 @@
 weight, a dropped bias, a wrong sum axis, a swapped gate, a wrong normalisation) makes
 the published-value, gradient and oracle tests fail. Each mutant is a copy of
 reference/ with one edit, checked by running those test files against it in a
-subprocess (RNNGRADE_REFERENCE_ROOT points the loader at the copy)."""
+subprocess (RNNGRADE_COURSE points the loader at a course holding the copy)."""
 import os
 import shutil
 import subprocess
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.reference import REFERENCE_ROOT
+from autograder.course import reference_root
 
 TESTS = Path(__file__).parent
 FAMILY_TESTS = {
@@ -44,12 +44,12 @@ MUTANTS = [
 @pytest.mark.parametrize("assignment,what,old,new", MUTANTS, ids=[f"{m[0]}-{m[1]}" for m in MUTANTS])
 def test_reference_mutant_is_caught(tmp_path, assignment, what, old, new):
     root = tmp_path / "reference"
-    shutil.copytree(REFERENCE_ROOT, root)
+    shutil.copytree(reference_root(), root)
     solution = root / assignment / "solution.py"
     text = solution.read_text()
     assert text.count(old) == 1, f"mutation target not found once in {assignment}: {old!r}"
     solution.write_text(text.replace(old, new))
-    env = dict(os.environ, RNNGRADE_REFERENCE_ROOT=str(root))
+    env = dict(os.environ, RNNGRADE_COURSE=str(tmp_path))
     run = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
                           *[str(TESTS / f) for f in FAMILY_TESTS[assignment]]],
                          env=env, capture_output=True, text=True, cwd=TESTS.parent)

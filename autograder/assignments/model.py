@@ -8,6 +8,7 @@ and the engine needs no knowledge of any family.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -131,6 +132,8 @@ class Assignment:
     # sandbox limits for this assignment (keys of autograder.sandbox.limits.DEFAULTS, e.g.
     # {"unit_seconds": 10, "memory_mb": 768}); the command line overrides them
     limits: dict = field(default_factory=dict)
+    # the course folder it was read from (set by autograder.course, never written by hand)
+    folder: Path | None = field(default=None, compare=False)
 
     def unit(self, name: str) -> Unit:
         for u in self.units:
