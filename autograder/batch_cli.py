@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from autograder.cli_args import ASSIGNMENT
+from autograder.cli_args import ASSIGNMENT, limit_options
 
 DEFAULT_DB = "sqlite:///gradebook.db"  # autograder.gradebook.DEFAULT_DB, without importing SQLAlchemy here
 
@@ -35,7 +35,8 @@ def _open_gradebook(db: str):
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Run on an existing Dask distributed cluster (e.g. tcp://host:8786) instead.")
 @click.option("--force", is_flag=True, help="Grade every submission again, changed or not.")
-def autograde(assignment, submissions, db, workers, scheduler, force):
+@limit_options
+def autograde(assignment, submissions, db, workers, scheduler, force, limits):
     """Grade every submission in SUBMISSIONS of ASSIGNMENT into the gradebook.
 
     SUBMISSIONS is nbgrader's layout (the folder holding <student>/<ASSIGNMENT>/*.ipynb,
@@ -44,10 +45,16 @@ def autograde(assignment, submissions, db, workers, scheduler, force):
     an interrupted run picks up where it stopped.
     """
     from autograder.batch import DiscoveryError, autograde as run
+    from autograder.settings import SettingsError, check_limits
 
+    try:
+        check_limits(limits, "the command line")
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from None
     _open_gradebook(db).close()
     try:
-        summary = run(assignment, submissions, db, workers=workers, scheduler=scheduler, force=force)
+        summary = run(assignment, submissions, db, workers=workers, scheduler=scheduler, force=force,
+                      config=limits or None)
     except DiscoveryError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(summary.text())

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from autograder.cli_args import ASSIGNMENT
+from autograder.cli_args import ASSIGNMENT, limit_options
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -45,20 +45,20 @@ def list_assignments():
 @click.argument("assignment", type=ASSIGNMENT, metavar="ASSIGNMENT")
 @click.argument("submission", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print Gradescope's results.json format.")
-@click.option("--unit-seconds", type=float, default=None, help="Wall-clock limit per unit and mode.")
-@click.option("--cell-seconds", type=float, default=None, help="Wall-clock limit per notebook cell.")
-@click.option("--memory-mb", type=int, default=None, help="Address-space cap of the student process.")
-@click.option("--total-seconds", type=float, default=None, help="Wall-clock budget of the whole submission.")
-def grade(assignment, submission, as_json, unit_seconds, cell_seconds, memory_mb, total_seconds):
+@limit_options
+def grade(assignment, submission, as_json, limits):
     """Grade one SUBMISSION (.ipynb or .py) of ASSIGNMENT."""
     if not submission.exists():
         raise click.UsageError(f"no such file: {submission}")
     from autograder.grader import Grader
     from autograder.results import to_json, to_table
+    from autograder.settings import SettingsError
 
-    config = {k: v for k, v in {"unit_seconds": unit_seconds, "cell_seconds": cell_seconds,
-                                "memory_mb": memory_mb, "total_seconds": total_seconds}.items() if v is not None}
-    with Grader(assignment, config) as grader:
+    try:
+        grader = Grader(assignment, limits)
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from None
+    with grader:
         result = grader.grade_file(submission)
     click.echo(to_json(result) if as_json else to_table(result))
 

@@ -24,3 +24,26 @@ class AssignmentId(click.ParamType):
 
 
 ASSIGNMENT = AssignmentId()
+
+
+def limit_options(command):
+    """The sandbox limits a command line may set, the same for `grade` and `autograde`;
+    the command receives them as one `limits` dict (only the ones given)."""
+    options = (
+        click.option("--unit-seconds", type=float, default=None, help="Wall-clock limit per unit and mode."),
+        click.option("--cell-seconds", type=float, default=None, help="Wall-clock limit per notebook cell."),
+        click.option("--memory-mb", type=int, default=None, help="Address-space cap of the student process."),
+        click.option("--total-seconds", type=float, default=None, help="Wall-clock budget of the whole submission."),
+    )
+    names = ("unit_seconds", "cell_seconds", "memory_mb", "total_seconds")
+
+    def wrapped(*args, **kwargs):
+        kwargs["limits"] = {name: kwargs.pop(name) for name in names if kwargs.get(name) is not None}
+        for name in names:
+            kwargs.pop(name, None)
+        return command(*args, **kwargs)
+
+    wrapped.__name__, wrapped.__doc__ = command.__name__, command.__doc__
+    for option in reversed(options):
+        wrapped = option(wrapped)
+    return wrapped

@@ -10,8 +10,10 @@ repository is one). Everything that is that assignment lives in its folder:
     reference/<id>/explanations.toml  the words of the instructor and student notebooks
 
 and the course keeps its generated views beside it: `source/<id>/` (instructor notebook)
-and `release/<id>/` (student notebook). The engine names no assignment: `rnngrade list`
-shows what the scan finds. The course is `--course DIR`, else $RNNGRADE_COURSE, else the
+and `release/<id>/` (student notebook), and optionally a course file (`rnngrade.toml` or
+`[tool.rnngrade]` in its pyproject.toml) overriding limits, points and tolerances
+(autograder.settings). The engine names no assignment: `rnngrade list` shows what the
+scan finds. The course is `--course DIR`, else $RNNGRADE_COURSE, else the
 working directory (like nbgrader's course directory).
 """
 from __future__ import annotations
@@ -79,7 +81,34 @@ def assignment_folder(assignment_id: str) -> Path:
 
 
 def get_assignment(assignment_id: str) -> Assignment:
-    return _load(assignment_folder(assignment_id))
+    """The assignment as graded in this course: its description, validated, with the
+    course file's settings applied."""
+    return _with_course_settings(_load(assignment_folder(assignment_id)))
+
+
+def _with_course_settings(assignment: Assignment) -> Assignment:
+    from autograder.settings import SettingsError, check_limits, course_file, course_settings
+
+    root = course_root()
+    settings = course_settings(root)
+    where = course_file(root)[1]
+    unknown = sorted(set(settings.assignments) - set(assignment_ids()))
+    if unknown:
+        raise SettingsError(f"{where} has settings for {', '.join(map(repr, unknown))}, which is not an "
+                            f"assignment of this course (known: {', '.join(assignment_ids())})")
+    options = settings.assignments.get(assignment.id)
+    limits = {**assignment.limits, **check_limits(settings.limits.model_dump(exclude_none=True), where)}
+    if options is None:
+        return replace(assignment, limits=limits)
+    limits.update(options.limits.model_dump(exclude_none=True))
+    names = [u.name for u in assignment.units]
+    stray = [name for name in options.points if name not in names]
+    if stray:
+        raise SettingsError(f"{where} gives points to {', '.join(map(repr, stray))}, not a graded unit of "
+                            f"{assignment.id} (its units: {', '.join(names)})")
+    units = tuple(replace(u, points=options.points.get(u.name, u.points)) for u in assignment.units)
+    tolerances = {k: v for k, v in (("rtol", options.rtol), ("atol", options.atol)) if v is not None}
+    return replace(assignment, limits=limits, units=units, **tolerances)
 
 
 def all_assignments() -> list[Assignment]:
@@ -104,4 +133,7 @@ def _load(folder: Path) -> Assignment:
         raise CourseError(f"{path} defines no ASSIGNMENT = Assignment(...)")
     if assignment.id != folder.name:
         raise CourseError(f"{path} describes {assignment.id!r}; the folder's name is {folder.name!r}")
-    return replace(assignment, folder=folder)
+    from autograder.settings import check_limits
+
+    limits = check_limits(assignment.limits, f"{path} (Assignment limits)")
+    return replace(assignment, folder=folder, limits=limits)

@@ -59,6 +59,12 @@ def assignment_fingerprint(assignment_id: str) -> str:
     digest = hashlib.sha256()
     digest.update(f"rnngrade {__version__}\0{assignment_id}\0".encode())
     _hash_tree(reference_dir(assignment_id), digest)  # the folder holds the description too
+    # the settings in force (the course file may change points, tolerances, limits)
+    from autograder.assignments import get_assignment
+
+    graded = get_assignment(assignment_id)
+    settings = (sorted(graded.limits.items()), [(u.name, u.points) for u in graded.units], graded.rtol, graded.atol)
+    digest.update(b"\0settings\0" + repr(settings).encode())
     return f"{__version__}:{digest.hexdigest()}"
 
 

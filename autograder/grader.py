@@ -23,6 +23,7 @@ from autograder.hints import classic_mistake_hint
 from autograder.judge import Tolerance, compare, gradcheck_error
 from autograder.judge import matches as values_match
 from autograder.reference import helper_sources, load_reference
+from autograder.settings import check_limits
 from autograder.sandbox.client import PackedUnit, StudentProcess, Zygote
 from autograder.submission import Cell, SubmissionError, load_submission
 
@@ -220,7 +221,8 @@ class Grader:
         self.prespawn = prespawn
         self.reference = load_reference(assignment_id)
         # sandbox limits: the assignment's own (Assignment.limits), then the caller's
-        self.config = {**self.assignment.limits, **(config or {})}
+        # (validated: an unknown key or a wrong type is a SettingsError naming it)
+        self.config = {**self.assignment.limits, **check_limits(config, "the grader's configuration")}
         self.tol = Tolerance(self.assignment.rtol, self.assignment.atol)
         self.graded_names = frozenset(n for u in self.assignment.units for n in u.name.split("."))
         self._own_zygote = zygote is None
