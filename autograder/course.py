@@ -136,4 +136,8 @@ def _load(folder: Path) -> Assignment:
     from autograder.settings import check_limits
 
     limits = check_limits(assignment.limits, f"{path} (Assignment limits)")
+    for name, source in [*assignment.data_files.items(), *((n, n) for n in assignment.release_files),
+                         *((f"{h}.py", f"{h}.py") for h in assignment.helpers)]:
+        if Path(name).name != name or not (folder / source).is_file():
+            raise CourseError(f"{path}: file {name!r} must be a plain name and {folder / source} must exist")
     return replace(assignment, folder=folder, limits=limits)

@@ -22,7 +22,8 @@ from autograder.driver import run_case, unit_spec
 from autograder.hints import classic_mistake_hint
 from autograder.judge import Tolerance, compare, gradcheck_error
 from autograder.judge import matches as values_match
-from autograder.reference import helper_sources, load_reference
+from autograder.course import course_root
+from autograder.reference import data_files, helper_sources, load_reference
 from autograder.settings import check_limits
 from autograder.sandbox.client import PackedUnit, StudentProcess, Zygote
 from autograder.submission import Cell, SubmissionError, load_submission
@@ -73,9 +74,13 @@ class PreparedUnit:
     reference: PackedUnit | None = None  # the same for reference mode
 
 
-@lru_cache(maxsize=None)
 def prepare(assignment_id: str) -> tuple[Assignment, dict, list]:
-    """Hidden cases and the reference's outputs on them, once per process."""
+    """Hidden cases and the reference's outputs on them, once per process and course."""
+    return _prepare(assignment_id, course_root())
+
+
+@lru_cache(maxsize=None)
+def _prepare(assignment_id: str, course: Path) -> tuple[Assignment, dict, list]:
     assignment = get_assignment(assignment_id)
     reference = load_reference(assignment_id)
     definitions = vars(reference)
@@ -220,6 +225,7 @@ class Grader:
         # batch grading: each submission's end starts the next one's sandbox (Zygote.prepare_spare)
         self.prespawn = prespawn
         self.reference = load_reference(assignment_id)
+        self.files = data_files(assignment_id)  # e.g. a names file the student's code reads
         # sandbox limits: the assignment's own (Assignment.limits), then the caller's
         # (validated: an unknown key or a wrong type is a SettingsError naming it)
         self.config = {**self.assignment.limits, **check_limits(config, "the grader's configuration")}
@@ -258,7 +264,8 @@ class Grader:
 
     def grade_cells(self, cells: list[Cell], name: str = "<submission>") -> GradingResult:
         result = GradingResult(self.assignment.id, name)
-        student = StudentProcess(self.zygote, self.helpers, self.assignment.preamble, cells, self.config)
+        student = StudentProcess(self.zygote, self.helpers, self.assignment.preamble, cells, self.config,
+                                 files=self.files)
         try:
             reports = [_CellNote(r, cells) for r in student.start()]
             result.notes.extend(note for note in (r.note() for r in reports) if note)

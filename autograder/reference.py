@@ -28,6 +28,22 @@ def helper_sources(assignment_id: str, helper_names) -> dict[str, str]:
     return {name: (folder / f"{name}.py").read_text() for name in helper_names}
 
 
+def data_files(assignment_id: str) -> dict[str, str]:
+    """name -> text of the data files placed in the student's working directory when graded."""
+    from autograder.assignments import get_assignment
+
+    folder = reference_dir(assignment_id)
+    return {name: (folder / path).read_text() for name, path in get_assignment(assignment_id).data_files.items()}
+
+
+def release_file_texts(assignment_id: str) -> dict[str, str]:
+    """name -> text of the files shipped unchanged next to the notebook."""
+    from autograder.assignments import get_assignment
+
+    folder = reference_dir(assignment_id)
+    return {name: (folder / name).read_text() for name in get_assignment(assignment_id).release_files}
+
+
 def solution_source(assignment_id: str) -> str:
     return (reference_dir(assignment_id) / "solution.py").read_text()
 
