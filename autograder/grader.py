@@ -7,7 +7,9 @@ submission graded by this process.
 """
 from __future__ import annotations
 
+import contextlib
 import difflib
+import io
 import time
 import types
 from dataclasses import dataclass, field
@@ -93,7 +95,8 @@ def _prepare(assignment_id: str, course: Path) -> tuple[Assignment, dict, list]:
         expected, reference_inputs = [], []
         for case in cases:
             # the reference runs on what the student side will see: inputs after the boundary
-            expected.append(_roundtrip(run_case(dict(definitions), spec, _roundtrip(case.inputs))))
+            with quiet():
+                expected.append(_roundtrip(run_case(dict(definitions), spec, _roundtrip(case.inputs))))
             extra = unit.reference_state(reference, _roundtrip(case.inputs)) if unit.reference_state else {}
             reference_inputs.append({**case.inputs, **extra})
         reference_spec = dict(spec, setup=unit.reference_setup) if unit.reference_setup is not None else spec
@@ -102,6 +105,11 @@ def _prepare(assignment_id: str, course: Path) -> tuple[Assignment, dict, list]:
                                      PackedUnit.pack(reference_spec, reference_inputs)))
     helpers = helper_sources(assignment_id, assignment.helpers)
     return assignment, helpers, prepared
+
+
+def quiet():
+    """What the reference prints (a training loop's progress) is not the grader's output."""
+    return contextlib.redirect_stdout(io.StringIO())
 
 
 def _roundtrip(value):
@@ -143,7 +151,8 @@ class ReferenceServer:
             name = message.get("name")
             if name not in self.allowed:
                 raise PermissionError(f"{name} is not served while this unit is graded")
-            result = getattr(self.reference, name)(*args, **kwargs)
+            with quiet():
+                result = getattr(self.reference, name)(*args, **kwargs)
             if op == "new":
                 handle = len(self.objects) + 1
                 self.objects[handle] = result
@@ -328,7 +337,8 @@ class Grader:
 
     def _hint(self, spec: dict, inputs: dict, actual: dict) -> str:
         def run_reference(changed):
-            return _roundtrip(run_case(dict(vars(self.reference)), spec, changed))
+            with quiet():
+                return _roundtrip(run_case(dict(vars(self.reference)), spec, changed))
 
         def matches(expected, got):
             return all(name in got and values_match(value, got[name], self.tol, name)
