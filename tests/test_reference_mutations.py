@@ -19,6 +19,7 @@ FAMILY_TESTS = {
     "char_lm": ["test_reference_char_lm.py"],
     "rnn_layers": ["test_reference_rnn_layers.py", "test_reference_oracle.py"],
     "time_layers": ["test_reference_time_layers.py", "test_reference_oracle.py"],
+    "dinosaurus": ["test_reference_dinosaurus.py"],
 }
 
 MUTANTS = [
@@ -38,6 +39,11 @@ MUTANTS = [
      "f = sigmoid(A[:, H:2 * H])\n        g = np.tanh(A[:, :H])"),
     ("time_layers", "wrong normalisation", "loss /= mask.sum()", "loss /= mask.size"),
     ("time_layers", "wrong sum axis", "db = np.sum(dt, axis=0)", "db = np.sum(dt, axis=0) / dt.shape[0]"),
+    ("dinosaurus", "no re-seeding per step", "np.random.seed(counter + seed)", "np.random.seed(seed)"),
+    ("dinosaurus", "wrong clipping bound", "np.clip(gradients[name], -maxValue, maxValue)",
+     "np.clip(gradients[name], -maxValue, 2 * maxValue)"),
+    ("dinosaurus", "hidden state not carried", "curr_loss, gradients, a_prev = optimize(",
+     "curr_loss, gradients, _ = optimize("),
 ]
 
 

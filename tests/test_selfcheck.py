@@ -91,6 +91,11 @@ MUTANTS = [
      "self.grads[0] = dWx", ["`kept[0]`: expected True, got False", "do not rebind"]),
     ("time_layers", "TimeSoftmaxWithLoss.forward", "loss /= mask.sum()", "loss /= N * T",
      ["`loss` differs", "not over N or N*T"]),
+    ("dinosaurus", "sample", "np.random.seed(counter + seed)", "np.random.seed(seed)",
+     ["`indices`: expected [23, 16, 26", "re-seed NumPy with counter + seed"]),
+    ("dinosaurus", "optimize", "gradients = clip(gradients, 5)", "gradients = clip(gradients, 50)",
+     ["`int(np.argmax(dWax))`: expected 93, got 1038", "clip(gradients, 5)"]),
+    ("dinosaurus", "model", "    np.random.shuffle(examples)\n", "", ["differs", "shuffle the names once"]),
 ]
 
 
@@ -171,7 +176,7 @@ def test_the_global_random_state_is_left_alone():
 
 # ------------------------------------------------------------------ standalone copy
 STDLIB = {"copy", "re", "sys", "traceback", "ast", "builtins", "io", "signal", "json", "dataclasses",
-          "functools", "__future__"}
+          "functools", "__future__", "pathlib"}
 
 
 @pytest.mark.parametrize("assignment_id", assignment_ids())

@@ -96,7 +96,7 @@ UNITS = [
     Unit("optimize", [
         Example("published example (optimize_test, seed 1)", optimize_inputs,
                 call="optimize(X, Y, a_prev, parameters, learning_rate)",
-                expect={"loss": 126.50397572165389, "dWaa[1][2]": 0.19470931534713587, "np.argmax(dWax)": 93,
+                expect={"loss": 126.50397572165389, "dWaa[1][2]": 0.19470931534713587, "int(np.argmax(dWax))": 93,
                         "dWya[1][2]": -0.007773876032002162, "db[4]": [-0.06809825], "dby[1]": [0.01538192],
                         "a_last[4]": [-1.0], "bool(not np.allclose(parameters['Wya'], Wya_before))": True},
                 hints=dict(OPTIMIZE_HINTS, Wya_before=OPTIMIZE_HINTS["moved"]), rtol=1e-6, atol=1e-8),
