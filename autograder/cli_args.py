@@ -1,6 +1,8 @@
 """Argument types shared by the `rnngrade` commands."""
 from __future__ import annotations
 
+import functools
+
 import click
 
 
@@ -43,7 +45,7 @@ def limit_options(command):
             kwargs.pop(name, None)
         return command(*args, **kwargs)
 
-    wrapped.__name__, wrapped.__doc__ = command.__name__, command.__doc__
+    functools.update_wrapper(wrapped, command)  # keeps options declared below this decorator
     for option in reversed(options):
         wrapped = option(wrapped)
     return wrapped

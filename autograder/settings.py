@@ -61,6 +61,14 @@ LimitOverrides = create_model(
     **{key: (Optional[_field_type(default)], None) for key, default in DEFAULTS.items()})
 
 
+# What a caller (the command line, Grader(...)) may set besides the limits: grader options
+# that are no course's or assignment's business.
+CallerConfig = create_model(
+    "CallerConfig", __base__=LimitOverrides,
+    unsafe_no_sandbox=(Optional[Annotated[bool, Field(strict=True)]], None),  # grade without a safe sandbox
+)
+
+
 class AssignmentOptions(BaseModel):
     """What a course file may change for one assignment."""
 
@@ -99,6 +107,15 @@ def check_limits(values: dict | None, where: str) -> dict:
         model = LimitOverrides.model_validate(dict(values or {}))
     except ValidationError as exc:
         raise _explain(exc, where, DEFAULTS) from None
+    return model.model_dump(exclude_none=True)
+
+
+def check_config(values: dict | None, where: str) -> dict:
+    """A caller's configuration (limits and grader options), validated; only the keys given."""
+    try:
+        model = CallerConfig.model_validate(dict(values or {}))
+    except ValidationError as exc:
+        raise _explain(exc, where, set(CallerConfig.model_fields)) from None
     return model.model_dump(exclude_none=True)
 
 
