@@ -176,7 +176,7 @@ def test_the_global_random_state_is_left_alone():
 
 # ------------------------------------------------------------------ standalone copy
 STDLIB = {"copy", "re", "sys", "traceback", "ast", "builtins", "io", "signal", "json", "dataclasses",
-          "functools", "__future__", "pathlib"}
+          "functools", "__future__", "pathlib", "os"}
 
 
 @pytest.mark.parametrize("assignment_id", assignment_ids())
@@ -308,3 +308,30 @@ def test_an_extra_key_fails_the_public_check_as_it_fails_the_grader(graders, tmp
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(mutant)]), path)
     run = _run_cli("check", "rnn_step_by_step", str(path), "--unit", "rnn_cell_backward")
     assert run.exit_code == 1 and "FAILED" in run.output and "unexpected key(s) 'dWya'" in run.output, run.output
+
+
+def test_a_student_checks_from_a_shell_with_the_release_folder_alone(tmp_path):
+    """No install: `python rnngrade_check.py NOTEBOOK` in the release folder runs the
+    notebook's code cells and the public checks, with the grader's reading of returns."""
+    import shutil
+    import subprocess
+
+    import nbformat
+
+    folder = tmp_path / "rnn_step_by_step"
+    shutil.copytree(ROOT / "release" / "rnn_step_by_step", folder)
+    shutil.copy(ROOT / "source" / "rnn_step_by_step" / "rnn_step_by_step.ipynb", folder / "mine.ipynb")
+    nb = nbformat.read(folder / "mine.ipynb", as_version=4)
+    for cell in nb.cells:
+        cell.source = cell.source.replace(*EXTRA_KEY)
+    nbformat.write(nb, folder / "extra.ipynb")
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-I", "rnngrade_check.py", *args], cwd=folder,
+                              capture_output=True, text=True, timeout=300)
+
+    ok = run("mine.ipynb")
+    assert ok.returncode == 0 and ok.stdout.count(" ok ") == 8, ok.stdout + ok.stderr
+    extra = run("extra.ipynb", "rnn_cell_backward")
+    assert extra.returncode == 1 and "unexpected key(s) 'dWya'" in extra.stdout, extra.stdout + extra.stderr
+    assert run("mine.ipynb", "no_such_unit").returncode == 2

@@ -520,3 +520,34 @@ def run_payload(units, payload, out=None):
 class _NoIPython:
     def __getattr__(self, name):
         return lambda *args, **kwargs: None
+
+
+# ---------------------------------------- `python rnngrade_check.py NOTEBOOK` (no install)
+def main(units, argv=None):
+    """Run a notebook's code cells, then the public checks, from a shell, with nothing
+    installed but NumPy: `python rnngrade_check.py NOTEBOOK.ipynb [UNIT ...]`."""
+    import json
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print("usage: python rnngrade_check.py NOTEBOOK.ipynb [UNIT ...]\n"
+              f"units: {', '.join(u.name for u in units)}")
+        return 2
+    unknown = [u for u in argv[1:] if u not in {unit.name for unit in units}]
+    if unknown:
+        print(f"no public checks for {', '.join(unknown)}; known units: {', '.join(u.name for u in units)}")
+        return 2
+    import os
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(argv[0])))  # the helper modules beside it
+    with open(argv[0], encoding="utf-8") as handle:
+        if argv[0].endswith(".ipynb"):
+            sources = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+                       for c in json.load(handle)["cells"] if c.get("cell_type") == "code"]
+        else:
+            sources = [handle.read()]
+    # IPython-only lines (%matplotlib, !pip) mean nothing outside Jupyter
+    cells = [[f"code cell {i + 1}", "\n".join(line for line in text.splitlines()
+                                              if not line.lstrip().startswith(("%", "!")))]
+             for i, text in enumerate(sources)]
+    return run_payload(units, {"cells": cells, "units": argv[1:]})
