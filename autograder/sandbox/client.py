@@ -899,13 +899,12 @@ def _host_folders() -> list[str]:
 
 def _grader_files() -> list[str]:
     """Files the student side must never read: the grader's source and the reference."""
-    import importlib.util
+    from autograder.course import reference_root
 
     files = [os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "grader.py")]
-    spec = importlib.util.find_spec("reference")
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        files += sorted(os.path.join(root, name) for root, _, names in os.walk(folder)
-                        for name in names if name.endswith(".py"))[:20]
+    folder = str(reference_root())  # the course's assignments: solutions and hidden cases
+    files += sorted(os.path.join(root, name) for root, _, names in os.walk(folder)
+                    for name in names if name.endswith(".py"))[:20]
     return [f for f in files if os.path.isfile(f)]
 
 
