@@ -380,11 +380,13 @@ def _ppid(pid: int) -> int | None:
 class StudentProcess:
     """One submission's sandboxed process (restarted transparently when needed)."""
 
-    def __init__(self, zygote: Zygote, helpers: dict, preamble: str, cells: list, config: dict | None = None):
+    def __init__(self, zygote: Zygote, helpers: dict, preamble: str, cells: list, config: dict | None = None,
+                 files: dict | None = None):
         self.zygote = zygote
         self.config = dict(DEFAULTS)
         self.config.update(config or {})
         self.helpers, self.preamble, self.cells = helpers, preamble, cells
+        self.files = dict(files or {})  # data files for the working directory: name -> text
         self.sock = None
         self.pid = None            # I, the zygote's child (the submission's init process)
         self.init_pid = None       # I, the submission's init process
@@ -528,7 +530,7 @@ class StudentProcess:
             return reports, None, ""
         cells = [{"label": c.label, "source": c.source, "syntax_error": c.syntax_error,
                   "code": None if c.syntax_error else cell_code(c)} for c in self.cells]
-        load = {"op": "load", "helpers": self.helpers, "helper_code": helper_code(self.helpers),
+        load = {"op": "load", "helpers": self.helpers, "helper_code": helper_code(self.helpers), "files": self.files,
                 "preamble": self.preamble, "preamble_code": cell_code(Cell("preamble", self.preamble)),
                 "cells": cells, "cell_timeout": float(self.config["cell_seconds"]), "skip": sorted(self.skipped),
                 # after a crash, every cell reports at once so the culprit is known
@@ -905,13 +907,12 @@ def _host_folders() -> list[str]:
 
 def _grader_files() -> list[str]:
     """Files the student side must never read: the grader's source and the reference."""
-    import importlib.util
+    from autograder.course import reference_root
 
     files = [os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "grader.py")]
-    spec = importlib.util.find_spec("reference")
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        files += sorted(os.path.join(root, name) for root, _, names in os.walk(folder)
-                        for name in names if name.endswith(".py"))[:20]
+    folder = str(reference_root())  # the course's assignments: solutions and hidden cases
+    files += sorted(os.path.join(root, name) for root, _, names in os.walk(folder)
+                    for name in names if name.endswith(".py"))[:20]
     return [f for f in files if os.path.isfile(f)]
 
 

@@ -459,9 +459,11 @@ def file_system_plan() -> dict:
     grader_pkg = os.path.realpath(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     project_root = os.path.dirname(grader_pkg)
     hide = [grader_pkg]
-    reference_pkg = _package_dir("reference")
-    if reference_pkg:
-        hide.append(reference_pkg)
+    from autograder.course import reference_root
+
+    course_reference = os.path.realpath(reference_root())  # the course's solutions and hidden cases
+    if os.path.isdir(course_reference):
+        hide.append(course_reference)
     dirs, links = [], []
     for top in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
         if os.path.islink(top):
