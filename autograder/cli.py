@@ -63,6 +63,8 @@ def grade(assignment, submission, as_json, limits, unsafe_no_sandbox):
         grader = Grader(assignment, config)
     except SettingsError as exc:
         raise click.UsageError(str(exc)) from None
+    except SandboxError as exc:  # refused (fail closed), or no student process could start
+        raise click.ClickException(str(exc)) from None
     try:
         with grader:
             result = grader.grade_file(submission)
