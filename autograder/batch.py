@@ -390,6 +390,8 @@ class DaskExecutor:
     its Grader between tasks (worker_grader); the scheduler retries a task whose worker died
     and reports it as failed after that."""
 
+    window: int | None = None  # tasks in flight at most (default: twice the cluster's threads, 8 or more)
+
     def __init__(self, assignment: str, address: str, config: dict | None = None):
         self.assignment, self.address, self.config = assignment, address, config
         self.description = f"Dask cluster at {address}"
@@ -401,23 +403,42 @@ class DaskExecutor:
 
         token = uuid.uuid4().hex[:8]
         with Client(self.address, timeout="30s") as client:
-            futures = {}
-            for payload in payloads:
-                try:
-                    shipped = with_files(payload)
-                except OSError as exc:
-                    yield payload, failure(payload, f"cannot read {payload['source']}: {exc.strerror or exc}")
-                    continue
-                future = client.submit(grade_payload, self.assignment, shipped, self.config, pure=False,
-                                       key=f"rnngrade-{self.assignment}-{payload['student']}-{token}")
-                futures[future] = payload
+            # A window of tasks, topped up as they finish, not the whole class at once: the
+            # batch claims (and reads) a submission only when it is submitted, so the
+            # claims held stay bounded (PostgreSQL's lock table is finite) and another
+            # batch on the same gradebook can share the class.
+            window = self.window or max(8, 2 * sum(client.nthreads().values()))
+            source = iter(payloads)
+            futures: dict = {}
+            finished = as_completed()
+
+            def top_up() -> list:
+                unreadable = []
+                while len(futures) < window:
+                    payload = next(source, None)
+                    if payload is None:
+                        break
+                    try:
+                        shipped = with_files(payload)
+                    except OSError as exc:
+                        reason = f"cannot read {payload['source']}: {exc.strerror or exc}"
+                        unreadable.append((payload, failure(payload, reason)))
+                        continue
+                    future = client.submit(grade_payload, self.assignment, shipped, self.config, pure=False,
+                                           key=f"rnngrade-{self.assignment}-{payload['student']}-{token}")
+                    futures[future] = payload
+                    finished.add(future)
+                return unreadable
+
             try:
-                for future in as_completed(list(futures)):
-                    payload = futures[future]
+                yield from top_up()
+                for future in finished:   # also yields the futures added meanwhile
+                    payload = futures.pop(future)
                     try:
                         yield payload, future.result()
                     except Exception as exc:
                         yield payload, failure(payload, f"the Dask task failed: {type(exc).__name__}: {exc}")
+                    yield from top_up()
             finally:
                 client.cancel([f for f in futures if not f.done()])
 
@@ -499,7 +520,7 @@ class BatchSummary:
     by_others: list = field(default_factory=list)    # recorded by it: not graded here
     waited_for: int = 0                              # claimed by it when this run came to them
     waited: float = 0.0                              # seconds spent waiting for those
-    taken_over: list = field(default_factory=list)   # it stopped before recording them: graded here
+    taken_over: list = field(default_factory=list)   # its claim ended, no matching grade: graded here
 
     @property
     def skipped(self) -> int:
@@ -534,8 +555,8 @@ class BatchSummary:
             lines.append(f"Recorded by the other grader, not graded here: {len(self.by_others)} "
                          f"({', '.join(sorted(self.by_others))}).")
         if self.taken_over:
-            lines.append(f"Released by the other grader without a grade (it stopped), graded here: "
-                         f"{', '.join(sorted(self.taken_over))}.")
+            lines.append(f"Left without this grade by the other grader (it stopped, or graded another version of "
+                         f"the file), graded here: {', '.join(sorted(self.taken_over))}.")
         return lines
 
     def distribution_lines(self) -> list[str]:

@@ -457,13 +457,14 @@ def test_a_worker_that_dies_costs_only_its_submission(tmp_path, monkeypatch):
 
 # --------------------------------------------------------------------------- Dask
 
-def test_dask_cluster(tmp_path):
+def test_dask_cluster(tmp_path, monkeypatch):
     distributed = pytest.importorskip("distributed")
     subs = tmp_path / "subs"
     subs.mkdir()
     for name in ("alice.ipynb", "bob.ipynb"):
         shutil.copy(EXAMPLES / name, subs / name)
     db = tmp_path / "gb.db"
+    monkeypatch.setattr(batch.DaskExecutor, "window", 1)  # one task at a time: the second is topped up
     with distributed.LocalCluster(n_workers=1, processes=True, threads_per_worker=1, host="127.0.0.1",
                                   dashboard_address=None) as cluster:
         address = cluster.scheduler_address
