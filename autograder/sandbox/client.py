@@ -357,10 +357,11 @@ class StudentProcess:
             if self.output.fd is not None and self.output.fd in ready:
                 self.output.drain()
             if self.sock in ready:
-                self.sock.settimeout(max(0.05, deadline - time.monotonic()))  # a half-sent frame
                 try:
-                    message = recv_message(self.sock, MAX_CASE_MESSAGE)
-                except socket.timeout:
+                    # the same deadline bounds the whole frame: a peer that sends a large
+                    # header and then a byte a second is cut off at it
+                    message = recv_message(self.sock, MAX_CASE_MESSAGE, deadline=deadline)
+                except socket.timeout:  # (ReadDeadline is one)
                     raise _Deadline() from None
                 if not isinstance(message, dict):
                     raise ProtocolError("a message that is not a dict")
