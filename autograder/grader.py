@@ -27,6 +27,7 @@ from autograder.sandbox.client import PackedUnit, StudentProcess, Zygote
 from autograder.submission import Cell, SubmissionError, load_submission
 
 GRADCHECK_THRESHOLD = {"float64": 1e-5, "float32": 5e-2}
+MAX_CELL_NOTES = 20  # notes about cells that failed, per result
 
 
 @dataclass
@@ -259,7 +260,11 @@ class Grader:
         student = StudentProcess(self.zygote, self.helpers, self.assignment.preamble, cells, self.config)
         try:
             reports = [_CellNote(r, cells) for r in student.start()]
-            result.notes.extend(note for note in (r.note() for r in reports) if note)
+            cell_notes = [note for note in (r.note() for r in reports) if note]
+            result.notes.extend(cell_notes[:MAX_CELL_NOTES])  # a result stays readable (and small)
+            if len(cell_notes) > MAX_CELL_NOTES:
+                result.notes.append(f"... and {len(cell_notes) - MAX_CELL_NOTES} more cells or fragments "
+                                    "that did not run cleanly.")
             missing = {p.unit.name: missing_explanation(p.unit, student.defined, reports, self.graded_names)
                        for p in self.prepared}
             together = self._run_together(student, [p for p in self.prepared if not missing[p.unit.name]])

@@ -108,3 +108,50 @@ def test_a_holder_that_drips_a_frame_cannot_stall_the_grader(tmp_path):
     out = grade_measured(submission(tmp_path, DRIP), limits=dict(LIMITS, total_seconds=12), timeout=45)
     assert all(score == 0 for score in out["scores"].values()), out["scores"]
     assert "time" in out["explanations"]["rnn_cell_forward"], out["explanations"]["rnn_cell_forward"]
+
+
+# --- what is parsed before any sandbox applies ---------------------------------------------------
+
+def _cli_grade(path: Path) -> dict:
+    """`rnngrade grade --json` on `path`: exit 0, a valid result, the process under 512 MB."""
+    code, stdout, stderr, rss = cli_measured("grade", A, str(path), "--json", "--total-seconds", "20",
+                                             "--unit-seconds", "2", "--cell-seconds", "3")
+    assert code == 0, stderr[-2000:]
+    assert rss < MAX_RSS_MB, rss
+    result = json.loads(stdout)
+    assert {t["name"] for t in result["tests"]} == set(UNITS)
+    assert len(stdout) < 200_000, len(stdout)
+    return result
+
+
+def test_a_ten_megabyte_source_is_refused_before_it_is_parsed(tmp_path):
+    path = tmp_path / "big.py"
+    path.write_text("x = 1\n" * (10 * 2**20 // 6))
+    result = _cli_grade(path)
+    assert result["score"] == 0
+    assert "of code" in result["output"], result["output"]
+
+
+def test_a_hundred_thousand_deep_notebook_is_a_verdict_not_a_crash(tmp_path):
+    path = tmp_path / "deep.ipynb"
+    path.write_text('{"nbformat": 4, "cells": [{"cell_type": "code", "source": '
+                    + "[" * 100_000 + "]" * 100_000 + "}]}")
+    result = _cli_grade(path)
+    assert result["score"] == 0
+    assert "nested too deeply" in result["output"], result["output"]
+
+
+@pytest.mark.parametrize("count", [100_000, 10_000])
+def test_many_broken_definitions_give_a_bounded_result(tmp_path, count):
+    from autograder.reference import solution_source
+
+    path = tmp_path / "fragments.py"
+    path.write_text(solution_source(A) + "\n" + "def broken(:\n    pass\n" * count)
+    result = _cli_grade(path)
+    notes = result["output"].splitlines()
+    assert len(notes) <= 25, len(notes)
+    if count == 100_000:  # 2 MB of source: over the cap
+        assert result["score"] == 0 and "of code" in result["output"]
+    else:  # the valid definitions before them still count, the fragments cost nothing more
+        assert result["score"] == len(UNITS), result["output"]
+        assert "more cells or fragments" in result["output"], result["output"]
