@@ -17,7 +17,7 @@ from pathlib import Path
 # Bounds on what is read before any sandbox applies: parsing runs in the grading process.
 MAX_FILE_BYTES = 32 * 1024 * 1024   # a notebook with its outputs (plots) and attachments
 MAX_CODE_CHARS = 256 * 1024         # Python source over all cells: a full solution has 10-15 kB
-MAX_CELLS = 2000                    # cells, statements and fragments, after splitting
+MAX_CELLS = 10_000                  # cells, statements and fragments, after splitting
 MAX_PIECES = 200                    # fragments one unparsable cell is cut into; the rest stays one piece
 
 PY_CELL_MARKER = re.compile(r"^# ?(%%|In\[[ 0-9]*\]:)")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import re
 import select
 import shutil
 import signal
@@ -342,6 +343,10 @@ class StudentProcess:
         self.restarts = 0
         self.started = time.monotonic()
         self._queued: list = []  # the rest of a batch of messages already received
+        # a unit ran in reference mode in this process: it may hold the reference's outputs
+        # (in memory, in scratch files, in a pipe a cell left open), so the next own-mode
+        # run, whose printed output and messages are shown, starts in a fresh process
+        self.served = False
 
     # -- plumbing -----------------------------------------------------------------------
     def _recv(self, deadline: float) -> dict:
@@ -391,6 +396,7 @@ class StudentProcess:
     # -- life cycle ---------------------------------------------------------------------
     def _spawn(self, fresh: bool = False) -> None:
         self.kill()
+        self.served = False
         self.sock, out, self.pid = self.zygote.spawn(self.config, fresh=fresh)
         self.output = OutputCollector(out)
         deadline = time.monotonic() + SPAWN_SECONDS
@@ -578,6 +584,8 @@ class StudentProcess:
         substituted reference units (it returns the reply dict). A student process that
         turns out to be broken before the unit said anything (an earlier unit killed or
         damaged it) is restarted and the unit run once more."""
+        if not substitute and self.served:
+            self.kill()  # see `served`: started again below, its cells run again
         run, fresh_failure = self._run_unit_once(unit, substitute, serve, gradcheck)
         if fresh_failure:
             run, _ = self._run_unit_once(unit, substitute, serve, gradcheck)
@@ -609,6 +617,7 @@ class StudentProcess:
         started = time.monotonic()
         deadline = started + budget + GRACE
         heard = False
+        self.served = self.served or bool(substitute)
         self.output.take()  # whatever came before belongs to no unit
         try:
             self._send(encode_map({"op": "unit", "substitute": substitute, "gradcheck": gradcheck, "timeout": budget},
@@ -630,7 +639,7 @@ class StudentProcess:
                     run.timed_out = message.get("timed_out") is True
                     if any(c is None for c in run.cases) and not run.ended:
                         run.ended = (limit_text if run.timed_out else
-                                     f"the unit's process ended early: {_text(message.get('status'))[:300]}")
+                                     f"the unit's process ended early: {_exit_status(message.get('status'))}")
                     break
                 else:
                     raise ProtocolError(f"unexpected message {str(op)[:40]!r}")
@@ -658,6 +667,8 @@ class StudentProcess:
         ended earlier (or could not start). The unit that was running when the child was
         stopped gets a UnitRun that says why."""
         runs: list = [None] * len(requests)
+        if self.served:
+            self.kill()  # see `served`
         if self.sock is None and self.time_left() > 0:
             self.start()
         if self.sock is None or self.time_left() <= 0 or not requests:
@@ -710,7 +721,7 @@ class StudentProcess:
                         run = runs[k]
                         run.timed_out = message.get("timed_out") is True
                         run.ended = (limit_text if run.timed_out else
-                                     f"the unit's process ended early: {_text(message.get('status'))[:300]}")
+                                     f"the unit's process ended early: {_exit_status(message.get('status'))}")
                         self._attach_output(run)
                         run.wall = time.monotonic() - (unit_started if k == current else started)
                     break
@@ -744,6 +755,21 @@ class StudentProcess:
 
 def _text(value) -> str:
     return value if isinstance(value, str) else ""
+
+
+# What the holder says about a unit child's end (runtime.exit_description), and nothing
+# else: the holder is student-tainted, and this text reaches the feedback.
+_EXIT_STATUS = re.compile(
+    r"stopped after its time limit of [0-9.e+-]{1,12} s"
+    r"|stopped at its CPU time limit( of [0-9.e+-]{1,12} s)? \(SIGXCPU\)"
+    r"|the process was killed \(SIGKILL: a CPU or memory limit, or a kill from the student's own code\)"
+    r"|the process crashed with a segmentation fault \(SIGSEGV\)"
+    r"|the process died with signal [A-Z0-9]{1,12}"
+    r"|the process ended itself with exit status \d{1,3} \(os\._exit or similar\)")
+
+
+def _exit_status(value) -> str:
+    return value if isinstance(value, str) and _EXIT_STATUS.fullmatch(value) else "(no reason given)"
 
 
 def _status(value) -> str:
