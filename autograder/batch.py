@@ -406,7 +406,9 @@ class Progress:
         self.done += 1
         self.failed += 0 if ok else 1
         if self.bar is not None:
-            self.bar.set_postfix_str(f"failed {self.failed}, last {student}", refresh=False)
+            from autograder.results import terminal_text
+
+            self.bar.set_postfix_str(terminal_text(f"failed {self.failed}, last {student}"), refresh=False)
             self.bar.update(1)
         elif self.mode == "plain":
             now = time.monotonic()

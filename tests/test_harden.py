@@ -155,3 +155,155 @@ def test_many_broken_definitions_give_a_bounded_result(tmp_path, count):
     else:  # the valid definitions before them still count, the fragments cost nothing more
         assert result["score"] == len(UNITS), result["output"]
         assert "more cells or fragments" in result["output"], result["output"]
+
+
+# --- served reference calls are bounded ----------------------------------------------------------
+
+AMPLIFY = """
+import numpy as np
+
+def rnn_backward(da, caches):
+    if getattr(rnn_forward, "__module__", "") != "autograder.sandbox.runtime":
+        raise ValueError("own mode: only the run with the reference substituted matters here")
+    n_a, T = {n_a}, {T}
+    parameters = {{"Wax": np.ones((n_a, 1)), "Waa": np.eye(n_a) * 0.5, "Wya": np.ones((2, n_a)),
+                  "ba": np.zeros((n_a, 1)), "by": np.zeros((2, 1))}}
+    for _ in range({calls}):
+        rnn_forward(np.ones((1, 1, T)), np.zeros((n_a, 1)), parameters)  # a long, thin sequence
+    return _honest_rnn_backward(da, caches)
+"""
+
+
+@pytest.mark.parametrize("n_a,T,calls", [
+    (300, 50_000, 1),    # a 300x300 weight: asks 0.7 MB, the reply would be gigabytes
+    (100, 10_000, 1),    # within the array bound: the reply (the parameters in every cache) is not
+    (40, 1_000, 400),    # small calls, many of them
+])
+def test_an_amplified_reference_call_is_refused(tmp_path, n_a, T, calls):
+    text = (submission(tmp_path, "").read_text().replace("\ndef rnn_backward(", "\ndef _honest_rnn_backward(")
+            + "\n# %%\n" + AMPLIFY.format(n_a=n_a, T=T, calls=calls))
+    path = tmp_path / "amplify.py"
+    path.write_text(text)
+    out = grade_measured(path, limits=dict(LIMITS, unit_seconds=5, unit_cpu_seconds=5))
+    assert out["scores"]["rnn_backward"] == 0, out["explanations"]["rnn_backward"]
+    assert "the reference refused a call to rnn_forward" in out["explanations"]["rnn_backward"]
+    assert all(v == 1.0 for k, v in out["scores"].items() if k != "rnn_backward"), out["scores"]
+
+
+# --- no channel from the served reference to the feedback ---------------------------------------
+
+# The first submission: rnn_cell_forward saves its hidden inputs (own mode, run first);
+# rnn_forward, with the reference rnn_cell_forward served, computes the reference's
+# outputs on them and tries every way out: its exception message, its printed output,
+# its return values, and a scratch file that a later own-mode run (rnn_cell_backward)
+# raises and prints.
+EXFILTRATE = r'''
+import json, os, pickle
+import numpy as np
+
+def rnn_cell_forward(xt, a_prev, parameters):
+    with open("/tmp/captured.pkl" if os.path.isdir("/tmp") else "captured.pkl", "ab") as f:
+        pickle.dump((xt, a_prev, parameters), f)
+    return _honest_rnn_cell_forward(xt, a_prev, parameters)
+
+def _captured():
+    out = []
+    for name in ("/tmp/captured.pkl", "captured.pkl"):
+        try:
+            with open(name, "rb") as f:
+                while True:
+                    out.append(pickle.load(f))
+        except (OSError, EOFError):
+            pass
+    return out
+
+def rnn_forward(x, a0, parameters):
+    if getattr(rnn_cell_forward, "__module__", "") != "autograder.sandbox.runtime":
+        raise ValueError("own mode")
+    table = {}
+    for xt, a_prev, p in sorted(_captured(), key=lambda c: c[0].size):
+        a_next, yt, _ = rnn_cell_forward(xt, a_prev, p)
+        table[repr(float(xt.flat[0]))] = [a_next.tolist(), yt.tolist()]
+    leak = "LEAK" + json.dumps(table, separators=(",", ":")) + "END"
+    for name in ("/tmp/leak.txt", "leak.txt"):
+        try:
+            with open(name, "w") as f:
+                f.write(leak)
+        except OSError:
+            pass
+    print(leak)
+    raise ValueError(leak)
+
+def rnn_cell_backward(da_next, cache):
+    for name in ("/tmp/leak.txt", "leak.txt"):
+        if os.path.exists(name):
+            leak = open(name).read()
+            print(leak)
+            raise ValueError(leak)
+    raise ValueError("no leak yet")
+'''
+
+# The second submission: no RNN code at all, only what the first one's feedback showed.
+REPLAY = r'''
+import json, re
+import numpy as np
+
+FEEDBACK = {feedback!r}
+TABLE = {{}}
+for blob in re.findall(r"LEAK(.*?)END", FEEDBACK, re.S):
+    try:
+        TABLE.update(json.loads(blob))
+    except ValueError:
+        pass
+
+def rnn_cell_forward(xt, a_prev, parameters):
+    a_next, yt = TABLE.get(repr(float(xt.flat[0])), ([[0.0]], [[0.0]]))
+    return np.array(a_next), np.array(yt), None
+'''
+
+
+def test_a_second_submission_built_from_the_first_ones_feedback_earns_nothing(tmp_path):
+    from autograder.reference import solution_source
+
+    first = solution_source(A)
+    for unit in ("rnn_cell_forward", "rnn_forward", "rnn_cell_backward"):
+        first = first.replace(f"\ndef {unit}(", f"\ndef _honest_{unit}(")
+    path = tmp_path / "first.py"
+    path.write_text("# %%\n" + first + "\n# %%\n" + EXFILTRATE)
+    out = grade_measured(path)
+    # the attack ran: the reference was served on the captured inputs and its outputs
+    # were thrown, printed and written, in reference mode and in a later own-mode run
+    assert "ValueError" in out["explanations"]["rnn_forward"], out["explanations"]["rnn_forward"]
+    assert out["scores"]["rnn_cell_forward"] == 1.0
+    feedback = "\n".join(list(out["explanations"].values()) + out["notes"])
+    assert "LEAK" not in feedback, feedback
+    second = tmp_path / "second.py"
+    second.write_text(REPLAY.format(feedback=feedback))
+    replay = grade_measured(second)
+    assert replay["scores"]["rnn_cell_forward"] == 0, replay["explanations"]["rnn_cell_forward"]
+    assert sum(replay["scores"].values()) == 0, replay["scores"]
+
+
+# --- escapes on a terminal -------------------------------------------------------------------------
+
+ESCAPES = r'''
+def rnn_cell_forward(xt, a_prev, parameters):
+    print("\x1b]0;owned\x07\x1b[2J\x1b[31mred\x1b[0m\r\x9b1m")
+    raise ValueError("\x1b]8;;http://evil.example\x1b\\click\x1b]8;;\x1b\\ \x1b[1A\x1b[2K\u202e")
+
+raise RuntimeError("top level \x1b]52;c;cHduZWQ=\x07\x1b[?1049h")
+'''
+
+
+def test_escape_sequences_never_reach_the_terminal(tmp_path):
+    from autograder.reference import solution_source
+
+    path = tmp_path / "escapes.py"
+    path.write_text("# %%\n" + solution_source(A).replace("\ndef rnn_cell_forward(", "\ndef _honest_cell(")
+                    + "\n# %%\n" + ESCAPES)
+    code, stdout, stderr, rss = cli_measured("grade", A, str(path), "--total-seconds", "20",
+                                             "--unit-seconds", "2", "--cell-seconds", "3")
+    assert code == 0 and rss < MAX_RSS_MB, stderr[-2000:]
+    assert "ValueError" in stdout and "top level" in stdout and "click" in stdout, stdout
+    bad = [c for c in stdout if (ord(c) < 32 and c not in "\n\t") or 0x7f <= ord(c) <= 0x9f or c == "\u202e"]
+    assert not bad, [hex(ord(c)) for c in bad]
