@@ -337,7 +337,22 @@ class LocalExecutor:
                     pool = None
         finally:
             if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+                if inflight:  # stopped early (Ctrl-C): the submissions being graded are not waited for
+                    _kill_workers(pool)
+                pool.shutdown(wait=not inflight, cancel_futures=True)
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    """End a pool's workers now. Each worker's zygote sees its control socket close and
+    exits, and the kernel ends every student process with it (PDEATHSIG, pid namespaces)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # no public way before 3.14
+    for process in processes:
+        try:
+            process.kill()
+        except (OSError, ValueError):
+            pass
+    for process in processes:
+        process.join(timeout=2)
 
 
 class DaskExecutor:

@@ -307,3 +307,48 @@ def test_escape_sequences_never_reach_the_terminal(tmp_path):
     assert "ValueError" in stdout and "top level" in stdout and "click" in stdout, stdout
     bad = [c for c in stdout if (ord(c) < 32 and c not in "\n\t") or 0x7f <= ord(c) <= 0x9f or c == "\u202e"]
     assert not bad, [hex(ord(c)) for c in bad]
+
+
+# --- Ctrl-C ----------------------------------------------------------------------------------------
+
+def test_ctrl_c_ends_a_batch_with_a_stalled_submission_at_once_and_keeps_what_was_recorded(tmp_path):
+    import signal
+    import time
+
+    from autograder.gradebook import Gradebook
+    from autograder.reference import solution_source
+
+    folder = tmp_path / "submitted"
+    folder.mkdir()
+    (folder / "alice.py").write_text(solution_source(A))
+    submission(tmp_path, DRIP, name="bob.py").rename(folder / "bob.py")  # default limits: up to 2 minutes
+    db = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    batch = subprocess.Popen([sys.executable, "-m", "autograder.cli", "autograde", A, str(folder), "--db", db,
+                              "--workers", "2"], cwd=tmp_path, env=_env(), start_new_session=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            try:
+                with Gradebook(db) as book:
+                    if "alice" in book.recorded(A):
+                        break
+            except Exception:  # not created yet
+                continue
+        else:
+            pytest.fail("alice was never recorded")
+        time.sleep(1.0)  # bob is being graded, its holder dripping
+        assert batch.poll() is None, batch.stdout.read()
+        os.killpg(batch.pid, signal.SIGINT)  # what Ctrl-C sends: the whole foreground group
+        pressed = time.monotonic()
+        output, _ = batch.communicate(timeout=30)
+        assert time.monotonic() - pressed < 8, output
+    finally:
+        if batch.poll() is None:
+            os.killpg(batch.pid, signal.SIGKILL)
+            batch.wait()
+    with Gradebook(db) as book:
+        recorded = book.recorded(A)
+    assert "alice" in recorded and "bob" not in recorded, recorded
+    assert "interrupt" in output.lower(), output
