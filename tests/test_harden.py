@@ -104,8 +104,13 @@ _rt.wait_child = lambda pid, timeout: (time.sleep(1e6), (0, False))[1]
 """
 
 
-def test_a_holder_that_drips_a_frame_cannot_stall_the_grader(tmp_path):
-    out = grade_measured(submission(tmp_path, DRIP), limits=dict(LIMITS, total_seconds=12), timeout=45)
+# the grading process's own defences do not depend on the sandbox's set-up
+SETUPS = pytest.mark.parametrize("setup", [{}, {"harden": False}], ids=["sandbox", "harden-off"])
+
+
+@SETUPS
+def test_a_holder_that_drips_a_frame_cannot_stall_the_grader(tmp_path, setup):
+    out = grade_measured(submission(tmp_path, DRIP), limits=dict(LIMITS, total_seconds=12, **setup), timeout=45)
     assert all(score == 0 for score in out["scores"].values()), out["scores"]
     assert "time" in out["explanations"]["rnn_cell_forward"], out["explanations"]["rnn_cell_forward"]
 
@@ -174,17 +179,18 @@ def rnn_backward(da, caches):
 """
 
 
-@pytest.mark.parametrize("n_a,T,calls", [
-    (300, 50_000, 1),    # a 300x300 weight: asks 0.7 MB, the reply would be gigabytes
-    (100, 10_000, 1),    # within the array bound: the reply (the parameters in every cache) is not
-    (40, 1_000, 400),    # small calls, many of them
+@pytest.mark.parametrize("n_a,T,calls,setup", [
+    (300, 50_000, 1, {}),                  # a 300x300 weight: asks 0.7 MB, the reply would be gigabytes
+    (300, 50_000, 1, {"harden": False}),
+    (100, 10_000, 1, {}),                  # within the array bound: the reply (the parameters in every cache) is not
+    (40, 1_000, 400, {}),                  # small calls, many of them
 ])
-def test_an_amplified_reference_call_is_refused(tmp_path, n_a, T, calls):
+def test_an_amplified_reference_call_is_refused(tmp_path, n_a, T, calls, setup):
     text = (submission(tmp_path, "").read_text().replace("\ndef rnn_backward(", "\ndef _honest_rnn_backward(")
             + "\n# %%\n" + AMPLIFY.format(n_a=n_a, T=T, calls=calls))
     path = tmp_path / "amplify.py"
     path.write_text(text)
-    out = grade_measured(path, limits=dict(LIMITS, unit_seconds=5, unit_cpu_seconds=5))
+    out = grade_measured(path, limits=dict(LIMITS, unit_seconds=5, unit_cpu_seconds=5, **setup))
     assert out["scores"]["rnn_backward"] == 0, out["explanations"]["rnn_backward"]
     assert "the reference refused a call to rnn_forward" in out["explanations"]["rnn_backward"]
     assert all(v == 1.0 for k, v in out["scores"].items() if k != "rnn_backward"), out["scores"]
@@ -352,3 +358,20 @@ def test_ctrl_c_ends_a_batch_with_a_stalled_submission_at_once_and_keeps_what_wa
         recorded = book.recorded(A)
     assert "alice" in recorded and "bob" not in recorded, recorded
     assert "interrupt" in output.lower(), output
+
+
+def test_only_the_holders_own_words_about_a_unit_childs_end_are_shown():
+    import signal
+
+    from autograder.sandbox.client import _exit_status
+    from autograder.sandbox.runtime import exit_description
+
+    config = {"unit_cpu_seconds": 2.5}
+    honest = [exit_description(0, 2.0, timed_out=True), exit_description(0, 0.25, timed_out=True),
+              exit_description(signal.SIGXCPU, 2, config=config, what="unit"), exit_description(signal.SIGXCPU, 2),
+              exit_description(signal.SIGKILL, 2), exit_description(signal.SIGSEGV, 2),
+              exit_description(signal.SIGABRT, 2), exit_description(3 << 8, 2)]
+    assert [_exit_status(text) for text in honest] == honest
+    for forged in ("the process ended itself with exit status 1 LEAK[0.5, 0.25]", "LEAK", None, 7,
+                   "stopped after its time limit of 2 s\x1b[2J"):
+        assert _exit_status(forged) == "(no reason given)"
