@@ -483,7 +483,8 @@ class Grader:
             server = ReferenceServer(self.reference, unit.calls, limits)
         # the numerical check is reported for the student's own forward/backward pair
         run = student.run_unit(packed, substitute, server, gradcheck=(mode == "own"))
-        redacted = _Redacted(student.cells, server.refused) if mode == "reference" else None
+        # any run but the student's own may hold the reference's outputs: never shown verbatim
+        redacted = _Redacted(student.cells, server.refused) if mode != "own" else None
         return run, self._judge_run(prepared, run, redacted)
 
     def _hint(self, spec: dict, inputs: dict, actual: dict) -> str:
