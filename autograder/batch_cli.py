@@ -1,7 +1,9 @@
-"""The course-scale commands: `rnngrade autograde`, `rnngrade export`, `rnngrade feedback`.
+"""The course-scale commands: `rnngrade autograde`, `rnngrade export`, `rnngrade feedback`,
+`rnngrade db upgrade|current`.
 Parse, call autograder.batch / exports / report, print. Nothing else."""
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -12,18 +14,28 @@ from autograder.assignments import ASSIGNMENT_IDS
 
 DEFAULT_DB = "sqlite:///gradebook.db"  # autograder.gradebook.DEFAULT_DB, without importing SQLAlchemy here
 
-DB_HELP = f"Gradebook database, any SQLAlchemy URL (default: {DEFAULT_DB}, in the working directory)."
+DB_HELP = (f"Gradebook database: an SQLAlchemy URL (postgresql://user:password@host/dbname needs the "
+           f"`postgres` extra) or a plain path to an SQLite file (default: {DEFAULT_DB}, in the working "
+           f"directory).")
 
 
-def _open_gradebook(db: str):
+@contextlib.contextmanager
+def _gradebook_errors(db: str):
+    """A database that cannot be reached, read or upgraded: one line, no traceback."""
+    from alembic.util import CommandError
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+    try:
+        yield
+    except (ArgumentError, SQLAlchemyError, ImportError, CommandError) as exc:
+        raise click.UsageError(f"cannot open the gradebook {db!r}: {exc}") from None
+
+
+def _open_gradebook(db: str, migrate: bool = True):
     from autograder.gradebook import Gradebook
 
-    try:
-        return Gradebook(db)
-    except (ArgumentError, SQLAlchemyError, ImportError) as exc:
-        raise click.UsageError(f"cannot open the gradebook {db!r}: {exc}") from None
+    with _gradebook_errors(db):
+        return Gradebook(db, migrate=migrate)
 
 
 @click.command()
@@ -35,7 +47,10 @@ def _open_gradebook(db: str):
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Run on an existing Dask distributed cluster (e.g. tcp://host:8786) instead.")
 @click.option("--force", is_flag=True, help="Grade every submission again, changed or not.")
-def autograde(assignment, submissions, db, workers, scheduler, force):
+@click.option("--unsafe-no-sandbox", is_flag=True,
+              help="Grade even where the sandbox probe finds that student code could read the reference or "
+                   "the gradebook or reach the network (said in every result).")
+def autograde(assignment, submissions, db, workers, scheduler, force, unsafe_no_sandbox):
     """Grade every submission in SUBMISSIONS of ASSIGNMENT into the gradebook.
 
     SUBMISSIONS is nbgrader's layout (the folder holding <student>/<ASSIGNMENT>/*.ipynb,
@@ -46,8 +61,16 @@ def autograde(assignment, submissions, db, workers, scheduler, force):
     from autograder.batch import DiscoveryError, autograde as run
 
     _open_gradebook(db).close()
+    config = {"unsafe_no_sandbox": True} if unsafe_no_sandbox else None
+    if not unsafe_no_sandbox and scheduler is None:  # fail closed before anything is graded
+        from autograder.sandbox.client import SandboxUnavailable, require_sandbox
+
+        try:
+            require_sandbox()
+        except SandboxUnavailable as exc:
+            raise click.ClickException(str(exc)) from None
     try:
-        summary = run(assignment, submissions, db, workers=workers, scheduler=scheduler, force=force)
+        summary = run(assignment, submissions, db, workers=workers, scheduler=scheduler, force=force, config=config)
     except DiscoveryError as exc:
         raise click.UsageError(str(exc)) from None
     from autograder.results import terminal_text
@@ -99,3 +122,39 @@ def feedback(assignment, db, out_dir):
     with _open_gradebook(db) as book:
         written = write_feedback(book, assignment, out_dir)
     click.echo(f"wrote {out_dir / 'index.html'} and {len(written) - 1} student page(s) in {out_dir / 'students'}")
+
+
+@click.group("db")
+def db_group():
+    """The gradebook's schema (it is also upgraded whenever a command opens the gradebook)."""
+
+
+@db_group.command("upgrade")
+@click.option("--db", default=DEFAULT_DB, show_default=True, help=DB_HELP)
+def db_upgrade(db):
+    """Bring the gradebook's schema to this rnngrade's newest revision (creating it if
+    the database is empty; a gradebook written before migrations keeps its rows)."""
+    from autograder.gradebook import upgrade
+
+    with _open_gradebook(db, migrate=False) as book, _gradebook_errors(db):
+        before, after = upgrade(book.engine)
+        where = book.display_url
+    if before == after:
+        click.echo(f"{where}: schema already at {after} (newest).")
+    else:
+        click.echo(f"{where}: schema upgraded from {before or 'nothing'} to {after}.")
+
+
+@db_group.command("current")
+@click.option("--db", default=DEFAULT_DB, show_default=True, help=DB_HELP)
+def db_current(db):
+    """Print the gradebook's schema revision and this rnngrade's newest one."""
+    from autograder.gradebook import schema_head, schema_revision
+
+    with _open_gradebook(db, migrate=False) as book, _gradebook_errors(db):
+        with book.engine.connect() as connection:
+            current = schema_revision(connection)
+        where = book.display_url
+    head = schema_head()
+    state = "up to date" if current == head else "upgrade with `rnngrade db upgrade`"
+    click.echo(f"{where}: schema {current or 'none'}, newest {head} ({state}).")
