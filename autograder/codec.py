@@ -35,6 +35,12 @@ MAX_STR_LEN = 16 * 1024 * 1024
 MAX_ITEMS = 1 << 20
 
 
+# The outputs of one case, encoded: a few kB for every unit shipped (37 kB at most). The
+# grader keeps every case's outputs of a unit until it is judged, so this bounds what a
+# submission can make it hold (a patched runtime sent 30 MB a case: 840 MB).
+MAX_CASE_OUTPUTS = 2 * 1024 * 1024
+
+
 class CodecError(ValueError):
     """Data that may not cross the boundary (on either side)."""
 
@@ -206,6 +212,32 @@ def decode(data):
         raise
     except Exception as exc:  # msgpack raises several types on malformed input
         raise CodecError(f"malformed message: {type(exc).__name__}: {exc}"[:300]) from None
+
+
+def plain_size(value, limit: int, array_items: int | None = None) -> int:
+    """About what plain data takes encoded, counting a shared object every time it is
+    reached (msgpack encodes it every time): a walk, without encoding, that stops once
+    `limit` is passed (a cycle passes it too). CodecError when an array has more than
+    `array_items` elements."""
+    total, stack = 0, [value]
+    while stack and total <= limit:
+        item = stack.pop()
+        if isinstance(item, np.ndarray):
+            if array_items is not None and item.size > array_items:
+                raise CodecError(f"an array of {item.size} elements")
+            total += item.nbytes + 16
+        elif isinstance(item, (str, bytes)):
+            total += len(item) + 4
+        elif isinstance(item, dict):
+            total += 4 + len(item)
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            total += 4 + len(item)
+            stack.extend(item)
+        else:
+            total += 9
+    return total
 
 
 # --- framing over a socket: 4-byte length + payload ------------------------------------

@@ -21,7 +21,7 @@ import numpy as np
 
 from autograder import __version__
 from autograder.assignments import Assignment, Unit, get_assignment
-from autograder.codec import CodecError, decode, encode
+from autograder.codec import CodecError, decode, encode, plain_size
 from autograder.driver import run_case, unit_spec
 from autograder.hints import classic_mistake_hint
 from autograder.judge import Tolerance, compare, gradcheck_error
@@ -141,29 +141,12 @@ def _arrays(value):
 
 
 def payload_bytes(value, limit: int, array_items: int | None = None) -> int:
-    """About what `value` takes encoded, counting a shared object every time it is reached
-    (msgpack encodes it every time): a walk, without encoding, that stops once `limit` is
-    passed (a cycle passes it too). ServeRefused when an array has over `array_items`."""
-    total, stack = 0, [value]
-    while stack and total <= limit:
-        item = stack.pop()
-        if isinstance(item, np.ndarray):
-            if array_items is not None and item.size > array_items:
-                raise ServeRefused(f"an array argument of {item.size} elements (at most {array_items} "
-                                   "for this unit: a few times the largest of its hidden inputs)")
-            total += item.nbytes + 16
-        elif isinstance(item, (str, bytes)):
-            total += len(item) + 4
-        elif isinstance(item, dict):
-            total += 4 + len(item)
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, (list, tuple)):
-            total += 4 + len(item)
-            stack.extend(item)
-        else:
-            total += 9
-    return total
+    """codec.plain_size, with an array over `array_items` a refusal of the call."""
+    try:
+        return plain_size(value, limit, array_items)
+    except CodecError as exc:
+        raise ServeRefused(f"{exc} (at most {array_items} for this unit: a few times the largest "
+                           "of its hidden inputs)") from None
 
 
 class ServeRefused(Exception):

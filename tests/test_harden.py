@@ -375,3 +375,37 @@ def test_only_the_holders_own_words_about_a_unit_childs_end_are_shown():
     for forged in ("the process ended itself with exit status 1 LEAK[0.5, 0.25]", "LEAK", None, 7,
                    "stopped after its time limit of 2 s\x1b[2J"):
         assert _exit_status(forged) == "(no reason given)"
+
+
+# --- what the grader keeps of a submission ---------------------------------------------------------
+
+BLOAT = """
+import sys
+import numpy as np
+_rt = sys.modules["autograder.sandbox.runtime"]
+_rt.MAX_OUTPUT_BYTES = 1 << 40               # the runtime's own check, lifted
+_rt.Outbox.__init__.__defaults__ = (0.0,)    # every case in a frame of its own (under 64 MiB)
+
+def _big():
+    return np.zeros(3_900_000)               # 31 MB a case, kept by the grader until judged
+
+def rnn_cell_forward(xt, a_prev, parameters):
+    return _big(), np.zeros(1), None
+
+def rnn_forward(x, a0, parameters):
+    return _big(), np.zeros(1), None
+
+def lstm_cell_forward(xt, a_prev, c_prev, parameters):
+    return _big(), np.zeros(1), np.zeros(1), None
+
+def lstm_forward(x, a0, parameters):
+    return _big(), np.zeros(1), np.zeros(1), None
+"""
+
+
+def test_huge_outputs_of_every_case_are_not_kept(tmp_path):
+    # 16 cases of 31 MB each took the grader to 840 MB
+    out = grade_measured(submission(tmp_path, BLOAT), limits=dict(LIMITS, unit_seconds=5, total_seconds=40))
+    for unit in ("rnn_cell_forward", "rnn_forward", "lstm_cell_forward", "lstm_forward"):
+        assert out["scores"][unit] == 0, out["explanations"][unit]
+    assert "at most that may cross back" in out["explanations"]["rnn_cell_forward"], out["explanations"]

@@ -23,7 +23,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-from autograder.codec import CodecError, encode, encode_list, encode_map, recv_message, send_encoded, send_message
+from autograder.codec import (MAX_CASE_OUTPUTS, CodecError, encode, encode_list, encode_map, plain_size,
+                              recv_message, send_encoded, send_message)
 from autograder.sandbox.limits import BASE_PREFIX, DEFAULTS, ENV_KEEP
 from autograder.submission import Cell, cell_code, helper_code
 
@@ -840,11 +841,11 @@ def _sanitize_errors(errors) -> list:
     out = []
     for e in errors if isinstance(errors, list) else []:
         if isinstance(e, dict):
-            clean = {k: _text(e.get(k))[:3000] for k in ("type", "message", "traceback") if k in e}
+            clean = {k: _text(e.get(k))[:2000] for k in ("type", "message", "traceback") if k in e}
             if type(e.get("line")) is int:
                 clean["line"] = e["line"]
             out.append(clean)
-        if len(out) >= 20:
+        if len(out) >= 3:  # the first is shown; kept for each of up to 10,000 cells
             break
     return out
 
@@ -865,6 +866,9 @@ def _case_run(message: dict) -> CaseRun:
         outputs = message.get("outputs")
         if not isinstance(outputs, dict):
             ok, error = False, {"type": "NotPlainData", "message": "the outputs did not arrive as a dict"}
+        elif plain_size(outputs, MAX_CASE_OUTPUTS) > MAX_CASE_OUTPUTS:  # not kept: see MAX_CASE_OUTPUTS
+            ok, error = False, {"type": "NotPlainData", "message": f"the outputs take more than "
+                                f"{MAX_CASE_OUTPUTS // 2**20} MiB; at most that may cross back"}
         else:
             mutated = outputs.get("__mutated__")
             if mutated is not None:
