@@ -85,7 +85,9 @@ def autograde(assignment, submissions, db, workers, scheduler, force, unsafe_no_
         summary = run(assignment, submissions, db, workers=workers, scheduler=scheduler, force=force, config=config)
     except DiscoveryError as exc:
         raise click.UsageError(str(exc)) from None
-    click.echo(summary.text())
+    from autograder.results import terminal_text
+
+    click.echo(terminal_text(summary.text()))
     if summary.interrupted:
         sys.exit(130)
 
@@ -112,7 +114,9 @@ def export(assignment, db, fmt, output):
         else:
             text = json.dumps(exports.to_json_data(book, assignment), indent=2) + "\n"
     if output is None:
-        click.echo(text, nl=False)
+        from autograder.results import terminal_text
+
+        click.echo(terminal_text(text), nl=False)
     else:
         output.write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}", err=True)
