@@ -24,7 +24,8 @@ class SubmissionError(Exception):
 
 @dataclass(frozen=True)
 class Cell:
-    label: str          # where it came from, for explanations: "cell 3", "cell 3 lines 10-24"
+    label: str          # where it came from, as a student finds it: "cell defining rnn_forward",
+                        # "cell starting `x = 1`", "cell defining f, lines 10-24", "lines 3-9" (.py)
     source: str         # Python source, IPython-transformed
     syntax_error: str = ""  # non-empty: the piece does not parse; it is reported, not run
 
@@ -111,10 +112,11 @@ def split_unparsable(source: str, label: str) -> list[Cell]:
     starts = [s for k, s in enumerate(starts) if not (k and lines[s - 1].startswith("@"))]
     pieces = []
     for a, b in zip(starts, starts[1:] + [len(lines)]):
-        text = "".join(lines[a:b])
-        if not text.strip():
+        if not "".join(lines[a:b]).strip():
             continue
-        piece_label = f"{label} lines {a + 1}-{b}"
+        # blank lines in front: syntax errors and tracebacks give the line in the cell
+        text = "\n" * a + "".join(lines[a:b])
+        piece_label = label if (a, b) == (0, len(lines)) else f"{label}, lines {a + 1}-{b}"
         problem = _parses(text)
         pieces.append(Cell(piece_label, text, problem))
     return pieces or [Cell(label, source, error)]
@@ -151,14 +153,31 @@ def _notebook_cells(data) -> list:
     return list(nb.cells)
 
 
+DEFINITION = re.compile(r"^(?:async\s+def|def|class)\s+([A-Za-z_]\w*)", re.M)
+
+
+def cell_label(source: str) -> str:
+    """A cell named the way a student finds it in the notebook: by the functions or
+    classes it defines, else by its first line (a number would count markdown cells,
+    which the student does not think of as cells of code)."""
+    names = list(dict.fromkeys(DEFINITION.findall(source)))
+    if names:
+        shown = ", ".join(names[:2]) + (f" and {len(names) - 2} more" if len(names) > 2 else "")
+        return f"cell defining {shown}"
+    first = next((line.strip() for line in source.splitlines() if line.strip() and not PY_CELL_MARKER.match(line)), "")
+    if len(first) > 40:
+        first = first[:37] + "..."
+    return f"cell starting `{first}`"
+
+
 def read_notebook(data) -> list[Cell]:
     sources = []
-    for number, cell in enumerate(_notebook_cells(data), start=1):
+    for cell in _notebook_cells(data):
         if cell.get("cell_type") == "code":
             source = cell.get("source", "")
             if isinstance(source, list):
                 source = "".join(source)
-            sources.append((f"cell {number}", str(source)))
+            sources.append((cell_label(str(source)), str(source)))
     return cells_from_sources(sources)
 
 
@@ -177,8 +196,8 @@ def read_python(text: str) -> list[Cell]:
     marks = [i for i, line in enumerate(lines) if PY_CELL_MARKER.match(line)]
     if marks:
         bounds = ([0] if marks[0] else []) + marks + [len(lines)]
-        sources = [(f"cell {k + 1} (lines {a + 1}-{b})", "".join(lines[a:b]))
-                   for k, (a, b) in enumerate(zip(bounds, bounds[1:]))]
+        sources = [(f"{cell_label(''.join(lines[a:b]))} (lines {a + 1}-{b})", "".join(lines[a:b]))
+                   for a, b in zip(bounds, bounds[1:])]
         return cells_from_sources(sources)
     if not _parses(text):
         return cells_from_sources(_top_level_statements(text))

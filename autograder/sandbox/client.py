@@ -278,22 +278,23 @@ class OutputCollector:
         self._add(self.tail)
         self.boundary, self.tail, self.segments = boundary, b"", []
 
-    def _add(self, data: bytes) -> None:
+    def _add(self, data) -> None:
         room = OUTPUT_KEEP - len(self.kept)
         if room > 0:
             self.kept += data[:room]
         self.dropped += max(0, len(data) - max(room, 0))
 
     def _split(self, chunk: bytes) -> None:
-        data = self.tail + chunk
-        while (at := data.find(self.boundary)) >= 0:
+        data = memoryview(self.tail + chunk if self.tail else chunk)  # (a flood: no copies)
+        while (at := data.obj.find(self.boundary, len(data.obj) - len(data))) >= 0:
+            at -= len(data.obj) - len(data)
             self._add(data[:at])
             self.segments.append((bytes(self.kept), self.dropped))
             self.kept, self.dropped = bytearray(), 0
             data = data[at + len(self.boundary):]
         hold = min(len(data), len(self.boundary) - 1)
         self._add(data[:len(data) - hold])
-        self.tail = data[len(data) - hold:]
+        self.tail = bytes(data[len(data) - hold:])
 
     def drain(self) -> None:
         while not self.eof:
@@ -593,6 +594,13 @@ class StudentProcess:
             self.zygote.bury(self.pidfd, self.scratch)
             self.pidfd, self.scratch = None, None
         elif self.init_pid:
+            if self.pidfd is not None and not self._uid_dropped():
+                # no namespace and no uid of its own: the init kills what its cells forked
+                try:
+                    signal.pidfd_send_signal(self.pidfd, signal.SIGTERM)
+                    select.select([self.pidfd], [], [], 2.5)
+                except OSError:
+                    pass
             alive = self.pidfd is None or not select.select([self.pidfd], [], [], 0)[0]
             if alive and not self.pid_namespace:
                 try:
@@ -872,15 +880,15 @@ def _probe_key(config: dict) -> tuple:
                         if k not in ("unsafe_no_sandbox",)))
 
 
-def probe_sandbox(config: dict | None = None, zygote: Zygote | None = None) -> dict:
+def probe_sandbox(config: dict | None = None, zygote: Zygote | None = None, also=()) -> dict:
     """Start a student process that checks every protection from inside and tries the
     attacks, then look on the host for what got through. Returns {"active": [...],
     "fallbacks": [[protection, why], ...], "properties": [{"name", "ok", "layers",
     "detail"}], "missing": [names of properties not in force]}. Cached per config."""
     config = dict(config or {})
-    key = _probe_key(config)
+    key = _probe_key(config) + tuple(also)
     if key not in _PROBES:
-        _PROBES[key] = _run_probe(config, zygote)
+        _PROBES[key] = _run_probe(config, zygote, [os.path.abspath(f) for f in also])
     return _PROBES[key]
 
 
@@ -908,7 +916,7 @@ def _grader_files() -> list[str]:
     return [f for f in files if os.path.isfile(f)]
 
 
-def _run_probe(config: dict, zygote: Zygote | None) -> dict:
+def _run_probe(config: dict, zygote: Zygote | None, also: list[str]) -> dict:
     nonce = f".rnngrade-probe-{os.getpid()}-{time.monotonic_ns()}"
     markers, writes = [], []
     for folder in _host_folders():
@@ -930,7 +938,7 @@ def _run_probe(config: dict, zygote: Zygote | None) -> dict:
     zygote = zygote or Zygote()
     report: dict = {}
     try:
-        targets = {"read": markers + _grader_files(), "write": writes, "port": listener.getsockname()[1]}
+        targets = {"read": markers + _grader_files() + also, "write": writes, "port": listener.getsockname()[1]}
         student = StudentProcess(zygote, {}, "", [], dict(config, probe=targets))
         try:
             student._spawn()
@@ -996,8 +1004,10 @@ def _properties(active: list, fallbacks: list, written: list, connected: bool) -
          on("checked from inside: fork in a cell child blocked") and on("checked from inside: fork in a unit child"),
          off("checked from inside: fork"), layers(("RLIMIT_NPROC for a uid of its own", nproc),
                                                   ("seccomp in unit children", seccomp))),
-        ("nothing outlives the submission", False, pid_ns or (uid and nproc), off("pid namespace"),
-         layers(("pid namespace", pid_ns), ("uid sweep (kill(-1) as the student uid)", uid and not pid_ns))),
+        ("nothing outlives the submission", False, pid_ns or (uid and nproc) or scoped, off("pid namespace"),
+         layers(("pid namespace", pid_ns), ("uid sweep (kill(-1) as the student uid)", uid and not pid_ns),
+                ("the init, a subreaper out of the student's reach (Landlock scoping), ends every descendant",
+                 scoped and not pid_ns and not uid))),
         ("the grader's processes are invisible and cannot be signalled", False,
          on("checked from inside: other processes in /proc blocked") and (pid_ns or scoped or uid),
          off("checked from inside: other processes"),
@@ -1021,10 +1031,11 @@ def sandbox_advice() -> str:
             "container's root CAP_SETUID. `rnngrade sandbox` prints what is in force on this machine.")
 
 
-def require_sandbox(config: dict | None = None, zygote: Zygote | None = None) -> dict:
+def require_sandbox(config: dict | None = None, zygote: Zygote | None = None, also=()) -> dict:
     """Fail closed: raise SandboxUnavailable unless the probe shows the hidden reference,
-    other submissions and the gradebook unreachable and the network closed."""
-    found = probe_sandbox(config, zygote)
+    other submissions and the gradebook unreachable and the network closed. `also`:
+    more files student code must not read (the gradebook, submissions)."""
+    found = probe_sandbox(config, zygote, also)
     if found["missing"]:
         details = "; ".join(f"{p['name']} ({p['detail'] or 'not in force'})" for p in found["properties"]
                             if p["name"] in found["missing"])

@@ -79,9 +79,11 @@ class _NoIPython:
 
 def _student_traceback(exc: BaseException) -> str:
     """The traceback trimmed to frames in the student's own cells (their files are
-    named "<cell N>"); empty when the error was raised outside them."""
+    named "<cell defining f>", "<cell starting `x = 1`>", or in a .py "<lines 3-9>",
+    "<file (lines 3-9)>"); empty when the error was raised outside them."""
     try:
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<cell")]
+        frames = [f for f in traceback.extract_tb(exc.__traceback__)
+                  if f.filename.startswith(("<cell ", "<lines ", "<file "))]
         return "".join(traceback.format_list(frames[-6:])).rstrip()
     except BaseException:  # a hostile exception must not take the runtime down
         return ""

@@ -27,6 +27,7 @@ import traceback
 
 import numpy  # noqa: F401  (imported once here so that every student process starts warm)
 import numpy.random  # noqa: F401  (numpy loads it lazily: ~12 ms in every process that seeds or draws)
+import encodings.idna  # noqa: F401  (socket functions load it lazily; where Landlock limits reads it may not be found)
 
 from autograder.codec import decode, recv_message, send_message
 from autograder.sandbox import limits, runtime
@@ -218,6 +219,10 @@ def run_init(sock, config: dict, plan: dict, report: limits.Report, flags: int, 
                     os._exit(0)
             serve_submission(sock, config, report.plain())
         sock.close()
+        if not pid_namespace:
+            # no namespace ends what a cell forked: the grader asks (SIGTERM, which no student
+            # process may send it where Landlock scopes signals) and this init ends them all
+            signal.signal(signal.SIGTERM, lambda *_: (limits.end_descendants(), os._exit(0)))
         for fd in (0, 1, 2):
             try:
                 os.close(fd)
@@ -355,6 +360,7 @@ def main() -> None:
         for uid in no_pid_namespace:
             if uid >= limits.MIN_UID_BASE:
                 sweep_uid(uid)
+        limits.end_descendants()  # the inits and whatever was orphaned to us (a subreaper)
         limits.cleanup_zygote(plan)
 
 
