@@ -61,14 +61,14 @@ def _env(place: Path, setup: str) -> dict:
 
 @pytest.fixture(scope="module")
 def venv(place):
-    """The package installed (not editable) into a venv under /tmp: its two packages
-    copied into the venv's site-packages, where a wheel install puts them (no build
-    tools needed; numpy and the rest come from the system's site-packages)."""
+    """The package installed (not editable) into a venv under /tmp: the engine copied
+    into the venv's site-packages, where a wheel install puts it (no build tools needed;
+    numpy and the rest come from the system's site-packages). The assignments stay in
+    the course directory, the checkout."""
     where = place / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(where)], check=True)
     site_packages = next(where.glob("lib/python3*/site-packages"))
-    for package in ("autograder", "reference"):
-        shutil.copytree(place / "checkout" / package, site_packages / package)
+    shutil.copytree(place / "checkout" / "autograder", site_packages / "autograder")
     return where / "bin" / "python"
 
 
