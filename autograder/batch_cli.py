@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from autograder.assignments import ASSIGNMENT_IDS
+from autograder.cli_args import ASSIGNMENT, limit_options
 
 DEFAULT_DB = "sqlite:///gradebook.db"  # autograder.gradebook.DEFAULT_DB, without importing SQLAlchemy here
 
@@ -39,7 +39,7 @@ def _open_gradebook(db: str, migrate: bool = True):
 
 
 @click.command()
-@click.argument("assignment", type=click.Choice(ASSIGNMENT_IDS), metavar="ASSIGNMENT")
+@click.argument("assignment", type=ASSIGNMENT, metavar="ASSIGNMENT")
 @click.argument("submissions", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--db", default=DEFAULT_DB, show_default=True, help=DB_HELP)
 @click.option("--workers", type=click.IntRange(min=0), default=None,
@@ -50,7 +50,8 @@ def _open_gradebook(db: str, migrate: bool = True):
 @click.option("--unsafe-no-sandbox", is_flag=True,
               help="Grade even where the sandbox probe finds that student code could read the reference or "
                    "the gradebook or reach the network (said in every result).")
-def autograde(assignment, submissions, db, workers, scheduler, force, unsafe_no_sandbox):
+@limit_options
+def autograde(assignment, submissions, db, workers, scheduler, force, unsafe_no_sandbox, limits):
     """Grade every submission in SUBMISSIONS of ASSIGNMENT into the gradebook.
 
     SUBMISSIONS is nbgrader's layout (the folder holding <student>/<ASSIGNMENT>/*.ipynb,
@@ -59,27 +60,40 @@ def autograde(assignment, submissions, db, workers, scheduler, force, unsafe_no_
     an interrupted run picks up where it stopped.
     """
     from autograder.batch import DiscoveryError, autograde as run
+    from autograder.settings import SettingsError, check_config
 
+    config = dict(limits, **({"unsafe_no_sandbox": True} if unsafe_no_sandbox else {})) or None
+    try:
+        check_config(config, "the command line")
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from None
     _open_gradebook(db).close()
-    config = {"unsafe_no_sandbox": True} if unsafe_no_sandbox else None
     if not unsafe_no_sandbox and scheduler is None:  # fail closed before anything is graded
         from autograder.sandbox.client import SandboxUnavailable, require_sandbox
 
+        from autograder.gradebook import database_url, sqlite_file
+
+        # the gradebook (an SQLite file, by path or URL) and the submissions are read targets of the probe
+        gradebook_file = sqlite_file(database_url(db))
+        files = [str(gradebook_file)] if gradebook_file is not None and gradebook_file.is_file() else []
+        files += [str(p) for p in sorted(Path(submissions).rglob("*")) if p.suffix in (".ipynb", ".py")][:3]
         try:
-            require_sandbox()
+            require_sandbox(also=files)
         except SandboxUnavailable as exc:
             raise click.ClickException(str(exc)) from None
     try:
         summary = run(assignment, submissions, db, workers=workers, scheduler=scheduler, force=force, config=config)
     except DiscoveryError as exc:
         raise click.UsageError(str(exc)) from None
-    click.echo(summary.text())
+    from autograder.results import terminal_text
+
+    click.echo(terminal_text(summary.text()))
     if summary.interrupted:
         sys.exit(130)
 
 
 @click.command()
-@click.argument("assignment", type=click.Choice(ASSIGNMENT_IDS), metavar="ASSIGNMENT")
+@click.argument("assignment", type=ASSIGNMENT, metavar="ASSIGNMENT")
 @click.option("--db", default=DEFAULT_DB, show_default=True, help=DB_HELP)
 @click.option("--format", "fmt", type=click.Choice(["csv", "json", "gradescope"]), required=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
@@ -100,14 +114,16 @@ def export(assignment, db, fmt, output):
         else:
             text = json.dumps(exports.to_json_data(book, assignment), indent=2) + "\n"
     if output is None:
-        click.echo(text, nl=False)
+        from autograder.results import terminal_text
+
+        click.echo(terminal_text(text), nl=False)
     else:
         output.write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}", err=True)
 
 
 @click.command()
-@click.argument("assignment", type=click.Choice(ASSIGNMENT_IDS), metavar="ASSIGNMENT")
+@click.argument("assignment", type=ASSIGNMENT, metavar="ASSIGNMENT")
 @click.option("--db", default=DEFAULT_DB, show_default=True, help=DB_HELP)
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for index.html (class report) and students/<student>.html.")

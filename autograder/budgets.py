@@ -30,13 +30,13 @@ from dataclasses import dataclass
 
 from autograder.sandbox.limits import DEFAULTS
 
-UNIT_FACTOR = 100.0        # x the reference's CPU on the same cases
-UNIT_FLOOR_SECONDS = 0.25  # never less: plain-Python loops, a loaded machine, the child's start
+UNIT_FACTOR = DEFAULTS["unit_factor"]                # x the reference's CPU on the same cases
+UNIT_FLOOR_SECONDS = DEFAULTS["unit_floor_seconds"]  # never less: plain-Python loops, a loaded machine
 # with the reference's units substituted, every call to one is a round trip to the grading
 # process: its CPU (encoding both ways, the reference unit) is measured, its latency (two
 # processes waking each other, on a loaded machine) is not: this much per call
 TRIP_SECONDS = 0.010
-CELL_FLOOR_SECONDS = 2.0   # a cell that only defines things (it cannot loop: room for a loaded machine)
+CELL_FLOOR_SECONDS = DEFAULTS["cell_floor_seconds"]  # a cell that only defines (it cannot loop)
 REPEATS = 3                # the reference's cost: the least of this many runs
 
 

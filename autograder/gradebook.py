@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import importlib
 import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -69,14 +68,18 @@ def _hash_tree(folder: Path, digest) -> None:
 @lru_cache(maxsize=None)
 def assignment_fingerprint(assignment_id: str) -> str:
     """What a recorded grade depends on besides the submission: the grader version, the
-    reference folder (solution and helpers) and the assignment's description module."""
+    assignment's folder (description, solution, helpers, checks)."""
     from autograder.reference import reference_dir
 
     digest = hashlib.sha256()
     digest.update(f"rnngrade {__version__}\0{assignment_id}\0".encode())
-    _hash_tree(reference_dir(assignment_id), digest)
-    module = importlib.import_module(f"autograder.assignments.{assignment_id}")
-    digest.update(b"\0description\0" + Path(module.__file__).read_bytes())
+    _hash_tree(reference_dir(assignment_id), digest)  # the folder holds the description too
+    # the settings in force (the course file may change points, tolerances, limits)
+    from autograder.assignments import get_assignment
+
+    graded = get_assignment(assignment_id)
+    settings = (sorted(graded.limits.items()), [(u.name, u.points) for u in graded.units], graded.rtol, graded.atol)
+    digest.update(b"\0settings\0" + repr(settings).encode())
     return f"{__version__}:{digest.hexdigest()}"
 
 
@@ -219,6 +222,16 @@ def database_url(db: str) -> str:
     if url.drivername not in ("postgresql", "postgres"):
         return db
     return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def sqlite_file(db: str) -> Path | None:
+    """The file of a gradebook on SQLite, however it was given (None: another database,
+    or one in memory)."""
+    url = make_url(database_url(db))
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") \
+            or url.query.get("mode") == "memory":
+        return None
+    return Path(url.database)
 
 
 def make_engine(url: str) -> Engine:
@@ -480,12 +493,10 @@ class Claims:
     def __init__(self, book: Gradebook):
         self.held: set[int] = set()
         self._conn = self._fd = None
-        url = book.engine.url
-        if url.get_backend_name() == "postgresql":
+        if book.engine.url.get_backend_name() == "postgresql":
             self._conn = book.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        elif url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
-                and "mode=memory" not in str(url):
-            self._fd = os.open(f"{url.database}-claims", os.O_RDWR | os.O_CREAT, 0o644)
+        elif (path := sqlite_file(book.url)) is not None:
+            self._fd = os.open(f"{path}-claims", os.O_RDWR | os.O_CREAT, 0o644)
 
     def try_claim(self, assignment: str, student: str) -> bool:
         """Claim without waiting; False if another process holds it."""

@@ -102,7 +102,7 @@ def class_statistics(assignment: str, submissions: list[Submission]) -> list[Uni
             s.score_sum += u.score
             if u.score >= u.max_score:
                 s.passed += 1
-                s.reference_credit += u.mode == "reference"
+                s.reference_credit += u.mode != "own"  # a fair-credit mode earned it
             else:
                 reason = failure_reason(u.explanation)
                 s.reasons[reason] += 1
