@@ -139,7 +139,12 @@ def check(name, definitions):
 
 def checks_source() -> str:
     """rnn_checks.py: hidden cases, reference and comparison, self-contained (numpy only)."""
-    from autograder.assignments import rnn_step_by_step as desc
+    import importlib.util
+
+    # the assignment's description, reference/rnn_step_by_step/assignment.py (a course folder)
+    spec = importlib.util.spec_from_file_location("rnn_step_by_step_assignment", REFERENCE / "assignment.py")
+    desc = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(desc)
     from autograder.driver import unit_spec
 
     generators = ["rnn_parameters", "lstm_parameters", "rnn_cell_inputs", "rnn_sequence_inputs",
