@@ -211,8 +211,10 @@ def run_autograde(folder: Path, db_path: Path, extra: list[str] | None = None) -
     account = CpuAccount(db_path.stem)
     try:
         started = time.perf_counter()
+        # the course is this checkout (its reference/ folders), wherever the gradebook lies
+        env = dict(os.environ, RNNGRADE_COURSE=os.environ.get("RNNGRADE_COURSE", str(ROOT)))
         proc = subprocess.Popen(account.prefix() + cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                cwd=db_path.parent)
+                                cwd=db_path.parent, env=env)
         with TreeSampler(proc.pid) as sampler:
             out, err = proc.communicate()
         wall = time.perf_counter() - started
