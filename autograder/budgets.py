@@ -110,7 +110,7 @@ def _cheap(expr: ast.expr) -> bool:
                    for n in ast.walk(expr))
 
 
-@functools.lru_cache(maxsize=4096)  # cells repeat across a class (test cells, imports)
+@functools.lru_cache(maxsize=256)  # cells repeat across a class (test cells, imports)
 def _defines_only(source: str) -> bool:
     try:
         tree = ast.parse(source)

@@ -139,7 +139,7 @@ def _facts(node: ast.stmt) -> _Facts:
 
 
 _TREES: dict[str, ast.Module] = {}  # cell source -> its parse: test cells repeat across a class
-_TREES_SIZE, _TREES_CHARS = 4096, 16_384
+_TREES_SIZE, _TREES_CHARS = 256, 16_384  # small: a graded function's cell is rarely shared
 
 
 def _parse(source: str) -> ast.Module:
