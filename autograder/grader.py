@@ -287,10 +287,28 @@ NOT_IMPLEMENTED = "not implemented yet (raises NotImplementedError)"
 NOT_IMPLEMENTED_IN = "not implemented yet ({} raises NotImplementedError)"
 
 
+_FRAME_LINE = re.compile(r'^\s*File "<([^\n]*)>", line \d+, in (\S+)\s*$', re.M)
+
+
 def _raised_in(traceback_text: str) -> str | None:
     """The student's function the traceback (trimmed to the student's cells) ends in."""
-    found = re.findall(r'^\s*File "<[^\n]*>", line \d+, in (\S+)\s*$', traceback_text or "", re.M)
-    return found[-1] if found else None
+    found = _FRAME_LINE.findall(traceback_text or "")
+    return found[-1][1] if found else None
+
+
+def _own_stub(unit: Unit, problem: str) -> bool:
+    """Whether a case's problem is the unit's own body raising NotImplementedError (also
+    when the unit itself is called while preparing the case, as a stateful forward is)."""
+    if problem.startswith("while preparing its input (`"):
+        problem = problem.split("`): ", 1)[-1]
+    base, _, method = unit.name.rpartition(".")
+    if problem.startswith(NOT_IMPLEMENTED):
+        return True
+    if not problem.startswith(NOT_IMPLEMENTED_IN.format(method)):
+        return False
+    frames = _FRAME_LINE.findall(problem)
+    # a method: raised in the cell that defines its class (RNN.forward is not TimeRNN.forward)
+    return not base or bool(frames and re.search(rf"\b{re.escape(base)}\b", frames[-1][0]))
 
 
 def describe_error(err: dict) -> str:
@@ -648,8 +666,7 @@ class Grader:
     def _is_stub(unit: Unit, total: int, runs: list) -> bool:
         """Whether the unit itself raised NotImplementedError on every case of some run
         (not while preparing its input, nor in a function it calls)."""
-        own = (NOT_IMPLEMENTED, NOT_IMPLEMENTED_IN.format(unit.name.rpartition(".")[2]))
-        return any(failures and len(failures) == total and all(p.startswith(own) for _, p in failures)
+        return any(failures and len(failures) == total and all(_own_stub(unit, p) for _, p in failures)
                    for failures in runs)
 
     def _mode_words(self, unit: Unit, mode: str) -> str:

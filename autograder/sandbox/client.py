@@ -69,9 +69,14 @@ def _project_root() -> str:
 def zygote_environment() -> dict:
     """The zygote starts with a minimal environment: /proc/self/environ of every
     student process shows the environment its interpreter was started with."""
+    from autograder.course import COURSE_ENV, reference_root
+
     env = {k: v for k, v in os.environ.items() if k in ENV_KEEP + ("PYTHONPATH", "PYTHONHOME")}
     env.setdefault("PATH", os.defpath)
     env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    # where the course's reference is (a path, not its content): the file-system plan
+    # leaves it out (the zygote runs in the package's folder, not the course's)
+    env[COURSE_ENV] = str(reference_root().parent)
     return env
 
 
