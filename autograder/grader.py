@@ -342,7 +342,7 @@ def _case_failure(run, expected, tol, unit: Unit, sizes: dict | None = None) -> 
 _KNOWN_ERRORS = frozenset(name for name, value in vars(builtins).items()
                           if isinstance(value, type) and issubclass(value, BaseException)) | {
     "ContractError", "NotPlainData", "ReferenceCallError", "LinAlgError", "AxisError", "Error"}
-_FRAME = re.compile(r'File "<([^<>"]{1,200})>", line (\d{1,6})')
+_FRAME_FULL = re.compile(r'File "<([^<>"\n]{1,200})>", line (\d{1,6}), in ([A-Za-z_<>][\w<>]{0,100})')
 
 
 class _Redacted:
@@ -355,29 +355,48 @@ class _Redacted:
     student's line (checked against the cells); a wrong output says which one, not its
     values. What the reference server refused is said in the server's words."""
 
-    def __init__(self, cells, refused: list[str]):
+    def __init__(self, cells, refused: list[str], defined: dict | None = None, setups=()):
         self.lines = {"preamble": 1 << 20}
         for cell in cells:
             self.lines[cell.label] = cell.source.count("\n") + 1
         self.refused = refused
+        # the function names a frame may show: what the cells defined (known before any
+        # run with reference units), and the grader's own set-up snippets
+        self.names = {"<module>"} | {str(n) for n in (defined or {})}
+        self.names |= {str(m) for methods in (defined or {}).values() if methods for m in methods}
+        self.setups = {s for s in setups if s}
 
     GENERIC = "does not match the reference's outputs (with the reference substituted, details are not shown)"
 
-    def where(self, traceback_text) -> str:
-        where = ""
-        for label, line in _FRAME.findall(traceback_text if isinstance(traceback_text, str) else ""):
-            if label in self.lines and 0 < int(line) <= self.lines[label] and label != "preamble":
-                where = f" at line {int(line)} of {label}"
-        return where
+    def frames(self, traceback_text) -> list[tuple[str, int, str]]:
+        """The frames of the student's cells, each checked: a real cell, a line within it,
+        a function the cells define."""
+        out = []
+        for label, line, name in _FRAME_FULL.findall(traceback_text if isinstance(traceback_text, str) else ""):
+            if label in self.lines and label != "preamble" and 0 < int(line) <= self.lines[label] and name in self.names:
+                out.append((label, int(line), name))
+        return out[-3:]
 
     def error(self, err: dict) -> str:
         kind = err.get("type")
-        kind = kind if kind in _KNOWN_ERRORS else "an exception of a class defined in the submission"
-        text = f"raised {kind}{self.where(err.get('traceback'))} (with the reference substituted, its message is not shown)"
+        frames = self.frames(err.get("traceback"))
+        if kind == "NotImplementedError":  # a stub: which function is it (named as describe_error does)
+            raiser = frames[-1][2] if frames else None
+            text = NOT_IMPLEMENTED_IN.format(raiser) if raiser and raiser != "<module>" else NOT_IMPLEMENTED
+        else:
+            kind = kind if kind in _KNOWN_ERRORS else "an exception of a class defined in the submission"
+            where = f" at line {frames[-1][1]} of {frames[-1][0]}" if frames else ""
+            text = f"raised {kind}{where} (with the reference substituted, its message is not shown)"
         if kind == "ReferenceCallError" and self.refused:
             text += f"; {self.refused[0]}"
         if err.get("stage") == "setup":
-            text = f"while preparing its input: {text}"
+            snippet = err.get("snippet")
+            snippet = "; ".join(line.strip() for line in snippet.splitlines() if line.strip()) \
+                if snippet in self.setups else ""
+            text = f"while preparing its input (`{snippet[:200]}`): {text}" if snippet else \
+                f"while preparing its input: {text}"
+        if frames:
+            text += "\n" + _indent("\n".join(f'  File "<{label}>", line {line}, in {name}' for label, line, name in frames))
         return text
 
     def failure(self, run, expected, tol, unit: Unit) -> str:
@@ -386,7 +405,13 @@ class _Redacted:
         for name, value in expected.items():
             if name not in run.outputs:
                 return f"`{name}` was not produced"
-            if compare(value, run.outputs[name], tol, name, exact=unit.exact):
+            problem = compare(value, run.outputs[name], tol, name, exact=unit.exact)
+            if problem:
+                actual = run.outputs[name]
+                if (problem.startswith(f"`{name}` has shape") and isinstance(value, np.ndarray)
+                        and isinstance(actual, np.ndarray) and actual.ndim <= value.ndim + 1
+                        and all(n <= 2 * max(value.shape + (1,)) + 2 for n in actual.shape)):
+                    return problem  # a wrong shape near the right one: a few bits, and what the student needs
                 shape = f" (expected shape {np.shape(value)})" if isinstance(value, np.ndarray) else ""
                 return f"`{name}` does not match the reference's{shape} (with the reference substituted, values are not shown)"
         return ""
@@ -558,7 +583,8 @@ class Grader:
         # the numerical check is reported for the student's own forward/backward pair
         run = student.run_unit(packed, substitute, server, gradcheck=(mode == "own"))
         # any run but the student's own may hold the reference's outputs: never shown verbatim
-        redacted = _Redacted(student.cells, server.refused) if mode != "own" else None
+        redacted = (_Redacted(student.cells, server.refused, student.defined,
+                              (unit.setup, unit.reference_setup)) if mode != "own" else None)
         return run, self._judge_run(prepared, run, redacted)
 
     def _fair_modes(self, unit: Unit, defined: dict) -> list[str]:
