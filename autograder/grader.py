@@ -357,7 +357,7 @@ def _case_failure(run, expected, tol, unit: Unit, sizes: dict | None = None) -> 
 _KNOWN_ERRORS = frozenset(name for name, value in vars(builtins).items()
                           if isinstance(value, type) and issubclass(value, BaseException)) | {
     "ContractError", "NotPlainData", "ReferenceCallError", "LinAlgError", "AxisError", "Error"}
-_FRAME = re.compile(r'File "<([^<>"]{1,80})>", line (\d{1,6})')
+_FRAME = re.compile(r'File "<([^<>"]{1,200})>", line (\d{1,6})')
 
 
 class _Redacted:
@@ -375,6 +375,8 @@ class _Redacted:
         for cell in cells:
             self.lines[cell.label] = cell.source.count("\n") + 1
         self.refused = refused
+
+    GENERIC = "does not match the reference's outputs (with the reference substituted, details are not shown)"
 
     def where(self, traceback_text) -> str:
         where = ""
@@ -420,6 +422,7 @@ class Grader:
         self.check_all_gradients = check_all_gradients
         self._hint_cache: dict = {}
         self._serve_limits: dict[str, ServeLimits] = {}
+        self._own_problems: dict = {}  # (unit, case) -> an own-mode failure of the submission being graded
         self._mistakes: dict = {}  # model.Mistake -> the reference's definitions with it
         # batch grading: each submission's end starts the next one's sandbox (Zygote.prepare_spare)
         self.prespawn = prespawn
@@ -482,6 +485,7 @@ class Grader:
 
     def grade_cells(self, cells: list[Cell], name: str = "<submission>") -> GradingResult:
         result = GradingResult(self.assignment.id, name, notes=[self.unsafe_note] if self.unsafe_note else [])
+        self._own_problems = {}
         student = StudentProcess(self.zygote, self.helpers, self.assignment.preamble, cells, self.config,
                                  files=self.files)
         try:
@@ -529,10 +533,15 @@ class Grader:
             if case_run is None:
                 failures.append((case, run.ended or "not run"))
                 continue
-            if redacted is not None:  # a run with reference units: only the grader's words
-                problem = redacted.failure(case_run, expected, self.tol, prepared.unit)
-            else:
-                problem = _case_failure(case_run, expected, self.tol, prepared.unit, case.sizes)
+            problem = _case_failure(case_run, expected, self.tol, prepared.unit, case.sizes)
+            key = (prepared.unit.name, case.label)
+            if redacted is None:
+                if problem:  # an own-mode run's words may be shown
+                    self._own_problems[key] = problem
+            elif problem and problem != self._own_problems.get(key):
+                # a run with reference units: the grader's words only, unless its own run
+                # failed in exactly these words (then they tell nothing new)
+                problem = redacted.failure(case_run, expected, self.tol, prepared.unit) or redacted.GENERIC
             if problem and case_run.ok:
                 # right values under the wrong names: that is the whole story (a shape
                 # message about them would mislead), in every case
