@@ -403,10 +403,10 @@ def test_student_code_cannot_read_the_reference_checkout_or_other_submissions(gr
     other = tmp_path / "other_submission.ipynb"
     other.write_text("{}")
     import autograder
-    import reference
+    from autograder.course import reference_root
 
-    installed = [str(Path(autograder.__file__).parent / "grader.py"),
-                 str(Path(list(reference.__path__)[0]) / A / "solution.py")]  # wherever the package lies
+    installed = [str(Path(autograder.__file__).parent / "grader.py"),  # wherever the package lies
+                 str(reference_root() / A / "solution.py")]  # the course graded (not in the package)
     readable = [str(PROJECT / "reference" / A / "solution.py"), str(PROJECT / "autograder" / "grader.py"),
                 str(PROJECT / "README.md"), str(PROJECT / "tests" / "conftest.py"), str(gradebook), str(other)]
     readable += [p for p in installed if p not in readable]
