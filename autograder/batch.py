@@ -382,7 +382,22 @@ class LocalExecutor:
                     pool = None
         finally:
             if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+                if inflight:  # stopped early (Ctrl-C): the submissions being graded are not waited for
+                    _kill_workers(pool)
+                pool.shutdown(wait=not inflight, cancel_futures=True)
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    """End a pool's workers now. Each worker's zygote sees its control socket close and
+    exits, and the kernel ends every student process with it (PDEATHSIG, pid namespaces)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # no public way before 3.14
+    for process in processes:
+        try:
+            process.kill()
+        except (OSError, ValueError):
+            pass
+    for process in processes:
+        process.join(timeout=2)
 
 
 class DaskExecutor:
@@ -472,7 +487,9 @@ class Progress:
         self.done += 1
         self.failed += 0 if ok else 1
         if self.bar is not None:
-            self.bar.set_postfix_str(f"failed {self.failed}, last {student}", refresh=False)
+            from autograder.results import terminal_text
+
+            self.bar.set_postfix_str(terminal_text(f"failed {self.failed}, last {student}"), refresh=False)
             self.bar.update(1)
         elif self.mode == "plain":
             now = time.monotonic()

@@ -71,8 +71,11 @@ def autograde(assignment, submissions, db, workers, scheduler, force, unsafe_no_
     if not unsafe_no_sandbox and scheduler is None:  # fail closed before anything is graded
         from autograder.sandbox.client import SandboxUnavailable, require_sandbox
 
-        # the gradebook (an SQLite file) and the submissions themselves are read targets of the probe
-        files = [db] if "://" not in db and Path(db).is_file() else []
+        from autograder.gradebook import database_url, sqlite_file
+
+        # the gradebook (an SQLite file, by path or URL) and the submissions are read targets of the probe
+        gradebook_file = sqlite_file(database_url(db))
+        files = [str(gradebook_file)] if gradebook_file is not None and gradebook_file.is_file() else []
         files += [str(p) for p in sorted(Path(submissions).rglob("*")) if p.suffix in (".ipynb", ".py")][:3]
         try:
             require_sandbox(also=files)
@@ -82,7 +85,9 @@ def autograde(assignment, submissions, db, workers, scheduler, force, unsafe_no_
         summary = run(assignment, submissions, db, workers=workers, scheduler=scheduler, force=force, config=config)
     except DiscoveryError as exc:
         raise click.UsageError(str(exc)) from None
-    click.echo(summary.text())
+    from autograder.results import terminal_text
+
+    click.echo(terminal_text(summary.text()))
     if summary.interrupted:
         sys.exit(130)
 
@@ -109,7 +114,9 @@ def export(assignment, db, fmt, output):
         else:
             text = json.dumps(exports.to_json_data(book, assignment), indent=2) + "\n"
     if output is None:
-        click.echo(text, nl=False)
+        from autograder.results import terminal_text
+
+        click.echo(terminal_text(text), nl=False)
     else:
         output.write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}", err=True)

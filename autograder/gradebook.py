@@ -224,6 +224,16 @@ def database_url(db: str) -> str:
     return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
 
 
+def sqlite_file(db: str) -> Path | None:
+    """The file of a gradebook on SQLite, however it was given (None: another database,
+    or one in memory)."""
+    url = make_url(database_url(db))
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") \
+            or url.query.get("mode") == "memory":
+        return None
+    return Path(url.database)
+
+
 def make_engine(url: str) -> Engine:
     url = database_url(url)
     if url.startswith("sqlite"):
@@ -483,12 +493,10 @@ class Claims:
     def __init__(self, book: Gradebook):
         self.held: set[int] = set()
         self._conn = self._fd = None
-        url = book.engine.url
-        if url.get_backend_name() == "postgresql":
+        if book.engine.url.get_backend_name() == "postgresql":
             self._conn = book.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        elif url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
-                and "mode=memory" not in str(url):
-            self._fd = os.open(f"{url.database}-claims", os.O_RDWR | os.O_CREAT, 0o644)
+        elif (path := sqlite_file(book.url)) is not None:
+            self._fd = os.open(f"{path}-claims", os.O_RDWR | os.O_CREAT, 0o644)
 
     def try_claim(self, assignment: str, student: str) -> bool:
         """Claim without waiting; False if another process holds it."""

@@ -7,6 +7,7 @@ submission graded by this process.
 """
 from __future__ import annotations
 
+import builtins
 import contextlib
 import difflib
 import io
@@ -17,10 +18,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 
 from autograder import __version__
 from autograder.assignments import Assignment, Unit, get_assignment
-from autograder.codec import CodecError, decode, encode
+from autograder.codec import CodecError, decode, encode, plain_size
 from autograder.driver import run_case, unit_spec
 from autograder.hints import classic_mistake_hint, order_hint, tanh_hint
 from autograder.judge import Tolerance, compare, gradcheck_error
@@ -32,6 +35,7 @@ from autograder.settings import check_config
 from autograder.submission import Cell, SubmissionError, load_submission
 
 GRADCHECK_THRESHOLD = {"float64": 1e-5, "float32": 5e-2}
+MAX_CELL_NOTES = 20  # notes about cells that failed, per result
 
 
 @dataclass
@@ -124,32 +128,111 @@ def _roundtrip(value):
     return decode(encode(value))
 
 
+@dataclass(frozen=True)
+class ServeLimits:
+    """What the reference may be asked to do while one unit runs in reference mode, from
+    the unit's own hidden cases: honest code calls the units it depends on with arrays no
+    larger than those it was given, and (measured over the four assignments) with at most
+    ~20 times the bytes of all its cases' inputs in arguments and ~40 times in replies.
+    The limits leave a few times that; beyond them a call is refused and the unit fails."""
+    array_items: int     # elements of any one array argument
+    call_bytes: int      # arguments of one call
+    total_bytes: int     # arguments of all calls of the run
+    reply_bytes: int     # replies of all calls of the run (each checked before it is encoded)
+    objects: int = 4096  # reference objects created
+
+    @classmethod
+    def for_unit(cls, prepared: "PreparedUnit") -> "ServeLimits":
+        inputs = max(len(packed.cases) for packed in (prepared.own, prepared.reference) if packed)
+        largest = max((a.size for inputs_ in (prepared.reference_inputs, [c.inputs for c in prepared.cases])
+                       for case in inputs_ for a in _arrays(case)), default=0)
+        return cls(array_items=max(16 * largest, 4096), call_bytes=4 * inputs + (256 << 10),
+                   total_bytes=128 * inputs + (1 << 20), reply_bytes=256 * inputs + (4 << 20))
+
+
+def _arrays(value):
+    if isinstance(value, np.ndarray):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _arrays(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _arrays(item)
+
+
+def payload_bytes(value, limit: int, array_items: int | None = None) -> int:
+    """codec.plain_size, with an array over `array_items` a refusal of the call."""
+    try:
+        return plain_size(value, limit, array_items)
+    except CodecError as exc:
+        raise ServeRefused(f"{exc} (at most {array_items} for this unit: a few times the largest "
+                           "of its hidden inputs)") from None
+
+
+class ServeRefused(Exception):
+    """A call to the reference over the unit's limits (ServeLimits)."""
+
+
 class ReferenceServer:
     """Answers a student unit's calls to the reference units it depends on, and only
-    those, only while that unit is graded."""
+    those, only while that unit is graded, within the unit's ServeLimits: a student
+    cannot make the grading process compute or encode gigabytes (a long thin sequence
+    and a large weight ask little and return much)."""
 
-    def __init__(self, reference: types.SimpleNamespace, allowed: tuple[str, ...]):
+    def __init__(self, reference: types.SimpleNamespace, allowed: tuple[str, ...], limits: ServeLimits | None = None):
         self.reference = reference
         self.allowed = set(allowed)
         self.objects: dict[int, object] = {}
+        self.limits = limits
+        self.received = self.sent = 0
+        self.refused: list[str] = []  # why calls were refused, in the grader's words (for the explanation)
 
     def __call__(self, message: dict) -> dict | bytes:
         """The reply, encoded here (once) so that a value that is not plain data becomes
         an error reply instead of a grader crash."""
         try:
             args = list(message.get("args") or [])
+            self._admit(message)
             value = self._serve(message, args)
-            if message.get("op") == "call":
-                # a reference unit may update its arguments in place (update_parameters,
-                # a gradients dict): send them back so the student side can mirror that
-                return encode({"value": value, "args": args})
-            return encode({"value": value})
+            # a reference unit may update its arguments in place (update_parameters,
+            # a gradients dict): send them back so the student side can mirror that
+            reply = {"value": value, "args": args} if message.get("op") == "call" else {"value": value}
+            if self.limits is not None:
+                left = self.limits.reply_bytes - self.sent
+                size = payload_bytes(reply, left)
+                if size > left:
+                    raise ServeRefused(f"its replies would pass {self.limits.reply_bytes} bytes for this unit")
+            encoded = encode(reply)
+            self.sent += len(encoded)
+            return encoded
+        except ServeRefused as exc:
+            name = message.get("name")
+            text = f"the reference refused a call{f' to {name}' if name in self.allowed else ''}: {exc}"
+            if text not in self.refused:
+                self.refused.append(text)
+            return {"error": text}
         except CodecError as exc:
             return {"error": f"the reference could not return plain data ({exc})"}
         except PermissionError as exc:
             return {"error": str(exc)}
         except Exception as exc:
             return {"error": f"the reference {message.get('name', 'object')} raised {type(exc).__name__}: {exc}"}
+
+    def _admit(self, message: dict) -> None:
+        """Refuse a call over the limits before the reference runs."""
+        if self.limits is None:
+            return
+        lim = self.limits
+        size = payload_bytes([message.get("args"), message.get("kwargs"), message.get("value")],
+                             lim.call_bytes, lim.array_items)
+        if size > lim.call_bytes:
+            raise ServeRefused(f"arguments of over {lim.call_bytes} bytes in one call")
+        self.received += size
+        if self.received > lim.total_bytes:
+            raise ServeRefused(f"arguments of over {lim.total_bytes} bytes in all for this unit")
+        if message.get("op") == "new" and len(self.objects) >= lim.objects:
+            raise ServeRefused(f"more than {lim.objects} objects for this unit")
 
     def _serve(self, message: dict, args: list):
         op = message["op"]
@@ -204,10 +287,28 @@ NOT_IMPLEMENTED = "not implemented yet (raises NotImplementedError)"
 NOT_IMPLEMENTED_IN = "not implemented yet ({} raises NotImplementedError)"
 
 
+_FRAME_LINE = re.compile(r'^\s*File "<([^\n]*)>", line \d+, in (\S+)\s*$', re.M)
+
+
 def _raised_in(traceback_text: str) -> str | None:
     """The student's function the traceback (trimmed to the student's cells) ends in."""
-    found = re.findall(r'^\s*File "<[^\n]*>", line \d+, in (\S+)\s*$', traceback_text or "", re.M)
-    return found[-1] if found else None
+    found = _FRAME_LINE.findall(traceback_text or "")
+    return found[-1][1] if found else None
+
+
+def _own_stub(unit: Unit, problem: str) -> bool:
+    """Whether a case's problem is the unit's own body raising NotImplementedError (also
+    when the unit itself is called while preparing the case, as a stateful forward is)."""
+    if problem.startswith("while preparing its input (`"):
+        problem = problem.split("`): ", 1)[-1]
+    base, _, method = unit.name.rpartition(".")
+    if problem.startswith(NOT_IMPLEMENTED):
+        return True
+    if not problem.startswith(NOT_IMPLEMENTED_IN.format(method)):
+        return False
+    frames = _FRAME_LINE.findall(problem)
+    # a method: raised in the cell that defines its class (RNN.forward is not TimeRNN.forward)
+    return not base or bool(frames and re.search(rf"\b{re.escape(base)}\b", frames[-1][0]))
 
 
 def describe_error(err: dict) -> str:
@@ -236,6 +337,59 @@ def _case_failure(run, expected, tol, unit: Unit, sizes: dict | None = None) -> 
     return ""
 
 
+# Exception types named as they are in a reference-mode verdict; any other is a class of
+# the student's own, whose name the student chose (and could fill with numbers).
+_KNOWN_ERRORS = frozenset(name for name, value in vars(builtins).items()
+                          if isinstance(value, type) and issubclass(value, BaseException)) | {
+    "ContractError", "NotPlainData", "ReferenceCallError", "LinAlgError", "AxisError", "Error"}
+_FRAME = re.compile(r'File "<([^<>"]{1,80})>", line (\d{1,6})')
+
+
+class _Redacted:
+    """The verdict of a run in reference mode, in the grader's words only.
+
+    In reference mode the student's code holds the reference's outputs (on inputs it
+    chose: possibly the hidden inputs of a unit graded on them, saved by an earlier run),
+    so nothing it prints, raises, returns or reports may reach the feedback verbatim: an
+    error is its exception type (a known one, else "its own exception class") and the
+    student's line (checked against the cells); a wrong output says which one, not its
+    values. What the reference server refused is said in the server's words."""
+
+    def __init__(self, cells, refused: list[str]):
+        self.lines = {"preamble": 1 << 20}
+        for cell in cells:
+            self.lines[cell.label] = cell.source.count("\n") + 1
+        self.refused = refused
+
+    def where(self, traceback_text) -> str:
+        where = ""
+        for label, line in _FRAME.findall(traceback_text if isinstance(traceback_text, str) else ""):
+            if label in self.lines and 0 < int(line) <= self.lines[label] and label != "preamble":
+                where = f" at line {int(line)} of {label}"
+        return where
+
+    def error(self, err: dict) -> str:
+        kind = err.get("type")
+        kind = kind if kind in _KNOWN_ERRORS else "an exception of a class defined in the submission"
+        text = f"raised {kind}{self.where(err.get('traceback'))} (with the reference substituted, its message is not shown)"
+        if kind == "ReferenceCallError" and self.refused:
+            text += f"; {self.refused[0]}"
+        if err.get("stage") == "setup":
+            text = f"while preparing its input: {text}"
+        return text
+
+    def failure(self, run, expected, tol, unit: Unit) -> str:
+        if not run.ok:
+            return self.error(run.error or {})
+        for name, value in expected.items():
+            if name not in run.outputs:
+                return f"`{name}` was not produced"
+            if compare(value, run.outputs[name], tol, name, exact=unit.exact):
+                shape = f" (expected shape {np.shape(value)})" if isinstance(value, np.ndarray) else ""
+                return f"`{name}` does not match the reference's{shape} (with the reference substituted, values are not shown)"
+        return ""
+
+
 def _indent(text: str) -> str:
     return "\n".join("      " + line for line in text.splitlines())
 
@@ -250,6 +404,7 @@ class Grader:
         # (an instructor checking a new assignment's reference, its tolerance, its tests)
         self.check_all_gradients = check_all_gradients
         self._hint_cache: dict = {}
+        self._serve_limits: dict[str, ServeLimits] = {}
         self._mistakes: dict = {}  # model.Mistake -> the reference's definitions with it
         # batch grading: each submission's end starts the next one's sandbox (Zygote.prepare_spare)
         self.prespawn = prespawn
@@ -316,7 +471,11 @@ class Grader:
                                  files=self.files)
         try:
             reports = [_CellNote(r, cells) for r in student.start()]
-            result.notes.extend(note for note in (r.note() for r in reports) if note)
+            cell_notes = [note for note in (r.note() for r in reports) if note]
+            result.notes.extend(cell_notes[:MAX_CELL_NOTES])  # a result stays readable (and small)
+            if len(cell_notes) > MAX_CELL_NOTES:
+                result.notes.append(f"... and {len(cell_notes) - MAX_CELL_NOTES} more cells or fragments "
+                                    "that did not run cleanly.")
             missing = {p.unit.name: missing_explanation(p.unit, student.defined, reports, self.graded_names)
                        for p in self.prepared}
             together = self._run_together(student, [p for p in self.prepared if not missing[p.unit.name]])
@@ -347,14 +506,18 @@ class Grader:
             pending = [p for p, r in zip(pending, results) if r is None]
         return runs
 
-    def _judge_run(self, prepared: PreparedUnit, run) -> list:
-        """(case, problem) for every case of a run that does not match the reference."""
+    def _judge_run(self, prepared: PreparedUnit, run, redacted: "_Redacted | None" = None) -> list:
+        """(case, problem) for every case of a run that does not match the reference.
+        `redacted`: a run in reference mode, whose words are never shown (see _Redacted)."""
         failures = []
         for case, case_run, expected in zip(prepared.cases, run.cases, prepared.expected):
             if case_run is None:
                 failures.append((case, run.ended or "not run"))
                 continue
-            problem = _case_failure(case_run, expected, self.tol, prepared.unit, case.sizes)
+            if redacted is not None:  # a run with reference units: only the grader's words
+                problem = redacted.failure(case_run, expected, self.tol, prepared.unit)
+            else:
+                problem = _case_failure(case_run, expected, self.tol, prepared.unit, case.sizes)
             if problem and case_run.ok:
                 # right values under the wrong names: that is the whole story (a shape
                 # message about them would mislead), in every case
@@ -377,10 +540,17 @@ class Grader:
                   "own_forward": self.assignment.own_forward_calls(unit)}[mode]
         packed = prepared.reference if mode == "reference" else prepared.own
         substitute = {n: ("class" if isinstance(getattr(self.reference, n), type) else "function") for n in served}
-        server = ReferenceServer(self.reference, served)
+        limits = None
+        if mode != "own":
+            limits = self._serve_limits.get(unit.name)
+            if limits is None:
+                limits = self._serve_limits[unit.name] = ServeLimits.for_unit(prepared)
+        server = ReferenceServer(self.reference, served, limits)
         # the numerical check is reported for the student's own forward/backward pair
         run = student.run_unit(packed, substitute, server, gradcheck=(mode == "own"))
-        return run, self._judge_run(prepared, run)
+        # any run but the student's own may hold the reference's outputs: never shown verbatim
+        redacted = _Redacted(student.cells, server.refused) if mode != "own" else None
+        return run, self._judge_run(prepared, run, redacted)
 
     def _fair_modes(self, unit: Unit, defined: dict) -> list[str]:
         """The fair-credit modes that apply to a unit, in the order they are tried. The
@@ -487,8 +657,7 @@ class Grader:
     def _is_stub(unit: Unit, total: int, runs: list) -> bool:
         """Whether the unit itself raised NotImplementedError on every case of some run
         (not while preparing its input, nor in a function it calls)."""
-        own = (NOT_IMPLEMENTED, NOT_IMPLEMENTED_IN.format(unit.name.rpartition(".")[2]))
-        return any(failures and len(failures) == total and all(p.startswith(own) for _, p in failures)
+        return any(failures and len(failures) == total and all(_own_stub(unit, p) for _, p in failures)
                    for failures in runs)
 
     def _mode_words(self, unit: Unit, mode: str) -> str:

@@ -14,6 +14,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+# Bounds on what is read before any sandbox applies: parsing runs in the grading process.
+MAX_FILE_BYTES = 32 * 1024 * 1024   # a notebook with its outputs (plots) and attachments
+MAX_CODE_CHARS = 256 * 1024         # Python source over all cells: a full solution has 10-15 kB
+MAX_CELLS = 10_000                  # cells, statements and fragments, after splitting
+MAX_PIECES = 200                    # fragments one unparsable cell is cut into; the rest stays one piece
+
 PY_CELL_MARKER = re.compile(r"^# ?(%%|In\[[ 0-9]*\]:)")
 TOP_LEVEL_BOUNDARY = re.compile(r"^(def |class |async def |import |from \S+ import |@)")
 
@@ -110,6 +116,7 @@ def split_unparsable(source: str, label: str) -> list[Cell]:
     starts = [0] + [i for i, line in enumerate(lines) if i and TOP_LEVEL_BOUNDARY.match(line)]
     # keep decorators with the definition that follows them
     starts = [s for k, s in enumerate(starts) if not (k and lines[s - 1].startswith("@"))]
+    starts = starts[:MAX_PIECES]  # thousands of broken definitions: the tail is one piece
     pieces = []
     for a, b in zip(starts, starts[1:] + [len(lines)]):
         if not "".join(lines[a:b]).strip():
@@ -122,7 +129,17 @@ def split_unparsable(source: str, label: str) -> list[Cell]:
     return pieces or [Cell(label, source, error)]
 
 
+def _check_size(sources: list[tuple[str, str]]) -> None:
+    chars = sum(len(source) for _, source in sources)
+    if chars > MAX_CODE_CHARS:
+        raise SubmissionError(f"the submission holds {chars / 2**20:.1f} MiB of code; "
+                              f"at most {MAX_CODE_CHARS // 1024} KiB is graded")
+    if len(sources) > MAX_CELLS:
+        raise SubmissionError(f"the submission has {len(sources)} code cells or statements; at most {MAX_CELLS} are graded")
+
+
 def cells_from_sources(sources: list[tuple[str, str]]) -> list[Cell]:
+    _check_size(sources)
     cells: list[Cell] = []
     for label, source in sources:
         if not source.strip():
@@ -134,6 +151,8 @@ def cells_from_sources(sources: list[tuple[str, str]]) -> list[Cell]:
             cells.append(Cell(label, source))
         else:
             cells.extend(split_unparsable(_ipython_transform(source), label))
+        if len(cells) > MAX_CELLS:
+            raise SubmissionError(f"the submission splits into more than {MAX_CELLS} cells and fragments")
     return cells
 
 
@@ -175,9 +194,10 @@ def read_notebook(data) -> list[Cell]:
     for cell in _notebook_cells(data):
         if cell.get("cell_type") == "code":
             source = cell.get("source", "")
-            if isinstance(source, list):
-                source = "".join(source)
-            sources.append((cell_label(str(source)), str(source)))
+            if isinstance(source, list):  # nbformat's multi-line string: a list of strings
+                source = "".join(line for line in source if isinstance(line, str))
+            source = source if isinstance(source, str) else ""
+            sources.append((cell_label(source), source))
     return cells_from_sources(sources)
 
 
@@ -192,6 +212,7 @@ def _top_level_statements(source: str) -> list[tuple[str, str]]:
 
 
 def read_python(text: str) -> list[Cell]:
+    _check_size([("file", text)])
     lines = text.splitlines(keepends=True)
     marks = [i for i, line in enumerate(lines) if PY_CELL_MARKER.match(line)]
     if marks:
@@ -200,7 +221,7 @@ def read_python(text: str) -> list[Cell]:
                    for a, b in zip(bounds, bounds[1:])]
         return cells_from_sources(sources)
     if not _parses(text):
-        return cells_from_sources(_top_level_statements(text))
+        return cells_from_sources(_top_level_statements(text))  # (bounded there)
     # does not parse: split at definitions, then each parsing piece into statements
     cells = []
     for piece in split_unparsable(text, "file"):
@@ -215,9 +236,12 @@ def load_submission(path: str | Path) -> list[Cell]:
     """Read a .ipynb or .py submission. Raises SubmissionError for unreadable files."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)  # never more than the cap, whatever its size says
     except OSError as exc:
         raise SubmissionError(f"cannot read the file: {exc.strerror}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise SubmissionError(f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB")
     if not raw.strip():
         raise SubmissionError("the submission is empty")
     try:
@@ -230,7 +254,9 @@ def load_submission(path: str | Path) -> list[Cell]:
         try:
             data = json.loads(text)
         except ValueError as exc:
-            raise SubmissionError(f"not a notebook: invalid JSON ({exc})") from None
+            raise SubmissionError(f"not a notebook: invalid JSON ({str(exc)[:200]})") from None
+        except RecursionError:  # the parser's own bound (about 1000 levels): a notebook has 5
+            raise SubmissionError("not a notebook: the JSON is nested too deeply") from None
         return read_notebook(data)
     return read_python(text)
 

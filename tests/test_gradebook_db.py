@@ -247,6 +247,15 @@ def test_database_url_forms(given, expected):
     assert make_url(database_url(given)) == make_url(expected)
 
 
+@pytest.mark.parametrize("given, expected", [
+    ("gradebook.db", "gradebook.db"), ("sqlite:///gradebook.db", "gradebook.db"),
+    ("sqlite:////srv/g.db", "/srv/g.db"), ("sqlite://", None), ("sqlite:///:memory:", None),
+    ("postgresql://ta@db/course", None),
+])
+def test_sqlite_file(given, expected):
+    assert gradebook.sqlite_file(given) == (Path(expected) if expected else None)
+
+
 def test_db_commands(tmp_path):
     from click.testing import CliRunner
 

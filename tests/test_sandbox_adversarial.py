@@ -22,7 +22,7 @@ from conftest import grade_text, scores
 A = "rnn_step_by_step"
 UNITS = ["rnn_cell_forward", "rnn_forward", "rnn_cell_backward", "rnn_backward",
          "lstm_cell_forward", "lstm_forward", "lstm_cell_backward", "lstm_backward"]
-# a uid range of its own, so that other graders running on the machine are not mistaken for leftovers
+# a uid range of its own (leftovers are found by ancestry and marks, not by uid)
 UID_BASE = 3 << 30
 LIMITS = {"unit_seconds": 2, "unit_cpu_seconds": 2, "cell_seconds": 2, "total_seconds": 60, "uid_base": UID_BASE}
 SECRET = "RNNGRADE_TEST_GRADER_SECRET"
@@ -406,7 +406,7 @@ def test_student_code_cannot_read_the_reference_checkout_or_other_submissions(gr
     from autograder.course import reference_root
 
     installed = [str(Path(autograder.__file__).parent / "grader.py"),  # wherever the package lies
-                 str(reference_root() / A / "solution.py")]  # the course graded (not in the package)
+                 str(reference_root() / A / "solution.py")]              # and the course
     readable = [str(PROJECT / "reference" / A / "solution.py"), str(PROJECT / "autograder" / "grader.py"),
                 str(PROJECT / "README.md"), str(PROJECT / "tests" / "conftest.py"), str(gradebook), str(other)]
     readable += [p for p in installed if p not in readable]

@@ -52,7 +52,7 @@ def place():
 def _env(place: Path, setup: str) -> dict:
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL")}
     env["RNNGRADE_TEST_SETUP"] = setup
-    env["RNNGRADE_COURSE"] = str(place / "checkout")  # the course graded, wherever the command runs
+    env["RNNGRADE_COURSE"] = str(place / "checkout")  # the course directory (the cwd may be HOME)
     env["HOME"] = str(place / "home") if setup in USERS else os.environ.get("HOME", "/root")
     if setup != "under-tmp":
         env["PYTHONPATH"] = str(place / "checkout")
@@ -118,16 +118,25 @@ def test_every_hostile_test_passes_in_each_setup(setup, place, request):
     assert " passed" in tail and "failed" not in tail and "error" not in tail.lower().split("passed")[-1], tail
 
 
-def _example_scores(setup: str, place: Path, venv_python=None) -> dict:
-    scores = {}
-    for path in sorted((place / "checkout" / "examples" / "submissions").iterdir()):
-        run = _run(setup, place, ["-m", "autograder.cli", "grade", "rnn_step_by_step", str(path), "--json"],
-                   venv_python, timeout=300)
-        assert run.returncode == 0, run.stderr[-3000:]
-        scores[path.name] = [t["score"] for t in json.loads(run.stdout)["tests"]]
-    where = _run(setup, place, ["-c", "import autograder; print(autograder.__file__)"], venv_python)
-    assert where.stdout.startswith(str(place / "checkout")), where.stdout + where.stderr
-    return scores
+EXAMPLE_SCORES = """
+import json, sys
+from pathlib import Path
+import autograder
+from autograder.grader import Grader
+with Grader("rnn_step_by_step") as grader:  # fails closed, as `rnngrade grade` does
+    scores = {p.name: [u.score for u in grader.grade_file(p).units] for p in sorted(Path(sys.argv[1]).iterdir())}
+print(json.dumps({"scores": scores, "code": autograder.__file__}))
+"""
+
+
+def _example_scores(setup: str, place: Path) -> dict:
+    """The example class graded in one process of `setup` (one zygote, one probe)."""
+    run = _run(setup, place, ["-c", EXAMPLE_SCORES, str(place / "checkout" / "examples" / "submissions")],
+               timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = json.loads(run.stdout.splitlines()[-1])
+    assert out["code"].startswith(str(place / "checkout")), out  # this checkout's copy was graded with
+    return out["scores"]
 
 
 @pytest.mark.parametrize("setup", ["ordinary-user", "container-root", "user-no-userns"])

@@ -26,13 +26,14 @@ import types
 
 import numpy as np
 
-from autograder.codec import CodecError, encode, encode_batch, recv_message, send_encoded, send_message
+from autograder.codec import (MAX_CASE_OUTPUTS, CodecError, encode, encode_batch, recv_message, send_encoded,
+                              send_message)
 from autograder.driver import ContractError, SetupError, run_case
 
 from autograder.sandbox import limits
 
 OUTPUT_LIMIT = 4000  # characters of printed output kept per cell / unit
-MAX_OUTPUT_BYTES = 32 * 1024 * 1024  # one case's encoded outputs (the grader refuses more)
+MAX_OUTPUT_BYTES = MAX_CASE_OUTPUTS  # one case's encoded outputs (the grader refuses more)
 
 
 class BoundedWriter(io.TextIOBase):

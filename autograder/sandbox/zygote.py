@@ -13,8 +13,15 @@ One submission's processes:
             │       unshare(mount, net, ipc, uts), builds the private root, reaps orphans;
             │       when it dies the kernel kills every process of the submission (the
             │       grader kills it at the end, or on a time-out); it dies with the zygote
-            └─ H0  the first holder: rlimits, dedicated uid, no_new_privs, seccomp,
-                      then the runtime (cells fork-and-commit, units in forked children)
+            └─ H0  the first holder: rlimits, dedicated uid, no_new_privs, Landlock,
+                      seccomp, then the runtime (cells fork-and-commit, units in forked children)
+
+An ordinary user's zygote first enters a user namespace of its own (uid 0 there, with the
+capabilities to create the other namespaces); there it may not return to the host's pid
+namespace after an unshare, so a small parent P creates each submission's pid namespace
+and forks I into it (zygote ── P ── I ── H0). Where no namespace can be made (a
+container's root), I and H0 run on the host, confined by the dedicated uid, Landlock and
+seccomp; the zygote ends whatever is left when it ends (limits.end_descendants).
 """
 from __future__ import annotations
 
