@@ -71,10 +71,10 @@ def autograde(assignment, submissions, db, workers, scheduler, force, unsafe_no_
     if not unsafe_no_sandbox and scheduler is None:  # fail closed before anything is graded
         from autograder.sandbox.client import SandboxUnavailable, require_sandbox
 
-        from autograder.gradebook import sqlite_file
+        from autograder.gradebook import database_url, sqlite_file
 
         # the gradebook (an SQLite file, by path or URL) and the submissions are read targets of the probe
-        gradebook_file = sqlite_file(db)
+        gradebook_file = sqlite_file(database_url(db))
         files = [str(gradebook_file)] if gradebook_file is not None and gradebook_file.is_file() else []
         files += [str(p) for p in sorted(Path(submissions).rglob("*")) if p.suffix in (".ipynb", ".py")][:3]
         try:
