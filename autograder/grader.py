@@ -358,9 +358,24 @@ def _raised_in(traceback_text: str) -> str | None:
     return found[-1][1] if found else None
 
 
+_GIST = re.compile(r"(?:while preparing its input(?: \(`.*?`\))?: )?(?:raised )?(`[^`]+`|[A-Za-z_][\w.]*)")
+
+
+def _gist(problem: str) -> tuple:
+    """What a case's problem is about, in the student's words or the grader's (_Redacted):
+    the stage, and the output that differs or the exception's type."""
+    first = problem.splitlines()[0] if problem else ""
+    match = _GIST.match(first)
+    return first.startswith("while preparing"), match.group(1) if match else first
+
+
 def _own_stub(unit: Unit, problem: str) -> bool:
     """Whether a case's problem is the unit's own body raising NotImplementedError (also
     when the unit itself is called while preparing the case, as a stateful forward is)."""
+    if problem.startswith("raised NotImplementedError"):
+        # a run with reference units, in the grader's words (_Redacted): the units it calls
+        # are the reference's, so what raised while the unit was called is the unit itself
+        return True
     if problem.startswith("while preparing its input (`"):
         problem = problem.split("`): ", 1)[-1]
     base, _, method = unit.name.rpartition(".")
@@ -404,7 +419,7 @@ def _case_failure(run, expected, tol, unit: Unit, sizes: dict | None = None) -> 
 _KNOWN_ERRORS = frozenset(name for name, value in vars(builtins).items()
                           if isinstance(value, type) and issubclass(value, BaseException)) | {
     "ContractError", "NotPlainData", "ReferenceCallError", "LinAlgError", "AxisError", "Error"}
-_FRAME = re.compile(r'File "<([^<>"]{1,80})>", line (\d{1,6})')
+_FRAME_FULL = re.compile(r'File "<([^<>"\n]{1,200})>", line (\d{1,6}), in ([A-Za-z_<>][\w<>]{0,100})')
 
 
 class _Redacted:
@@ -417,27 +432,48 @@ class _Redacted:
     student's line (checked against the cells); a wrong output says which one, not its
     values. What the reference server refused is said in the server's words."""
 
-    def __init__(self, cells, refused: list[str]):
+    def __init__(self, cells, refused: list[str], defined: dict | None = None, setups=()):
         self.lines = {"preamble": 1 << 20}
         for cell in cells:
             self.lines[cell.label] = cell.source.count("\n") + 1
         self.refused = refused
+        # the function names a frame may show: what the cells defined (known before any
+        # run with reference units), and the grader's own set-up snippets
+        self.names = {"<module>"} | {str(n) for n in (defined or {})}
+        self.names |= {str(m) for methods in (defined or {}).values() if methods for m in methods}
+        self.setups = {s for s in setups if s}
 
-    def where(self, traceback_text) -> str:
-        where = ""
-        for label, line in _FRAME.findall(traceback_text if isinstance(traceback_text, str) else ""):
-            if label in self.lines and 0 < int(line) <= self.lines[label] and label != "preamble":
-                where = f" at line {int(line)} of {label}"
-        return where
+    GENERIC = "does not match the reference's outputs (with the reference substituted, details are not shown)"
+
+    def frames(self, traceback_text) -> list[tuple[str, int, str]]:
+        """The frames of the student's cells, each checked: a real cell, a line within it,
+        a function the cells define."""
+        out = []
+        for label, line, name in _FRAME_FULL.findall(traceback_text if isinstance(traceback_text, str) else ""):
+            if label in self.lines and label != "preamble" and 0 < int(line) <= self.lines[label] and name in self.names:
+                out.append((label, int(line), name))
+        return out[-3:]
 
     def error(self, err: dict) -> str:
         kind = err.get("type")
-        kind = kind if kind in _KNOWN_ERRORS else "an exception of a class defined in the submission"
-        text = f"raised {kind}{self.where(err.get('traceback'))} (with the reference substituted, its message is not shown)"
+        frames = self.frames(err.get("traceback"))
+        if kind == "NotImplementedError":  # a stub: which function is it (named as describe_error does)
+            raiser = frames[-1][2] if frames else None
+            text = NOT_IMPLEMENTED_IN.format(raiser) if raiser and raiser != "<module>" else NOT_IMPLEMENTED
+        else:
+            kind = kind if kind in _KNOWN_ERRORS else "an exception of a class defined in the submission"
+            where = f" at line {frames[-1][1]} of {frames[-1][0]}" if frames else ""
+            text = f"raised {kind}{where} (with the reference substituted, its message is not shown)"
         if kind == "ReferenceCallError" and self.refused:
             text += f"; {self.refused[0]}"
         if err.get("stage") == "setup":
-            text = f"while preparing its input: {text}"
+            snippet = err.get("snippet")
+            snippet = "; ".join(line.strip() for line in snippet.splitlines() if line.strip()) \
+                if snippet in self.setups else ""
+            text = f"while preparing its input (`{snippet[:200]}`): {text}" if snippet else \
+                f"while preparing its input: {text}"
+        if frames:
+            text += "\n" + _indent("\n".join(f'  File "<{label}>", line {line}, in {name}' for label, line, name in frames))
         return text
 
     def failure(self, run, expected, tol, unit: Unit) -> str:
@@ -446,7 +482,13 @@ class _Redacted:
         for name, value in expected.items():
             if name not in run.outputs:
                 return f"`{name}` was not produced"
-            if compare(value, run.outputs[name], tol, name, exact=unit.exact):
+            problem = compare(value, run.outputs[name], tol, name, exact=unit.exact)
+            if problem:
+                actual = run.outputs[name]
+                if (problem.startswith(f"`{name}` has shape") and isinstance(value, np.ndarray)
+                        and isinstance(actual, np.ndarray) and actual.ndim <= value.ndim + 1
+                        and all(n <= 2 * max(value.shape + (1,)) + 2 for n in actual.shape)):
+                    return problem  # a wrong shape near the right one: a few bits, and what the student needs
                 shape = f" (expected shape {np.shape(value)})" if isinstance(value, np.ndarray) else ""
                 return f"`{name}` does not match the reference's{shape} (with the reference substituted, values are not shown)"
         return ""
@@ -467,6 +509,7 @@ class Grader:
         self.check_all_gradients = check_all_gradients
         self._hint_cache: dict = {}
         self._serve_limits: dict[str, ServeLimits] = {}
+        self._own_problems: dict = {}  # (unit, case) -> an own-mode failure of the submission being graded
         self._mistakes: dict = {}  # model.Mistake -> the reference's definitions with it
         # batch grading: each submission's end starts the next one's sandbox (Zygote.prepare_spare)
         self.prespawn = prespawn
@@ -542,6 +585,7 @@ class Grader:
 
     def grade_cells(self, cells: list[Cell], name: str = "<submission>") -> GradingResult:
         result = GradingResult(self.assignment.id, name, notes=[self.unsafe_note] if self.unsafe_note else [])
+        self._own_problems = {}
         if self.config.get("slice", True):  # statements no graded unit can see are not run
             sliced = slice_cells(cells, self.roots)
             cells = sliced.cells
@@ -594,10 +638,15 @@ class Grader:
             if case_run is None:
                 failures.append((case, run.ended or "not run"))
                 continue
-            if redacted is not None:  # a run with reference units: only the grader's words
-                problem = redacted.failure(case_run, expected, self.tol, prepared.unit)
-            else:
-                problem = _case_failure(case_run, expected, self.tol, prepared.unit, case.sizes)
+            problem = _case_failure(case_run, expected, self.tol, prepared.unit, case.sizes)
+            key = (prepared.unit.name, case.label)
+            if redacted is None:
+                if problem:  # an own-mode run's words may be shown
+                    self._own_problems[key] = problem
+            elif problem and problem != self._own_problems.get(key):
+                # a run with reference units: the grader's words only, unless its own run
+                # failed in exactly these words (then they tell nothing new)
+                problem = redacted.failure(case_run, expected, self.tol, prepared.unit) or redacted.GENERIC
             if problem and case_run.ok:
                 # right values under the wrong names: that is the whole story (a shape
                 # message about them would mislead), in every case
@@ -629,7 +678,8 @@ class Grader:
         # the numerical check is reported for the student's own forward/backward pair
         run = student.run_unit(packed, substitute, server, gradcheck=(mode == "own"))
         # any run but the student's own may hold the reference's outputs: never shown verbatim
-        redacted = _Redacted(student.cells, server.refused) if mode != "own" else None
+        redacted = (_Redacted(student.cells, server.refused, student.defined,
+                              (unit.setup, unit.reference_setup)) if mode != "own" else None)
         return run, self._judge_run(prepared, run, redacted)
 
     def _fair_modes(self, unit: Unit, defined: dict) -> list[str]:
@@ -776,13 +826,13 @@ class Grader:
                     lines.append(f"- case {case.label}: {problem}")
                 if len(failures) > 2:
                     lines.append(f"- ... {len(failures) - 2} more case(s) failing")
-            said = {problem.splitlines()[0] for _, problem in failures[:2]}
+            said = {_gist(problem) for _, problem in failures[:2]}
             same = []
             for other, (_, other_failures) in fair.items():
                 if other == mode or not other_failures:
                     continue
                 case, problem = other_failures[0]
-                if problem.splitlines()[0] in said:  # the same failure again: only that is news
+                if _gist(problem) in said:  # the same failure again: only that is news
                     same.append(self._mode_words(unit, other))
                 else:
                     lines.append(f"With {self._mode_words(unit, other)}, it fails too, e.g. case {case.label}: "
