@@ -20,7 +20,10 @@ import pytest
 A = "rnn_step_by_step"
 UNITS = ["rnn_cell_forward", "rnn_forward", "rnn_cell_backward", "rnn_backward",
          "lstm_cell_forward", "lstm_forward", "lstm_cell_backward", "lstm_backward"]
-LIMITS = {"unit_seconds": 2, "unit_cpu_seconds": 2, "cell_seconds": 3, "total_seconds": 30, "uid_base": 5 << 28}
+# every attack runs: without the static slice (a top-level attack no graded unit reads
+# would not run), at fixed limits (derived ones would end a slow attack early)
+LIMITS = {"unit_seconds": 2, "unit_cpu_seconds": 2, "cell_seconds": 3, "total_seconds": 30, "uid_base": 5 << 28,
+          "slice": False, "fixed_limits": True}
 PROJECT = Path(__file__).resolve().parent.parent
 MAX_RSS_MB = 512
 
@@ -297,7 +300,8 @@ def rnn_cell_forward(xt, a_prev, parameters):
     print("\x1b]0;owned\x07\x1b[2J\x1b[31mred\x1b[0m\r\x9b1m")
     raise ValueError("\x1b]8;;http://evil.example\x1b\\click\x1b]8;;\x1b\\ \x1b[1A\x1b[2K\u202e")
 
-raise RuntimeError("top level \x1b]52;c;cHduZWQ=\x07\x1b[?1049h")
+# (a `global` statement: the static slice keeps it, so this top-level error is raised)
+global SHOWN; raise RuntimeError("top level \x1b]52;c;cHduZWQ=\x07\x1b[?1049h")
 '''
 
 
