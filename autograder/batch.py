@@ -499,14 +499,22 @@ def make_executor(assignment: str, workers: int | None, scheduler: str | None, c
 
 def autograde(assignment: str, submissions: str | Path, db: str = DEFAULT_DB, *, workers: int | None = None,
               scheduler: str | None = None, force: bool = False, config: dict | None = None,
-              progress: str = "auto", mp_context=None,
+              progress: str = "auto", mp_context=None, students: Iterable[str] = (),
               on_recorded: Callable[[str, int], None] | None = None) -> BatchSummary:
     """Grade every submission of SUBMISSIONS that the gradebook lacks (or that changed),
-    recording each in its own transaction as soon as its result arrives."""
+    recording each in its own transaction as soon as its result arrives. `students`
+    (as nbgrader's --student): grade only these, changed or not; the others are left alone."""
     from autograder.assignments import get_assignment
 
     spec = get_assignment(assignment)
     layout, entries, warnings = discover(submissions, assignment)
+    chosen = set(students)
+    if chosen:
+        unknown = sorted(chosen - {e.student for e in entries})
+        if unknown:
+            raise DiscoveryError(f"no submission of {', '.join(unknown)} in {submissions}")
+        entries = [e for e in entries if e.student in chosen]
+        force = True
     fingerprint = assignment_fingerprint(assignment)
     units_on_error = [(u.name, u.points) for u in spec.units]
 
@@ -531,7 +539,7 @@ def autograde(assignment: str, submissions: str | Path, db: str = DEFAULT_DB, *,
                                discovered=len(entries), to_grade=len(todo) + len(unreadable),
                                warnings=warnings, max_score=spec.total_points)
         present = {e.student for e in entries}
-        summary.missing = sorted(s for s in recorded if s not in present)
+        summary.missing = [] if chosen else sorted(s for s in recorded if s not in present)
         summary.run_id = book.start_run(assignment=assignment, source=str(submissions), layout=layout,
                                         backend=summary.backend, fingerprint=fingerprint, force=force,
                                         discovered=len(entries), to_grade=summary.to_grade)

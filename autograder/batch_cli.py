@@ -12,18 +12,34 @@ from autograder.assignments import ASSIGNMENT_IDS
 
 DEFAULT_DB = "sqlite:///gradebook.db"  # autograder.gradebook.DEFAULT_DB, without importing SQLAlchemy here
 
-DB_HELP = f"Gradebook database, any SQLAlchemy URL (default: {DEFAULT_DB}, in the working directory)."
+DB_HELP = ("Gradebook: a file path (SQLite) or any SQLAlchemy URL "
+           f"(default: {DEFAULT_DB}, in the working directory).")
 
 
-def _open_gradebook(db: str):
+def _open_gradebook(db: str, *, create: bool = True):
+    """The gradebook for a writer (created if missing) or a reader (create=False: a missing
+    file or a database that is no gradebook is an error, and no file is made)."""
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-    from autograder.gradebook import Gradebook
+    from autograder.gradebook import Gradebook, GradebookMissing
 
     try:
-        return Gradebook(db)
+        return Gradebook(db, create=create)
+    except GradebookMissing as exc:
+        raise click.ClickException(str(exc)) from None
     except (ArgumentError, SQLAlchemyError, ImportError) as exc:
-        raise click.UsageError(f"cannot open the gradebook {db!r}: {exc}") from None
+        reason = str(exc).splitlines()[0]
+        raise click.ClickException(f"cannot open the gradebook {db!r}: {reason}") from None
+
+
+def _read_gradebook(db: str, assignment: str):
+    """A reader's gradebook that holds at least one submission of ASSIGNMENT."""
+    book = _open_gradebook(db, create=False)
+    if not book.recorded(assignment):
+        book.close()
+        raise click.ClickException(f"the gradebook {db} holds no submission of {assignment} "
+                                   f"(grade them first: rnngrade autograde {assignment} FOLDER --db {db})")
+    return book
 
 
 @click.command()
@@ -35,7 +51,9 @@ def _open_gradebook(db: str):
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Run on an existing Dask distributed cluster (e.g. tcp://host:8786) instead.")
 @click.option("--force", is_flag=True, help="Grade every submission again, changed or not.")
-def autograde(assignment, submissions, db, workers, scheduler, force):
+@click.option("--student", "students", multiple=True, metavar="NAME",
+              help="Grade only this student, changed or not (repeatable); the others are left as recorded.")
+def autograde(assignment, submissions, db, workers, scheduler, force, students):
     """Grade every submission in SUBMISSIONS of ASSIGNMENT into the gradebook.
 
     SUBMISSIONS is nbgrader's layout (the folder holding <student>/<ASSIGNMENT>/*.ipynb,
@@ -47,7 +65,8 @@ def autograde(assignment, submissions, db, workers, scheduler, force):
 
     _open_gradebook(db).close()
     try:
-        summary = run(assignment, submissions, db, workers=workers, scheduler=scheduler, force=force)
+        summary = run(assignment, submissions, db, workers=workers, scheduler=scheduler, force=force,
+                      students=students)
     except DiscoveryError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(summary.text())
@@ -66,7 +85,7 @@ def export(assignment, db, fmt, output):
     Gradescope results.json per student (<OUTPUT>/<student>/results.json)."""
     from autograder import exports
 
-    with _open_gradebook(db) as book:
+    with _read_gradebook(db, assignment) as book:
         if fmt == "gradescope":
             folder = output or Path("gradescope")
             written = exports.write_gradescope(book.submissions(assignment), folder)
@@ -92,6 +111,6 @@ def feedback(assignment, db, out_dir):
     """Write a self-contained feedback page per student and a class report with plots."""
     from autograder.report import write_feedback
 
-    with _open_gradebook(db) as book:
+    with _read_gradebook(db, assignment) as book:
         written = write_feedback(book, assignment, out_dir)
     click.echo(f"wrote {out_dir / 'index.html'} and {len(written) - 1} student page(s) in {out_dir / 'students'}")

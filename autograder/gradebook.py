@@ -188,6 +188,29 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.close()
 
 
+def database_url(value: str | Path) -> str:
+    """`--db` as given: an SQLAlchemy URL (anything with "://", e.g. sqlite:///x.db,
+    postgresql://host/db) is kept; anything else is a path to an SQLite file."""
+    text = str(value)
+    if "://" in text:
+        return text
+    return f"sqlite:///{Path(text).expanduser().resolve()}"
+
+
+class GradebookMissing(Exception):
+    """The gradebook a reader asked for does not exist, or holds nothing for the assignment."""
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file behind an SQLite URL (None for other databases and in-memory SQLite)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
@@ -197,11 +220,31 @@ def make_engine(url: str) -> Engine:
 
 
 class Gradebook:
-    def __init__(self, url: str = DEFAULT_DB):
-        self.url = url
+    def __init__(self, url: str = DEFAULT_DB, *, create: bool = True):
+        """create=False: a reader (export, feedback). A missing SQLite file, or a database
+        without the gradebook's tables, is GradebookMissing rather than a new empty file."""
+        self.url = url = database_url(url)
+        if not create:
+            path = sqlite_file(url)
+            if path is not None and not path.is_file():
+                raise GradebookMissing(f"no gradebook at {path} (run `rnngrade autograde` first, or pass --db)")
         self.engine = make_engine(url)
-        Base.metadata.create_all(self.engine)
+        if create:
+            Base.metadata.create_all(self.engine)
+        else:
+            from sqlalchemy import inspect
+
+            if not inspect(self.engine).has_table(Submission.__tablename__):
+                self.engine.dispose()
+                raise GradebookMissing(f"{self.display_url_of(url)} is not an rnngrade gradebook "
+                                       "(it has no submissions table)")
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
+
+    @staticmethod
+    def display_url_of(url: str) -> str:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
 
     def close(self):
         self.engine.dispose()
