@@ -57,6 +57,8 @@ from autograder.batch_cli import autograde, export, feedback  # noqa: E402
 main.add_command(autograde)
 main.add_command(export)
 main.add_command(feedback)
+from autograder.course_cli import gradescope  # noqa: E402
+main.add_command(gradescope)
 
 
 if __name__ == "__main__":

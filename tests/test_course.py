@@ -107,3 +107,111 @@ def test_autograde_student_regrades_just_those(graded):
     result = run("autograde", A, graded["subs"], "--db", graded["db"], "--student", "dave", code=2)
     assert "no submission of dave" in result.output
     assert submissions(graded["db"]) == after
+
+
+# --------------------------------------------------------------------------- Gradescope autograder zip
+
+@pytest.fixture(scope="module")
+def autograder_zip(tmp_path_factory):
+    out = tmp_path_factory.mktemp("zip") / "autograder.zip"
+    assert "wrote" in run("gradescope", A, "-o", out).output
+    return out
+
+
+def gradescope_root(tmp_path: Path, autograder_zip: Path, files: dict) -> Path:
+    """A temporary root laid out as Gradescope's: the zip unpacked into source/,
+    run_autograder copied beside it, the submission in submission/."""
+    import stat
+    import zipfile
+
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(autograder_zip) as zf:
+        zf.extractall(root / "source")
+        for info in zf.infolist():  # extractall drops the modes
+            mode = info.external_attr >> 16
+            if mode & stat.S_IXUSR:
+                (root / "source" / info.filename).chmod(0o755)
+    shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
+    (root / "submission").mkdir()
+    for name, data in files.items():
+        path = root / "submission" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return root
+
+
+def run_autograder(root: Path):
+    import os
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "RNNGRADE_REFERENCE_ROOT")}
+    env["RNNGRADE_GRADESCOPE_ROOT"] = str(root)
+    return subprocess.run([str(root / "run_autograder")], cwd=root, env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_the_zip_has_gradescopes_layout(autograder_zip):
+    import zipfile
+
+    with zipfile.ZipFile(autograder_zip) as zf:
+        names = set(zf.namelist())
+        modes = {i.filename: i.external_attr >> 16 for i in zf.infolist()}
+        run_script = zf.read("run_autograder").decode()
+    assert {"setup.sh", "run_autograder", "requirements.txt"} <= names
+    assert modes["setup.sh"] & 0o111 and modes["run_autograder"] & 0o111
+    assert "engine/autograder/grader.py" in names and "engine/autograder/report/templates/class.html.j2" in names
+    assert f"engine/reference/{A}/solution.py" in names
+    assert not any(n.startswith("engine/reference/rnn_layers/") for n in names)  # only this assignment's folder
+    assert not any("__pycache__" in n for n in names)
+    assert f"autograder.gradescope {A}" in run_script and "/autograder" in run_script
+
+
+def test_the_zip_grades_the_example_class_like_rnngrade_grade(autograder_zip, tmp_path, graders):
+    import json
+
+    from autograder.results import to_gradescope
+
+    for path in sorted(EXAMPLES.iterdir()):
+        root = gradescope_root(tmp_path / path.stem, autograder_zip, {path.name: path.read_bytes()})
+        done = run_autograder(root)
+        assert done.returncode == 0, done.stderr[-3000:]
+        got = json.loads((root / "results" / "results.json").read_text())
+        want = to_gradescope(graders(A).grade_file(path))
+        assert [(t["name"], t["score"], t["status"]) for t in got["tests"]] == \
+            [(t["name"], t["score"], t["status"]) for t in want["tests"]], path.name
+        assert got["score"] == want["score"] == TOTALS[path.stem]
+        assert [t["output"] for t in got["tests"]] == [t["output"] for t in want["tests"]]
+
+
+def test_in_the_zip_the_reference_stays_out_of_reach_and_the_engine_is_the_zips(autograder_zip, tmp_path):
+    """A submission that would copy the reference from where the zip put it: the sandbox
+    does not show that folder, so it earns nothing."""
+    import json
+    import os
+    import subprocess
+
+    root = tmp_path / "autograder"
+    solution = root / "source" / "engine" / "reference" / A / "solution.py"
+    cheat = (f"import numpy as np\nsrc = open({str(solution)!r}).read()\n"
+             "exec(src.replace('from rnn_utils import *', 'from rnn_utils import *'))\n")
+    root = gradescope_root(tmp_path, autograder_zip, {"cheat.py": cheat.encode()})
+    assert solution.is_file()  # it is there, for the grader
+    done = run_autograder(root)
+    assert done.returncode == 0, done.stderr[-3000:]
+    got = json.loads((root / "results" / "results.json").read_text())
+    assert got["score"] == 0 and "No such file" in got["output"] + "".join(t["output"] for t in got["tests"])
+    # run_autograder's PYTHONPATH puts the zip's engine and reference first
+    where = subprocess.run(["python3", "-c", "import autograder, reference; print(autograder.__file__, "
+                            "reference.__file__)"], env={**os.environ, "PYTHONPATH": str(root / "source" / "engine")},
+                           cwd=root / "source", capture_output=True, text=True, check=True).stdout.split()
+    assert all(Path(w).is_relative_to(root / "source" / "engine") for w in where), where
+
+
+def test_the_zip_explains_a_submission_without_a_notebook(autograder_zip, tmp_path):
+    import json
+
+    root = gradescope_root(tmp_path, autograder_zip, {"README.txt": b"forgot it"})
+    done = run_autograder(root)
+    assert done.returncode == 0, done.stderr[-3000:]
+    got = json.loads((root / "results" / "results.json").read_text())
+    assert got["score"] == 0 and "no .ipynb" in got["output"] and len(got["tests"]) == 8
