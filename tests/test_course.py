@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from autograder.assignments import get_assignment
 from autograder.cli import main
 
 A = "rnn_step_by_step"
@@ -215,3 +216,68 @@ def test_the_zip_explains_a_submission_without_a_notebook(autograder_zip, tmp_pa
     assert done.returncode == 0, done.stderr[-3000:]
     got = json.loads((root / "results" / "results.json").read_text())
     assert got["score"] == 0 and "no .ipynb" in got["output"] and len(got["tests"]) == 8
+
+
+# --------------------------------------------------------------------------- class report: root causes
+
+SETUP_FAILED = ("Passed 0 of 4 hidden cases.\n- case batch 1: n_x=3, seed 101: while preparing its input "
+                "(`_, _, cache = rnn_cell_forward(xt, a_prev, parameters)`): not implemented yet (raises "
+                "NotImplementedError)\n        File \"<cell 5>\", line 16, in rnn_cell_forward")
+CALLEE_FAILED = ("Passed 0 of 4 hidden cases.\n- case batch 1: n_x=3, seed 201: ValueError: bad shape\n"
+                 "        File \"<cell 8>\", line 4, in rnn_forward\n"
+                 "        File \"<cell 5>\", line 9, in rnn_cell_forward")
+
+
+def test_a_failure_caused_by_a_dependency_is_not_a_reason_of_its_own():
+    from autograder.report.feedback import root_cause
+
+    assert root_cause(SETUP_FAILED, ["rnn_cell_forward"], {"rnn_cell_forward", "rnn_cell_backward"}) == \
+        (None, "rnn_cell_forward")
+    assert root_cause(CALLEE_FAILED, ["rnn_cell_forward"], {"rnn_cell_forward"}) == (None, "rnn_cell_forward")
+    # the dependency passed for this student: the failure is the unit's own
+    own, because = root_cause(SETUP_FAILED, ["rnn_cell_forward"], {"rnn_cell_backward"})
+    assert because is None and own.startswith("while preparing its input")
+    # it fails with the reference's units substituted too: that failure is its own reason
+    also = SETUP_FAILED + ("\nWith the reference rnn_cell_forward substituted it fails too, e.g. case batch 1: "
+                           "n_x=3, seed 101: `dxt` differs at index [0, 2] (expected 0.5, got 1)")
+    assert root_cause(also, ["rnn_cell_forward"], {"rnn_cell_forward"}) == \
+        ("`dxt` differs at index [#, #] (expected #, got #)", None)
+    # a value mismatch inside the unit is its own, whatever else failed
+    mismatch = "Passed 1 of 4 hidden cases.\n- case big, seed 104: `a` differs at index [1] (expected 1, got 2)"
+    assert root_cause(mismatch, ["rnn_cell_forward"], {"rnn_cell_forward"})[1] is None
+
+
+def test_dependencies_include_what_the_setup_runs():
+    from autograder.report.feedback import dependencies
+
+    units = get_assignment("time_layers").units
+    by_name = {u.name: u for u in units}
+    assert dependencies(by_name["TimeRNN.backward"], units) == ["TimeRNN.forward", "RNN.forward", "RNN.backward"]
+    assert dependencies(by_name["LSTM.backward"], units) == ["LSTM.forward"]
+    step = {u.name: u for u in get_assignment(A).units}
+    assert dependencies(step["rnn_backward"], get_assignment(A).units) == ["rnn_forward", "rnn_cell_backward"]
+
+
+def test_the_class_report_counts_knock_on_failures_under_their_cause(tmp_path):
+    from autograder.batch import result_dict
+    from autograder.gradebook import Gradebook
+    from autograder.grader import GradingResult, UnitResult
+    from autograder.report import write_feedback
+    from autograder.report.feedback import class_statistics
+
+    units = [UnitResult(u.name, u.points, u.points, "passed", "Passed all 4 hidden cases.")
+             for u in get_assignment(A).units]
+    units[0] = UnitResult("rnn_cell_forward", 0, 1, "failed", CALLEE_FAILED.replace("ValueError: bad shape",
+                                                                                   "NameError: name 'tanh'"))
+    units[2] = UnitResult("rnn_cell_backward", 0, 1, "failed", SETUP_FAILED)
+    with Gradebook(str(tmp_path / "gb.db")) as book:
+        for student in ("s1", "s2"):
+            book.record(assignment=A, student=student, source="x.py", content_hash="0", fingerprint="f",
+                        run_id=None, result=result_dict(GradingResult(A, "x.py", units=units)))
+        stats = {s.name: s for s in class_statistics(A, book.submissions(A))}
+        index = write_feedback(book, A, tmp_path / "fb")[0].read_text()
+    assert stats["rnn_cell_backward"].reasons == {} and stats["rnn_cell_backward"].knock_on == {"rnn_cell_forward": 2}
+    assert sum(stats["rnn_cell_forward"].reasons.values()) == 2
+    chart = index.split('id="reasons-chart"')[1].split("</ol>")[0]
+    assert 'data-unit="rnn_cell_forward"' in chart and 'data-unit="rnn_cell_backward"' not in chart
+    assert 'data-because="rnn_cell_forward"' in index and "only because" in index

@@ -163,12 +163,13 @@ def test_feedback_pages_are_complete_and_escaped(pages):
     assert "&lt;img src=x onerror=" in mallory                  # her error message, escaped
     assert "Total: 1 / 8" in mallory
     assert "could not be graded: MemoryError: boom" in (pages / "students" / "eve.html").read_text()
-    # the class report: three embedded PNG plots and the grouped failure reasons
-    for plot in ("plot-histogram", "plot-pass-rates", "plot-reasons"):
+    # the class report: two embedded PNG plots and the failure reasons grouped by root cause
+    for plot in ("plot-histogram", "plot-pass-rates"):
         start = index.index(f'id="{plot}"')
         src = index[start:].split('src="data:image/png;base64,', 1)[1].split('"', 1)[0]
         assert base64.b64decode(src).startswith(b"\x89PNG\r\n\x1a\n")
     assert "lstm_backward is not defined in the submission." in index
+    assert 'id="reasons-chart"' in index and '<li data-unit="lstm_backward">' in index
     assert "<script" not in index
 
 
@@ -208,7 +209,7 @@ def test_feedback_renders_in_headless_chromium(pages, tmp_path):
 
     dom = dump_dom(browser, pages / "index.html", tmp_path / "profile")
     assert "Class report" in dom
-    for plot in ("plot-histogram", "plot-pass-rates", "plot-reasons"):
+    for plot in ("plot-histogram", "plot-pass-rates", "reasons-chart"):
         assert f'id="{plot}"' in dom
     for student in ["alice", "bob", "carol", "eve", "mallory"]:
         assert f'data-student="{student}"' in dom
