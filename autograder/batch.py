@@ -299,22 +299,30 @@ class LocalExecutor:
                                    initargs=(self.assignment, self.config, os.getpid()))
 
     def run(self, payloads: Iterable[dict]) -> Iterator[tuple[dict, dict]]:
-        queue = collections.deque(payloads)
+        # Pulled one by one, as a worker frees up: the batch claims a submission only when
+        # it is about to be graded, so a second batch on the same gradebook can share the work.
+        queue = iter(payloads)
+        exhausted = False
         suspects: collections.deque = collections.deque()
         inflight: dict = {}  # future -> (payload, alone)
         pool = None
         try:
-            while queue or suspects or inflight:
-                if pool is None:
-                    pool = self._pool()
+            while suspects or inflight or not exhausted:
                 if suspects:
                     if not inflight:
                         payload = suspects.popleft()
+                        pool = pool or self._pool()
                         inflight[pool.submit(grade_payload, self.assignment, payload, self.config)] = (payload, True)
                 else:
-                    while queue and len(inflight) <= self.workers:
-                        payload = queue.popleft()
+                    while not exhausted and len(inflight) <= self.workers:
+                        payload = next(queue, None)
+                        if payload is None:
+                            exhausted = True
+                            break
+                        pool = pool or self._pool()
                         inflight[pool.submit(grade_payload, self.assignment, payload, self.config)] = (payload, False)
+                if not inflight:
+                    continue
                 done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
                 lost = []  # (payload, alone) of the tasks the dead worker took down with the pool
                 for future in done:
@@ -418,6 +426,13 @@ class Progress:
                 self._line(f"{self.label}: {self.done}/{self.total} graded ({100 * self.done / self.total:.0f}%), "
                            f"{rate:.2f} submissions/s, ETA {eta:.0f}s, {self.failed} failed")
 
+    def note(self, text: str) -> None:
+        """A line between the updates (above the bar on a terminal)."""
+        if self.bar is not None:
+            self.bar.write(text, file=self.stream)
+        elif self.mode == "plain":
+            self._line(text)
+
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
@@ -443,6 +458,11 @@ class BatchSummary:
     totals: dict = field(default_factory=dict)       # student -> total, whole gradebook
     max_score: float = 0.0
     interrupted: bool = False
+    # Another grader on the same gradebook at the same time (see gradebook.Claims):
+    by_others: list = field(default_factory=list)    # recorded by it: not graded here
+    waited_for: int = 0                              # claimed by it when this run came to them
+    waited: float = 0.0                              # seconds spent waiting for those
+    taken_over: list = field(default_factory=list)   # it stopped before recording them: graded here
 
     @property
     def skipped(self) -> int:
@@ -456,6 +476,7 @@ class BatchSummary:
             rate = self.graded / self.elapsed if self.elapsed > 0 else 0.0
             lines.append(f"Graded {self.graded} on {self.backend} in {self.elapsed:.1f} s ({rate:.2f}/s); "
                          f"{len(self.failures)} failure(s). Gradebook: {self.database} (run {self.run_id}).")
+        lines += self.sharing_lines()
         if self.interrupted:
             lines.append("Interrupted: what was recorded stays; run the same command again to resume.")
         if self.failures:
@@ -465,6 +486,20 @@ class BatchSummary:
             lines.append(f"In the gradebook but not in {self.source} (kept): {', '.join(self.missing)}")
         lines += self.distribution_lines()
         return "\n".join(lines)
+
+    def sharing_lines(self) -> list[str]:
+        """What another grader of the same gradebook did to this run's to-do list."""
+        lines = []
+        if self.waited_for:
+            lines.append(f"Shared gradebook: another grader was grading {self.waited_for} of these submissions; "
+                         f"this run graded only the rest, then waited {self.waited:.1f} s for it.")
+        if self.by_others:
+            lines.append(f"Recorded by the other grader, not graded here: {len(self.by_others)} "
+                         f"({', '.join(sorted(self.by_others))}).")
+        if self.taken_over:
+            lines.append(f"Released by the other grader without a grade (it stopped), graded here: "
+                         f"{', '.join(sorted(self.taken_over))}.")
+        return lines
 
     def distribution_lines(self) -> list[str]:
         if not self.totals:
@@ -518,7 +553,7 @@ def autograde(assignment: str, submissions: str | Path, db: str = DEFAULT_DB, *,
     fingerprint = assignment_fingerprint(assignment)
     units_on_error = [(u.name, u.points) for u in spec.units]
 
-    with Gradebook(db) as book:
+    with Gradebook(db) as book, book.claims() as claims:
         recorded = book.recorded(assignment)
         todo, unreadable = [], []
         for entry in entries:
@@ -557,6 +592,7 @@ def autograde(assignment: str, submissions: str | Path, db: str = DEFAULT_DB, *,
                         result=outcome.get("result") if ok else None, error=error,
                         units_on_error=units_on_error, wall_time=outcome.get("wall", 0.0),
                         worker=outcome.get("worker", ""))
+            claims.release(assignment, payload["student"])  # after the commit: no moment unclaimed and unrecorded
             if ok:
                 summary.graded += 1
             else:
@@ -565,18 +601,50 @@ def autograde(assignment: str, submissions: str | Path, db: str = DEFAULT_DB, *,
             if on_recorded is not None:
                 on_recorded(payload["student"], summary.graded + len(summary.failures))
 
+        deferred: list[dict] = []   # claimed by another grader of this gradebook when we came to them
+
+        def claimed(payloads: Iterable[dict]) -> Iterator[dict]:
+            """The payloads this run may grade, claimed as the executor takes them."""
+            for payload in payloads:
+                student = payload["student"]
+                if not claims.try_claim(assignment, student):
+                    deferred.append(payload)
+                elif book.recorded_meanwhile(assignment, student, recorded.get(student), payload["hash"],
+                                             fingerprint):
+                    claims.release(assignment, student)
+                    summary.by_others.append(student)
+                else:
+                    yield payload
+
+        def grade(payloads: Iterable[dict]) -> None:
+            results = executor.run(payloads)
+            try:
+                for payload, outcome in results:
+                    record(payload, outcome)
+            finally:
+                results.close()  # shuts the pool down, cancels what is left
+
         started = time.monotonic()
         try:
             for entry, reason in unreadable:
                 record({"student": entry.student, "source": entry.source, "hash": ""},
                        {"ok": False, "error": reason})
             if todo:
-                results = executor.run(todo)
-                try:
-                    for payload, outcome in results:
-                        record(payload, outcome)
-                finally:
-                    results.close()  # shuts the pool down, cancels what is left
+                grade(claimed(todo))
+            summary.waited_for = len(deferred)
+            waited, said = time.monotonic(), 0.0
+            while deferred:  # ours are all recorded: wait for the other grader's to be
+                if time.monotonic() - said >= 30:
+                    said = time.monotonic()
+                    bar.note(f"{assignment}: waiting for another grader of this gradebook, which is grading "
+                             f"{len(deferred)} of these submissions")
+                time.sleep(0.25)
+                pending, deferred[:] = list(deferred), []
+                takeover = list(claimed(pending))   # what it released without recording (it stopped)
+                summary.taken_over += [p["student"] for p in takeover]
+                if takeover:
+                    grade(takeover)
+            summary.waited = time.monotonic() - waited if summary.waited_for else 0.0
         except KeyboardInterrupt:
             summary.interrupted = True
         finally:

@@ -1,7 +1,9 @@
-"""The course-scale commands: `rnngrade autograde`, `rnngrade export`, `rnngrade feedback`.
+"""The course-scale commands: `rnngrade autograde`, `rnngrade export`, `rnngrade feedback`,
+`rnngrade db upgrade|current`.
 Parse, call autograder.batch / exports / report, print. Nothing else."""
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -12,24 +14,35 @@ from autograder.assignments import ASSIGNMENT_IDS
 
 DEFAULT_DB = "sqlite:///gradebook.db"  # autograder.gradebook.DEFAULT_DB, without importing SQLAlchemy here
 
-DB_HELP = ("Gradebook: a file path (SQLite) or any SQLAlchemy URL "
-           f"(default: {DEFAULT_DB}, in the working directory).")
+DB_HELP = (f"Gradebook database: an SQLAlchemy URL (postgresql://user:password@host/dbname needs the "
+           f"`postgres` extra) or a plain path to an SQLite file (default: {DEFAULT_DB}, in the working "
+           f"directory).")
 
 
-def _open_gradebook(db: str, *, create: bool = True):
-    """The gradebook for a writer (created if missing) or a reader (create=False: a missing
-    file or a database that is no gradebook is an error, and no file is made)."""
+@contextlib.contextmanager
+def _gradebook_errors(db: str):
+    """A database that cannot be reached, read or upgraded: one line, no traceback."""
+    from alembic.util import CommandError
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-    from autograder.gradebook import Gradebook, GradebookMissing
+    from autograder.gradebook import GradebookMissing
 
     try:
-        return Gradebook(db, create=create)
+        yield
     except GradebookMissing as exc:
         raise click.ClickException(str(exc)) from None
-    except (ArgumentError, SQLAlchemyError, ImportError) as exc:
-        reason = str(exc).splitlines()[0]
-        raise click.ClickException(f"cannot open the gradebook {db!r}: {reason}") from None
+    except (ArgumentError, SQLAlchemyError, ImportError, CommandError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise click.UsageError(f"cannot open the gradebook {db!r}: {reason}") from None
+
+
+def _open_gradebook(db: str, migrate: bool = True, create: bool = True):
+    """The gradebook for a writer (created if missing) or a reader (create=False: a missing
+    file or a database that is no gradebook is an error, and no file is made)."""
+    from autograder.gradebook import Gradebook
+
+    with _gradebook_errors(db):
+        return Gradebook(db, migrate=migrate, create=create)
 
 
 def _read_gradebook(db: str, assignment: str):
@@ -114,3 +127,39 @@ def feedback(assignment, db, out_dir):
     with _read_gradebook(db, assignment) as book:
         written = write_feedback(book, assignment, out_dir)
     click.echo(f"wrote {out_dir / 'index.html'} and {len(written) - 1} student page(s) in {out_dir / 'students'}")
+
+
+@click.group("db")
+def db_group():
+    """The gradebook's schema (it is also upgraded whenever a command opens the gradebook)."""
+
+
+@db_group.command("upgrade")
+@click.option("--db", default=DEFAULT_DB, show_default=True, help=DB_HELP)
+def db_upgrade(db):
+    """Bring the gradebook's schema to this rnngrade's newest revision (creating it if
+    the database is empty; a gradebook written before migrations keeps its rows)."""
+    from autograder.gradebook import upgrade
+
+    with _open_gradebook(db, migrate=False) as book, _gradebook_errors(db):
+        before, after = upgrade(book.engine)
+        where = book.display_url
+    if before == after:
+        click.echo(f"{where}: schema already at {after} (newest).")
+    else:
+        click.echo(f"{where}: schema upgraded from {before or 'nothing'} to {after}.")
+
+
+@db_group.command("current")
+@click.option("--db", default=DEFAULT_DB, show_default=True, help=DB_HELP)
+def db_current(db):
+    """Print the gradebook's schema revision and this rnngrade's newest one."""
+    from autograder.gradebook import schema_head, schema_revision
+
+    with _open_gradebook(db, migrate=False) as book, _gradebook_errors(db):
+        with book.engine.connect() as connection:
+            current = schema_revision(connection)
+        where = book.display_url
+    head = schema_head()
+    state = "up to date" if current == head else "upgrade with `rnngrade db upgrade`"
+    click.echo(f"{where}: schema {current or 'none'}, newest {head} ({state}).")

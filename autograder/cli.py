@@ -53,10 +53,11 @@ from autograder.release_cli import check, release, source  # noqa: E402
 main.add_command(source)
 main.add_command(release)
 main.add_command(check)
-from autograder.batch_cli import autograde, export, feedback  # noqa: E402
+from autograder.batch_cli import autograde, db_group, export, feedback  # noqa: E402
 main.add_command(autograde)
 main.add_command(export)
 main.add_command(feedback)
+main.add_command(db_group)
 from autograder.course_cli import gradescope  # noqa: E402
 main.add_command(gradescope)
 

@@ -1,31 +1,46 @@
 """The gradebook: one row per (assignment, student) submission and one per graded unit,
-in any database SQLAlchemy 2.x reaches (default: `sqlite:///gradebook.db`).
+in any database SQLAlchemy 2.x reaches (default: `sqlite:///gradebook.db`; a plain path
+is an SQLite file, see `database_url`).
+
+Its schema is versioned with Alembic (autograder/migrations): opening a gradebook brings
+it to the newest revision under a schema lock (`upgrade`), so a gradebook written by an
+older rnngrade keeps its rows, and two graders opening a new database at once do not
+both create the tables.
 
 Resume and idempotence rest on three rules:
 
 - A submission is recorded in one transaction, together with all its unit rows: a run
   killed at any moment (SIGKILL included) leaves either the whole grading or none of it.
-- `(assignment, student)` is unique: a regrade replaces the old row in the same
-  transaction; a submission is never recorded twice.
+- `(assignment, student)` is unique: recording is an upsert on it (PostgreSQL and
+  SQLite: INSERT … ON CONFLICT DO UPDATE, the unit rows replaced in the same
+  transaction), so a regrade replaces the old row and two graders recording the same
+  submission at once leave one row, never an IntegrityError.
 - A recorded submission is graded again only when something it depends on changed: the
   file's bytes (`content_hash`, sha256), or the assignment's `fingerprint` (grader
   version + a hash of the reference folder and of the assignment's description module),
   or when its last grading ended in a grader error. `needs_grading` is that rule.
 
 Only the process that runs the batch writes here; workers send results back to it.
+Several batch processes may share one gradebook (TAs, a CI job): each claims a submission
+before grading it (`Claims`: PostgreSQL advisory locks, or byte-range locks on a file
+beside an SQLite gradebook; a process's claims end with it, even on SIGKILL), so a
+submission is graded by one of them at a time.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import importlib
+import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint,
-                        create_engine, delete, event, insert, select)
-from sqlalchemy.engine import Engine
+                        create_engine, delete, event, insert, inspect, make_url, select, text)
+from sqlalchemy.dialects import postgresql as pg_dialect, sqlite as sqlite_dialect
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, selectinload, sessionmaker
 
 from autograder import __version__
@@ -162,6 +177,7 @@ class Recorded:
     content_hash: str
     fingerprint: str
     status: str
+    graded_at: datetime | None = None
 
 
 def needs_grading(recorded: Recorded | None, content: str, fingerprint: str, force: bool = False) -> bool:
@@ -188,23 +204,30 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.close()
 
 
-def database_url(value: str | Path) -> str:
-    """`--db` as given: an SQLAlchemy URL (anything with "://", e.g. sqlite:///x.db,
-    postgresql://host/db) is kept; anything else is a path to an SQLite file."""
-    text = str(value)
-    if "://" in text:
-        return text
-    return f"sqlite:///{Path(text).expanduser().resolve()}"
+def database_url(db: str) -> str:
+    """The SQLAlchemy URL of a gradebook given as a URL or as a plain path.
+
+    - a path (no `://`): an SQLite file, `grades/course.db` → `sqlite:///grades/course.db`;
+    - `postgresql://user:password@host:5432/dbname` (or `postgres://`, or a unix socket as
+      `postgresql:///dbname?host=/run/postgresql`): PostgreSQL through psycopg 3, the
+      driver of the `postgres` extra (SQLAlchemy's default PostgreSQL driver is psycopg2);
+    - any other SQLAlchemy URL, unchanged.
+    """
+    if "://" not in db:
+        return f"sqlite:///{Path(db).expanduser()}"
+    url = make_url(db)
+    if url.drivername not in ("postgresql", "postgres"):
+        return db
+    return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
 
 
 class GradebookMissing(Exception):
-    """The gradebook a reader asked for does not exist, or holds nothing for the assignment."""
+    """A reader (export, feedback) asked for a gradebook that does not exist, or for a
+    database that holds no gradebook."""
 
 
 def sqlite_file(url: str) -> Path | None:
     """The file behind an SQLite URL (None for other databases and in-memory SQLite)."""
-    from sqlalchemy.engine import make_url
-
     parsed = make_url(url)
     if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
         return None
@@ -212,6 +235,7 @@ def sqlite_file(url: str) -> Path | None:
 
 
 def make_engine(url: str) -> Engine:
+    url = database_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -219,32 +243,111 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+# --------------------------------------------------------------------------- schema
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+BASELINE = "0001_baseline"      # the schema rnngrade wrote before it had migrations
+SCHEMA_LOCK = 0x726E6E67_72616465   # PostgreSQL advisory lock key ("rnngrade")
+
+
+def _alembic_config(connection: Connection | None = None):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def schema_head() -> str:
+    """The newest schema revision this rnngrade knows."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def schema_revision(connection: Connection) -> str | None:
+    """The gradebook's schema revision (None: no version table)."""
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def _begin_locked(connection: Connection) -> None:
+    """Begin the transaction that holds the schema lock until it ends: PostgreSQL's
+    transaction-level advisory lock; SQLite's write lock (BEGIN IMMEDIATE: a second
+    writer waits for it, up to the connection's busy timeout). Other databases: a plain
+    transaction."""
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        # A migration may rebuild a table (SQLite's batch mode): with foreign keys
+        # enforced, dropping the old `submissions` would cascade to every unit row. The
+        # pragma only changes outside a transaction; foreign keys are checked before commit.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif dialect == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+    else:
+        connection.begin()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
+    """Bring the gradebook's schema to `revision` under the schema lock, in one
+    transaction; (revision before, revision after). A database with the baseline's tables
+    but no version table (written before migrations existed) is stamped with the baseline
+    first, its rows kept. Cheap when the schema is already current."""
+    from alembic import command
+
+    target = schema_head() if revision == "head" else revision
+    with engine.connect() as connection:
+        current = schema_revision(connection)
+        connection.rollback()
+    if current == target:
+        return current, current
+    with engine.connect() as connection:
+        try:
+            _begin_locked(connection)
+            before = schema_revision(connection)   # again: another grader may have done it
+            config = _alembic_config(connection)
+            if before is None and inspect(connection).has_table(Submission.__tablename__):
+                command.stamp(config, BASELINE)
+            command.upgrade(config, revision)
+            if connection.dialect.name == "sqlite":
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the schema upgrade broke foreign keys: {broken[:5]}")
+            after = schema_revision(connection)
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+        finally:
+            if connection.dialect.name == "sqlite":
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
+    return before, after
+
+
 class Gradebook:
-    def __init__(self, url: str = DEFAULT_DB, *, create: bool = True):
+    def __init__(self, url: str = DEFAULT_DB, *, migrate: bool = True, create: bool = True):
         """create=False: a reader (export, feedback). A missing SQLite file, or a database
-        without the gradebook's tables, is GradebookMissing rather than a new empty file."""
-        self.url = url = database_url(url)
+        without the gradebook's tables, is GradebookMissing, and nothing is created."""
+        self.url = database_url(url)
         if not create:
-            path = sqlite_file(url)
+            path = sqlite_file(self.url)
             if path is not None and not path.is_file():
                 raise GradebookMissing(f"no gradebook at {path} (run `rnngrade autograde` first, or pass --db)")
-        self.engine = make_engine(url)
-        if create:
-            Base.metadata.create_all(self.engine)
-        else:
-            from sqlalchemy import inspect
-
-            if not inspect(self.engine).has_table(Submission.__tablename__):
+        self.engine = make_engine(self.url)
+        if not create and not inspect(self.engine).has_table(Submission.__tablename__):
+            self.engine.dispose()
+            raise GradebookMissing(f"{self.display_url} is not an rnngrade gradebook (it has no submissions table)")
+        if migrate:
+            try:
+                upgrade(self.engine)
+            except BaseException:
                 self.engine.dispose()
-                raise GradebookMissing(f"{self.display_url_of(url)} is not an rnngrade gradebook "
-                                       "(it has no submissions table)")
+                raise
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
-
-    @staticmethod
-    def display_url_of(url: str) -> str:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
 
     def close(self):
         self.engine.dispose()
@@ -279,9 +382,25 @@ class Gradebook:
         with self.Session() as session:
             rows = session.execute(
                 select(Submission.student, Submission.id, Submission.content_hash,
-                       Submission.fingerprint, Submission.status)
+                       Submission.fingerprint, Submission.status, Submission.graded_at)
                 .where(Submission.assignment == assignment)).all()
-        return {r.student: Recorded(r.id, r.content_hash, r.fingerprint, r.status) for r in rows}
+        return {r.student: Recorded(r.id, r.content_hash, r.fingerprint, r.status, r.graded_at) for r in rows}
+
+    def recorded_meanwhile(self, assignment: str, student: str, seen: Recorded | None, content: str,
+                           fingerprint: str) -> bool:
+        """Whether another grader recorded this very submission (same bytes, same
+        assignment fingerprint) since `seen` was read: then it need not be graded again,
+        whatever the verdict (a grader error is retried by the next run, as with one run)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(Submission.content_hash, Submission.fingerprint, Submission.graded_at)
+                .where(Submission.assignment == assignment, Submission.student == student)).first()
+        if row is None or (seen is not None and row.graded_at == seen.graded_at):
+            return False
+        return row.content_hash == content and row.fingerprint == fingerprint
+
+    def claims(self) -> "Claims":
+        return Claims(self)
 
     def record(self, *, assignment: str, student: str, source: str, content_hash: str, fingerprint: str,
                run_id: int | None, result: dict | None = None, error: str | None = None,
@@ -313,13 +432,23 @@ class Gradebook:
                    wall_time=float(wall_time), worker=worker, graded_at=utcnow())
         # Core statements, not ORM objects: the same rows in the same transaction for a
         # third of the batch process's CPU (the unit of work cost ~2 ms per submission).
-        # The old grading's unit rows go with it by ON DELETE CASCADE, as they did with the
-        # ORM (passive_deletes). DELETE before INSERT: the (assignment, student) constraint.
         submissions, unit_results = Submission.__table__, UnitScore.__table__
         with self.engine.begin() as conn:
-            conn.execute(delete(submissions).where(submissions.c.assignment == assignment,
-                                                   submissions.c.student == student))
-            row_id = conn.execute(insert(submissions), row).inserted_primary_key[0]
+            upsert = _upsert_dialects.get(conn.dialect.name)
+            if upsert is not None:
+                # One statement, atomic against a concurrent grader: the row (and its id)
+                # stays, its fields and unit rows are replaced.
+                stmt = upsert.insert(submissions).values(row)
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=[submissions.c.assignment, submissions.c.student],
+                    set_={k: stmt.excluded[k] for k in row if k not in ("assignment", "student")})
+                row_id = conn.execute(stmt.returning(submissions.c.id)).scalar_one()
+                conn.execute(delete(unit_results).where(unit_results.c.submission_id == row_id))
+            else:
+                # Elsewhere: the old grading's unit rows go with it by ON DELETE CASCADE.
+                conn.execute(delete(submissions).where(submissions.c.assignment == assignment,
+                                                       submissions.c.student == student))
+                row_id = conn.execute(insert(submissions), row).inserted_primary_key[0]
             if units:
                 conn.execute(insert(unit_results), [dict(u, submission_id=row_id) for u in units])
         return row_id
@@ -339,6 +468,84 @@ class Gradebook:
     def runs(self, assignment: str) -> list[Run]:
         with self.Session() as session:
             return list(session.scalars(select(Run).where(Run.assignment == assignment).order_by(Run.id)))
+
+
+_upsert_dialects = {"postgresql": pg_dialect, "sqlite": sqlite_dialect}
+
+
+# --------------------------------------------------------------------------- claims
+
+def _claim_key(assignment: str, student: str) -> int:
+    digest = hashlib.sha256(f"rnngrade claim\0{assignment}\0{student}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+class Claims:
+    """The submissions this process is grading, as seen by every other process grading
+    the same gradebook. A claim is a lock the database or the operating system drops when
+    its holder ends, however it ends: nothing to expire, no claim left by a killed run.
+
+    - PostgreSQL: a session advisory lock per (assignment, student), on a connection kept
+      for the run;
+    - SQLite file: a byte-range lock (fcntl) on `<gradebook>-claims` beside it (like the
+      database's own locks, for graders on one machine or a file system with working
+      POSIX locks);
+    - anything else: no claims (every claim succeeds).
+    """
+
+    def __init__(self, book: Gradebook):
+        self.held: set[int] = set()
+        self._conn = self._fd = None
+        url = book.engine.url
+        if url.get_backend_name() == "postgresql":
+            self._conn = book.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        elif url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
+                and "mode=memory" not in str(url):
+            self._fd = os.open(f"{url.database}-claims", os.O_RDWR | os.O_CREAT, 0o644)
+
+    def try_claim(self, assignment: str, student: str) -> bool:
+        """Claim without waiting; False if another process holds it."""
+        key = _claim_key(assignment, student)
+        if key in self.held:
+            return True
+        if self._conn is not None:
+            if not self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar_one():
+                return False
+        elif self._fd is not None:
+            try:
+                fcntl.lockf(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, key % (1 << 62))
+            except (BlockingIOError, PermissionError):
+                return False
+        self.held.add(key)
+        return True
+
+    def release(self, assignment: str, student: str) -> None:
+        key = _claim_key(assignment, student)
+        if key not in self.held:
+            return
+        self.held.discard(key)
+        if self._conn is not None:
+            self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+        elif self._fd is not None:
+            fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, key % (1 << 62))
+
+    def close(self) -> None:
+        self.held.clear()
+        if self._conn is not None:
+            try:  # explicitly: a pooled connection's session (and its locks) outlives close()
+                self._conn.execute(text("SELECT pg_advisory_unlock_all()"))
+            finally:
+                self._conn.close()
+                self._conn = None
+        if self._fd is not None:
+            os.close(self._fd)   # and the file's locks with the descriptor
+            self._fd = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 def summary_line(text: str | None) -> str:

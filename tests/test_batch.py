@@ -372,14 +372,16 @@ def test_resume_after_sigkill_then_idempotent_force_and_changed_file(tmp_path):
     one = autograde(A, subs, db_url(db), workers=0, progress="none")  # in this process: quicker
     assert (one.to_grade, one.graded) == (1, 1)
     third = rows(db)
-    assert third[changed][3] == 1.0 and third[changed][0] != second[changed][0]
+    assert third[changed][3] == 1.0 and third[changed][1:3] != second[changed][1:3]
     assert {s: r for s, r in third.items() if s != changed} == {s: r for s, r in second.items() if s != changed}
 
     # --force: everything, still one row each
     forced = autograde(A, subs, db_url(db), workers=2, force=True, progress="none")
     assert (forced.to_grade, forced.graded) == (12, 12)
     fourth = rows(db)
-    assert len(fourth) == 12 and all(fourth[s][0] != third[s][0] and fourth[s][2] != third[s][2] for s in fourth)
+    # regraded in place (the upsert keeps each row's id), by this run
+    assert len(fourth) == 12 and all(fourth[s][0] == third[s][0] and fourth[s][1] != third[s][1]
+                                     and fourth[s][2] != third[s][2] for s in fourth)
     assert {s: r[3] for s, r in fourth.items()} == {**totals, changed: 1.0}
     with sqlite3.connect(db) as con:  # the replaced gradings' unit rows went with them
         assert con.execute("SELECT count(*) FROM unit_results").fetchone()[0] == 12 * len(UNITS)

@@ -74,7 +74,7 @@ def test_readers_refuse_an_empty_or_foreign_gradebook(tmp_path, command, graded,
     assert "holds no submission of rnn_layers" in other.output
     foreign = tmp_path / "notes.txt"
     foreign.write_text("not a database\n" * 100)
-    result = run(*command, "--db", foreign, code=1)
+    result = run(*command, "--db", foreign, code=2)
     assert "cannot open the gradebook" in result.output and "Traceback" not in result.output
     with sqlite3.connect(tmp_path / "other.db") as con:
         con.execute("CREATE TABLE t (x)")
@@ -103,8 +103,8 @@ def test_autograde_student_regrades_just_those(graded):
     assert "2 submission(s)" in out and "2 to grade" in out
     after = submissions(graded["db"])
     assert after["alice"] == before["alice"]  # untouched: same row, same time
-    for student in ("bob", "carol"):  # regraded although unchanged: new rows, same scores
-        assert after[student][0] != before[student][0] and after[student][1] == before[student][1]
+    for student in ("bob", "carol"):  # regraded although unchanged: graded again, same scores
+        assert after[student][2] != before[student][2] and after[student][1] == before[student][1]
     result = run("autograde", A, graded["subs"], "--db", graded["db"], "--student", "dave", code=2)
     assert "no submission of dave" in result.output
     assert submissions(graded["db"]) == after
