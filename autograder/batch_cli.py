@@ -66,7 +66,9 @@ def _read_gradebook(db: str, assignment: str):
 @click.option("--force", is_flag=True, help="Grade every submission again, changed or not.")
 @click.option("--student", "students", multiple=True, metavar="NAME",
               help="Grade only this student, changed or not (repeatable); the others are left as recorded.")
-def autograde(assignment, submissions, db, workers, scheduler, force, students):
+@click.option("--settings", "settings_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Course settings with the [deadlines] section (default: ./rnngrade.toml if present).")
+def autograde(assignment, submissions, db, workers, scheduler, force, students, settings_file):
     """Grade every submission in SUBMISSIONS of ASSIGNMENT into the gradebook.
 
     SUBMISSIONS is nbgrader's layout (the folder holding <student>/<ASSIGNMENT>/*.ipynb,
@@ -75,12 +77,13 @@ def autograde(assignment, submissions, db, workers, scheduler, force, students):
     an interrupted run picks up where it stopped.
     """
     from autograder.batch import DiscoveryError, autograde as run
+    from autograder.deadlines import SettingsError, load_deadlines
 
     _open_gradebook(db).close()
     try:
         summary = run(assignment, submissions, db, workers=workers, scheduler=scheduler, force=force,
-                      students=students)
-    except DiscoveryError as exc:
+                      students=students, deadlines=load_deadlines(settings_file))
+    except (DiscoveryError, SettingsError) as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(summary.text())
     if summary.interrupted:
@@ -90,14 +93,24 @@ def autograde(assignment, submissions, db, workers, scheduler, force, students):
 @click.command()
 @click.argument("assignment", type=click.Choice(ASSIGNMENT_IDS), metavar="ASSIGNMENT")
 @click.option("--db", default=DEFAULT_DB, show_default=True, help=DB_HELP)
-@click.option("--format", "fmt", type=click.Choice(["csv", "json", "gradescope"]), required=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "canvas", "json", "gradescope"]), required=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
-              help="File (csv, json; default: standard output) or folder (gradescope; default: ./gradescope).")
-def export(assignment, db, fmt, output):
-    """Export the gradebook of ASSIGNMENT: a CSV grade sheet, everything as JSON, or a
-    Gradescope results.json per student (<OUTPUT>/<student>/results.json)."""
+              help="File (csv, canvas, json; default: standard output) or folder (gradescope; default: ./gradescope).")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Class roster CSV (columns student, and any of name, email, id, sis_user_id, sis_login_id, "
+                   "section): e-mails in the CSV, identities in the Canvas import.")
+@click.option("--canvas-column", default=None, metavar="NAME",
+              help='The Canvas gradebook column to fill, e.g. "RNN step by step (12345)" (default: ASSIGNMENT).')
+def export(assignment, db, fmt, output, roster, canvas_column):
+    """Export the gradebook of ASSIGNMENT: a CSV grade sheet (per-unit scores with overrides,
+    raw score, late penalty, final score, maximum, hand-in time), a Canvas gradebook import,
+    everything as JSON, or a Gradescope results.json per student (<OUTPUT>/<student>/results.json)."""
     from autograder import exports
 
+    try:
+        people = exports.read_roster(roster) if roster else None
+    except exports.RosterError as exc:
+        raise click.UsageError(str(exc)) from None
     with _read_gradebook(db, assignment) as book:
         if fmt == "gradescope":
             folder = output or Path("gradescope")
@@ -105,7 +118,10 @@ def export(assignment, db, fmt, output):
             click.echo(f"wrote {len(written)} results.json file(s) under {folder}", err=True)
             return
         if fmt == "csv":
-            text = exports.to_csv(assignment, book.submissions(assignment))
+            text = exports.to_csv(assignment, book.submissions(assignment), book.overrides(assignment), people)
+        elif fmt == "canvas":
+            text = exports.to_canvas_csv(assignment, book.submissions(assignment), book.overrides(assignment),
+                                         people, canvas_column)
         else:
             text = json.dumps(exports.to_json_data(book, assignment), indent=2) + "\n"
     if output is None:

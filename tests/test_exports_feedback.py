@@ -65,17 +65,24 @@ def invoke(command, *args):
 # --------------------------------------------------------------------------- exports
 
 def test_csv_export(book, tmp_path):
+    from autograder.exports import SHEET_COLUMNS
+
     out = tmp_path / "grades.csv"
     invoke(export, A, "--db", book["url"], "--format", "csv", "-o", str(out))
     table = list(csv.reader(io.StringIO(out.read_text())))
-    assert table[0] == ["student", *UNITS, "total"]
-    body = {row[0]: row[1:] for row in table[1:]}
+    assert table[0] == ["student", *UNITS, *SHEET_COLUMNS]
+    body = {row[0]: dict(zip(table[0][1:], row[1:])) for row in table[1:]}
     assert list(body) == ["alice", "bob", "carol", "eve", "mallory"]
-    assert body["bob"] == ["1", "1", "1", "1", "1", "1", "0", "0", "6"]
-    assert body["carol"] == ["1", "1", "1", "1", "0", "1", "1", "1", "7"]
-    assert body["eve"][-1] == "0"
-    assert {s: float(r[-1]) for s, r in body.items() if s != "eve"} == TOTALS
-    assert all(float(r[-1]) == sum(map(float, r[:-1])) for r in body.values())
+    assert [body["bob"][u] for u in UNITS] == ["1", "1", "1", "1", "1", "1", "0", "0"]
+    assert [body["carol"][u] for u in UNITS] == ["1", "1", "1", "1", "0", "1", "1", "1"]
+    # a grader failure has no final score (not a zero) and says so
+    assert body["eve"]["final_score"] == "" and body["eve"]["status"] == "error"
+    assert {s: float(r["final_score"]) for s, r in body.items() if s != "eve"} == TOTALS
+    for student, row in body.items():
+        assert row["max_points"] == "8" and row["late_penalty"] == "0" and row["overrides"] == "0"
+        assert float(row["raw_score"]) == sum(map(float, (row[u] for u in UNITS)))
+        if student != "eve":  # no timestamp.txt in a flat folder: the file's time, said so
+            assert row["submitted_at"].endswith(" UTC") and row["submitted_at_source"] == "file mtime"
     # without -o: standard output
     assert invoke(export, A, "--db", book["url"], "--format", "csv").output == out.read_text()
 

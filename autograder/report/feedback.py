@@ -19,6 +19,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup, escape
 
 from autograder.gradebook import ERROR, Gradebook, Submission, summary_line, utcnow
+from autograder.grades import grade_of
 from autograder.report import plots
 
 MAX_EXPLANATION = 4000       # characters of one unit's explanation shown on a page
@@ -207,33 +208,37 @@ def write_feedback(book: Gradebook, assignment: str, out_dir: str | Path) -> lis
     written = []
 
     student_template = env.get_template("student.html.j2")
+    overrides = book.overrides(assignment)
+    grades = {sub.student: grade_of(sub, overrides.get(sub.student)) for sub in submissions}
     pages = {}
     for sub in submissions:
         pages[sub.student] = "students/" + page_name(sub.student)
-        units = [{"name": u.name, "score": u.score, "max_score": u.max_score, "mode": u.mode,
-                  "verdict": verdict(u.score, u.max_score, u.status), "cases_passed": u.cases_passed,
-                  "cases_total": u.cases_total, "explanation": trim(u.explanation)} for u in sub.units]
-        html = student_template.render(assignment=spec, sub=sub, units=units, generated=generated,
+        grade = grades[sub.student]
+        units = [{"name": u.name, "score": g.score, "graded": u.score, "max_score": u.max_score, "mode": u.mode,
+                  "verdict": verdict(g.score, u.max_score, u.status), "cases_passed": u.cases_passed,
+                  "cases_total": u.cases_total, "explanation": trim(u.explanation), "override": g.override}
+                 for u, g in zip(sub.units, grade.units)]
+        html = student_template.render(assignment=spec, sub=sub, units=units, generated=generated, grade=grade,
                                        error=summary_line(sub.error) if sub.status == ERROR else None)
         path = out / pages[sub.student]
         path.write_text(html, encoding="utf-8")
         written.append(path)
 
     stats = class_statistics(assignment, submissions)
-    totals = [s.score for s in submissions]
+    totals = [g.final for g in grades.values() if g.final is not None]
     figures = {}
-    if submissions:
+    if totals:
         figures["histogram"] = plots.score_histogram(totals, spec.total_points)
         figures["pass_rates"] = plots.pass_rates([s.name for s in stats], [s.pass_rate for s in stats])
     summary = {
         "students": len(submissions),
         "mean": statistics.fmean(totals) if totals else 0.0,
         "median": statistics.median(totals) if totals else 0.0,
-        "full": sum(1 for s in submissions if s.score >= s.max_score and s.status != ERROR),
+        "full": sum(1 for g in grades.values() if g.final is not None and g.final >= g.max_score),
         "errors": [s.student for s in submissions if s.status == ERROR],
     }
-    rows = [{"student": s.student, "page": pages[s.student], "score": s.score, "max_score": s.max_score,
-             "status": s.status, "units": {u.name: u for u in s.units}} for s in submissions]
+    rows = [{"student": s.student, "page": pages[s.student], "grade": grades[s.student], "max_score": s.max_score,
+             "status": s.status, "units": {u.name: u for u in grades[s.student].units}} for s in submissions]
     html = env.get_template("class.html.j2").render(assignment=spec, stats=stats, rows=rows, figures=figures,
                                                     summary=summary, generated=generated,
                                                     common=common_reasons(stats))
