@@ -281,3 +281,210 @@ def test_the_class_report_counts_knock_on_failures_under_their_cause(tmp_path):
     chart = index.split('id="reasons-chart"')[1].split("</ol>")[0]
     assert 'data-unit="rnn_cell_forward"' in chart and 'data-unit="rnn_cell_backward"' not in chart
     assert 'data-because="rnn_cell_forward"' in index and "only because" in index
+
+
+# --------------------------------------------------------------------------- deadlines
+
+def settings(**deadlines):
+    from autograder.assignments import ASSIGNMENT_IDS
+    from autograder.deadlines import DeadlineSettings
+
+    return DeadlineSettings.from_dict(deadlines, ASSIGNMENT_IDS)
+
+
+def test_late_policies():
+    hour, day = 3600, 86400
+    per_day = settings(policy="per_day", percent=10, cutoff_hours=72, due={A: "2026-03-01 23:59"})
+    assert [per_day.penalty(s) for s in (0, -5, 1, day, day + 1, 3 * day)] == [0, 0, 0.1, 0.1, 0.2, 0.3]
+    assert per_day.penalty(3 * day + 1) == 1.0  # past the cutoff: zero
+    per_hour = settings(policy="per_hour", percent=5)
+    assert [per_hour.penalty(s) for s in (1, hour, 2.5 * hour, 30 * hour)] == [0.05, 0.05, 0.15, 1.0]
+    zero = settings(policy="zero_after")
+    assert zero.penalty(1) == 1.0 and zero.penalty(0) == 0.0
+    grace = settings(policy="zero_after", cutoff_hours=2)
+    assert grace.penalty(hour) == 0.0 and grace.penalty(3 * hour) == 1.0
+    assert settings(policy="none").penalty(100 * day) == 0.0
+    assert "10% of the score per started day late, zero after 72 h late" == per_day.rule()
+
+
+def test_due_dates_extensions_and_time_zones():
+    from datetime import datetime
+
+    s = settings(timezone="Europe/Paris", due={A: "2026-03-01 23:59", "rnn_layers": "2026-03-08T12:00:00+00:00"},
+                 extensions={A: {"alice": "2026-03-04 23:59"}})
+    assert s.due_for(A, "bob") == datetime(2026, 3, 1, 22, 59)          # Paris is UTC+1 in March
+    assert s.due_for(A, "alice") == datetime(2026, 3, 4, 22, 59)        # her extension
+    assert s.due_for("rnn_layers", "alice") == datetime(2026, 3, 8, 12, 0)
+    assert s.due_for("char_lm", "bob") is None
+
+
+@pytest.mark.parametrize("deadlines, words", [
+    ({"policy": "weekly"}, "deadlines.policy"),
+    ({"policy": "per_day"}, "needs a percent"),
+    ({"percent": 150}, "deadlines.percent"),
+    ({"cutoff_hours": -1}, "deadlines.cutoff_hours"),
+    ({"due": {"rnn_step_by_stp": "2026-03-01"}}, "unknown assignment 'rnn_step_by_stp'"),
+    ({"due": {A: "first of March"}}, "deadlines.due.rnn_step_by_step"),
+    ({"extensions": {A: {"alice": 3}}}, "deadlines.extensions.rnn_step_by_step.alice"),
+    ({"timezone": "Mars/Olympus"}, "deadlines.timezone"),
+    ({"polcy": "none"}, "unknown key(s) polcy"),
+])
+def test_settings_are_validated(deadlines, words):
+    from autograder.deadlines import SettingsError
+
+    with pytest.raises(SettingsError, match=None) as info:
+        settings(**deadlines)
+    assert words in str(info.value)
+
+
+def test_submission_time_from_nbgraders_timestamp_or_the_files_time(tmp_path):
+    import os
+    from datetime import datetime
+
+    from autograder.deadlines import submission_time
+
+    folder = tmp_path / "alice" / A
+    folder.mkdir(parents=True)
+    nb = folder / "student.ipynb"
+    nb.write_text("{}")
+    os.utime(nb, (1772400000, 1772400000))
+    assert submission_time([nb]) == (datetime(2026, 3, 1, 21, 20), "file mtime")
+    (folder / "timestamp.txt").write_text("2026-03-03 10:00:00.000000 UTC\n")
+    assert submission_time([nb]) == (datetime(2026, 3, 3, 10, 0), "timestamp.txt")
+    (folder / "timestamp.txt").write_text("garbage")
+    assert submission_time([nb])[1] == "file mtime"
+
+
+@pytest.fixture(scope="module")
+def late_class(tmp_path_factory):
+    """nbgrader's layout with timestamps: alice two days late, bob on time, carol late
+    but with an extension; 10% per started day."""
+    tmp = tmp_path_factory.mktemp("late")
+    stamps = {"alice": "2026-03-03 10:00:00.000000 UTC", "bob": "2026-03-01 20:00:00.000000 UTC",
+              "carol": "2026-03-02 09:00:00.000000 UTC"}
+    for student, src in {"alice": "alice.ipynb", "bob": "bob.ipynb", "carol": "carol.py"}.items():
+        folder = tmp / "submitted" / student / A
+        folder.mkdir(parents=True)
+        shutil.copy(EXAMPLES / src, folder / src)
+        (folder / "timestamp.txt").write_text(stamps[student])
+    toml = tmp / "rnngrade.toml"
+    toml.write_text(f'[deadlines]\npolicy = "per_day"\npercent = 10\n\n[deadlines.due]\n{A} = "2026-03-01 23:59"\n\n'
+                    f'[deadlines.extensions.{A}]\ncarol = "2026-03-02 23:59"\n')
+    db = tmp / "late.db"
+    run("autograde", A, tmp / "submitted", "--db", db, "--settings", toml, "--workers", "1")
+    return {"tmp": tmp, "db": db, "toml": toml}
+
+
+def sheet(db, *extra) -> dict:
+    import csv
+    import io
+
+    text = run("export", A, "--db", db, "--format", "csv", *extra).output
+    rows = list(csv.DictReader(io.StringIO(text)))
+    return {r["student"]: r for r in rows}
+
+
+def test_late_penalties_are_stored_beside_the_raw_score_and_exported(late_class):
+    rows = sheet(late_class["db"])
+    alice, bob, carol = rows["alice"], rows["bob"], rows["carol"]
+    assert alice["submitted_at"] == "2026-03-03 10:00:00 UTC" and alice["submitted_at_source"] == "timestamp.txt"
+    assert alice["late_hours"] == "34.02" and alice["raw_score"] == "1.8"
+    assert float(alice["late_penalty"]) == pytest.approx(0.36) and float(alice["final_score"]) == pytest.approx(1.44)
+    assert (bob["late_penalty"], bob["final_score"], bob["late_hours"]) == ("0", "6", "0.00")
+    assert (carol["late_penalty"], carol["final_score"]) == ("0", "7")  # late, but within her extension
+    with sqlite3.connect(late_class["db"]) as con:
+        raw = dict(con.execute("SELECT student, score FROM submissions"))
+        fraction = dict(con.execute("SELECT student, late_fraction FROM submissions"))
+    assert raw == TOTALS and fraction == {"alice": pytest.approx(0.2), "bob": 0.0, "carol": 0.0}
+
+
+def test_the_feedback_page_shows_the_late_penalty(late_class):
+    out = late_class["tmp"] / "fb"
+    run("feedback", A, "--db", late_class["db"], "-o", out)
+    alice = (out / "students" / "alice.html").read_text()
+    assert 'id="late-penalty"' in alice and "20%: 10% of the score per started day late" in alice
+    assert "Total: 1.44 / 8" in alice and "(nbgrader's timestamp)" in alice and "34.0 h late" in alice
+    bob = (out / "students" / "bob.html").read_text()
+    assert 'id="late-penalty"' not in bob and "on time" in bob and "Total: 6 / 8" in bob
+
+
+def test_an_extension_granted_later_applies_without_regrading(late_class, tmp_path):
+    toml = tmp_path / "rnngrade.toml"
+    toml.write_text(late_class["toml"].read_text() + 'alice = "2026-03-05 12:00"\n')
+    db = tmp_path / "late.db"
+    shutil.copy(late_class["db"], db)
+    out = run("autograde", A, late_class["tmp"] / "submitted", "--db", db, "--settings", toml).output
+    assert "0 to grade" in out
+    assert sheet(db)["alice"]["late_penalty"] == "0" and sheet(db)["alice"]["final_score"] == "1.8"
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[deadlines]\npolicy = "weekly"\n')
+    result = run("autograde", A, late_class["tmp"] / "submitted", "--db", db, "--settings", bad, code=2)
+    assert "deadlines.policy" in result.output
+
+
+# --------------------------------------------------------------------------- overrides
+
+def test_override_is_kept_across_regrades_shown_and_removable(graded, tmp_path):
+    db = tmp_path / "gb.db"
+    shutil.copy(graded["db"], db)
+    out = run("override", A, "bob", "lstm_backward", "0.5", "--reason", "right idea, wrong axis", "--by", "ta-kim",
+              "--db", db).output
+    assert "0.5 / 1 by ta-kim" in out
+    bob = sheet(db)["bob"]
+    assert (bob["lstm_backward"], bob["raw_score"], bob["overrides"], bob["final_score"]) == ("0.5", "6", "0.5", "6.5")
+    # a regrade of bob replaces the grader's scores, not the override
+    run("autograde", A, graded["subs"], "--db", db, "--student", "bob", "--workers", "0")
+    assert sheet(db)["bob"]["final_score"] == "6.5"
+    # visible, with who and when, in JSON and feedback
+    import json
+
+    data = json.loads(run("export", A, "--db", db, "--format", "json").output)
+    [entry] = [s for s in data["submissions"] if s["student"] == "bob"]
+    assert entry["overrides"][0]["by"] == "ta-kim" and entry["overrides"][0]["reason"] == "right idea, wrong axis"
+    assert entry["overrides"][0]["at"] and entry["final_score"] == 6.5 and entry["score"] == 6.0
+    run("feedback", A, "--db", db, "-o", tmp_path / "fb")
+    page = (tmp_path / "fb" / "students" / "bob.html").read_text()
+    assert 'data-override="lstm_backward"' in page and "by ta-kim" in page and "right idea, wrong axis" in page
+    assert "the grader gave 0" in page and "Total: 6.50 / 8" in page
+    assert "6.50&nbsp;/&nbsp;8" in (tmp_path / "fb" / "index.html").read_text()
+    # replaced, then removed
+    run("override", A, "bob", "lstm_backward", "1", "--reason", "regraded by hand", "--db", db)
+    assert sheet(db)["bob"]["final_score"] == "7"
+    assert "removed" in run("override", A, "bob", "lstm_backward", "--remove", "--db", db).output
+    assert sheet(db)["bob"]["final_score"] == "6" and sheet(db)["bob"]["overrides"] == "0"
+    assert "has no override" in run("override", A, "bob", "lstm_backward", "--remove", "--db", db, code=1).output
+
+
+@pytest.mark.parametrize("args, code, words", [
+    (["bob", "lstm_bakward", "1", "--reason", "x"], 2, "has no unit 'lstm_bakward'"),
+    (["bob", "lstm_backward", "2", "--reason", "x"], 2, "between 0 and 1"),
+    (["bob", "lstm_backward", "1"], 2, "--reason is required"),
+    (["bob", "lstm_backward"], 2, "SCORE is required"),
+    (["dave", "lstm_backward", "1", "--reason", "x"], 1, "no submission of dave"),
+])
+def test_override_refuses_what_cannot_be_right(graded, args, code, words):
+    assert words in run("override", A, *args, "--db", graded["db"], code=code).output
+
+
+# --------------------------------------------------------------------------- Canvas
+
+def test_canvas_import_csv(graded, tmp_path):
+    import csv
+    import io
+
+    text = run("export", A, "--db", graded["db"], "--format", "canvas", "--canvas-column", "RNN step (4242)").output
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "RNN step (4242)"]
+    assert rows[1] == ["Points Possible", "", "", "", "", "8"]
+    assert rows[2:] == [["alice", "", "", "alice", "", "1.8"], ["bob", "", "", "bob", "", "6"],
+                        ["carol", "", "", "carol", "", "7"]]
+    roster = tmp_path / "roster.csv"
+    roster.write_text("Student,Name,Email,ID,SIS User ID,Section\nbob,Bob Ross,bob@uni.example,101,S-2,A1\n")
+    rows = list(csv.reader(io.StringIO(run("export", A, "--db", graded["db"], "--format", "canvas",
+                                           "--roster", roster).output)))
+    assert rows[0][-1] == A and ["Bob Ross", "101", "S-2", "bob@uni.example", "A1", "6"] in rows
+    emails = sheet(graded["db"], "--roster", roster)
+    assert emails["bob"]["email"] == "bob@uni.example" and emails["alice"]["email"] == ""
+    (tmp_path / "bad.csv").write_text("name,email\nx,y\n")
+    assert "no `student` column" in run("export", A, "--db", graded["db"], "--format", "canvas", "--roster",
+                                        tmp_path / "bad.csv", code=2).output
