@@ -7,7 +7,11 @@ processes or on a Dask cluster, record each result in the gradebook as it arrive
                       reused for every submission; returns plain dicts, never raises
     LocalExecutor     a process pool (spawned workers) that survives a worker's death
     DaskExecutor      the same task on an existing dask.distributed cluster
-    autograde()       the driver: the main process is the gradebook's only writer
+    autograde()       the driver: the main process is the gradebook's only writer; it claims
+                      each submission as it hands it out (gradebook.Claims), so several
+                      batches on one gradebook share the work: a submission another batch
+                      holds is left to it and waited for at the end (and graded here if that
+                      batch stops without recording it)
 
 The to-do list holds paths and content hashes only, so a large class costs the main
 process little memory. Local workers read the files themselves; a Dask worker receives
@@ -537,7 +541,8 @@ def autograde(assignment: str, submissions: str | Path, db: str = DEFAULT_DB, *,
               progress: str = "auto", mp_context=None, students: Iterable[str] = (),
               deadlines=None, on_recorded: Callable[[str, int], None] | None = None) -> BatchSummary:
     """Grade every submission of SUBMISSIONS that the gradebook lacks (or that changed),
-    recording each in its own transaction as soon as its result arrives. `students`
+    recording each in its own transaction as soon as its result arrives. Safe to run
+    several at once on one gradebook: each submission is graded by one of them. `students`
     (as nbgrader's --student): grade only these, changed or not; the others are left alone.
     `deadlines` (autograder.deadlines.DeadlineSettings; default: ./rnngrade.toml's): every
     discovered submission's hand-in time and late penalty are recorded beside its score,

@@ -33,18 +33,43 @@ def list_assignments():
 @click.option("--cell-seconds", type=float, default=None, help="Wall-clock limit per notebook cell.")
 @click.option("--memory-mb", type=int, default=None, help="Address-space cap of the student process.")
 @click.option("--total-seconds", type=float, default=None, help="Wall-clock budget of the whole submission.")
-def grade(assignment, submission, as_json, unit_seconds, cell_seconds, memory_mb, total_seconds):
+@click.option("--unsafe-no-sandbox", is_flag=True,
+              help="Grade even where the sandbox probe finds that student code could read the reference or "
+                   "the gradebook or reach the network (said in the result).")
+def grade(assignment, submission, as_json, unit_seconds, cell_seconds, memory_mb, total_seconds, unsafe_no_sandbox):
     """Grade one SUBMISSION (.ipynb or .py) of ASSIGNMENT."""
     if not submission.exists():
         raise click.UsageError(f"no such file: {submission}")
     from autograder.grader import Grader
     from autograder.results import to_json, to_table
+    from autograder.sandbox.client import SandboxError
 
     config = {k: v for k, v in {"unit_seconds": unit_seconds, "cell_seconds": cell_seconds,
-                                "memory_mb": memory_mb, "total_seconds": total_seconds}.items() if v is not None}
-    with Grader(assignment, config) as grader:
-        result = grader.grade_file(submission)
+                                "memory_mb": memory_mb, "total_seconds": total_seconds,
+                                "unsafe_no_sandbox": unsafe_no_sandbox or None}.items() if v is not None}
+    try:
+        with Grader(assignment, config) as grader:
+            result = grader.grade_file(submission)
+    except SandboxError as exc:  # a grader failure, never a score
+        raise click.ClickException(str(exc)) from None
     click.echo(to_json(result) if as_json else to_table(result))
+
+
+@main.command()
+def sandbox():
+    """Print what the sandbox enforces on this machine, each property with its layers."""
+    from autograder.sandbox.client import probe_sandbox, sandbox_advice
+
+    found = probe_sandbox()
+    for p in found["properties"]:
+        mark = "yes" if p["ok"] else "NO "
+        layers = ", ".join(p["layers"]) or "-"
+        click.echo(f"{mark} {p['name']}  [{layers}]" + (f"\n      {p['detail']}" if p["detail"] else ""))
+    for what, why in found["fallbacks"]:
+        click.echo(f"    not in force: {what} ({why})")
+    if found["missing"]:
+        click.echo("Grading is refused here without --unsafe-no-sandbox. " + sandbox_advice())
+        sys.exit(1)
 
 
 # Commands of other stages register here, one line each (keep this file thin).

@@ -323,13 +323,19 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
     but no version table (written before migrations existed) is stamped with the baseline
     first, its rows kept. Cheap when the schema is already current."""
     from alembic import command
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
 
-    target = schema_head() if revision == "head" else revision
+    script = ScriptDirectory.from_config(_alembic_config())
+    target = script.get_current_head() if revision == "head" else revision
     with engine.connect() as connection:
         current = schema_revision(connection)
         connection.rollback()
     if current == target:
         return current, current
+    if current is not None and current not in {s.revision for s in script.walk_revisions()}:
+        raise CommandError(f"its schema is at revision {current}, which this rnngrade ({__version__}, newest "
+                           f"revision {target}) does not know: it was upgraded by a newer rnngrade; use that one")
     with engine.connect() as connection:
         try:
             _begin_locked(connection)

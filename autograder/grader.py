@@ -23,7 +23,7 @@ from autograder.hints import classic_mistake_hint
 from autograder.judge import Tolerance, compare, gradcheck_error
 from autograder.judge import matches as values_match
 from autograder.reference import helper_sources, load_reference
-from autograder.sandbox.client import PackedUnit, StudentProcess, Zygote
+from autograder.sandbox.client import UNSAFE_NOTE, PackedUnit, StudentProcess, Zygote, probe_sandbox, require_sandbox
 from autograder.submission import Cell, SubmissionError, load_submission
 
 GRADCHECK_THRESHOLD = {"float64": 1e-5, "float32": 5e-2}
@@ -225,6 +225,24 @@ class Grader:
         self.graded_names = frozenset(n for u in self.assignment.units for n in u.name.split("."))
         self._own_zygote = zygote is None
         self.zygote = zygote or Zygote()
+        self.unsafe_note = ""
+        try:
+            self._check_sandbox()
+        except BaseException:
+            self.close()
+            raise
+
+    def _check_sandbox(self) -> None:
+        """Fail closed (client.require_sandbox) unless the caller said --unsafe-no-sandbox,
+        which then stands in every result. `harden: False` (benchmarks, tests) says so
+        in every result already."""
+        if not self.config.get("harden", True):
+            return
+        if self.config.get("unsafe_no_sandbox"):
+            missing = probe_sandbox(self.config, self.zygote)["missing"]
+            self.unsafe_note = UNSAFE_NOTE.format(missing="; ".join(missing) or "nothing (the flag was not needed)")
+        else:
+            require_sandbox(self.config, self.zygote)
 
     def close(self):
         if self._own_zygote:
@@ -255,7 +273,7 @@ class Grader:
         return result
 
     def grade_cells(self, cells: list[Cell], name: str = "<submission>") -> GradingResult:
-        result = GradingResult(self.assignment.id, name)
+        result = GradingResult(self.assignment.id, name, notes=[self.unsafe_note] if self.unsafe_note else [])
         student = StudentProcess(self.zygote, self.helpers, self.assignment.preamble, cells, self.config)
         try:
             reports = [_CellNote(r, cells) for r in student.start()]

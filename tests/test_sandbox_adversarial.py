@@ -27,10 +27,15 @@ UID_BASE = 3 << 30
 LIMITS = {"unit_seconds": 2, "unit_cpu_seconds": 2, "cell_seconds": 2, "total_seconds": 60, "uid_base": UID_BASE}
 SECRET = "RNNGRADE_TEST_GRADER_SECRET"
 PROJECT = Path(__file__).resolve().parent.parent
-ORPHAN = "rnngrade-orph"  # the name (comm) a forked child would give itself
+# marks of this test run only (another checkout's tests may run at the same time): the
+# name (comm) a forked child would give itself, the seconds of the sleeps it would start
+RUN = os.getpid() % 100000
+ORPHAN = f"rnngo-{RUN}"
+SLEEPS = tuple(f"sleep {s}.{RUN}" for s in (61, 62, 63))
 
-linux_root = pytest.mark.skipif(not sys.platform.startswith("linux") or os.geteuid() != 0,
-                                reason="the sandbox's kernel protections need Linux and root")
+# the kernel protections need Linux; as root, an ordinary user (user namespaces) or a
+# container's root (Landlock): tests/test_sandbox_setups.py runs this file in each
+linux_root = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox needs Linux")
 
 
 @pytest.fixture(scope="module")
@@ -82,29 +87,43 @@ def all_full(result) -> None:
     assert scores(result) == {u: 1.0 for u in UNITS}, [(u.name, u.explanation) for u in result.units]
 
 
-def _host_processes() -> list[tuple[int, int, str, str]]:
-    """(pid, uid, comm, cmdline) of every process on the machine, seen from here."""
-    out = []
+def _processes() -> dict[int, tuple[int, str, str]]:
+    """pid -> (parent pid, comm, cmdline) of the processes visible from here."""
+    out = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
         try:
-            uid = os.stat(f"/proc/{name}").st_uid
+            stat = Path(f"/proc/{name}/stat").read_text()
             comm = Path(f"/proc/{name}/comm").read_text().strip()
             cmdline = Path(f"/proc/{name}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        out.append((int(name), uid, comm, cmdline))
+        out[int(name)] = (int(stat.rsplit(")", 1)[1].split()[1]), comm, cmdline)
     return out
 
 
-def _leftovers(wait: float = 2.0) -> list:
-    """Processes of this file's submissions still there (a SIGKILLed process may take a
-    moment to be reaped: it gets `wait` seconds)."""
+def _leftovers(grader, wait: float = 2.0) -> list:
+    """Processes of this grader's submissions still there: every descendant of its
+    zygote (orphans of a submission are reparented to its init or to the zygote, both
+    subreapers), and anything bearing this run's marks. A SIGKILLed process may take a
+    moment to be reaped: it gets `wait` seconds."""
+    zygote = grader.zygote.process.pid
     deadline = time.monotonic() + wait
     while True:
-        left = [p for p in _host_processes() if UID_BASE <= p[1] < UID_BASE + (1 << 24) or p[2].startswith(ORPHAN)
-                or any(mark in p[3] for mark in ("sleep 61.25", "sleep 61.5", "sleep 62.25"))]
+        procs = _processes()
+
+        def below_zygote(pid: int) -> bool:
+            for _ in range(64):
+                pid = procs.get(pid, (0,))[0]
+                if pid == zygote:
+                    return True
+                if pid <= 1:
+                    return False
+            return False
+
+        left = [(pid, *info) for pid, info in procs.items() if below_zygote(pid) or info[1].startswith(ORPHAN)
+                or any(mark in info[2] for mark in SLEEPS)]
         if not left or time.monotonic() > deadline:
             return left
         time.sleep(0.05)
@@ -177,12 +196,12 @@ def test_a_top_level_cell_that_allocates_gigabytes_costs_only_itself(grader):
 
 # --- processes -----------------------------------------------------------------------------------
 
-SPAWN_ROUTES = r'''
+SPAWN_ROUTES = f"ORPHAN, SLEEPS = {ORPHAN!r}, {SLEEPS!r}\n" + r'''
 import ctypes, multiprocessing, os, subprocess, sys, time
 
 def _orphan():  # what a child would do if it were ever created
     try:
-        ctypes.CDLL(None).prctl(15, b"rnngrade-orph", 0, 0, 0)
+        ctypes.CDLL(None).prctl(15, ORPHAN.encode(), 0, 0, 0)
     except Exception:
         pass
     time.sleep(60)
@@ -226,18 +245,18 @@ def spawn_everything():
             raise OSError(ctypes.get_errno(), "fork")
         return pid
     def _system():
-        if os.system("sleep 61.5 &") != 0:
+        if os.system(SLEEPS[1] + " &") != 0:
             raise OSError("os.system failed")
         return 1
     results = [
         _try("os.fork", os.fork),
         _try("daemon", _daemon),
         _try("libc.fork", _libc_fork),
-        _try("subprocess", lambda: subprocess.Popen(["sleep", "61.25"]) and 1),
+        _try("subprocess", lambda: subprocess.Popen(SLEEPS[0].split()) and 1),
         _try("os.system", _system),
         _try("multiprocessing", lambda: multiprocessing.Process(target=time.sleep, args=(60,)).start() or 1),
-        _try("posix_spawn", lambda: os.posix_spawn("/bin/sleep", ["sleep", "62.25"], {}) and 1),
-        _try("execv", lambda: os.execv("/bin/sleep", ["sleep", "61.25"])),
+        _try("posix_spawn", lambda: os.posix_spawn("/bin/sleep", SLEEPS[2].split(), {}) and 1),
+        _try("execv", lambda: os.execv("/bin/sleep", SLEEPS[0].split())),
         _try("thread", _thread),
         _try("fork loop", _fork_loop),
     ]
@@ -254,7 +273,7 @@ def test_student_code_cannot_create_processes_in_a_unit(grader):
     for route in ("os.fork", "daemon", "libc.fork", "subprocess", "os.system", "multiprocessing",
                   "posix_spawn", "execv", "thread", "fork loop"):
         assert f"{route}: blocked" in text, (route, text)
-    assert _leftovers() == []
+    assert _leftovers(grader) == []
 
 
 @linux_root
@@ -262,7 +281,7 @@ def test_nothing_a_top_level_cell_starts_outlives_the_grading(grader):
     cell = SPAWN_ROUTES + "\nprint('ROUTES', spawn_everything())\n"
     result = grade_text(grader, honest(cells=[cell]))
     all_full(result)
-    assert _leftovers() == []
+    assert _leftovers(grader) == []
 
 
 @linux_root
@@ -272,7 +291,71 @@ def test_no_process_of_a_submission_survives_its_grading(grader):
     body = "def rnn_backward(da, caches):\n    import os, time\n    os.kill(os.getppid(), 9)\n    time.sleep(30)\n"
     result = grade_text(grader, attack("rnn_backward", body))
     check(result, "rnn_backward", 0.0)
-    assert _leftovers() == []
+    assert _leftovers(grader) == []
+
+
+KILLED_GRADER = r'''
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from conftest import grade_text
+from test_sandbox_adversarial import A, LIMITS, attack
+from autograder.grader import Grader
+
+g = Grader(A, dict(LIMITS, unit_seconds=30, unit_cpu_seconds=30))
+print(g.zygote.process.pid, flush=True)
+grade_text(g, attack("rnn_backward", "def rnn_backward(da, caches):\n    while True:\n        pass\n"))
+'''
+
+
+@linux_root
+def test_nothing_is_left_behind_when_the_grader_is_killed(tmp_path):
+    """SIGKILL to a grader in the middle of a unit: its zygote, every student process
+    and the zygote's folder (mount point, host scratch folders) are gone soon after."""
+    import glob
+    import signal
+    import subprocess
+    import tempfile
+
+    grader = subprocess.Popen([sys.executable, "-c", KILLED_GRADER, str(Path(__file__).parent)],
+                              stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        zygote = int(grader.stdout.readline())
+        deadline = time.monotonic() + 20
+        students: set = set()
+        while time.monotonic() < deadline and not any(p[1] == "rnng-units" or p[1] == "rnng-unit"
+                                                      for p in _below(zygote).values()):
+            time.sleep(0.05)
+        students = set(_below(zygote))
+        assert students, "the hanging unit never started"
+        assert glob.glob(os.path.join(tempfile.gettempdir(), f"rnngrade-sandbox-{zygote}-*"))
+    finally:
+        grader.send_signal(signal.SIGKILL)
+        grader.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        alive = {pid for pid in students | {zygote} if os.path.exists(f"/proc/{pid}")
+                 and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"}
+        folders = glob.glob(os.path.join(tempfile.gettempdir(), f"rnngrade-sandbox-{zygote}-*"))
+        if not alive and not folders:
+            break
+        time.sleep(0.1)
+    assert not alive and not folders, (alive, folders)
+
+
+def _below(ancestor: int) -> dict:
+    """The processes descending from `ancestor`: pid -> (parent, comm, cmdline)."""
+    procs = _processes()
+    out = {}
+    for pid, info in procs.items():
+        parent = info[0]
+        for _ in range(64):
+            if parent == ancestor:
+                out[pid] = info
+                break
+            if parent <= 1:
+                break
+            parent = procs.get(parent, (0,))[0]
+    return out
 
 
 # --- exits, signals, crashes -----------------------------------------------------------------------
@@ -319,9 +402,17 @@ def test_student_code_cannot_read_the_reference_checkout_or_other_submissions(gr
     gradebook.write_text("alice 8/8")
     other = tmp_path / "other_submission.ipynb"
     other.write_text("{}")
+    import autograder
+    import reference
+
+    installed = [str(Path(autograder.__file__).parent / "grader.py"),
+                 str(Path(list(reference.__path__)[0]) / A / "solution.py")]  # wherever the package lies
     readable = [str(PROJECT / "reference" / A / "solution.py"), str(PROJECT / "autograder" / "grader.py"),
                 str(PROJECT / "README.md"), str(PROJECT / "tests" / "conftest.py"), str(gradebook), str(other)]
+    readable += [p for p in installed if p not in readable]
     mark = f"rnngrade-pwned-{os.getpid()}-{time.monotonic_ns()}"
+    # /tmp/... may be the scratch inside a private root: only the host's must stay untouched
+    on_host_only = [f"/tmp/{mark}", f"/var/tmp/{mark}", f"/dev/shm/{mark}"]
     writable = [str(tmp_path / mark), str(PROJECT / mark), f"/{mark}", f"/etc/{mark}", f"/usr/{mark}"]
     body = f'''
 def rnn_backward(da, caches):
@@ -333,7 +424,7 @@ def rnn_backward(da, caches):
                 found.append("READ " + path + " " + f.read(20))
         except OSError as exc:
             found.append("no-read " + type(exc).__name__)
-    for path in {writable!r}:
+    for path in {writable + on_host_only!r}:
         try:
             with open(path, "w") as f:
                 f.write("x")
@@ -349,12 +440,12 @@ def rnn_backward(da, caches):
     try:
         result = grade_text(grader, attack("rnn_backward", body))
     finally:
-        written = [p for p in writable if os.path.exists(p)]
+        written = [p for p in writable + on_host_only if os.path.exists(p)]
         for path in written:  # (only if the protection is broken)
             os.unlink(path)
     assert written == []
     text = check(result, "rnn_backward", 0.0, "FILES", "scratch mine")
-    assert "READ " not in text and "WROTE " not in text, text
+    assert "READ " not in text and not any("WROTE " + p in text for p in writable), text
     assert "uid 0" not in text
     assert gradebook.read_text() == "alice 8/8"
 
@@ -387,7 +478,11 @@ def test_proc_shows_no_process_of_the_grader(grader):
 def rnn_backward(da, caches):
     import os
     seen = []
-    for name in os.listdir("/proc"):
+    try:
+        names = os.listdir("/proc")
+    except OSError:  # Landlock without a pid namespace: no /proc at all
+        raise RuntimeError("PROCS blocked")
+    for name in names:
         if name.isdigit():
             try:
                 cmd = open(f"/proc/{name}/cmdline", "rb").read().replace(b"\\0", b" ").decode()
@@ -399,7 +494,8 @@ def rnn_backward(da, caches):
     result = grade_text(grader, attack("rnn_backward", body))
     text = check(result, "rnn_backward", 0.0, "PROCS")
     listed = text.split("PROCS ", 1)[1].splitlines()[0].split(" | ")
-    assert "pytest" not in text and str(os.getpid()) + "=" not in text, text
+    grader_cmdline = Path("/proc/self/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    assert grader_cmdline not in text and " -m pytest" not in text and str(os.getpid()) + "=" not in text, text
     assert len(listed) <= 3, listed  # the holder and the unit child (and nothing else)
 
 
@@ -620,12 +716,24 @@ def rnn_forward(x, a0, parameters):
 def test_active_protections_reports_what_is_in_force():
     from autograder.sandbox.client import probe_sandbox
 
+    from autograder.sandbox.limits import can_unshare_mounts
+
     report = probe_sandbox(LIMITS)
-    assert report["fallbacks"] == [], report["fallbacks"]
+    assert report["missing"] == [], report
+    for prop in report["properties"]:  # every property, each with the layers that give it here
+        assert prop["ok"] and prop["layers"], prop
     active = "\n".join(report["active"])
-    for words in ("pid namespace", "network namespace", "private read-only root", "unprivileged uid",
-                  "RLIMIT_NPROC", "seccomp", "checked from inside: fork in a unit child blocked",
-                  "checked from inside: network blocked", "checked from inside: exec blocked"):
+    expected = ["unprivileged uid", "RLIMIT_NPROC", "seccomp", "checked from inside: fork in a unit child blocked",
+                "checked from inside: network blocked", "checked from inside: exec blocked",
+                "checked from inside: writes outside scratch blocked",
+                "checked from inside: reads of the checkout, the reference and host folders blocked"]
+    namespaces = os.geteuid() != 0 or not can_unshare_mounts()  # else a container's root: Landlock, no namespaces
+    if namespaces:
+        assert report["fallbacks"] == [], report["fallbacks"]
+        expected += ["pid namespace", "network namespace", "private read-only root"]
+    else:
+        expected += ["Landlock"]
+    for words in expected:
         assert words in active, (words, active)
 
 
@@ -634,12 +742,16 @@ def test_a_missing_protection_is_said_loudly_and_the_fallback_still_cleans_up(gr
     """Without a pid namespace (here: disabled) the grader finds a submission's
     processes by group and by uid; a unit that kills its holder and leaves its group
     still leaves nothing behind. Every result says what is missing."""
+    if os.geteuid() != 0:
+        pytest.skip("as an ordinary user the pid namespace comes with the user namespace: its fallback "
+                    "(a uid sweep) cannot arise")
     g = graders(A, **dict(LIMITS, disable=("pid namespace", "seccomp")))
-    body = "def rnn_backward(da, caches):\n    import os, time\n    os.kill(os.getppid(), 9)\n    os.setsid()\n" \
-           "    time.sleep(30)\n"
+    # (setsid fails where the unit child leads a process group of its own: a dedicated uid)
+    body = "def rnn_backward(da, caches):\n    import os, time\n    os.kill(os.getppid(), 9)\n    try:\n" \
+           "        os.setsid()\n    except OSError:\n        pass\n    time.sleep(30)\n"
     result = grade_text(g, attack("rnn_backward", body))
     check(result, "rnn_backward", 0.0, "time limit")
-    assert _leftovers() == []
+    assert _leftovers(g) == []
     notes = "\n".join(result.notes)
     assert "Sandbox fallback: pid namespace is not in force" in notes, notes
     assert "Sandbox fallback: seccomp filters is not in force" in notes, notes

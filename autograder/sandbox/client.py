@@ -10,7 +10,6 @@ reads it; nothing is ever unpickled, and no pid the student side reports is trus
 """
 from __future__ import annotations
 
-import functools
 import math
 import os
 import select
@@ -24,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 
 from autograder.codec import CodecError, encode, encode_list, encode_map, recv_message, send_encoded, send_message
-from autograder.sandbox.limits import DEFAULTS, ENV_KEEP
+from autograder.sandbox.limits import BASE_PREFIX, DEFAULTS, ENV_KEEP
 from autograder.submission import Cell, cell_code, helper_code
 
 MAX_CASE_MESSAGE = 64 * 1024 * 1024
@@ -45,6 +44,15 @@ def _warn_once(text: str) -> None:
 
 class ProtocolError(Exception):
     """The student side said something it may not (or died mid-sentence)."""
+
+
+class SandboxError(RuntimeError):
+    """The grader could not start a sandboxed student process: a grader failure, never
+    a student's zero (`grade` exits non-zero, `autograde` records a failure)."""
+
+
+class SandboxUnavailable(SandboxError):
+    """The probe found that student code could reach what it must not (fail closed)."""
 
 
 class _Deadline(Exception):
@@ -78,7 +86,7 @@ class Zygote:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "autograder.sandbox.zygote", str(child.fileno())],
             pass_fds=[child.fileno()], env=zygote_environment(), cwd=_project_root(),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)  # stderr: the grader's (a zygote that fails says why)
         child.close()
         self.control = parent
 
@@ -247,15 +255,45 @@ class UnitRun:
 class OutputCollector:
     """The read end of the pipe that is stdout and stderr of every student process:
     keeps the first OUTPUT_KEEP bytes of each segment and counts (and discards) the
-    rest, so a flood is never held in memory."""
+    rest, so a flood is never held in memory.
+
+    A child that runs several units one after another writes a boundary (a token the
+    grader chose for that run) into the pipe after each unit, before it says the unit
+    is done: what the next unit writes may already be in the pipe when the grader reads
+    that "done", and must not be shown as the finished unit's output."""
 
     def __init__(self, fd: int | None):
         self.fd = fd
         self.eof = fd is None
         self.kept = bytearray()
         self.dropped = 0
+        self.boundary = b""
+        self.tail = b""        # the last bytes read, possibly the start of a boundary
+        self.segments: list[tuple[bytes, int]] = []  # (kept, dropped) of segments that ended
         if fd is not None:
             os.set_blocking(fd, False)
+
+    def expect(self, boundary: bytes) -> None:
+        """From now on split the output at `boundary` (b"": stop splitting)."""
+        self._add(self.tail)
+        self.boundary, self.tail, self.segments = boundary, b"", []
+
+    def _add(self, data: bytes) -> None:
+        room = OUTPUT_KEEP - len(self.kept)
+        if room > 0:
+            self.kept += data[:room]
+        self.dropped += max(0, len(data) - max(room, 0))
+
+    def _split(self, chunk: bytes) -> None:
+        data = self.tail + chunk
+        while (at := data.find(self.boundary)) >= 0:
+            self._add(data[:at])
+            self.segments.append((bytes(self.kept), self.dropped))
+            self.kept, self.dropped = bytearray(), 0
+            data = data[at + len(self.boundary):]
+        hold = min(len(data), len(self.boundary) - 1)
+        self._add(data[:len(data) - hold])
+        self.tail = data[len(data) - hold:]
 
     def drain(self) -> None:
         while not self.eof:
@@ -269,16 +307,32 @@ class OutputCollector:
             if not chunk:
                 self.eof = True
                 return
-            room = OUTPUT_KEEP - len(self.kept)
-            if room > 0:
-                self.kept += chunk[:room]
-            self.dropped += max(0, len(chunk) - max(room, 0))
+            if self.boundary:
+                self._split(chunk)
+            else:
+                self._add(chunk)
+
+    @staticmethod
+    def _text(kept: bytes, dropped: int) -> str:
+        text = kept.decode("utf-8", errors="replace")
+        if dropped:
+            text += f"\n... [{dropped} more bytes of output cut]"
+        return text
+
+    def take_segment(self) -> str:
+        """The output up to the next boundary (all there is, if none came)."""
+        self.drain()
+        if self.segments:
+            return self._text(*self.segments.pop(0))
+        return self.take()
 
     def take(self) -> str:
         self.drain()
-        text = self.kept.decode("utf-8", errors="replace")
-        if self.dropped:
-            text += f"\n... [{self.dropped} more bytes of output cut]"
+        if self.segments:  # segments not taken belong to nobody now
+            self.segments = []
+        self._add(self.tail)
+        self.tail = b""
+        text = self._text(bytes(self.kept), self.dropped)
         self.kept, self.dropped = bytearray(), 0
         return text
 
@@ -302,11 +356,14 @@ def _join_output(*parts: str) -> str:
 
 
 def _host_scratch(path) -> str | None:
-    """The host scratch folder I reports (no private root): removed once it is gone."""
+    """The host scratch folder I reports (no private root): removed once it is gone. Only
+    a student-* folder inside a zygote's own folder in the temporary directory."""
     if not isinstance(path, str) or not path:
         return None
     folder, name = os.path.split(path)
-    if name.startswith("rnngrade-student-") and os.path.realpath(folder) == os.path.realpath(tempfile.gettempdir()):
+    top, base = os.path.split(folder)
+    if (name.startswith("student-") and base.startswith(BASE_PREFIX)
+            and os.path.realpath(top) == os.path.realpath(tempfile.gettempdir())):
         return path
     return None
 
@@ -481,13 +538,12 @@ class StudentProcess:
                 self._send(load, time.monotonic() + SPAWN_SECONDS)
                 break
             except (OSError, RuntimeError, ProtocolError, CodecError, EOFError, _Deadline) as exc:
+                said = self.output.take()  # I's traceback, if it had one
                 self.kill()
                 if not fresh:
                     continue
-                text = f"The student process could not be started ({type(exc).__name__}: {exc})."
-                if text not in self.notes:
-                    self.notes.append(text)
-                return reports, None, ""
+                raise SandboxError(f"the student process could not be started ({type(exc).__name__}: {exc})"
+                                   + (f"; it said: {said[-1500:]}" if said else "")) from exc
         per_cell = float(self.config["cell_seconds"]) + GRACE
         deadline = min(time.monotonic() + per_cell, total_deadline)
         while True:
@@ -679,9 +735,12 @@ class StudentProcess:
                 runs[k] = UnitRun(cases=[None] * requests[k].count)
             return k
         self.output.take()
+        boundary = b"\0rnngrade-unit-end-" + os.urandom(8).hex().encode() + b"\0"
+        self.output.expect(boundary)
         try:
             units = encode_list([encode_map({"gradcheck": False}, {"spec": r.spec, "cases": r.cases}) for r in requests])
-            self._send(encode_map({"op": "units", "timeout": budget}, {"units": units}), deadline)
+            self._send(encode_map({"op": "units", "timeout": budget, "boundary": boundary}, {"units": units}),
+                       deadline)
             while True:
                 message = self._recv(deadline)
                 op, k = message.get("op"), message.get("unit")
@@ -699,7 +758,7 @@ class StudentProcess:
                 elif op == "unit_done":
                     if k != current or current is None:
                         raise ProtocolError("unexpected unit_done message")
-                    self._attach_output(runs[k])
+                    self._attach_output(runs[k], self.output.take_segment())
                     runs[k].wall = time.monotonic() - unit_started
                     current, finished = None, k
                     deadline = time.monotonic() + min(unit_seconds, max(self.time_left(), 0)) + GRACE
@@ -729,11 +788,12 @@ class StudentProcess:
                                  f"({type(exc).__name__}); it was restarted")
             self.restarts += 1
             self.kill()
+        self.output.expect(b"")
         return runs
 
-    def _attach_output(self, run: UnitRun) -> None:
+    def _attach_output(self, run: UnitRun, printed: str | None = None) -> None:
         """fd-level output (os.write, C code) goes with the unit's first case that ran."""
-        printed = self.output.take()
+        printed = self.output.take() if printed is None else printed
         first = next((c for c in run.cases if c is not None), None)
         if printed and first is not None:
             first.output = _trim(_join_output(first.output, printed))
@@ -799,24 +859,176 @@ def _case_run(message: dict) -> CaseRun:
 
 # --- what is really in force ------------------------------------------------------------------
 
-def probe_sandbox(config: dict | None = None) -> dict:
-    """Start a student process that checks every protection from inside and reports:
-    {"active": [...], "fallbacks": [[protection, why], ...]}. Cached per config."""
-    return _probe(tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in (config or {}).items())))
+UNSAFE_NOTE = ("UNSAFE: graded with --unsafe-no-sandbox although the sandbox probe found that student code "
+               "could reach what it must not: {missing}. This result is not protected against a hostile submission.")
+
+_PROBES: dict = {}
 
 
-@functools.lru_cache(maxsize=None)
-def _probe(key: tuple) -> dict:
-    zygote = Zygote()
+def _probe_key(config: dict) -> tuple:
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in config.items()
+                        if k not in ("unsafe_no_sandbox",)))
+
+
+def probe_sandbox(config: dict | None = None, zygote: Zygote | None = None) -> dict:
+    """Start a student process that checks every protection from inside and tries the
+    attacks, then look on the host for what got through. Returns {"active": [...],
+    "fallbacks": [[protection, why], ...], "properties": [{"name", "ok", "layers",
+    "detail"}], "missing": [names of properties not in force]}. Cached per config."""
+    config = dict(config or {})
+    key = _probe_key(config)
+    if key not in _PROBES:
+        _PROBES[key] = _run_probe(config, zygote)
+    return _PROBES[key]
+
+
+def _host_folders() -> list[str]:
+    """The places of a host a process can usually write to, and the checkout."""
+    folders = [tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm", os.path.expanduser("~"), os.getcwd()]
+    if os.path.basename(_project_root()) not in ("site-packages", "dist-packages"):  # a checkout, not an install
+        folders.append(_project_root())
+    out = []
+    for folder in folders:
+        real = os.path.realpath(folder)
+        if os.path.isdir(real) and real not in out:
+            out.append(real)
+    return out
+
+
+def _grader_files() -> list[str]:
+    """Files the student side must never read: the grader's source and the reference."""
+    import importlib.util
+
+    files = [os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "grader.py")]
+    spec = importlib.util.find_spec("reference")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        files += sorted(os.path.join(root, name) for root, _, names in os.walk(folder)
+                        for name in names if name.endswith(".py"))[:20]
+    return [f for f in files if os.path.isfile(f)]
+
+
+def _run_probe(config: dict, zygote: Zygote | None) -> dict:
+    nonce = f".rnngrade-probe-{os.getpid()}-{time.monotonic_ns()}"
+    markers, writes = [], []
+    for folder in _host_folders():
+        writes.append(os.path.join(folder, nonce + "-written"))
+        marker = os.path.join(folder, nonce + "-readable")
+        try:
+            fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            os.write(fd, b"a world-readable file of the grader's host")
+            os.close(fd)
+            os.chmod(marker, 0o644)
+            markers.append(marker)
+        except OSError:
+            pass  # a folder the grader cannot write to (a read-only checkout)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    listener.setblocking(False)
+    own = zygote is None
+    zygote = zygote or Zygote()
+    report: dict = {}
     try:
-        student = StudentProcess(zygote, {}, "", [], dict(key, probe=True))
+        targets = {"read": markers + _grader_files(), "write": writes, "port": listener.getsockname()[1]}
+        student = StudentProcess(zygote, {}, "", [], dict(config, probe=targets))
         try:
             student._spawn()
             report = student.report
+        except (OSError, RuntimeError, ProtocolError, CodecError, EOFError, _Deadline) as exc:
+            raise SandboxError(f"the sandbox probe could not start a student process "
+                               f"({type(exc).__name__}: {exc}): {student.output.take()[-1500:]}") from exc
         finally:
             student.kill()
+        try:
+            listener.accept()[0].close()
+            connected = True
+        except (BlockingIOError, OSError):
+            connected = False
     finally:
-        zygote.close()
+        listener.close()
+        if own:
+            zygote.close()
+        written = [w for w in writes if os.path.lexists(w)]
+        for path in markers + written:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
     active = [str(a) for a in report.get("active") or []]
     fallbacks = [[str(x) for x in f] for f in report.get("fallbacks") or [] if isinstance(f, list)]
-    return {"active": active, "fallbacks": fallbacks}
+    properties = _properties(active, fallbacks, written, connected)
+    return {"active": active, "fallbacks": fallbacks, "properties": properties,
+            "missing": [p["name"] for p in properties if p["essential"] and not p["ok"]]}
+
+
+def _properties(active: list, fallbacks: list, written: list, connected: bool) -> list[dict]:
+    """What the probe found, each property with the layers that provide it here."""
+    def on(prefix: str) -> bool:
+        return any(a.startswith(prefix) for a in active)
+
+    def off(prefix: str) -> str:
+        return next((f"{w}: {why}" for w, why in fallbacks if w.startswith(prefix)), "")
+
+    def layers(*pairs) -> list[str]:
+        return [name for name, present in pairs if present]
+
+    root, landlock = on("private read-only root"), on("Landlock ABI")
+    landlock_tcp = any(a.startswith("Landlock ABI") and "TCP" in a for a in active)
+    scoped = any(a.startswith("Landlock ABI") and "signal" in a for a in active)
+    seccomp = on("seccomp:")
+    uid = on("unprivileged uid")
+    nproc = on("RLIMIT_NPROC")
+    pid_ns = on("pid namespace")
+    props = [
+        ("the reference, the grader, other submissions and the gradebook are unreadable", True,
+         on("checked from inside: reads of the checkout"), off("checked from inside: reads"),
+         layers(("private root (mount namespace)", root), ("Landlock", landlock))),
+        ("writes outside scratch blocked (/tmp, /var/tmp, /dev/shm, home, working folder, checkout)", True,
+         on("checked from inside: writes outside scratch") and not written,
+         f"written on the host: {written}" if written else off("checked from inside: writes"),
+         layers(("read-only private root (mount namespace)", root), ("Landlock", landlock))),
+        ("network closed", True, on("checked from inside: network blocked") and not connected,
+         "the grader's listener was reached" if connected else off("checked from inside: network"),
+         layers(("network namespace", on("network namespace")), ("seccomp: no new sockets", seccomp),
+                ("Landlock: no TCP", landlock_tcp))),
+        ("no process creation outside a unit's own child", False,
+         on("checked from inside: fork in a cell child blocked") and on("checked from inside: fork in a unit child"),
+         off("checked from inside: fork"), layers(("RLIMIT_NPROC for a uid of its own", nproc),
+                                                  ("seccomp in unit children", seccomp))),
+        ("nothing outlives the submission", False, pid_ns or (uid and nproc), off("pid namespace"),
+         layers(("pid namespace", pid_ns), ("uid sweep (kill(-1) as the student uid)", uid and not pid_ns))),
+        ("the grader's processes are invisible and cannot be signalled", False,
+         on("checked from inside: other processes in /proc blocked") and (pid_ns or scoped or uid),
+         off("checked from inside: other processes"),
+         layers(("pid namespace", pid_ns), ("Landlock: no /proc, signal scoping", landlock and not pid_ns and scoped),
+                ("dedicated uid", uid and "user namespace" not in " ".join(active)))),
+        ("no exec, ptrace or kernel administration", False, seccomp and on("checked from inside: exec blocked"),
+         off("seccomp") or off("checked from inside: exec"), layers(("seccomp", seccomp))),
+    ]
+    return [{"name": name, "essential": essential, "ok": bool(ok), "detail": detail if not ok else "",
+             "layers": found} for name, essential, ok, detail, found in props]
+
+
+def sandbox_advice() -> str:
+    from autograder.sandbox.limits import userns_refusal_hint
+
+    hint = userns_refusal_hint()
+    return ("To get it: run as root on the host; or, as an ordinary user, allow unprivileged user namespaces"
+            + (f" ({hint})" if hint else "") + "; or, in a container, let it create namespaces "
+            "(docker run --cap-add SYS_ADMIN, or --security-opt seccomp=unconfined for user namespaces) "
+            "or run a kernel with Landlock (Linux >= 5.13; >= 6.7 for its network rules) and give the "
+            "container's root CAP_SETUID. `rnngrade sandbox` prints what is in force on this machine.")
+
+
+def require_sandbox(config: dict | None = None, zygote: Zygote | None = None) -> dict:
+    """Fail closed: raise SandboxUnavailable unless the probe shows the hidden reference,
+    other submissions and the gradebook unreachable and the network closed."""
+    found = probe_sandbox(config, zygote)
+    if found["missing"]:
+        details = "; ".join(f"{p['name']} ({p['detail'] or 'not in force'})" for p in found["properties"]
+                            if p["name"] in found["missing"])
+        raise SandboxUnavailable(
+            f"refusing to grade: the sandbox is not safe on this machine: {details}. {sandbox_advice()} "
+            "To grade anyway, knowing a submission can read the reference and the gradebook, pass "
+            "--unsafe-no-sandbox (it is stated in every result).")
+    return found

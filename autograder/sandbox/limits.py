@@ -6,11 +6,15 @@ probe student process what is really in force. docs/SANDBOX.md describes each pr
 
 Who applies what (see zygote.py for the process tree):
 
-  zygote (once)    compiles the seccomp programs and the file-system plan
+  zygote (once)    compiles the seccomp programs and the file-system plan; not root
+                   (an ordinary user): enters a user namespace of its own first, where
+                   it may create the other namespaces
   P  (submission)  setsid, PDEATHSIG, unshare(mount, pid, net, ipc, uts namespaces)
   I  (pid 1)       private root: pivot_root into a tmpfs holding read-only binds of
                    the system libraries and Python, a fresh /proc, /dev, a scratch /tmp
-  H0 (holder)      rlimits, dedicated uid (no capabilities), no_new_privs, seccomp
+  H0 (holder)      rlimits, dedicated uid (root: setresuid; in a user namespace: a
+                   nested user namespace of its own, all capabilities dropped),
+                   no_new_privs, Landlock, seccomp
   cell child       own process group, CPU limit of a cell
   unit child       own process group, CPU limit of a unit, seccomp: no fork/vfork/clone
 
@@ -32,6 +36,8 @@ import stat
 import sys
 import tempfile
 
+from autograder.sandbox import landlock
+
 DEFAULTS = {
     "harden": True,          # namespaces, private root, uid, seccomp (False: benchmark/tests only)
     "memory_mb": 512,        # address-space cap per student process (RLIMIT_AS)
@@ -50,7 +56,10 @@ DEFAULTS = {
 MIN_UID_BASE = 65536  # never a system or ordinary user's uid
 
 ENV_KEEP = ("PATH", "LANG", "LC_ALL", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-SCRATCH = "/tmp"
+# where the scratch tmpfs is mounted in the private root: /tmp, unless a shown folder (a
+# venv, the Python installation) lies under /tmp; then the first free one of the others
+SCRATCH_POINTS = ("/tmp", "/scratch", "/rnngrade-scratch")
+DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 
 # --- the Linux interface (ctypes: Python 3.11 has no os.unshare, mount or pivot_root) ---
 
@@ -71,7 +80,10 @@ MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
 
 PR_SET_PDEATHSIG = 1
+PR_GET_SECCOMP = 21
 PR_SET_SECCOMP = 22
+PR_GET_NO_NEW_PRIVS = 39
+PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 SECCOMP_MODE_FILTER = 2
@@ -134,6 +146,114 @@ class PidNamespaces:
 
     def after_fork(self) -> None:
         setns(self.own, CLONE_NEWPID)
+
+
+def _write(path: str, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def map_user_namespace(inside: int, outside_uid: int, outside_gid: int) -> None:
+    """Right after unshare(CLONE_NEWUSER): map one id (all an unprivileged process may map)."""
+    try:
+        _write("/proc/self/setgroups", "deny")  # required before an unprivileged gid_map
+    except FileNotFoundError:
+        pass
+    _write("/proc/self/uid_map", f"{inside} {outside_uid} 1\n")
+    _write("/proc/self/gid_map", f"{inside} {outside_gid} 1\n")
+
+
+def can_unshare_mounts() -> str:
+    """'' when this process may create mount and network namespaces as it is (root with
+    CAP_SYS_ADMIN), else why not. Tried in a throw-away child."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read_fd)
+            unshare(CLONE_NEWNS | CLONE_NEWNET)
+            os.write(write_fd, b"ok")
+        except BaseException as exc:
+            os.write(write_fd, str(exc).encode()[:300])
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    answer = os.read(read_fd, 400).decode(errors="replace")
+    os.close(read_fd)
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:  # SIGCHLD ignored: reaped already
+        pass
+    return "" if answer == "ok" else answer or "the test child died"
+
+
+def userns_refusal_hint() -> str:
+    """Why a host may refuse unprivileged user namespaces, where it says so."""
+    hints = []
+    for path, bad, text in (
+            ("/proc/sys/kernel/unprivileged_userns_clone", "0", "sysctl kernel.unprivileged_userns_clone=1"),
+            ("/proc/sys/user/max_user_namespaces", "0", "sysctl user.max_user_namespaces=15000"),
+            ("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "1",
+             "AppArmor restricts user namespaces (sysctl kernel.apparmor_restrict_unprivileged_userns=0, "
+             "or an AppArmor profile allowing userns for this Python)")):
+        try:
+            with open(path) as f:
+                if f.read().strip() == bad:
+                    hints.append(text)
+        except OSError:
+            pass
+    return "; ".join(hints)
+
+
+def enter_user_namespace() -> str:
+    """The zygote of an ordinary user: become uid 0 of a user namespace of its own, with
+    the capabilities to create the other namespaces there. '' or why not."""
+    uid, gid = os.geteuid(), os.getegid()
+    try:
+        unshare(CLONE_NEWUSER)
+        map_user_namespace(0, uid, gid)
+    except OSError as exc:
+        hint = userns_refusal_hint()
+        return f"{exc}" + (f" ({hint})" if hint else "")
+    return ""
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+SYS_CAPGET = {"x86_64": 125, "aarch64": 90, "riscv64": 90, "ppc64le": 183, "s390x": 184}
+SYS_CAPSET = {"x86_64": 126, "aarch64": 91, "riscv64": 91, "ppc64le": 184, "s390x": 185}
+
+
+def drop_capabilities() -> None:
+    """No capability left (effective, permitted, inheritable, ambient)."""
+    try:
+        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
+    except OSError:
+        pass
+    header = _CapHeader(0x20080522, 0)
+    data = (_CapData * 2)()
+    number = SYS_CAPSET.get(platform.machine())
+    if number is None:
+        raise OSError(errno.ENOSYS, "capset: unknown architecture")
+    _check(0 if _need_libc().syscall(number, ctypes.byref(header), ctypes.byref(data)) == 0 else -1, "capset")
+
+
+def effective_capabilities() -> int:
+    header = _CapHeader(0x20080522, 0)
+    data = (_CapData * 2)()
+    number = SYS_CAPGET.get(platform.machine())
+    if number is None or _need_libc().syscall(number, ctypes.byref(header), ctypes.byref(data)) != 0:
+        return -1
+    return data[0].effective | (data[1].effective << 32)
 
 
 def mount(source, target: str, fstype, flags: int, data: str | None = None) -> None:
@@ -200,6 +320,9 @@ BASE_DENY = (
     "io_uring_enter", "io_uring_register", "open_by_handle_at", "name_to_handle_at", "iopl", "ioperm",
     "quotactl", "syslog", "settimeofday", "clock_settime", "adjtimex", "clock_adjtime", "sethostname",
     "setdomainname", "vhangup", "uselib", "lookup_dcookie", "fanotify_init",
+    # no new sockets at all (socketpair stays): the network, and the host's Unix sockets
+    # (a database's, a desktop bus), stay closed even where there is no network namespace
+    "socket",
 )
 
 
@@ -329,49 +452,75 @@ def file_system_plan() -> dict:
         path = os.path.join("/etc", name)
         if os.path.isfile(path):
             files.append((path, os.path.realpath(path)))
+    cover = [h for h in hide if any(_inside(h, k) for k in kept)]
+    shown = kept + [path for path, _ in links] + [path for path, _ in files]
+    scratch = next((p for p in SCRATCH_POINTS if not any(_inside(s, p) or _inside(p, s) for s in shown)), None)
+    if scratch is None:
+        raise OSError(errno.EEXIST, f"no free scratch mount point among {SCRATCH_POINTS}")
     return {
-        "dirs": kept, "links": links, "files": files,
-        "cover": [h for h in hide if any(_inside(h, k) for k in kept)],
+        "dirs": kept, "links": links, "files": files, "cover": cover, "scratch": scratch,
+        # Landlock (no folder can be shown but for a part): what may be read
+        "read": _readable(kept, cover) + [real for _, real in files],
         # for the self-check: must not be visible (or be empty: covered); the checkout's
         # root only when it is not itself a shown folder (a non-editable install)
         "hidden": [p for p in [project_root] if not any(_inside(p, k) for k in kept)] + hide,
     }
 
 
-def _stage_dir() -> str:
-    """An empty directory to mount the private root on (inside each submission's own
-    mount namespace, so one directory serves every zygote): root's, mode 0700."""
-    path = os.path.join(tempfile.gettempdir(), ".rnngrade-sandbox-root")
-    try:
-        os.mkdir(path, 0o700)
-    except FileExistsError:
-        pass
-    info = os.lstat(path)
-    if stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o077:
-        return path
-    return tempfile.mkdtemp(prefix="rnngrade-root-")  # someone else's: use a fresh one
+def _readable(kept: list[str], cover: list[str]) -> list[str]:
+    """The shown folders for Landlock, which cannot take a part out of a rule: a folder
+    holding a covered one (a grader package installed into site-packages) is replaced
+    by its entries, except the covered one."""
+    out = []
+    for folder in kept:
+        todo = [folder]
+        while todo:
+            path = todo.pop()
+            inner = [c for c in cover if _inside(c, path)]
+            if not inner:
+                out.append(path)
+            elif path not in inner:
+                try:
+                    todo.extend(os.path.join(path, name) for name in os.listdir(path))
+                except OSError:
+                    pass
+    return out
 
 
-def prepare_zygote() -> dict:
+BASE_PREFIX = "rnngrade-sandbox-"  # the zygote's own folder in the host's temporary directory
+
+
+def prepare_zygote(userns: bool = False) -> dict:
     """Once per zygote, before any fork: everything a student process needs later
-    without touching the file system again."""
-    plan = {"seccomp": None, "seccomp_error": "", "fs": None, "fs_error": "", "stage": None}
+    without touching the file system again. One folder of the zygote's own holds the
+    mount point of the private roots and, without a private root, each submission's
+    scratch folder; the zygote removes it when it ends."""
+    plan = {"seccomp": None, "seccomp_error": "", "fs": None, "fs_error": "", "stage": None, "base": None,
+            "userns": userns, "landlock": landlock.abi_version()}
     plan["seccomp"], plan["seccomp_error"] = compile_seccomp()
+    plan["base"] = tempfile.mkdtemp(prefix=f"{BASE_PREFIX}{os.getpid()}-")
+    os.chmod(plan["base"], 0o711)  # a student uid may reach its own scratch folder, not list the others
+    plan["stage"] = os.path.join(plan["base"], "root")
+    os.mkdir(plan["stage"], 0o700)
     try:
         plan["fs"] = file_system_plan()
-        plan["stage"] = _stage_dir()
     except Exception as exc:
         plan["fs_error"] = f"{type(exc).__name__}: {exc}"
     return plan
 
 
+def host_scratch(plan: dict, outer_pid: int) -> str:
+    """A scratch folder on the host (no private root), inside the zygote's folder."""
+    path = os.path.join(plan["base"], f"student-{outer_pid}")
+    os.mkdir(path, 0o700)
+    return path
+
+
 def cleanup_zygote(plan: dict) -> None:
-    stage = plan.get("stage") or ""
-    if os.path.basename(stage).startswith("rnngrade-root-"):
-        try:
-            os.rmdir(stage)
-        except OSError:
-            pass
+    import shutil
+
+    if plan.get("base"):
+        shutil.rmtree(plan["base"], ignore_errors=True)
 
 
 # --- I: namespaces -------------------------------------------------------------------
@@ -405,9 +554,18 @@ def enter_namespaces(report: Report, disable=(), skip=()) -> int:
 
 # --- I: the private root ---------------------------------------------------------------
 
+# flags of a mount that a user namespace may not clear on a bind of it (statvfs -> mount)
+_LOCKED = ((os.ST_NOEXEC, MS_NOEXEC), (os.ST_NOATIME, 1024), (os.ST_NODIRATIME, 2048), (os.ST_RELATIME, 1 << 21))
+
+
 def _bind_ro(source: str, target: str) -> None:
     mount(source, target, None, MS_BIND)
-    mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV
+    try:
+        mount(None, target, None, flags)
+    except PermissionError:  # in a user namespace: keep the flags the host's mount has
+        have = os.statvfs(source).f_flag
+        mount(None, target, None, flags | sum(ms for st, ms in _LOCKED if have & st))
 
 
 def _mirror_link(stage: str, path: str, target: str) -> None:
@@ -422,8 +580,12 @@ def _make_dev(stage: str) -> None:
     os.makedirs(dev, exist_ok=True)
     for name, minor in (("null", 3), ("zero", 5), ("full", 7), ("random", 8), ("urandom", 9)):
         path = os.path.join(dev, name)
-        os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, minor))
-        os.chmod(path, 0o666)
+        try:
+            os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, minor))
+            os.chmod(path, 0o666)
+        except PermissionError:  # in a user namespace: the host's device node, bound
+            open(path, "w").close()
+            mount("/dev/" + name, path, None, MS_BIND)
     for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
                          ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
         os.symlink(target, os.path.join(dev, name))
@@ -455,10 +617,12 @@ def build_root(plan: dict, config: dict, uid: int, report: Report, pid_namespace
     except OSError:
         mount("proc", stage + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
         hidepid = False
-    os.makedirs(stage + SCRATCH)
+    scratch = fs["scratch"]
+    os.makedirs(stage + scratch)
     size = int(config.get("scratch_mb", DEFAULTS["scratch_mb"]))
-    mount("tmpfs", stage + SCRATCH, "tmpfs", MS_NOSUID | MS_NODEV,
-          f"size={size}m,nr_inodes=8192,mode=0700,uid={uid},gid={uid}")
+    owner = 0 if plan.get("userns") else uid  # in a user namespace H0 maps its own uid later
+    mount("tmpfs", stage + scratch, "tmpfs", MS_NOSUID | MS_NODEV,
+          f"size={size}m,nr_inodes=8192,mode=0700,uid={owner},gid={owner}")
     old = stage + "/.old-root"
     os.makedirs(old)
     number = SYS_PIVOT_ROOT.get(platform.machine())
@@ -475,8 +639,9 @@ def build_root(plan: dict, config: dict, uid: int, report: Report, pid_namespace
         report.off("pivot_root (the old root is detached)", "pivot_root failed; chroot used instead")
     mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID)
     report.on("private read-only root (system libraries and Python only; checkout, reference, "
-              "/tmp, /root, /home not there)")
-    report.on(f"scratch working directory {SCRATCH}: empty tmpfs of {size} MiB, the only writable place")
+              "/tmp, /root, /home not there; layer: mount namespace)")
+    report.on(f"scratch working directory {scratch}: empty tmpfs of {size} MiB, the only writable place "
+              "(layer: private root)")
     if pid_namespace:
         report.on("own /proc: only the submission's processes" + (" (hidepid=2)" if hidepid else ""))
     elif hidepid:
@@ -509,7 +674,8 @@ def scrub_environment(scratch: str) -> None:
     os.environ["HOME"] = os.environ["TMPDIR"] = scratch
 
 
-def enter_sandbox(config: dict, uid: int, report: Report, plan: dict, scratch: str, pid_namespace: bool) -> None:
+def enter_sandbox(config: dict, uid: int, report: Report, plan: dict, scratch: str, pid_namespace: bool,
+                  private_root: bool = False) -> None:
     """Applied once in the first holder, before any student code runs."""
     harden = bool(config.get("harden", True))
     memory = int(config.get("memory_mb", DEFAULTS["memory_mb"]))
@@ -531,32 +697,64 @@ def enter_sandbox(config: dict, uid: int, report: Report, plan: dict, scratch: s
     if not harden:
         return
     disable = config.get("disable") or ()
-    # two processes of the dedicated uid: the holder and the child running student code
-    _set_limit(resource.RLIMIT_NPROC, 2)
+    dropped = False
     try:
         if "uid" in disable or uid < MIN_UID_BASE:
             raise OSError(errno.EPERM, "disabled by the configuration" if "uid" in disable
                           else f"uid_base below {MIN_UID_BASE}")
-        os.setgroups([])
-        os.setresgid(uid, uid, uid)
-        os.setresuid(uid, uid, uid)
-        report.on(f"unprivileged uid {uid}, no groups, no capabilities")
-        report.on("RLIMIT_NPROC=2 for that uid: no process or thread can be created while student code runs")
+        if plan.get("userns"):
+            # an ordinary user's zygote maps one uid only: the holder takes a user namespace
+            # of its own (its own RLIMIT_NPROC count) and gives up every capability
+            unshare(CLONE_NEWUSER)
+            map_user_namespace(uid, 0, 0)
+            drop_capabilities()
+            report.on(f"unprivileged uid {uid} in a user namespace of its own (the grader's uid outside it), "
+                      "no capabilities (layer: user namespace)")
+        else:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+            report.on(f"unprivileged uid {uid}, no groups, no capabilities (layer: dedicated uid)")
+        dropped = True
     except OSError as exc:
-        report.off("dedicated unprivileged uid (and with it RLIMIT_NPROC)", exc)
+        report.off("dedicated unprivileged uid", exc)
+    # counted per uid (per user namespace): only once this process has a uid of its own;
+    # two processes: the holder and the child running student code
+    if dropped and not plan.get("userns"):
+        # the grader's sweep of this uid finds every process: cells and units may have
+        # process groups of their own (kill(0) in a unit then reaches only that unit)
+        _STATE["own_groups"] = True
+    if dropped and _set_limit(resource.RLIMIT_NPROC, 2):
+        report.on("RLIMIT_NPROC=2 for that uid: no process or thread can be created while student code runs")
+    else:
+        report.off("RLIMIT_NPROC (no process creation in top-level cells)", "needs a dedicated uid")
     try:
         prctl(PR_SET_NO_NEW_PRIVS, 1)
         report.on("no_new_privs")
     except OSError as exc:
         report.off("no_new_privs", exc)
         return
+    abi = int(plan.get("landlock") or 0)
+    if "landlock" in disable:
+        report.off("Landlock", "disabled by the configuration")
+    elif not abi:
+        report.off("Landlock", "not available on this kernel (Linux >= 5.13 with Landlock enabled at boot)")
+    elif not plan.get("fs"):
+        report.off("Landlock", plan.get("fs_error") or "no file-system plan")
+    else:
+        reads = list(plan["fs"]["read"]) + (["/proc"] if private_root and pid_namespace else [])
+        try:
+            for what in landlock.restrict(reads, [scratch], list(DEVICES), abi):
+                report.on(what)
+        except OSError as exc:
+            report.off("Landlock", exc)
     if "seccomp" in disable:
         report.off("seccomp filters", "disabled by the configuration")
     elif plan.get("seccomp"):
         try:
             load_bpf(plan["seccomp"]["base"])
-            report.on("seccomp: no exec, no new namespaces, mounts, ptrace or kernel administration, "
-                      "no kill(-1) or kill(-group)")
+            report.on("seccomp: no exec, no new sockets, no new namespaces, mounts, ptrace or kernel "
+                      "administration, no kill(-1) or kill(-group)")
             _STATE["nofork"] = plan["seccomp"]["nofork"]
             report.on("seccomp in every unit child: no fork, vfork or clone of a process")
         except OSError as exc:
@@ -634,20 +832,11 @@ def fork_retry(limit_seconds: float = 3.0) -> int:
 
 # --- self-checks ----------------------------------------------------------------------
 
-def _status_field(name: str) -> str:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(name + ":"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return ""
-
-
-def verify(report: Report, plan: dict, uid: int, deep: bool = False) -> None:
+def verify(report: Report, plan: dict, uid: int, deep=None) -> None:
     """Check, from inside, what the kernel really enforces; anything claimed above and
-    not true here moves to the fallbacks. `deep` (the probe) also tries the attacks."""
+    not true here moves to the fallbacks. `deep` (the probe: {"read": [host files],
+    "write": [host paths], "port": a TCP port the grader listens on}) also tries the
+    attacks; the grader checks on the host what got through (client.probe_sandbox)."""
     claimed = set(report.active)
 
     def refute(prefix: str, why: str) -> None:
@@ -658,18 +847,20 @@ def verify(report: Report, plan: dict, uid: int, deep: bool = False) -> None:
 
     if any(a.startswith("unprivileged uid") for a in claimed) and (0 in os.getresuid() or os.getuid() != uid):
         refute("unprivileged uid", f"still uid {os.getresuid()}")
-    if "no_new_privs" in claimed and _status_field("NoNewPrivs") != "1":
+    # (prctl, not /proc/self/status: Landlock may leave /proc unreadable)
+    if "no_new_privs" in claimed and _need_libc().prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1:
         refute("no_new_privs", "not set")
-    if any(a.startswith("seccomp") for a in claimed) and _status_field("Seccomp") != "2":
+    if any(a.startswith("seccomp") for a in claimed) and _need_libc().prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 2:
         refute("seccomp", "no filter in force")
+    if any(a.startswith("unprivileged uid") for a in claimed) and effective_capabilities() != 0:
+        refute("unprivileged uid", f"capabilities left: {effective_capabilities():#x}")
     if any(a.startswith("private read-only root") for a in claimed):
         visible = [p for p in plan["fs"]["hidden"] if os.path.isdir(p) and os.listdir(p)]
         if visible:
             refute("private read-only root", f"still visible: {visible}")
     if not deep:
         return
-    checks = _deep_checks()
-    for what, ok, detail in checks:
+    for what, ok, detail in _deep_checks(deep if isinstance(deep, dict) else {}):
         if ok:
             report.on(f"checked from inside: {what}")
         else:
@@ -699,8 +890,9 @@ def _child_try(body) -> str:
     return data.decode(errors="replace")
 
 
-def _deep_checks() -> list:
+def _deep_checks(targets: dict) -> list:
     out = []
+    port = int(targets.get("port") or 9)
 
     def unit_fork():
         limit_unit({"unit_cpu_seconds": 5})
@@ -725,27 +917,45 @@ def _deep_checks() -> list:
 
     def network():
         try:
-            socket.create_connection(("127.0.0.1", 9), timeout=1).close()
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return "CONNECTED"
         except ConnectionRefusedError as exc:
             return f"loopback reachable: {exc}"
         except OSError as exc:
             return f"blocked: {exc}"
 
+    def read_outside():
+        got = []
+        for path in targets.get("read") or ():
+            try:
+                with open(path, "rb") as f:
+                    f.read(16)
+                got.append(path)
+            except OSError:
+                pass
+        return f"READ {got}" if got else "blocked"
+
     def write_outside():
-        for path in ("/rnngrade-probe", "/etc/rnngrade-probe", "/usr/rnngrade-probe"):
+        wrote = []
+        for path in list(targets.get("write") or ()) + ["/rnngrade-probe", "/etc/rnngrade-probe",
+                                                        "/usr/rnngrade-probe"]:
             try:
                 with open(path, "w") as f:
                     f.write("x")
-                return f"WROTE {path}"
+                wrote.append(path)
             except OSError:
                 pass
-        return "blocked"
+        # inside a private root /tmp may be the scratch itself: the grader looks on the host
+        return f"blocked (wrote only {wrote}: the grader checks the host)" if wrote else "blocked"
 
     def others_visible():
         me = os.getuid()
         seen = []
-        for name in os.listdir("/proc"):
+        try:
+            names = os.listdir("/proc")
+        except OSError as exc:
+            return f"blocked: /proc not readable ({exc})"
+        for name in names:
             if name.isdigit():
                 try:
                     if os.stat(f"/proc/{name}").st_uid != me:
@@ -755,7 +965,9 @@ def _deep_checks() -> list:
         return "blocked" if not seen else f"VISIBLE {seen[:5]}"
 
     for what, body in (("fork in a unit child", unit_fork), ("fork in a cell child", cell_fork),
-                       ("exec", exec_true), ("network", network), ("writes outside scratch", write_outside),
+                       ("exec", exec_true), ("network", network),
+                       ("reads of the checkout, the reference and host folders", read_outside),
+                       ("writes outside scratch", write_outside),
                        ("other processes in /proc", others_visible)):
         result = _child_try(body)
         out.append((what + " blocked", result.startswith("blocked"), result))

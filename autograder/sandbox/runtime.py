@@ -461,10 +461,16 @@ def run_units(sock, request: dict, namespace: dict, writer: BoundedWriter, progr
     it ends, then a byte tells the holder, which restarts its wall-clock limit for the
     next unit; each unit also gets a fresh CPU allowance."""
     outbox = Outbox(sock)
+    boundary = request.get("boundary") or b""
     for k, unit in enumerate(request["units"]):
         limits.renew_unit_cpu()
         outbox.put({"op": "unit_started", "unit": k})
         _run_cases(outbox, unit, namespace, writer, {"unit": k})
+        if boundary:  # what this unit wrote to fd 1 and 2 ends here (client.OutputCollector)
+            try:
+                os.write(1, boundary)
+            except OSError:
+                pass
         outbox.put({"op": "unit_done", "unit": k})
         outbox.flush()
         _signal(progress_fd, b"+")

@@ -23,7 +23,6 @@ import os
 import signal
 import socket
 import sys
-import tempfile
 import traceback
 
 import numpy  # noqa: F401  (imported once here so that every student process starts warm)
@@ -145,14 +144,17 @@ def start_init(sock_fd: int, out_fd: int, config: dict, plan: dict, pid_namespac
     report = limits.Report()
     harden = bool(config.get("harden", True))
     flags = 0
+    if harden and plan.get("userns"):
+        report.on("user namespace of the grader's own (an ordinary user: the namespaces below without root)")
+    elif harden and plan.get("namespaces_error"):
+        report.off("namespaces (mount, pid, network, ipc, uts)", plan["namespaces_error"])
     if harden:
         if pid_namespace:
             flags |= limits.CLONE_NEWPID
         else:
             report.off("pid namespace", pid_ns_why)
         flags |= limits.enter_namespaces(report, config.get("disable") or (), skip=("pid namespace",))
-    scratch = None if harden and flags & limits.CLONE_NEWNS and plan.get("fs") else tempfile.mkdtemp(
-        prefix="rnngrade-student-")
+    scratch = None if harden and flags & limits.CLONE_NEWNS and plan.get("fs") else limits.host_scratch(plan, outer)
     try:
         send_message(sock, {"op": "spawned", "pid": outer, "pid_namespace": bool(flags & limits.CLONE_NEWPID),
                             "scratch": scratch or ""})  # a host folder the grader removes at the end
@@ -172,6 +174,7 @@ def run_init(sock, config: dict, plan: dict, report: limits.Report, flags: int, 
         harden = bool(config.get("harden", True))
         pid_namespace = bool(flags & limits.CLONE_NEWPID)
         uid = int(config.get("uid_base", limits.DEFAULTS["uid_base"])) + outer_pid
+        private = False
         if harden:
             for flag, name in limits.NAMESPACES:
                 if flags & flag:
@@ -180,23 +183,22 @@ def run_init(sock, config: dict, plan: dict, report: limits.Report, flags: int, 
                                       "network namespace": " (no network: loopback down, no interfaces)",
                                       "ipc namespace": " (no shared memory with other submissions)",
                                       "uts namespace": ""}[name])
-            private = False
             if flags & limits.CLONE_NEWNS and plan.get("fs"):
                 try:
                     limits.build_root(plan, config, uid, report, pid_namespace)
-                    scratch, private = limits.SCRATCH, True
+                    scratch, private = plan["fs"]["scratch"], True
                 except OSError as exc:
-                    report.off("private root file system (the checkout and /tmp stay readable)", exc)
+                    report.off("private root file system", exc)
             elif not plan.get("fs"):
-                report.off("private root file system (the checkout and /tmp stay readable)",
-                           plan.get("fs_error") or "no plan")
+                report.off("private root file system", plan.get("fs_error") or "no plan")
             else:
-                report.off("private root file system (the checkout and /tmp stay readable)", "no mount namespace")
+                report.off("private root file system", "no mount namespace")
             if not private:
-                if scratch is None:  # the mounts failed half-way: a host folder after all
-                    scratch = tempfile.mkdtemp(prefix="rnngrade-student-")
-                os.chown(scratch, uid, uid)
-                report.on(f"fresh scratch working directory {scratch}")
+                if scratch is None:  # the mounts failed half-way: the grader learns no host folder
+                    raise RuntimeError("the private root failed after the grader was told there is one")
+                if not plan.get("userns") and os.geteuid() == 0 and "uid" not in (config.get("disable") or ()):
+                    os.chown(scratch, uid, uid)  # the dedicated uid's; else the grader's own
+                report.on(f"fresh scratch working directory {scratch} on the host")
         else:
             report.on(f"fresh scratch working directory {scratch}")
         holder = os.fork()
@@ -205,9 +207,9 @@ def run_init(sock, config: dict, plan: dict, report: limits.Report, flags: int, 
             keep = sock.fileno()
             os.closerange(3, keep)  # nothing of the zygote's but the submission's socket
             os.closerange(keep + 1, 1 << 16)
-            limits.enter_sandbox(config, uid, report, plan, scratch, pid_namespace)
+            limits.enter_sandbox(config, uid, report, plan, scratch, pid_namespace, private)
             if harden:
-                limits.verify(report, plan, uid, deep=bool(config.get("probe")))
+                limits.verify(report, plan, uid, deep=config.get("probe"))
             if config.get("probe"):
                 try:
                     send_message(sock, {"op": "ready", "report": report.plain()})
@@ -229,6 +231,33 @@ def run_init(sock, config: dict, plan: dict, report: limits.Report, flags: int, 
                 break
     except BaseException:  # shown in the grader's output capture of this submission
         traceback.print_exc()
+    finally:
+        os._exit(0)
+
+
+def start_in_new_pid_namespace(fds, request: dict, plan: dict, pid_read: int, wanted: bool) -> None:
+    """In a user namespace the zygote may not set its children's pid namespace back to
+    the host's after unshare, so a small parent P (the zygote's child, whose pid the
+    grader holds) unshares it and forks I as pid 1 there; P waits for I, and I dies
+    with P (the grader kills P: I gets SIGKILL, and with it the whole namespace)."""
+    limits.set_name("rnng-submission")
+    limits.die_with_parent()
+    why = "disabled by the configuration"
+    if wanted:
+        try:
+            limits.unshare(limits.CLONE_NEWPID)
+            why = ""
+        except OSError as exc:
+            why = str(exc)
+    child = os.fork()
+    if child == 0:
+        start_init(fds[0], fds[1], request, plan, wanted and not why, why, pid_read)
+        os._exit(1)
+    for fd in list(fds) + [pid_read]:
+        os.close(fd)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    try:
+        os.waitpid(child, 0)
     finally:
         os._exit(0)
 
@@ -256,11 +285,16 @@ def main() -> None:
     limits.set_name("rnng-zygote")
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the submissions' init processes are reaped by the kernel
     limits.become_subreaper()  # and so are orphans of a submission without a pid namespace
-    plan = limits.prepare_zygote()
+    why = limits.can_unshare_mounts()
+    userns_why = limits.enter_user_namespace() if why else ""
+    plan = limits.prepare_zygote(userns=bool(why) and not userns_why)
+    if why and userns_why:
+        plan["namespaces_error"] = f"{why}; no user namespace either: {userns_why}"
     try:
-        namespaces = limits.PidNamespaces()
+        namespaces = None if plan["userns"] else limits.PidNamespaces()
     except OSError:
         namespaces = None
+    no_pid_namespace = set()  # uids of submissions without one: swept when the zygote ends
     gc.freeze()  # what is imported now stays shared with every forked student process
     try:
         while True:
@@ -275,8 +309,9 @@ def main() -> None:
                 for fd in fds:
                     os.close(fd)
                 uid = int(request["uid"])
-                if uid >= limits.MIN_UID_BASE:
+                if uid >= limits.MIN_UID_BASE and not plan.get("userns"):
                     sweep_uid(uid)
+                    no_pid_namespace.discard(uid)
                 control.sendall((0).to_bytes(4, "little"))
                 continue
             if len(fds) != 2:
@@ -286,7 +321,8 @@ def main() -> None:
                 continue
             harden = bool(request.get("harden", True))
             new_namespace, why = False, "disabled by the configuration"
-            if harden and "pid namespace" not in (request.get("disable") or ()):
+            wanted = harden and "pid namespace" not in (request.get("disable") or ())
+            if wanted and not plan["userns"]:
                 why = namespaces.before_fork() if namespaces else "no /proc/self/ns/pid"
                 new_namespace = not why
             pid_read, pid_write = os.pipe()
@@ -295,13 +331,18 @@ def main() -> None:
                 try:
                     control.close()
                     os.close(pid_write)
-                    start_init(fds[0], fds[1], request, plan, new_namespace, why, pid_read)
+                    if plan["userns"]:
+                        start_in_new_pid_namespace(fds, request, plan, pid_read, wanted)
+                    else:
+                        start_init(fds[0], fds[1], request, plan, new_namespace, why, pid_read)
                 except BaseException:
                     traceback.print_exc()
                 finally:
                     os._exit(1)
             if new_namespace:
                 namespaces.after_fork()  # raises rather than fork the next child into that namespace
+            elif harden and not plan.get("userns"):
+                no_pid_namespace.add(int(request.get("uid_base", limits.DEFAULTS["uid_base"])) + pid)
             os.close(pid_read)
             os.write(pid_write, str(pid).encode())
             os.close(pid_write)
@@ -309,6 +350,10 @@ def main() -> None:
                 os.close(fd)
             control.sendall(pid.to_bytes(4, "little"))
     finally:
+        # the grader is gone (or closed us): nothing of any submission stays behind
+        for uid in no_pid_namespace:
+            if uid >= limits.MIN_UID_BASE:
+                sweep_uid(uid)
         limits.cleanup_zygote(plan)
 
 
