@@ -488,3 +488,34 @@ def test_canvas_import_csv(graded, tmp_path):
     (tmp_path / "bad.csv").write_text("name,email\nx,y\n")
     assert "no `student` column" in run("export", A, "--db", graded["db"], "--format", "canvas", "--roster",
                                         tmp_path / "bad.csv", code=2).output
+
+
+def test_the_zip_writes_no_results_when_the_grader_fails(autograder_zip, tmp_path):
+    """A grader failure (here: the reference missing from the image) is no zero: no
+    results.json and a non-zero exit, which Gradescope shows as an autograder failure."""
+    root = gradescope_root(tmp_path, autograder_zip, {"bob.ipynb": (EXAMPLES / "bob.ipynb").read_bytes()})
+    (root / "source" / "engine" / "reference" / A / "solution.py").unlink()
+    done = run_autograder(root)
+    assert done.returncode != 0 and "solution.py" in done.stderr
+    assert not (root / "results" / "results.json").exists()
+
+
+# --------------------------------------------------------------------------- shell completion
+
+def test_shell_completion_as_documented():
+    import os
+    import subprocess
+    import sys
+
+    def complete(**env):
+        return subprocess.run([sys.executable, "-c", "from autograder.cli import main; main(prog_name='rnngrade')"],
+                              env={**os.environ, **env}, capture_output=True, text=True, timeout=60).stdout
+
+    assert "_rnngrade_completion" in complete(_RNNGRADE_COMPLETE="bash_source")
+    assert "compdef" in complete(_RNNGRADE_COMPLETE="zsh_source")
+    words = complete(_RNNGRADE_COMPLETE="bash_complete", COMP_WORDS="rnngrade ov", COMP_CWORD="1")
+    assert "override" in words
+    words = complete(_RNNGRADE_COMPLETE="bash_complete", COMP_WORDS="rnngrade export rnn_s", COMP_CWORD="2")
+    assert "rnn_step_by_step" in words
+    readme = (ROOT / "docs" / "COURSE.md").read_text()
+    assert 'eval "$(_RNNGRADE_COMPLETE=bash_source rnngrade)"' in readme
