@@ -6,9 +6,9 @@ For each assignment, `source/<id>/<id>.ipynb` is generated from
   function keeps its signature and docstring and has its body wrapped in nbgrader's
   `### BEGIN SOLUTION` / `### END SOLUTION`; a class (family D) goes whole into one cell,
   each graded method's body wrapped, `__init__` and other methods left visible;
-* `source/<id>/explanations.toml` -- the words: an introduction, and per unit a markdown
+* `reference/<id>/explanations.toml` -- the words: an introduction, and per unit a markdown
   explanation of what it computes, its math and its shapes (hand-written);
-* the assignment's description (`autograder/assignments/<id>.py`) -- the preamble cell,
+* the assignment's description (`reference/<id>/assignment.py`) -- the preamble cell,
   the units and their points.
 
 Next to the notebook go the helper modules it imports (copied from `reference/<id>/`)
@@ -31,13 +31,12 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.assignments import ASSIGNMENT_IDS, get_assignment
-from autograder.reference import solution_source
+from autograder.assignments import assignment_ids, get_assignment
+from autograder.course import EXPLANATIONS, source_root as course_source_root
+from autograder.reference import reference_dir, solution_source
 from autograder.selfcheck import STANDALONE_NAME
 from autograder.selfcheck.notebook import public_files
 
-ROOT = Path(__file__).resolve().parent.parent
-SOURCE_ROOT = ROOT / "source"
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
@@ -86,8 +85,8 @@ def graded_units(assignment_id: str, explanations: dict | None = None) -> list[t
     return [(name, 1.0) for name in explanations.get("units", {})]
 
 
-def read_explanations(assignment_id: str, source_root: Path = SOURCE_ROOT) -> dict:
-    path = source_root / assignment_id / "explanations.toml"
+def read_explanations(assignment_id: str) -> dict:
+    path = reference_dir(assignment_id) / EXPLANATIONS
     if not path.exists():
         raise AuthoringError(f"{path} is missing: write the unit explanations first")
     return tomllib.loads(path.read_text())
@@ -266,9 +265,9 @@ def _unit_text(explanations: dict, unit: str) -> str:
     return text.strip()
 
 
-def build_notebook(assignment_id: str, source_root: Path = SOURCE_ROOT):
+def build_notebook(assignment_id: str):
     assignment = get_assignment(assignment_id)
-    explanations = read_explanations(assignment_id, source_root)
+    explanations = read_explanations(assignment_id)
     units = graded_units(assignment_id, explanations)
     points = dict(units)
     extra = sorted(set(explanations.get("units", {})) - set(points))
@@ -317,15 +316,13 @@ def notebook_text(nb) -> str:
     return text if text.endswith("\n") else text + "\n"
 
 
-def build_source(assignment_id: str, out_root: Path = SOURCE_ROOT, source_root: Path = SOURCE_ROOT) -> list[Path]:
-    """Write source/<id>/: the notebook, the helper modules, rnngrade_check.py. The
-    explanations are read from `source_root` (copied along when out_root differs)."""
-    folder = out_root / assignment_id
+def build_source(assignment_id: str, out_root: Path | None = None) -> list[Path]:
+    """Write <course>/source/<id>/ (or out_root/<id>/): the notebook, the helper
+    modules, rnngrade_check.py."""
+    folder = (out_root or course_source_root()) / assignment_id
     folder.mkdir(parents=True, exist_ok=True)
-    files = {f"{assignment_id}.ipynb": notebook_text(build_notebook(assignment_id, source_root)),
+    files = {f"{assignment_id}.ipynb": notebook_text(build_notebook(assignment_id)),
              **public_files(assignment_id)}
-    if out_root.resolve() != source_root.resolve():
-        files["explanations.toml"] = (source_root / assignment_id / "explanations.toml").read_text()
     written = []
     for name, text in files.items():
         path = folder / name
@@ -335,10 +332,10 @@ def build_source(assignment_id: str, out_root: Path = SOURCE_ROOT, source_root: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    ids = (argv if argv is not None else sys.argv[1:]) or list(ASSIGNMENT_IDS)
+    ids = (argv if argv is not None else sys.argv[1:]) or assignment_ids()
     for assignment_id in ids:
         for path in build_source(assignment_id):
-            print(path.relative_to(ROOT))
+            print(path)
     return 0
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from autograder.assignments import ASSIGNMENT_IDS
+from autograder.cli_args import ASSIGNMENT, limit_options
 
 DEFAULT_DB = "sqlite:///gradebook.db"  # autograder.gradebook.DEFAULT_DB, without importing SQLAlchemy here
 
@@ -56,7 +56,7 @@ def _read_gradebook(db: str, assignment: str):
 
 
 @click.command()
-@click.argument("assignment", type=click.Choice(ASSIGNMENT_IDS), metavar="ASSIGNMENT")
+@click.argument("assignment", type=ASSIGNMENT, metavar="ASSIGNMENT")
 @click.argument("submissions", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--db", default=DEFAULT_DB, show_default=True, help=DB_HELP)
 @click.option("--workers", type=click.IntRange(min=0), default=None,
@@ -71,7 +71,9 @@ def _read_gradebook(db: str, assignment: str):
               help="Grade only this student, changed or not (repeatable); the others are left as recorded.")
 @click.option("--settings", "settings_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Course settings with the [deadlines] section (default: ./rnngrade.toml if present).")
-def autograde(assignment, submissions, db, workers, scheduler, force, unsafe_no_sandbox, students, settings_file):
+@limit_options
+def autograde(assignment, submissions, db, workers, scheduler, force, unsafe_no_sandbox, students, settings_file,
+              limits):
     """Grade every submission in SUBMISSIONS of ASSIGNMENT into the gradebook.
 
     SUBMISSIONS is nbgrader's layout (the folder holding <student>/<ASSIGNMENT>/*.ipynb,
@@ -80,10 +82,15 @@ def autograde(assignment, submissions, db, workers, scheduler, force, unsafe_no_
     an interrupted run picks up where it stopped.
     """
     from autograder.batch import DiscoveryError, autograde as run
-    from autograder.deadlines import SettingsError, load_deadlines
+    from autograder.deadlines import load_deadlines
+    from autograder.settings import SettingsError, check_config
 
+    config = dict(limits, **({"unsafe_no_sandbox": True} if unsafe_no_sandbox else {})) or None
+    try:
+        check_config(config, "the command line")
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from None
     _open_gradebook(db).close()
-    config = {"unsafe_no_sandbox": True} if unsafe_no_sandbox else None
     if not unsafe_no_sandbox and scheduler is None:  # fail closed before anything is graded
         from autograder.sandbox.client import SandboxUnavailable, require_sandbox
 
@@ -102,7 +109,7 @@ def autograde(assignment, submissions, db, workers, scheduler, force, unsafe_no_
 
 
 @click.command()
-@click.argument("assignment", type=click.Choice(ASSIGNMENT_IDS), metavar="ASSIGNMENT")
+@click.argument("assignment", type=ASSIGNMENT, metavar="ASSIGNMENT")
 @click.option("--db", default=DEFAULT_DB, show_default=True, help=DB_HELP)
 @click.option("--format", "fmt", type=click.Choice(["csv", "canvas", "json", "gradescope"]), required=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
@@ -143,7 +150,7 @@ def export(assignment, db, fmt, output, roster, canvas_column):
 
 
 @click.command()
-@click.argument("assignment", type=click.Choice(ASSIGNMENT_IDS), metavar="ASSIGNMENT")
+@click.argument("assignment", type=ASSIGNMENT, metavar="ASSIGNMENT")
 @click.option("--db", default=DEFAULT_DB, show_default=True, help=DB_HELP)
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for index.html (class report) and students/<student>.html.")

@@ -6,19 +6,35 @@ from pathlib import Path
 
 import click
 
-from autograder.assignments import ASSIGNMENT_IDS, all_assignments
+from autograder.cli_args import ASSIGNMENT, limit_options
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="rnngrade")
-def main():
+@click.option("--course", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="The course directory (holding reference/<assignment>/); default: $RNNGRADE_COURSE, "
+                   "else the working directory.")
+def main(course):
     """rnngrade: grade from-scratch NumPy RNN assignments against a hidden reference."""
+    if course is not None:
+        from autograder.course import CourseError, use_course
+
+        try:
+            use_course(course)
+        except CourseError as exc:
+            raise click.UsageError(str(exc)) from None
 
 
 @main.command("list")
 def list_assignments():
-    """List the assignments with their graded units and points."""
-    for a in all_assignments():
+    """List the assignments of the course with their graded units and points."""
+    from autograder.course import CourseError, all_assignments
+
+    try:
+        assignments = all_assignments()
+    except CourseError as exc:
+        raise click.ClickException(str(exc)) from None
+    for a in assignments:
         click.echo(f"{a.id}  (family {a.family}, {a.dtype}, {a.total_points:g} points): {a.title}")
         for u in a.units:
             calls = f"  uses {', '.join(u.calls)}" if u.calls else ""
@@ -26,29 +42,29 @@ def list_assignments():
 
 
 @main.command()
-@click.argument("assignment", type=click.Choice(ASSIGNMENT_IDS), metavar="ASSIGNMENT")
+@click.argument("assignment", type=ASSIGNMENT, metavar="ASSIGNMENT")
 @click.argument("submission", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print Gradescope's results.json format.")
-@click.option("--unit-seconds", type=float, default=None, help="Wall-clock limit per unit and mode.")
-@click.option("--cell-seconds", type=float, default=None, help="Wall-clock limit per notebook cell.")
-@click.option("--memory-mb", type=int, default=None, help="Address-space cap of the student process.")
-@click.option("--total-seconds", type=float, default=None, help="Wall-clock budget of the whole submission.")
+@limit_options
 @click.option("--unsafe-no-sandbox", is_flag=True,
               help="Grade even where the sandbox probe finds that student code could read the reference or "
                    "the gradebook or reach the network (said in the result).")
-def grade(assignment, submission, as_json, unit_seconds, cell_seconds, memory_mb, total_seconds, unsafe_no_sandbox):
+def grade(assignment, submission, as_json, limits, unsafe_no_sandbox):
     """Grade one SUBMISSION (.ipynb or .py) of ASSIGNMENT."""
     if not submission.exists():
         raise click.UsageError(f"no such file: {submission}")
     from autograder.grader import Grader
     from autograder.results import to_json, to_table
     from autograder.sandbox.client import SandboxError
+    from autograder.settings import SettingsError
 
-    config = {k: v for k, v in {"unit_seconds": unit_seconds, "cell_seconds": cell_seconds,
-                                "memory_mb": memory_mb, "total_seconds": total_seconds,
-                                "unsafe_no_sandbox": unsafe_no_sandbox or None}.items() if v is not None}
+    config = dict(limits, **({"unsafe_no_sandbox": True} if unsafe_no_sandbox else {}))
     try:
-        with Grader(assignment, config) as grader:
+        grader = Grader(assignment, config)
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
+        with grader:
             result = grader.grade_file(submission)
     except SandboxError as exc:  # a grader failure, never a score
         raise click.ClickException(str(exc)) from None

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import importlib
 import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -69,14 +68,18 @@ def _hash_tree(folder: Path, digest) -> None:
 @lru_cache(maxsize=None)
 def assignment_fingerprint(assignment_id: str) -> str:
     """What a recorded grade depends on besides the submission: the grader version, the
-    reference folder (solution and helpers) and the assignment's description module."""
+    assignment's folder (description, solution, helpers, checks)."""
     from autograder.reference import reference_dir
 
     digest = hashlib.sha256()
     digest.update(f"rnngrade {__version__}\0{assignment_id}\0".encode())
-    _hash_tree(reference_dir(assignment_id), digest)
-    module = importlib.import_module(f"autograder.assignments.{assignment_id}")
-    digest.update(b"\0description\0" + Path(module.__file__).read_bytes())
+    _hash_tree(reference_dir(assignment_id), digest)  # the folder holds the description too
+    # the settings in force (the course file may change points, tolerances, limits)
+    from autograder.assignments import get_assignment
+
+    graded = get_assignment(assignment_id)
+    settings = (sorted(graded.limits.items()), [(u.name, u.points) for u in graded.units], graded.rtol, graded.atol)
+    digest.update(b"\0settings\0" + repr(settings).encode())
     return f"{__version__}:{digest.hexdigest()}"
 
 

@@ -7,7 +7,9 @@ submission graded by this process.
 """
 from __future__ import annotations
 
+import contextlib
 import difflib
+import io
 import time
 import types
 from dataclasses import dataclass, field
@@ -22,8 +24,10 @@ from autograder.driver import run_case, unit_spec
 from autograder.hints import classic_mistake_hint
 from autograder.judge import Tolerance, compare, gradcheck_error
 from autograder.judge import matches as values_match
-from autograder.reference import helper_sources, load_reference
+from autograder.course import course_root
+from autograder.reference import data_files, helper_sources, load_reference
 from autograder.sandbox.client import UNSAFE_NOTE, PackedUnit, StudentProcess, Zygote, probe_sandbox, require_sandbox
+from autograder.settings import check_config
 from autograder.submission import Cell, SubmissionError, load_submission
 
 GRADCHECK_THRESHOLD = {"float64": 1e-5, "float32": 5e-2}
@@ -72,9 +76,13 @@ class PreparedUnit:
     reference: PackedUnit | None = None  # the same for reference mode
 
 
-@lru_cache(maxsize=None)
 def prepare(assignment_id: str) -> tuple[Assignment, dict, list]:
-    """Hidden cases and the reference's outputs on them, once per process."""
+    """Hidden cases and the reference's outputs on them, once per process and course."""
+    return _prepare(assignment_id, course_root())
+
+
+@lru_cache(maxsize=None)
+def _prepare(assignment_id: str, course: Path) -> tuple[Assignment, dict, list]:
     assignment = get_assignment(assignment_id)
     reference = load_reference(assignment_id)
     definitions = vars(reference)
@@ -87,7 +95,8 @@ def prepare(assignment_id: str) -> tuple[Assignment, dict, list]:
         expected, reference_inputs = [], []
         for case in cases:
             # the reference runs on what the student side will see: inputs after the boundary
-            expected.append(_roundtrip(run_case(dict(definitions), spec, _roundtrip(case.inputs))))
+            with quiet():
+                expected.append(_roundtrip(run_case(dict(definitions), spec, _roundtrip(case.inputs))))
             extra = unit.reference_state(reference, _roundtrip(case.inputs)) if unit.reference_state else {}
             reference_inputs.append({**case.inputs, **extra})
         reference_spec = dict(spec, setup=unit.reference_setup) if unit.reference_setup is not None else spec
@@ -96,6 +105,11 @@ def prepare(assignment_id: str) -> tuple[Assignment, dict, list]:
                                      PackedUnit.pack(reference_spec, reference_inputs)))
     helpers = helper_sources(assignment_id, assignment.helpers)
     return assignment, helpers, prepared
+
+
+def quiet():
+    """What the reference prints (a training loop's progress) is not the grader's output."""
+    return contextlib.redirect_stdout(io.StringIO())
 
 
 def _roundtrip(value):
@@ -137,7 +151,8 @@ class ReferenceServer:
             name = message.get("name")
             if name not in self.allowed:
                 raise PermissionError(f"{name} is not served while this unit is graded")
-            result = getattr(self.reference, name)(*args, **kwargs)
+            with quiet():
+                result = getattr(self.reference, name)(*args, **kwargs)
             if op == "new":
                 handle = len(self.objects) + 1
                 self.objects[handle] = result
@@ -219,8 +234,10 @@ class Grader:
         # batch grading: each submission's end starts the next one's sandbox (Zygote.prepare_spare)
         self.prespawn = prespawn
         self.reference = load_reference(assignment_id)
+        self.files = data_files(assignment_id)  # e.g. a names file the student's code reads
         # sandbox limits: the assignment's own (Assignment.limits), then the caller's
-        self.config = {**self.assignment.limits, **(config or {})}
+        # (validated: an unknown key or a wrong type is a SettingsError naming it)
+        self.config = {**self.assignment.limits, **check_config(config, "the grader's configuration")}
         self.tol = Tolerance(self.assignment.rtol, self.assignment.atol)
         self.graded_names = frozenset(n for u in self.assignment.units for n in u.name.split("."))
         self._own_zygote = zygote is None
@@ -274,7 +291,8 @@ class Grader:
 
     def grade_cells(self, cells: list[Cell], name: str = "<submission>") -> GradingResult:
         result = GradingResult(self.assignment.id, name, notes=[self.unsafe_note] if self.unsafe_note else [])
-        student = StudentProcess(self.zygote, self.helpers, self.assignment.preamble, cells, self.config)
+        student = StudentProcess(self.zygote, self.helpers, self.assignment.preamble, cells, self.config,
+                                 files=self.files)
         try:
             reports = [_CellNote(r, cells) for r in student.start()]
             result.notes.extend(note for note in (r.note() for r in reports) if note)
@@ -337,7 +355,8 @@ class Grader:
 
     def _hint(self, spec: dict, inputs: dict, actual: dict) -> str:
         def run_reference(changed):
-            return _roundtrip(run_case(dict(vars(self.reference)), spec, changed))
+            with quiet():
+                return _roundtrip(run_case(dict(vars(self.reference)), spec, changed))
 
         def matches(expected, got):
             return all(name in got and values_match(value, got[name], self.tol, name)

@@ -1,6 +1,7 @@
 """Load the hidden reference of an assignment, in the grading process only.
 
-A reference `solution.py` is written exactly like a finished student notebook: it
+A reference `reference/<id>/solution.py` (in the course directory, never in the
+engine's package) is written exactly like a finished student notebook: it
 starts with the assignment's preamble (`import numpy as np`, `from rnn_utils import *`,
 ...) and then defines the graded units. It is therefore executed the same way, with the
 assignment's helper modules made importable by their top-level names.
@@ -8,25 +9,39 @@ assignment's helper modules made importable by their top-level names.
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 import types
 from functools import lru_cache
 from pathlib import Path
 
-# RNNGRADE_REFERENCE_ROOT lets the mutation tests point the checks at a mutated copy.
-REFERENCE_ROOT = Path(os.environ.get("RNNGRADE_REFERENCE_ROOT")
-                      or Path(__file__).resolve().parent.parent / "reference")
+from autograder.course import assignment_folder
 
 
 def reference_dir(assignment_id: str) -> Path:
-    return REFERENCE_ROOT / assignment_id
+    """The assignment's folder in the current course (autograder.course)."""
+    return assignment_folder(assignment_id)
 
 
 def helper_sources(assignment_id: str, helper_names) -> dict[str, str]:
     """Source text of the public helper modules shipped with a release."""
     folder = reference_dir(assignment_id)
     return {name: (folder / f"{name}.py").read_text() for name in helper_names}
+
+
+def data_files(assignment_id: str) -> dict[str, str]:
+    """name -> text of the data files placed in the student's working directory when graded."""
+    from autograder.assignments import get_assignment
+
+    folder = reference_dir(assignment_id)
+    return {name: (folder / path).read_text() for name, path in get_assignment(assignment_id).data_files.items()}
+
+
+def release_file_texts(assignment_id: str) -> dict[str, str]:
+    """name -> text of the files shipped unchanged next to the notebook."""
+    from autograder.assignments import get_assignment
+
+    folder = reference_dir(assignment_id)
+    return {name: (folder / name).read_text() for name in get_assignment(assignment_id).release_files}
 
 
 def solution_source(assignment_id: str) -> str:
@@ -65,11 +80,11 @@ def execute_with_helpers(source: str, helpers: dict[str, str], filename: str) ->
 
 
 @lru_cache(maxsize=None)
-def _load(assignment_id: str, helper_names: tuple[str, ...]) -> dict:
+def _load(folder: Path, helper_names: tuple[str, ...]) -> dict:
     return execute_with_helpers(
-        solution_source(assignment_id),
-        helper_sources(assignment_id, helper_names),
-        str(reference_dir(assignment_id) / "solution.py"),
+        (folder / "solution.py").read_text(),
+        {name: (folder / f"{name}.py").read_text() for name in helper_names},
+        str(folder / "solution.py"),
     )
 
 
@@ -79,7 +94,7 @@ def load_reference(assignment_id: str) -> types.SimpleNamespace:
     from autograder.assignments import get_assignment
 
     assignment = get_assignment(assignment_id)
-    return types.SimpleNamespace(**_load(assignment_id, tuple(assignment.helpers)))
+    return types.SimpleNamespace(**_load(reference_dir(assignment_id), tuple(assignment.helpers)))
 
 
 def load_helper(assignment_id: str, name: str) -> types.ModuleType:

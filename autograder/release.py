@@ -8,8 +8,8 @@ checksums and metadata check again. Left out are only the steps that need an nbg
 course (IncludeHeaderFooter with no header configured, InstantiateTests for AUTOTEST
 templates we do not use, SaveCells, which writes to the gradebook database).
 
-`build_release` writes release/<id>/: the student notebook, the helper modules it
-imports (copied from reference/<id>/) and the public self-check module
+`build_release` writes the course's release/<id>/: the student notebook, the helper
+modules it imports (copied from reference/<id>/) and the public self-check module
 `rnngrade_check.py` (autograder/selfcheck/). Deterministic, like the source.
 """
 from __future__ import annotations
@@ -21,12 +21,11 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.assignments import get_assignment
-from autograder.authoring import ROOT, SOURCE_ROOT, notebook_text
+from autograder.assignments import assignment_ids as course_assignment_ids, get_assignment
+from autograder.authoring import notebook_text
+from autograder.course import release_root, source_root as course_source_root
 from autograder.reference import helper_sources
 from autograder.selfcheck.notebook import public_files
-
-RELEASE_ROOT = ROOT / "release"
 
 
 def release_preprocessors() -> list:
@@ -48,12 +47,13 @@ def release_notebook(source_nb):
     return nb
 
 
-def source_notebook_path(assignment_id: str, source_root: Path = SOURCE_ROOT) -> Path:
-    return source_root / assignment_id / f"{assignment_id}.ipynb"
+def source_notebook_path(assignment_id: str, source_root: Path | None = None) -> Path:
+    return (source_root or course_source_root()) / assignment_id / f"{assignment_id}.ipynb"
 
 
-def build_release(assignment_id: str, source_root: Path = SOURCE_ROOT, out_root: Path = RELEASE_ROOT) -> list[Path]:
+def build_release(assignment_id: str, source_root: Path | None = None, out_root: Path | None = None) -> list[Path]:
     """Write release/<id>/ from source/<id>/<id>.ipynb (the folder is replaced)."""
+    out_root = out_root or release_root()
     source = source_notebook_path(assignment_id, source_root)
     if not source.exists():
         raise FileNotFoundError(f"{source} does not exist: build it first (rnngrade source {assignment_id})")
@@ -139,12 +139,11 @@ def _texts(folder: Path):
             yield path, "\n".join(parts)
 
 
-def find_leaks(release_root: Path = RELEASE_ROOT, assignment_ids=None) -> list[str]:
+def find_leaks(root: Path | None = None, assignment_ids=None) -> list[str]:
     """Every solution line of any assignment and every hidden case's size set or seed
-    found anywhere under release_root; [] when the release is clean."""
-    from autograder.assignments import ASSIGNMENT_IDS
-
-    ids = list(assignment_ids or ASSIGNMENT_IDS)
+    found anywhere under root (the course's release/); [] when the release is clean."""
+    release_root_ = root or release_root()
+    ids = list(assignment_ids or course_assignment_ids())
     # a solution line counts wherever it appears as code: not glued to a longer name
     # (`grads = [...]` inside a visible `self.grads = [...]` is not a leak)
     secrets = {line: (a, re.compile(rf"(?<![\w.]){re.escape(line)}(?!\w)"))
@@ -152,8 +151,8 @@ def find_leaks(release_root: Path = RELEASE_ROOT, assignment_ids=None) -> list[s
     patterns = [p for a in ids for p in hidden_case_patterns(a)]
     markers = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
     leaks = set()
-    for path, text in _texts(release_root):
-        where = path.relative_to(release_root)
+    for path, text in _texts(release_root_):
+        where = path.relative_to(release_root_)
         for line, (owner, pattern) in secrets.items():
             if line in text and pattern.search(text):
                 leaks.add(f"{where}: solution line of {owner}: {line}")

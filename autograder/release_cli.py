@@ -8,14 +8,16 @@ from pathlib import Path
 
 import click
 
-from autograder.assignments import ASSIGNMENT_IDS
+from autograder.cli_args import ASSIGNMENT
 
 
 def _selected(assignment, all_):
     if all_ and assignment:
         raise click.UsageError("give an ASSIGNMENT or --all, not both")
     if all_:
-        return list(ASSIGNMENT_IDS)
+        from autograder.course import assignment_ids
+
+        return assignment_ids()
     if not assignment:
         raise click.UsageError("give an ASSIGNMENT or --all")
     return [assignment]
@@ -27,17 +29,17 @@ def _show(paths):
 
 
 @click.command("source")
-@click.argument("assignment", required=False, type=click.Choice(ASSIGNMENT_IDS), metavar="ASSIGNMENT")
+@click.argument("assignment", required=False, type=ASSIGNMENT, metavar="ASSIGNMENT")
 @click.option("--all", "all_", is_flag=True, help="Every assignment.")
 @click.option("--out", "out_root", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write under this folder instead of source/.")
 def source(assignment, all_, out_root):
-    """Build source/ASSIGNMENT/ (the instructor notebook) from reference/ and explanations.toml."""
-    from autograder.authoring import SOURCE_ROOT, AuthoringError, build_source
+    """Build source/ASSIGNMENT/ (the instructor notebook) from reference/ASSIGNMENT/."""
+    from autograder.authoring import AuthoringError, build_source
 
     for assignment_id in _selected(assignment, all_):
         try:
-            paths = build_source(assignment_id, out_root or SOURCE_ROOT)
+            paths = build_source(assignment_id, out_root)
         except AuthoringError as exc:
             raise click.ClickException(str(exc))
         click.echo(f"{assignment_id}:")
@@ -45,7 +47,7 @@ def source(assignment, all_, out_root):
 
 
 @click.command("release")
-@click.argument("assignment", required=False, type=click.Choice(ASSIGNMENT_IDS), metavar="ASSIGNMENT")
+@click.argument("assignment", required=False, type=ASSIGNMENT, metavar="ASSIGNMENT")
 @click.option("--all", "all_", is_flag=True, help="Every assignment.")
 @click.option("--source-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Read the source notebooks from here instead of source/.")
@@ -54,14 +56,14 @@ def source(assignment, all_, out_root):
 def release(assignment, all_, source_dir, out_root):
     """Write release/ASSIGNMENT/: the student notebook (nbgrader's stubs, outputs cleared,
     cells locked), the helper modules it imports, and the public self-check module."""
-    from autograder.authoring import SOURCE_ROOT
-    from autograder.release import RELEASE_ROOT, build_release, find_leaks
+    from autograder.course import release_root
+    from autograder.release import build_release, find_leaks
 
     ids = _selected(assignment, all_)
-    out_root = out_root or RELEASE_ROOT
+    out_root = out_root or release_root()
     for assignment_id in ids:
         try:
-            paths = build_release(assignment_id, source_dir or SOURCE_ROOT, out_root)
+            paths = build_release(assignment_id, source_dir, out_root)
         except FileNotFoundError as exc:
             raise click.ClickException(str(exc))
         click.echo(f"{assignment_id}:")
@@ -73,7 +75,7 @@ def release(assignment, all_, source_dir, out_root):
 
 
 @click.command("check")
-@click.argument("assignment", type=click.Choice(ASSIGNMENT_IDS), metavar="ASSIGNMENT")
+@click.argument("assignment", type=ASSIGNMENT, metavar="ASSIGNMENT")
 @click.argument("notebook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--unit", "units", multiple=True, help="Check only this unit (repeatable).")
 @click.option("--timeout", type=float, default=300.0, show_default=True, help="Limit for the whole run, in seconds.")

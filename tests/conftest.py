@@ -1,7 +1,11 @@
+import os
 import tempfile
 from pathlib import Path
 
 import pytest
+
+# The course the tests grade: this repository (whatever the working directory).
+os.environ.setdefault("RNNGRADE_COURSE", str(Path(__file__).resolve().parent.parent))
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SEEDS = FIXTURES / "seeds"

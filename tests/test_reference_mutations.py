@@ -2,7 +2,7 @@
 weight, a dropped bias, a wrong sum axis, a swapped gate, a wrong normalisation) makes
 the published-value, gradient and oracle tests fail. Each mutant is a copy of
 reference/ with one edit, checked by running those test files against it in a
-subprocess (RNNGRADE_REFERENCE_ROOT points the loader at the copy)."""
+subprocess (RNNGRADE_COURSE points the loader at a course holding the copy)."""
 import os
 import shutil
 import subprocess
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.reference import REFERENCE_ROOT
+from autograder.course import reference_root
 
 TESTS = Path(__file__).parent
 FAMILY_TESTS = {
@@ -19,6 +19,7 @@ FAMILY_TESTS = {
     "char_lm": ["test_reference_char_lm.py"],
     "rnn_layers": ["test_reference_rnn_layers.py", "test_reference_oracle.py"],
     "time_layers": ["test_reference_time_layers.py", "test_reference_oracle.py"],
+    "dinosaurus": ["test_reference_dinosaurus.py"],
 }
 
 MUTANTS = [
@@ -38,18 +39,23 @@ MUTANTS = [
      "f = sigmoid(A[:, H:2 * H])\n        g = np.tanh(A[:, :H])"),
     ("time_layers", "wrong normalisation", "loss /= mask.sum()", "loss /= mask.size"),
     ("time_layers", "wrong sum axis", "db = np.sum(dt, axis=0)", "db = np.sum(dt, axis=0) / dt.shape[0]"),
+    ("dinosaurus", "no re-seeding per step", "np.random.seed(counter + seed)", "np.random.seed(seed)"),
+    ("dinosaurus", "wrong clipping bound", "np.clip(gradients[name], -maxValue, maxValue)",
+     "np.clip(gradients[name], -maxValue, 2 * maxValue)"),
+    ("dinosaurus", "hidden state not carried", "curr_loss, gradients, a_prev = optimize(",
+     "curr_loss, gradients, _ = optimize("),
 ]
 
 
 @pytest.mark.parametrize("assignment,what,old,new", MUTANTS, ids=[f"{m[0]}-{m[1]}" for m in MUTANTS])
 def test_reference_mutant_is_caught(tmp_path, assignment, what, old, new):
     root = tmp_path / "reference"
-    shutil.copytree(REFERENCE_ROOT, root)
+    shutil.copytree(reference_root(), root)
     solution = root / assignment / "solution.py"
     text = solution.read_text()
     assert text.count(old) == 1, f"mutation target not found once in {assignment}: {old!r}"
     solution.write_text(text.replace(old, new))
-    env = dict(os.environ, RNNGRADE_REFERENCE_ROOT=str(root))
+    env = dict(os.environ, RNNGRADE_COURSE=str(tmp_path))
     run = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
                           *[str(TESTS / f) for f in FAMILY_TESTS[assignment]]],
                          env=env, capture_output=True, text=True, cwd=TESTS.parent)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from autograder.assignments import ASSIGNMENT_IDS, get_assignment
+from autograder.assignments import assignment_ids, get_assignment
 from autograder.reference import execute_with_helpers, helper_sources, load_reference, solution_source
 from autograder.selfcheck import run_unit, standalone_source, units
 from autograder.selfcheck.runner import Verdict
@@ -24,7 +24,7 @@ def no_units_yet(assignment_id):
                              reason=f"the description of {assignment_id} has no units yet")
 
 
-ALL = [pytest.param(a, marks=no_units_yet(a)) for a in ASSIGNMENT_IDS]
+ALL = [pytest.param(a, marks=no_units_yet(a)) for a in assignment_ids()]
 
 
 def verdicts(assignment_id, namespace, names=None):
@@ -42,7 +42,7 @@ def mutant_namespace(assignment_id, old, new):
 
 
 # ------------------------------------------------------------------ the reference
-@pytest.mark.parametrize("assignment_id", ASSIGNMENT_IDS)
+@pytest.mark.parametrize("assignment_id", assignment_ids())
 def test_reference_passes_every_public_check(assignment_id):
     results = verdicts(assignment_id, dict(vars(load_reference(assignment_id))))
     failing = {n: v.message for n, v in results.items() if not v.passed}
@@ -56,7 +56,7 @@ def test_public_checks_cover_exactly_the_graded_units(assignment_id):
     assert [u.name for u in units(assignment_id)] == described
 
 
-@pytest.mark.parametrize("assignment_id", ASSIGNMENT_IDS)
+@pytest.mark.parametrize("assignment_id", assignment_ids())
 def test_every_unit_has_a_check_and_every_backward_a_gradient_check(assignment_id):
     for unit in units(assignment_id):
         assert unit.examples, unit.name
@@ -69,16 +69,16 @@ MUTANTS = [
     # (assignment, unit, old, new, words the message must contain)
     ("rnn_step_by_step", "rnn_cell_forward", "np.tanh(Waa @ a_prev + Wax @ xt + ba)",
      "np.tanh(Waa.T @ a_prev + Wax @ xt + ba)",
-     ["a_next[4] differs: expected [0.59584544", "got", "check which weight multiplies which vector"]),
+     ["`a_next[4]` differs", "expected 0.59584544", "got", "check which weight multiplies which vector"]),
     ("rnn_step_by_step", "rnn_cell_backward", "dba = np.sum(dz, axis=1, keepdims=True)",
      "dba = np.sum(dz, axis=0, keepdims=True)", ["dba", "shape", "(5, 1)"]),
     ("rnn_step_by_step", "rnn_backward", 'dWaa += grads_t["dWaa"]', 'dWaa = grads_t["dWaa"]',
-     ["dWaa[1][2] differs", "add up the per-step gradients"]),
+     ["`dWaa[1][2]` differs", "add up the per-step gradients"]),
     ("rnn_step_by_step", "lstm_forward", "return a, y, c, caches", "return a, c, y, caches",
      ["y has shape (5, 10, 7); expected (2, 10, 7)", "note y before c"]),
     ("char_lm", "rnn_cell_backward", 'gradients["dWaa"] += draw @ a_prev.T', 'gradients["dWaa"] += draw @ a.T',
      ["numerical gradient check: dWaa disagrees", "relative error"]),
-    ("char_lm", "sample", "np.random.seed(counter + seed)", "np.random.seed(seed)", ["indices differs"]),
+    ("char_lm", "sample", "np.random.seed(counter + seed)", "np.random.seed(seed)", ["`indices`: expected [23, 16, 26"]),
     ("char_lm", "clip", "return {name: np.clip(gradients[name], -maxValue, maxValue)",
      "return {name: np.clip(gradients[name], -maxValue, maxValue, out=gradients[name])",
      ["modified its argument `gradients`"]),
@@ -88,9 +88,14 @@ MUTANTS = [
      ["numerical gradient check: dW", "np.add.at"]),
     ("time_layers", "RNN.backward",
      "# [...] = keeps the gradient arrays' identity (optimizers hold references).\n        self.grads[0][...] = dWx",
-     "self.grads[0] = dWx", ["kept differs", "do not rebind"]),
+     "self.grads[0] = dWx", ["`kept[0]`: expected True, got False", "do not rebind"]),
     ("time_layers", "TimeSoftmaxWithLoss.forward", "loss /= mask.sum()", "loss /= N * T",
-     ["loss differs", "not over N or N*T"]),
+     ["`loss` differs", "not over N or N*T"]),
+    ("dinosaurus", "sample", "np.random.seed(counter + seed)", "np.random.seed(seed)",
+     ["`indices`: expected [23, 16, 26", "re-seed NumPy with counter + seed"]),
+    ("dinosaurus", "optimize", "gradients = clip(gradients, 5)", "gradients = clip(gradients, 50)",
+     ["`int(np.argmax(dWax))`: expected 93, got 1038", "clip(gradients, 5)"]),
+    ("dinosaurus", "model", "    np.random.shuffle(examples)\n", "", ["differs", "shuffle the names once"]),
 ]
 
 
@@ -131,7 +136,7 @@ def test_class_method_stub_is_named_with_its_class():
 def test_wrong_arity_is_a_contract_message():
     ns = mutant_namespace("rnn_step_by_step", "return a_next, c_next, yt_pred, cache", "return a_next, c_next, cache")
     v = verdicts("rnn_step_by_step", ns, ["lstm_cell_forward"])["lstm_cell_forward"]
-    assert "returned 3 values; expected 4 (a_next, c_next, yt, cache)" in v.message
+    assert "returned 3 values; expected 4 (a_next, c_next, yt_pred, cache)" in v.message
 
 
 def test_check_prints_one_line_per_unit_and_strict_raises(capsys):
@@ -170,10 +175,11 @@ def test_the_global_random_state_is_left_alone():
 
 
 # ------------------------------------------------------------------ standalone copy
-STDLIB = {"copy", "re", "sys", "traceback", "ast", "builtins", "io", "signal", "json"}
+STDLIB = {"copy", "re", "sys", "traceback", "ast", "builtins", "io", "signal", "json", "dataclasses",
+          "functools", "__future__", "pathlib", "os"}
 
 
-@pytest.mark.parametrize("assignment_id", ASSIGNMENT_IDS)
+@pytest.mark.parametrize("assignment_id", assignment_ids())
 def test_standalone_module_needs_only_numpy(assignment_id, tmp_path):
     text = standalone_source(assignment_id)
     imported = set()
@@ -183,7 +189,14 @@ def test_standalone_module_needs_only_numpy(assignment_id, tmp_path):
         elif isinstance(node, ast.ImportFrom):
             imported.add(node.module.split(".")[0])
     assert imported <= STDLIB | {"numpy"}, imported
-    assert "autograder" not in text.replace("autograder/selfcheck", "") and "reference" not in imported
+    assert "autograder" not in imported and "reference" not in imported
+    # the concatenated modules never define one top-level name twice (one would shadow the other)
+    defined = [t.id if isinstance(t, ast.Name) else n.name
+               for n in ast.parse(text).body
+               for t in ([n] if isinstance(n, (ast.FunctionDef, ast.ClassDef)) else getattr(n, "targets", []))
+               if isinstance(t, (ast.Name, ast.FunctionDef, ast.ClassDef))]
+    twice = {name for name in defined if defined.count(name) > 1 and name not in ("_unit",)}
+    assert not twice, twice
     # it imports and runs in a bare folder, without rnngrade installed
     (tmp_path / "rnngrade_check.py").write_text(text)
     import subprocess
@@ -197,7 +210,7 @@ def test_standalone_module_needs_only_numpy(assignment_id, tmp_path):
 
 
 def test_selfcheck_package_never_loads_the_reference():
-    for path in SELFCHECK.glob("*.py"):
+    for path in [*SELFCHECK.glob("*.py"), *ROOT.glob("reference/*/checks.py")]:
         text = path.read_text()
         assert "load_reference" not in text and "solution_source" not in text, path
         assert "autograder.assignments" not in text or path.name == "notebook.py", path
@@ -269,3 +282,56 @@ def test_a_failing_unit_names_the_failing_units_it_uses():
     assert "it uses your rnn_cell_forward, which does not pass its own checks yet" in result["rnn_forward"].message
     assert "rnn_forward, rnn_cell_backward, which do not pass their own checks yet" in result["rnn_backward"].message
     assert result["lstm_forward"].passed
+
+
+# ------------------------------------------------ one vocabulary with the grader
+EXTRA_KEY = ('gradients = {"dxt": dxt, "da_prev": da_prev, "dWax": dWax, "dWaa": dWaa, "dba": dba}',
+             'gradients = {"dxt": dxt, "da_prev": da_prev, "dWax": dWax, "dWaa": dWaa, "dba": dba, "dWya": 0}')
+
+
+def test_an_extra_key_fails_the_public_check_as_it_fails_the_grader(graders, tmp_path):
+    """Issue 13, point 4: the public check reads a return value with the grader's rule."""
+    import nbformat
+
+    from conftest import grade_text
+
+    mutant = solution_source("rnn_step_by_step").replace(*EXTRA_KEY)
+    assert mutant.count('"dWya": 0') == 1
+    graded = {u.name: u for u in grade_text(graders("rnn_step_by_step"), mutant).units}["rnn_cell_backward"]
+    assert graded.score == 0 and "unexpected key(s) 'dWya'" in graded.explanation
+    # in process (Jupyter's `check(...)`)
+    verdict = verdicts("rnn_step_by_step", mutant_namespace("rnn_step_by_step", *EXTRA_KEY),
+                       ["rnn_cell_backward"])["rnn_cell_backward"]
+    assert verdict.status == "failed" and "unexpected key(s) 'dWya'" in verdict.message, verdict
+    # and the generated rnngrade_check.py, under `rnngrade check`
+    path = tmp_path / "student.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(mutant)]), path)
+    run = _run_cli("check", "rnn_step_by_step", str(path), "--unit", "rnn_cell_backward")
+    assert run.exit_code == 1 and "FAILED" in run.output and "unexpected key(s) 'dWya'" in run.output, run.output
+
+
+def test_a_student_checks_from_a_shell_with_the_release_folder_alone(tmp_path):
+    """No install: `python rnngrade_check.py NOTEBOOK` in the release folder runs the
+    notebook's code cells and the public checks, with the grader's reading of returns."""
+    import shutil
+    import subprocess
+
+    import nbformat
+
+    folder = tmp_path / "rnn_step_by_step"
+    shutil.copytree(ROOT / "release" / "rnn_step_by_step", folder)
+    shutil.copy(ROOT / "source" / "rnn_step_by_step" / "rnn_step_by_step.ipynb", folder / "mine.ipynb")
+    nb = nbformat.read(folder / "mine.ipynb", as_version=4)
+    for cell in nb.cells:
+        cell.source = cell.source.replace(*EXTRA_KEY)
+    nbformat.write(nb, folder / "extra.ipynb")
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-I", "rnngrade_check.py", *args], cwd=folder,
+                              capture_output=True, text=True, timeout=300)
+
+    ok = run("mine.ipynb")
+    assert ok.returncode == 0 and ok.stdout.count(" ok ") == 8, ok.stdout + ok.stderr
+    extra = run("extra.ipynb", "rnn_cell_backward")
+    assert extra.returncode == 1 and "unexpected key(s) 'dWya'" in extra.stdout, extra.stdout + extra.stderr
+    assert run("mine.ipynb", "no_such_unit").returncode == 2

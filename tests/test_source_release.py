@@ -21,13 +21,15 @@ import textwrap
 import nbformat
 import pytest
 
-from autograder.assignments import ASSIGNMENT_IDS, get_assignment
-from autograder.authoring import (BEGIN, END, SOURCE_ROOT, build_source, grade_id, graded_units,
+from autograder.assignments import assignment_ids, get_assignment
+from autograder.course import release_root, source_root
+from autograder.authoring import (BEGIN, END, build_source, grade_id, graded_units,
                                   reference_bodies, solution_regions)
 from autograder.reference import helper_sources, reference_dir, solution_source
-from autograder.release import RELEASE_ROOT, build_release, find_leaks, hidden_case_patterns, secret_lines
+from autograder.release import build_release, find_leaks, hidden_case_patterns, secret_lines
 from autograder.selfcheck import standalone_source
 
+SOURCE_ROOT, RELEASE_ROOT = source_root(), release_root()
 STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 
 
@@ -36,7 +38,7 @@ def no_units_yet(assignment_id):
                              reason=f"the description of {assignment_id} has no units yet")
 
 
-ALL = [pytest.param(a, marks=no_units_yet(a)) for a in ASSIGNMENT_IDS]
+ALL = [pytest.param(a, marks=no_units_yet(a)) for a in assignment_ids()]
 
 
 def source_nb(assignment_id):
@@ -60,7 +62,7 @@ def dump(statements):
 
 
 # ---------------------------------------------------------- solution code exists once
-@pytest.mark.parametrize("assignment_id", ASSIGNMENT_IDS)
+@pytest.mark.parametrize("assignment_id", assignment_ids())
 def test_solution_regions_are_the_reference_bodies(assignment_id):
     bodies = reference_bodies(assignment_id)
     units = [u for u, _ in graded_units(assignment_id)]
@@ -98,21 +100,19 @@ def test_source_units_and_points_follow_the_description(assignment_id):
     assert [c.source.split("\n")[0] for c in checks] == [f'check("{u.name}")' for u in assignment.units]
 
 
-@pytest.mark.parametrize("assignment_id", ASSIGNMENT_IDS)
+@pytest.mark.parametrize("assignment_id", assignment_ids())
 def test_source_is_up_to_date(assignment_id, tmp_path):
     written = build_source(assignment_id, out_root=tmp_path)
     folder = SOURCE_ROOT / assignment_id
     expected = {p.name for p in written}
     assert {p.name for p in folder.iterdir()} == expected, "stale or missing files in source/"
     for path in written:
-        if path.name == "explanations.toml":
-            continue
         assert (folder / path.name).read_text() == path.read_text(), \
             f"source/{assignment_id}/{path.name} is out of date: run `rnngrade source {assignment_id}`"
 
 
 def test_source_preamble_and_selfcheck_cells_are_locked():
-    for assignment_id in ASSIGNMENT_IDS:
+    for assignment_id in assignment_ids():
         nb = source_nb(assignment_id)
         preamble = next(c for c in nb.cells if c.id == "preamble")
         assert preamble.source == get_assignment(assignment_id).preamble.strip()
@@ -125,9 +125,9 @@ def test_source_preamble_and_selfcheck_cells_are_locked():
 
 
 # ------------------------------------------------------------------ the release
-@pytest.mark.parametrize("assignment_id", ASSIGNMENT_IDS)
+@pytest.mark.parametrize("assignment_id", assignment_ids())
 def test_release_is_up_to_date(assignment_id, tmp_path):
-    written = build_release(assignment_id, SOURCE_ROOT, tmp_path)
+    written = build_release(assignment_id, out_root=tmp_path)
     folder = RELEASE_ROOT / assignment_id
     assert {p.name for p in folder.iterdir()} == {p.name for p in written}
     fresh = nbformat.read(tmp_path / assignment_id / f"{assignment_id}.ipynb", as_version=4)
@@ -137,7 +137,7 @@ def test_release_is_up_to_date(assignment_id, tmp_path):
         assert (folder / path.name).read_text() == path.read_text(), path.name
 
 
-@pytest.mark.parametrize("assignment_id", ASSIGNMENT_IDS)
+@pytest.mark.parametrize("assignment_id", assignment_ids())
 def test_release_content(assignment_id):
     nb = release_nb(assignment_id)
     nbformat.validate(nb)
@@ -216,7 +216,7 @@ def nbgrader_course(tmp_path_factory):
     if nbgrader is None:
         pytest.skip("the nbgrader command is not installed")
     course = tmp_path_factory.mktemp("course")
-    for assignment_id in ASSIGNMENT_IDS:
+    for assignment_id in assignment_ids():
         shutil.copytree(SOURCE_ROOT / assignment_id, course / "source" / assignment_id)
     (course / "nbgrader_config.py").write_text(
         "c = get_config()\n"
@@ -227,7 +227,7 @@ def nbgrader_course(tmp_path_factory):
     return course, proc.returncode, proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize("assignment_id", ASSIGNMENT_IDS)
+@pytest.mark.parametrize("assignment_id", assignment_ids())
 def test_nbgrader_generate_assignment_accepts_the_source(nbgrader_course, assignment_id):
     course, returncode, log = nbgrader_course
     assert returncode == 0, log[-3000:]
@@ -270,7 +270,7 @@ def test_graded_source_scores_full_marks(graders, assignment_id):
 
 
 # ---------------------------------------------------------- a real kernel
-@pytest.mark.parametrize("assignment_id", ASSIGNMENT_IDS)
+@pytest.mark.parametrize("assignment_id", assignment_ids())
 def test_release_notebook_runs_top_to_bottom_in_a_kernel(assignment_id, monkeypatch):
     from nbclient import NotebookClient
 

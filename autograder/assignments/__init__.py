@@ -1,25 +1,27 @@
-"""Declarative descriptions of the assignments rnngrade ships.
+"""The vocabulary an assignment is described in (`model.py`) and the way to reach the
+assignments of the current course (`autograder.course` scans its `reference/` folders).
 
-An assignment is data (this package) plus its hidden reference (`reference/<id>/`).
-The engine reads only the objects defined in `model.py`; adding a fifth family means
-adding a module here and a folder under `reference/`, nothing else.
+The engine names no assignment: an assignment is a folder `reference/<id>/` of a course
+directory, holding its description `assignment.py` written in this vocabulary.
 """
 from __future__ import annotations
 
-import importlib
-
 from autograder.assignments.model import Assignment, Case, GradCheck, Returns, Unit  # noqa: F401
-
-# Module names, in the order `rnngrade list` shows them.
-ASSIGNMENT_IDS = ("rnn_step_by_step", "char_lm", "rnn_layers", "time_layers")
 
 
 def get_assignment(assignment_id: str) -> Assignment:
-    if assignment_id not in ASSIGNMENT_IDS:
-        raise KeyError(assignment_id)
-    module = importlib.import_module(f"autograder.assignments.{assignment_id}")
-    return module.ASSIGNMENT
+    from autograder.course import get_assignment as get
+
+    return get(assignment_id)
 
 
 def all_assignments() -> list[Assignment]:
-    return [get_assignment(a) for a in ASSIGNMENT_IDS]
+    from autograder.course import all_assignments as every
+
+    return every()
+
+
+def assignment_ids() -> list[str]:
+    from autograder.course import assignment_ids as ids
+
+    return ids()

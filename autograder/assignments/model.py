@@ -8,6 +8,7 @@ and the engine needs no knowledge of any family.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -131,6 +132,15 @@ class Assignment:
     # sandbox limits for this assignment (keys of autograder.sandbox.limits.DEFAULTS, e.g.
     # {"unit_seconds": 10, "memory_mb": 768}); the command line overrides them
     limits: dict = field(default_factory=dict)
+    # data files the student's code opens by name: {name in the working directory: file of
+    # the assignment's folder}, placed in the student process's working directory when graded
+    # (e.g. {"dinos.txt": "grading_names.txt"}: hidden data under the name the notebook uses)
+    data_files: dict = field(default_factory=dict)
+    # files of the assignment's folder shipped unchanged next to the notebook (source/,
+    # release/, `rnngrade check`), besides the helper modules (e.g. a public data file)
+    release_files: tuple[str, ...] = ()
+    # the course folder it was read from (set by autograder.course, never written by hand)
+    folder: Path | None = field(default=None, compare=False)
 
     def unit(self, name: str) -> Unit:
         for u in self.units:

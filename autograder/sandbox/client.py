@@ -379,11 +379,13 @@ def _ppid(pid: int) -> int | None:
 class StudentProcess:
     """One submission's sandboxed process (restarted transparently when needed)."""
 
-    def __init__(self, zygote: Zygote, helpers: dict, preamble: str, cells: list, config: dict | None = None):
+    def __init__(self, zygote: Zygote, helpers: dict, preamble: str, cells: list, config: dict | None = None,
+                 files: dict | None = None):
         self.zygote = zygote
         self.config = dict(DEFAULTS)
         self.config.update(config or {})
         self.helpers, self.preamble, self.cells = helpers, preamble, cells
+        self.files = dict(files or {})  # data files for the working directory: name -> text
         self.sock = None
         self.pid = None            # I, the zygote's child (the submission's init process)
         self.init_pid = None       # I, the submission's init process
@@ -527,7 +529,7 @@ class StudentProcess:
             return reports, None, ""
         cells = [{"label": c.label, "source": c.source, "syntax_error": c.syntax_error,
                   "code": None if c.syntax_error else cell_code(c)} for c in self.cells]
-        load = {"op": "load", "helpers": self.helpers, "helper_code": helper_code(self.helpers),
+        load = {"op": "load", "helpers": self.helpers, "helper_code": helper_code(self.helpers), "files": self.files,
                 "preamble": self.preamble, "preamble_code": cell_code(Cell("preamble", self.preamble)),
                 "cells": cells, "cell_timeout": float(self.config["cell_seconds"]), "skip": sorted(self.skipped),
                 # after a crash, every cell reports at once so the culprit is known

@@ -111,6 +111,16 @@ def install_helpers(helpers: dict, code: dict | None = None) -> None:
         sys.modules[name] = module
 
 
+def install_files(files: dict) -> None:
+    """The assignment's data files (name -> text), written into the working directory
+    (the submission's private scratch) where the student's code opens them by name."""
+    for name, text in files.items():
+        if os.path.basename(name) != name or name in ("", ".", ".."):
+            raise ValueError(f"data file name {name!r} is not a plain file name")
+        with open(name, "w", encoding="utf-8") as handle:
+            handle.write(text)
+
+
 def new_namespace() -> dict:
     namespace = {"__name__": "__main__", "__builtins__": builtins}
     namespace["get_ipython"] = lambda: _NoIPython()

@@ -44,6 +44,7 @@ def serve_submission(sock: socket.socket, config: dict, report: dict) -> None:
             request = recv_message(sock)
             op = request.get("op")
             if op == "load":
+                runtime.install_files(request.get("files") or {})
                 runtime.install_helpers(request["helpers"], request.get("helper_code"))
                 cells = [{"label": "preamble", "source": request["preamble"], "syntax_error": "",
                           "code": request.get("preamble_code")}] + request["cells"]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.assignments import get_assignment
-from autograder.reference import helper_sources
+from autograder.reference import helper_sources, release_file_texts
 from autograder.selfcheck import STANDALONE_NAME, load, standalone_source
 from autograder.submission import load_submission
 
@@ -35,10 +35,11 @@ class CheckRun:
 
 def public_files(assignment_id: str) -> dict[str, str]:
     """file name -> text of what sits next to a student's notebook: the assignment's
-    helper modules and the standalone `rnngrade_check.py`. The one list of the public
+    helper modules, its release files (data) and the standalone `rnngrade_check.py`. The one list of the public
     files, shared by `rnngrade source`, `rnngrade release` and `rnngrade check`."""
     helpers = helper_sources(assignment_id, get_assignment(assignment_id).helpers)
     files = {f"{name}.py": text for name, text in sorted(helpers.items())}
+    files.update(sorted(release_file_texts(assignment_id).items()))
     files[f"{STANDALONE_NAME}.py"] = standalone_source(assignment_id)
     return files
 

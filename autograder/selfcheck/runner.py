@@ -1,17 +1,24 @@
 """The generic runner of the public self-checks (shipped to students).
 
-This module is PUBLIC: it is copied verbatim into the `rnngrade_check.py` that a release
-ships next to the student notebook, so it imports nothing but NumPy and the standard
-library, and it knows nothing of the reference or of the hidden grading cases. A check
-only uses what the specification publishes (example values with the seeds and draw
-orders that produce them, shapes) and the student's own functions (a numerical
+This module is PUBLIC: it is copied, after the grader's own reading and comparison code
+(autograder/driver.py and autograder/judge.py), into the `rnngrade_check.py` that a
+release ships next to the student notebook. So it needs nothing but NumPy and the
+standard library, and it knows nothing of the reference or of the hidden grading cases.
+A check only uses what the specification publishes (example values with the seeds and
+draw orders that produce them, shapes) and the student's own functions (a numerical
 gradient check of their backward against their own forward).
 
-An assignment's checks are data (one module per assignment next to this one): for each
-graded unit, a few `Example`s. An example builds its inputs, calls the unit the way the
-specification does, names what it returns, and lists published values as
-`{expression: value}` (e.g. `"a_next[4]": [...]`), with a hint per output saying what to
-look at when the value differs. It may also carry a `GradCheck`.
+One vocabulary with the grader: a unit's return value is read by the grader's rule for
+that unit (`driver.read_returns` on the `Returns` of the assignment's description, so an
+extra dict key or a wrong arity fails here exactly as it fails there), and published
+values are compared by the grader's `judge.compare` (same sentences, same hints). Only
+the cases differ: public examples here, hidden cases in the grader.
+
+An assignment's checks are data (`reference/<id>/checks.py`): for each graded unit, a
+few `Example`s. An example builds its inputs, calls the unit the way the specification
+does, and lists published values as `{expression: value}` over the unit's output names
+(e.g. `"a_next[4]": [...]`), with a hint per output saying what to look at when the
+value differs. It may also carry a `GradCheck`.
 
 In a notebook: `check("rnn_cell_forward")` prints one verdict per unit and never raises
 (a stub prints "not implemented yet"); `check("rnn_cell_forward", strict=True)` raises
@@ -24,6 +31,9 @@ import traceback
 
 import numpy as np
 
+from autograder.driver import ContractError, _describe, _same, read_returns
+from autograder.judge import Tolerance, compare
+
 
 class Example:
     """One public example of a unit.
@@ -31,8 +41,10 @@ class Example:
     inputs   -- function () -> dict of input arrays (a fresh copy at every call)
     setup    -- statements run before the call (e.g. a forward pass giving a cache)
     call     -- expression calling the unit, with the inputs and setup names in scope
-    returns  -- how the return value is named: ("tuple", names) / ("dict", keys) /
-                ("value", name) / ("none",); a name containing "cache" is never read
+    returns  -- optional extra names for the return value, on top of the unit's output
+                names: ("tuple", names) names the positions, ("value", name) the value
+                (a name containing "cache" is never read). The value is always read by
+                the unit's own rule first (the grader's).
     extras   -- {name: expression} read after the call (e.g. "layer.grads[0]"); the
                 return value itself is in scope as `result`
     expect   -- {expression: published value}; a tuple of ints read from `.shape` and
@@ -42,7 +54,7 @@ class Example:
     gradcheck-- a GradCheck of the unit's outputs against the student's own forward
     """
 
-    def __init__(self, label, inputs, call, returns, expect=None, setup="", extras=None,
+    def __init__(self, label, inputs, call, returns=None, expect=None, setup="", extras=None,
                  hints=None, unchanged=(), gradcheck=None, rtol=1e-6, atol=1e-7):
         self.label = label
         self.inputs = inputs
@@ -74,10 +86,13 @@ class GradCheck:
 
 
 class Unit:
-    """The public checks of one graded unit. `needs` lists the units it calls."""
+    """The public checks of one graded unit. `needs` lists the units it calls.
+    `returns` is the grader's reading rule (the plain form of the description's
+    Returns), attached when the checks are loaded or generated."""
 
-    def __init__(self, name, examples, needs=()):
+    def __init__(self, name, examples, needs=(), returns=None):
         self.name, self.examples, self.needs = name, list(examples), tuple(needs)
+        self.returns = returns
 
 
 class Failed(Exception):
@@ -97,18 +112,8 @@ def _fmt_number(x):
     return np.format_float_positional(float(x), precision=8, unique=True, trim="-")
 
 
-def _fmt(value, limit=8):
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k!r}: ..." for k in value) + "}"
-    array = np.asarray(value) if not isinstance(value, np.ndarray) else value
-    if array.dtype == object:
-        return repr(value)[:120]
-    if array.ndim == 0:
-        return _fmt_number(array[()])
-    flat = [_fmt_number(v) for v in array.ravel()[:limit]]
-    more = ", ..." if array.size > limit else ""
-    text = "[" + ", ".join(flat) + more + "]"
-    return text if array.ndim == 1 else f"{text} (shape {array.shape})"
+def _is_text(value):
+    return isinstance(value, str) or (isinstance(value, (list, tuple)) and any(isinstance(v, str) for v in value))
 
 
 def _is_exact(value):
@@ -171,8 +176,8 @@ def _where(exc):
 
 # ------------------------------------------------------------------ one example
 class _Run:
-    def __init__(self, unit, namespace, units):
-        self.unit, self.namespace, self.units = unit, namespace, units
+    def __init__(self, unit, namespace, units, rule):
+        self.unit, self.namespace, self.units, self.rule = unit, namespace, units, rule
 
     def scope(self, inputs):
         env = dict(self.namespace)
@@ -201,7 +206,11 @@ class _Run:
             self.guarded(f"the forward pass before {self.unit}",
                          lambda: exec(compile(example.setup, "<check>", "exec"), env))
         result = self.guarded(self.unit, lambda: eval(compile(example.call, "<check>", "eval"), env))
-        named = _read_returns(self.unit, result, example.returns)
+        try:  # the grader's reading of the return value: the same contract, the same words
+            named = read_returns(result, self.rule, self.unit)
+        except ContractError as exc:
+            raise Failed(str(exc)) from None
+        named.update(_aliases(result, example.returns))
         env.update(named)
         env["result"] = result
         for name, expression in example.extras.items():
@@ -249,7 +258,7 @@ class _Run:
             try:
                 analytic = np.asarray(value, dtype=np.float64)
             except (TypeError, ValueError):
-                raise Failed(f"{grad_name} is {_kind(value)}, not an array of numbers" + _hint(example, grad_name)) from None
+                raise Failed(f"{grad_name} is {_describe(value)}, not an array of numbers" + _hint(example, grad_name)) from None
             if value is None or analytic.shape != np.shape(target):
                 got = "None" if value is None else str(analytic.shape)
                 raise Failed(f"{grad_name} has shape {got}; expected {np.shape(target)} (the shape of {path})"
@@ -270,49 +279,16 @@ class _Run:
                 + _hint(example, grad_name))
 
 
-def _read_returns(unit, result, returns):
-    kind, names = returns[0], tuple(returns[1:]) if len(returns) > 1 else ()
+def _aliases(result, names):
+    """The example's own names for an already validated return value."""
+    if not names:
+        return {}
+    kind, names = names[0], tuple(names[1:])
     if kind == "tuple":
-        wanted = ", ".join(names)
-        if not isinstance(result, (tuple, list)):
-            raise Failed(f"it returned {_kind(result)}; expected {len(names)} values ({wanted})")
-        if len(result) != len(names):
-            raise Failed(f"it returned {len(result)} values; expected {len(names)} ({wanted})")
         return {n: v for n, v in zip(names, result) if "cache" not in n}
-    if kind == "dict":
-        if not isinstance(result, dict):
-            raise Failed(f"it returned {_kind(result)}; expected a dict with keys {', '.join(names)}")
-        missing = [n for n in names if n not in result]
-        if missing:
-            raise Failed("the returned dict has no key(s) " + ", ".join(map(repr, missing)))
-        return {n: result[n] for n in names}
     if kind == "value":
-        if isinstance(result, tuple) or result is None:
-            raise Failed(f"it returned {_kind(result)}; expected a single value ({names[0]})")
         return {names[0]: result}
-    if result is not None:
-        raise Failed(f"it returned {_kind(result)}; expected None")
     return {}
-
-
-def _kind(value):
-    if value is None:
-        return "None"
-    if isinstance(value, np.ndarray):
-        return f"an array of shape {value.shape}"
-    if isinstance(value, (tuple, list)):
-        return f"a {type(value).__name__} of {len(value)} values"
-    return f"a {type(value).__name__}"
-
-
-def _same(a, b):
-    if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)):
-        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    if isinstance(a, np.ndarray):
-        return isinstance(b, np.ndarray) and a.shape == b.shape and np.array_equal(a, b)
-    return a == b
 
 
 def _hint(example, expression):
@@ -334,28 +310,16 @@ def _compare(example, expression, expected, scope):
             raise Failed(f"{expression[:-6]} has shape {tuple(actual)}; expected {tuple(expected)}"
                          + _hint(example, expression))
         return
-    if _is_exact(expected):
-        got = actual.tolist() if isinstance(actual, np.ndarray) else actual
-        if isinstance(expected, (list, tuple)):
-            got = list(got) if isinstance(got, (list, tuple)) else got
-            expected = list(expected)
-        if got != expected:
-            raise Failed(f"{expression} differs: expected {_fmt(expected, 25)}, got {_fmt(got, 25)}"
-                         + _hint(example, expression))
+    if _is_text(expected):  # a name such as a dtype's: plain equality
+        if actual != expected:
+            raise Failed(f"`{expression}`: expected {expected!r}, got {actual!r}" + _hint(example, expression))
         return
-    want = np.asarray(expected, dtype=np.float64)
-    try:
-        got = np.asarray(actual, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise Failed(f"{expression} is {_kind(actual)}; expected numbers {_fmt(want)}" + _hint(example, expression)) from None
-    if got.shape != want.shape:
-        raise Failed(f"{expression} has shape {got.shape}; expected {want.shape}" + _hint(example, expression))
-    if not np.allclose(got, want, rtol=example.rtol, atol=example.atol):
-        first = ""
-        if want.ndim:
-            index = tuple(int(i) for i in np.argwhere(~np.isclose(got, want, rtol=example.rtol, atol=example.atol))[0])
-            first = f" (first at [{', '.join(map(str, index))}]: expected {_fmt_number(want[index])}, got {_fmt_number(got[index])})"
-        raise Failed(f"{expression} differs: expected {_fmt(want)}, got {_fmt(got)}{first}" + _hint(example, expression))
+    # the grader's comparison (judge.compare): its sentences and its hints
+    exact = _is_exact(expected)
+    want = expected if exact else np.asarray(expected, dtype=np.float64)
+    problem = compare(want, actual, Tolerance(example.rtol, example.atol), expression, exact=exact)
+    if problem:
+        raise Failed(problem.rstrip(".") + _hint(example, expression))
 
 
 def _numeric_gradient(loss, x, step):
@@ -433,7 +397,7 @@ def _run_unit(units, name, namespace):
         base = name.partition(".")[0]
         what = f"class {base} has no method {name.partition('.')[2]}" if base in namespace else f"{base} is not defined"
         return Verdict(name, "missing", f"{what} (in Jupyter: run the cell that defines it first)")
-    run = _Run(name, namespace, set(by_name))
+    run = _Run(name, namespace, set(by_name), unit.returns)
     labels = []
     state = np.random.get_state()
     try:
@@ -556,3 +520,34 @@ def run_payload(units, payload, out=None):
 class _NoIPython:
     def __getattr__(self, name):
         return lambda *args, **kwargs: None
+
+
+# ---------------------------------------- `python rnngrade_check.py NOTEBOOK` (no install)
+def main(units, argv=None):
+    """Run a notebook's code cells, then the public checks, from a shell, with nothing
+    installed but NumPy: `python rnngrade_check.py NOTEBOOK.ipynb [UNIT ...]`."""
+    import json
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print("usage: python rnngrade_check.py NOTEBOOK.ipynb [UNIT ...]\n"
+              f"units: {', '.join(u.name for u in units)}")
+        return 2
+    unknown = [u for u in argv[1:] if u not in {unit.name for unit in units}]
+    if unknown:
+        print(f"no public checks for {', '.join(unknown)}; known units: {', '.join(u.name for u in units)}")
+        return 2
+    import os
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(argv[0])))  # the helper modules beside it
+    with open(argv[0], encoding="utf-8") as handle:
+        if argv[0].endswith(".ipynb"):
+            sources = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+                       for c in json.load(handle)["cells"] if c.get("cell_type") == "code"]
+        else:
+            sources = [handle.read()]
+    # IPython-only lines (%matplotlib, !pip) mean nothing outside Jupyter
+    cells = [[f"code cell {i + 1}", "\n".join(line for line in text.splitlines()
+                                              if not line.lstrip().startswith(("%", "!")))]
+             for i, text in enumerate(sources)]
+    return run_payload(units, {"cells": cells, "units": argv[1:]})

@@ -1,0 +1,51 @@
+"""Argument types shared by the `rnngrade` commands."""
+from __future__ import annotations
+
+import functools
+
+import click
+
+
+class AssignmentId(click.ParamType):
+    """An assignment of the course, checked when the command runs (the course is only
+    known then: --course, $RNNGRADE_COURSE or the working directory)."""
+
+    name = "assignment"
+
+    def convert(self, value, param, ctx):
+        from autograder.course import CourseError, assignment_ids
+
+        try:
+            known = assignment_ids()
+        except CourseError as exc:
+            self.fail(str(exc), param, ctx)
+        if value not in known:
+            self.fail(f"{value!r} is not an assignment of this course (known: {', '.join(known) or 'none'})",
+                      param, ctx)
+        return value
+
+
+ASSIGNMENT = AssignmentId()
+
+
+def limit_options(command):
+    """The sandbox limits a command line may set, the same for `grade` and `autograde`;
+    the command receives them as one `limits` dict (only the ones given)."""
+    options = (
+        click.option("--unit-seconds", type=float, default=None, help="Wall-clock limit per unit and mode."),
+        click.option("--cell-seconds", type=float, default=None, help="Wall-clock limit per notebook cell."),
+        click.option("--memory-mb", type=int, default=None, help="Address-space cap of the student process."),
+        click.option("--total-seconds", type=float, default=None, help="Wall-clock budget of the whole submission."),
+    )
+    names = ("unit_seconds", "cell_seconds", "memory_mb", "total_seconds")
+
+    def wrapped(*args, **kwargs):
+        kwargs["limits"] = {name: kwargs.pop(name) for name in names if kwargs.get(name) is not None}
+        for name in names:
+            kwargs.pop(name, None)
+        return command(*args, **kwargs)
+
+    functools.update_wrapper(wrapped, command)  # keeps options declared below this decorator
+    for option in reversed(options):
+        wrapped = option(wrapped)
+    return wrapped
