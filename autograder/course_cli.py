@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from autograder.assignments import ASSIGNMENT_IDS
+from autograder.cli_args import ASSIGNMENT
 
 
 @click.command()
-@click.argument("assignment", type=click.Choice(ASSIGNMENT_IDS), metavar="ASSIGNMENT")
+@click.argument("assignment", type=ASSIGNMENT, metavar="ASSIGNMENT")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("autograder.zip"),
               show_default=True, help="The zip to upload to Gradescope.")
 def gradescope(assignment, output):
@@ -24,7 +24,7 @@ def gradescope(assignment, output):
 
 
 @click.command()
-@click.argument("assignment", type=click.Choice(ASSIGNMENT_IDS), metavar="ASSIGNMENT")
+@click.argument("assignment", type=ASSIGNMENT, metavar="ASSIGNMENT")
 @click.argument("student")
 @click.argument("unit")
 @click.argument("score", type=float, required=False)

@@ -1,6 +1,6 @@
 """Deadlines: due dates, per-student extensions and the late policy, read from the
-`[deadlines]` section of the course settings (`rnngrade.toml`), and what a submission's
-hand-in time costs under them.
+`[deadlines]` section of the course file (`rnngrade.toml` in the course directory, see
+autograder.settings), and what a submission's hand-in time costs under them.
 
     [deadlines]
     timezone = "Europe/Paris"           # for dates written without an offset (default UTC)
@@ -22,19 +22,15 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from autograder.settings import SettingsError  # noqa: F401  (one error for every setting)
+
 POLICIES = ("none", "per_day", "per_hour", "zero_after")
-SETTINGS_FILE = "rnngrade.toml"
 TIMESTAMP = "timestamp.txt"   # nbgrader's record of when a submission was collected
 FROM_TIMESTAMP, FROM_MTIME = "timestamp.txt", "file mtime"
-
-
-class SettingsError(ValueError):
-    """The course settings are not valid: says which key and why."""
 
 
 def _utc(value, tz, key: str) -> datetime:
@@ -133,34 +129,23 @@ class DeadlineSettings:
         return min(1.0, math.ceil(late_seconds / period) * self.percent / 100)
 
 
-def _toml(path: Path) -> dict:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
-    try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"{path}: not valid TOML ({exc})") from None
-
-
 def load_deadlines(path: str | Path | None = None) -> DeadlineSettings:
-    """The deadlines of the course settings file (default: ./rnngrade.toml; none there: no
-    deadlines). A file given explicitly must exist."""
-    from autograder.assignments import ASSIGNMENT_IDS
+    """The deadlines of the course file (default: the course directory's, see
+    autograder.settings; none there: no deadlines), or of the settings file `path`."""
+    from autograder.course import assignment_ids, course_root
+    from autograder.settings import _toml, course_file
 
     if path is None:
-        path = Path(SETTINGS_FILE)
+        raw, where = course_file(course_root())
+    else:
+        path = Path(path)
         if not path.is_file():
-            return DeadlineSettings()
-    path = Path(path)
-    if not path.is_file():
-        raise SettingsError(f"no course settings file at {path}")
+            raise SettingsError(f"no course settings file at {path}")
+        raw, where = _toml(path), str(path)
     try:
-        return DeadlineSettings.from_dict(_toml(path).get("deadlines", {}), ASSIGNMENT_IDS)
+        return DeadlineSettings.from_dict(raw.get("deadlines", {}), assignment_ids())
     except SettingsError as exc:
-        raise SettingsError(f"{path}: {exc}") from None
+        raise SettingsError(f"{where}: {exc}") from None
 
 
 def submission_time(files: list[Path]) -> tuple[datetime | None, str | None]:

@@ -7,11 +7,13 @@ beside everything they need. Gradescope unpacks it into /autograder/source/:
     setup.sh             installs Python and the engine's dependencies (requirements.txt)
     run_autograder       grades /autograder/submission/ into /autograder/results/results.json
     requirements.txt     the engine's runtime dependencies, as installed here
-    engine/autograder/   the engine (this package)
-    engine/<assignment's folder>   its hidden reference (assignment_folder_files)
+    engine/autograder/   the engine (this package: no assignment, no solution)
+    course/reference/<id>/   the assignment's folder (description, hidden reference, helpers)
+    course/rnngrade.toml     the course file, if the course has one (limits, points, tolerances)
 
-The engine is found through PYTHONPATH, outside every folder the sandbox shows a student
-process, so the reference stays out of its reach exactly as on the instructor's machine.
+The engine is found through PYTHONPATH and the course through $RNNGRADE_COURSE, both
+outside every folder the sandbox shows a student process, so the reference stays out of
+its reach exactly as on the instructor's machine.
 RNNGRADE_GRADESCOPE_ROOT replaces /autograder (tests lay out a temporary root).
 
 A grader failure writes no results.json and exits non-zero: Gradescope then reports an
@@ -30,6 +32,7 @@ import autograder
 ROOT_ENV = "RNNGRADE_GRADESCOPE_ROOT"
 DEFAULT_ROOT = "/autograder"
 ENGINE = "engine"
+COURSE = "course"
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, while it builds the autograder's image.
@@ -44,7 +47,7 @@ RUN_AUTOGRADER = """#!/usr/bin/env bash
 set -euo pipefail
 ROOT="${{{root_env}:-{default_root}}}"
 export PYTHONPATH="$ROOT/source/{engine}"
-unset RNNGRADE_REFERENCE_ROOT
+export RNNGRADE_COURSE="$ROOT/source/{course}"
 mkdir -p "$ROOT/results"
 cd "$ROOT/source"
 exec python3 -m autograder.gradescope {assignment} --root "$ROOT"
@@ -70,14 +73,15 @@ def engine_files() -> list[tuple[Path, str]]:
 
 
 def assignment_folder_files(assignment_id: str) -> list[tuple[Path, str]]:
-    """The assignment's own folder (its hidden reference and helpers), as (file, name in
-    the zip). The one place that knows where an assignment lives on disk."""
-    from autograder.reference import REFERENCE_ROOT, reference_dir
+    """The assignment's own folder and the course file, as (file, name in the zip): the
+    course the zip carries, holding this one assignment."""
+    from autograder.course import assignment_folder, course_root
+    from autograder.settings import COURSE_FILE
 
-    files = _tree(reference_dir(assignment_id), f"{ENGINE}/reference/{assignment_id}")
-    package_init = REFERENCE_ROOT / "__init__.py"
-    if package_init.is_file():
-        files.append((package_init, f"{ENGINE}/reference/__init__.py"))
+    files = _tree(assignment_folder(assignment_id), f"{COURSE}/reference/{assignment_id}")
+    settings = course_root() / COURSE_FILE
+    if settings.is_file():
+        files.append((settings, f"{COURSE}/{COURSE_FILE}"))
     return files
 
 
@@ -103,7 +107,7 @@ def build_zip(assignment_id: str, output: str | Path) -> Path:
     get_assignment(assignment_id)  # KeyError for an unknown assignment, before writing
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    run_script = RUN_AUTOGRADER.format(root_env=ROOT_ENV, default_root=DEFAULT_ROOT, engine=ENGINE,
+    run_script = RUN_AUTOGRADER.format(root_env=ROOT_ENV, default_root=DEFAULT_ROOT, engine=ENGINE, course=COURSE,
                                        assignment=assignment_id)
     with zipfile.ZipFile(output, "w") as zf:
         _write(zf, "setup.sh", SETUP_SH, executable=True)

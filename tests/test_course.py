@@ -145,7 +145,7 @@ def run_autograder(root: Path):
     import os
     import subprocess
 
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "RNNGRADE_REFERENCE_ROOT")}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "RNNGRADE_COURSE")}
     env["RNNGRADE_GRADESCOPE_ROOT"] = str(root)
     return subprocess.run([str(root / "run_autograder")], cwd=root, env=env, capture_output=True, text=True,
                           timeout=300)
@@ -161,8 +161,9 @@ def test_the_zip_has_gradescopes_layout(autograder_zip):
     assert {"setup.sh", "run_autograder", "requirements.txt"} <= names
     assert modes["setup.sh"] & 0o111 and modes["run_autograder"] & 0o111
     assert "engine/autograder/grader.py" in names and "engine/autograder/report/templates/class.html.j2" in names
-    assert f"engine/reference/{A}/solution.py" in names
-    assert not any(n.startswith("engine/reference/rnn_layers/") for n in names)  # only this assignment's folder
+    assert {f"course/reference/{A}/solution.py", f"course/reference/{A}/assignment.py"} <= names
+    assert not any(n.startswith("course/reference/rnn_layers/") for n in names)  # only this assignment's folder
+    assert not any(n.startswith("engine/") and "solution" in n for n in names)  # the engine holds no solution
     assert not any("__pycache__" in n for n in names)
     assert f"autograder.gradescope {A}" in run_script and "/autograder" in run_script
 
@@ -192,7 +193,7 @@ def test_in_the_zip_the_reference_stays_out_of_reach_and_the_engine_is_the_zips(
     import subprocess
 
     root = tmp_path / "autograder"
-    solution = root / "source" / "engine" / "reference" / A / "solution.py"
+    solution = root / "source" / "course" / "reference" / A / "solution.py"
     cheat = (f"import numpy as np\nsrc = open({str(solution)!r}).read()\n"
              "exec(src.replace('from rnn_utils import *', 'from rnn_utils import *'))\n")
     root = gradescope_root(tmp_path, autograder_zip, {"cheat.py": cheat.encode()})
@@ -201,11 +202,14 @@ def test_in_the_zip_the_reference_stays_out_of_reach_and_the_engine_is_the_zips(
     assert done.returncode == 0, done.stderr[-3000:]
     got = json.loads((root / "results" / "results.json").read_text())
     assert got["score"] == 0 and "No such file" in got["output"] + "".join(t["output"] for t in got["tests"])
-    # run_autograder's PYTHONPATH puts the zip's engine and reference first
-    where = subprocess.run(["python3", "-c", "import autograder, reference; print(autograder.__file__, "
-                            "reference.__file__)"], env={**os.environ, "PYTHONPATH": str(root / "source" / "engine")},
+    # run_autograder's PYTHONPATH and course are the zip's
+    where = subprocess.run(["python3", "-c", "import autograder; from autograder.reference import reference_dir; "
+                            f"print(autograder.__file__, reference_dir({A!r}))"],
+                           env={**os.environ, "PYTHONPATH": str(root / "source" / "engine"),
+                                "RNNGRADE_COURSE": str(root / "source" / "course")},
                            cwd=root / "source", capture_output=True, text=True, check=True).stdout.split()
-    assert all(Path(w).is_relative_to(root / "source" / "engine") for w in where), where
+    assert Path(where[0]).is_relative_to(root / "source" / "engine"), where
+    assert Path(where[1]) == root / "source" / "course" / "reference" / A, where
 
 
 def test_the_zip_explains_a_submission_without_a_notebook(autograder_zip, tmp_path):
@@ -286,10 +290,10 @@ def test_the_class_report_counts_knock_on_failures_under_their_cause(tmp_path):
 # --------------------------------------------------------------------------- deadlines
 
 def settings(**deadlines):
-    from autograder.assignments import ASSIGNMENT_IDS
+    from autograder.assignments import assignment_ids
     from autograder.deadlines import DeadlineSettings
 
-    return DeadlineSettings.from_dict(deadlines, ASSIGNMENT_IDS)
+    return DeadlineSettings.from_dict(deadlines, assignment_ids())
 
 
 def test_late_policies():
@@ -494,7 +498,7 @@ def test_the_zip_writes_no_results_when_the_grader_fails(autograder_zip, tmp_pat
     """A grader failure (here: the reference missing from the image) is no zero: no
     results.json and a non-zero exit, which Gradescope shows as an autograder failure."""
     root = gradescope_root(tmp_path, autograder_zip, {"bob.ipynb": (EXAMPLES / "bob.ipynb").read_bytes()})
-    (root / "source" / "engine" / "reference" / A / "solution.py").unlink()
+    (root / "source" / "course" / "reference" / A / "solution.py").unlink()
     done = run_autograder(root)
     assert done.returncode != 0 and "solution.py" in done.stderr
     assert not (root / "results" / "results.json").exists()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.assignments import ASSIGNMENT_IDS, get_assignment
+from autograder.assignments import assignment_ids, get_assignment
 from autograder.batch import result_dict
 from autograder.gradebook import Gradebook
 from autograder.reference import reference_dir
@@ -40,7 +40,7 @@ def reports(tmp_path_factory, graders):
     from one or the other, so the report shows real explanations and knock-on failures."""
     tmp = tmp_path_factory.mktemp("reports")
     out = {}
-    for assignment in ASSIGNMENT_IDS:
+    for assignment in assignment_ids():
         grader = graders(assignment)
         stub = grader.grade_file(release_notebook(assignment))
         full = grader.grade_file(reference_dir(assignment) / "solution.py")
@@ -65,7 +65,7 @@ def test_the_reports_have_every_unit_and_root_causes(reports):
 
 
 @pytest.mark.skipif(_chromium() is None, reason="chromium not found (apt-get install -y chromium)")
-@pytest.mark.parametrize("assignment", ASSIGNMENT_IDS)
+@pytest.mark.parametrize("assignment", assignment_ids())
 def test_pages_fit_the_viewport_and_images_load(reports, assignment):
     playwright = pytest.importorskip("playwright.sync_api")
     shots = os.environ.get("RNNGRADE_SCREENSHOTS")
