@@ -35,22 +35,33 @@ ENGINE = "engine"
 COURSE = "course"
 
 SETUP_SH = """#!/usr/bin/env bash
-# Gradescope runs this once, as root, while it builds the autograder's image.
+# Gradescope runs this once, as root, while it builds the autograder's image: Python >= 3.11
+# (Ubuntu 22.04's python3 is 3.10: then python3.11 beside it) in a virtual environment
+# holding the engine's dependencies.
 set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
 apt-get update
-DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-pip libseccomp2
-python3 -m pip install --no-cache-dir -r /autograder/source/requirements.txt
+apt-get install -y --no-install-recommends python3 python3-venv libseccomp2
+PY=python3
+if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    apt-get install -y --no-install-recommends python3.11 python3.11-venv
+    PY=python3.11
+fi
+"$PY" -m venv /autograder/venv
+/autograder/venv/bin/python -m pip install --no-cache-dir -r /autograder/source/requirements.txt
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
 # Gradescope runs this for every submission (copied to /autograder/run_autograder).
 set -euo pipefail
 ROOT="${{{root_env}:-{default_root}}}"
+PYTHON="$ROOT/venv/bin/python"
+[ -x "$PYTHON" ] || PYTHON=python3   # no image built by setup.sh (tests)
 export PYTHONPATH="$ROOT/source/{engine}"
 export RNNGRADE_COURSE="$ROOT/source/{course}"
 mkdir -p "$ROOT/results"
 cd "$ROOT/source"
-exec python3 -m autograder.gradescope {assignment} --root "$ROOT"
+exec "$PYTHON" -m autograder.gradescope {assignment} --root "$ROOT"
 """
 
 
@@ -86,10 +97,17 @@ def assignment_folder_files(assignment_id: str) -> list[tuple[Path, str]]:
 
 
 def requirements() -> str:
-    """The engine's runtime dependencies, as this installation declares them."""
+    """The engine's runtime dependencies: the checkout's pyproject.toml when the engine
+    runs from one (an editable install's metadata can be older), else the installed
+    package's metadata."""
+    import tomllib
     from importlib.metadata import requires
 
-    lines = [r for r in (requires("rnngrade") or []) if "extra ==" not in r]
+    pyproject = _package_root().parent / "pyproject.toml"
+    if pyproject.is_file():
+        lines = tomllib.loads(pyproject.read_text()).get("project", {}).get("dependencies", [])
+    else:
+        lines = [r for r in (requires("rnngrade") or []) if "extra ==" not in r]
     return "\n".join(lines) + "\n"
 
 

@@ -1,7 +1,9 @@
 """The course workflow around the grader (issue 14): a gradebook given as a plain path,
 readers that refuse a missing or empty gradebook, regrading chosen students."""
+import os
 import shutil
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
@@ -158,6 +160,7 @@ def test_the_zip_has_gradescopes_layout(autograder_zip):
         names = set(zf.namelist())
         modes = {i.filename: i.external_attr >> 16 for i in zf.infolist()}
         run_script = zf.read("run_autograder").decode()
+        needs = zf.read("requirements.txt").decode()
     assert {"setup.sh", "run_autograder", "requirements.txt"} <= names
     assert modes["setup.sh"] & 0o111 and modes["run_autograder"] & 0o111
     assert "engine/autograder/grader.py" in names and "engine/autograder/report/templates/class.html.j2" in names
@@ -166,6 +169,15 @@ def test_the_zip_has_gradescopes_layout(autograder_zip):
     assert not any(n.startswith("engine/") and "solution" in n for n in names)  # the engine holds no solution
     assert not any("__pycache__" in n for n in names)
     assert f"autograder.gradescope {A}" in run_script and "/autograder" in run_script
+    for package in ("numpy", "nbformat", "msgpack", "pydantic", "alembic"):  # what the engine imports
+        assert package in needs
+    import subprocess
+    import zipfile as z
+
+    with z.ZipFile(autograder_zip) as zf:
+        for script in ("setup.sh", "run_autograder"):
+            checked = subprocess.run(["bash", "-n"], input=zf.read(script).decode(), capture_output=True, text=True)
+            assert checked.returncode == 0, (script, checked.stderr)
 
 
 def test_the_zip_grades_the_example_class_like_rnngrade_grade(autograder_zip, tmp_path, graders):
@@ -523,3 +535,33 @@ def test_shell_completion_as_documented():
     assert "rnn_step_by_step" in words
     readme = (ROOT / "docs" / "COURSE.md").read_text()
     assert 'eval "$(_RNNGRADE_COMPLETE=bash_source rnngrade)"' in readme
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or os.geteuid() != 0 or not shutil.which("setpriv"),
+                    reason="a container's root is made from root with setpriv (as CI runs)")
+def test_the_zip_in_a_containers_root_keeps_the_reference_out_of_reach(autograder_zip, tmp_path):
+    """Gradescope runs the autograder as root in a Docker container: Docker's capabilities
+    and seccomp profile, no namespaces (tests/setups/container_root.py). There too the
+    example scores as under `rnngrade grade` and a submission cannot read the reference."""
+    import json
+    import subprocess
+
+    from setups.run import command
+
+    def run_in_container(name: str, make_files) -> dict:
+        root = tmp_path / name / "autograder"
+        root = gradescope_root(tmp_path / name, autograder_zip, make_files(root))
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "RNNGRADE_COURSE")}
+        env["RNNGRADE_GRADESCOPE_ROOT"] = str(root)
+        done = subprocess.run(command("container-root", [str(root / "run_autograder")], root), cwd=root, env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads((root / "results" / "results.json").read_text())
+
+    bob = run_in_container("bob", lambda root: {"bob.ipynb": (EXAMPLES / "bob.ipynb").read_bytes()})
+    assert bob["score"] == TOTALS["bob"]
+    cheat = "import numpy as np\nexec(open({!r}).read())\n"
+    got = run_in_container("cheat", lambda root: {"cheat.py": cheat.format(
+        str(root / "source" / "course" / "reference" / A / "solution.py")).encode()})
+    said = got["output"] + "".join(t["output"] for t in got["tests"])
+    assert got["score"] == 0 and ("No such file" in said or "Permission denied" in said), got
