@@ -53,6 +53,7 @@ def _env(place: Path, setup: str) -> dict:
     env["HOME"] = str(place / "home") if setup == "ordinary-user" else os.environ.get("HOME", "/root")
     if setup != "under-tmp":
         env["PYTHONPATH"] = str(place / "checkout")
+    env["RNNGRADE_COURSE"] = str(place / "checkout")  # the course is the checkout, wherever the command runs
     return env
 
 
