@@ -1,7 +1,8 @@
 """Course-scale autograding: find the submissions, grade what is missing on local worker
 processes or on a Dask cluster, record each result in the gradebook as it arrives.
 
-    discover()        SUBMISSIONS → (layout, [Entry]): nbgrader's `<student>/<assignment>/*.ipynb`
+    discover()        SUBMISSIONS → (layout, [Entry]): nbgrader's `<student>/<assignment>/<assignment>.ipynb`
+                      (the released notebook's name; other files are noted, not graded)
                       or a flat folder of `<student>.ipynb` / `<student>.py`
     grade_payload()   runs in a worker: one Grader per worker (thread), created once,
                       reused for every submission; returns plain dicts, never raises
@@ -55,6 +56,7 @@ class Entry:
     student: str
     files: list            # [Path], in the order they are graded
     source: str            # path(s) relative to SUBMISSIONS, for the gradebook
+    notes: list = field(default_factory=list)  # for the student's result: which file was graded, which not
 
 
 # --------------------------------------------------------------------------- discovery
@@ -76,6 +78,33 @@ def _nbgrader_root(root: Path, assignment: str) -> Path | None:
     return None
 
 
+def released_name(assignment: str) -> str:
+    """The name of the notebook the release hands out (release.py writes release/<id>/<id>.ipynb)."""
+    return f"{assignment}.ipynb"
+
+
+def _released_notebook(folder: Path, assignment: str) -> tuple[Path | None, list[str], str]:
+    """(file to grade, notes for the student's result, why none) in one student's
+    nbgrader folder. The released notebook's name is graded, as nbgrader does; any other
+    file is ignored, and the note names it (a stale untitled.ipynb must not redefine
+    anything). Without that name: the only notebook (or, without notebooks, the only .py)."""
+    files = sorted(p for p in folder.iterdir() if p.is_file() and _visible(p) and p.suffix in SUFFIXES)
+    wanted = released_name(assignment)
+    named = [p for p in files if p.name == wanted]
+    candidates = named or [p for p in files if p.suffix == ".ipynb"] or files
+    if not files:
+        return None, [], "no .ipynb or .py file"
+    if len(candidates) > 1:
+        return None, [], (f"no {wanted} and {len(candidates)} other files ({', '.join(p.name for p in candidates)}): "
+                          "which one to grade is unclear")
+    chosen = candidates[0]
+    notes = [] if named else [f"Graded {chosen.name}: the submission has no {wanted} (the released notebook's name)."]
+    others = [p.name for p in files if p != chosen]
+    if others:
+        notes.append(f"Not graded (only {chosen.name} is): {', '.join(others)}.")
+    return chosen, notes, ""
+
+
 def discover(root: str | Path, assignment: str) -> tuple[str, list[Entry], list[str]]:
     """(layout, entries sorted by student, warnings)."""
     root = Path(root)
@@ -89,13 +118,11 @@ def discover(root: str | Path, assignment: str) -> tuple[str, list[Entry], list[
             adir = folder / assignment
             if not adir.is_dir():
                 continue  # this student did not submit this assignment
-            files = sorted(p for p in adir.iterdir() if p.is_file() and _visible(p) and p.suffix == ".ipynb")
-            if not files:
-                files = sorted(p for p in adir.iterdir() if p.is_file() and _visible(p) and p.suffix == ".py")
-            if not files:
-                warnings.append(f"{folder.name}: no .ipynb or .py file in {adir.relative_to(students_root)}; not graded")
+            chosen, notes, problem = _released_notebook(adir, assignment)
+            if chosen is None:
+                warnings.append(f"{folder.name}: {problem} in {adir.relative_to(students_root)}; not graded")
                 continue
-            entries.append(Entry(folder.name, files, ", ".join(p.relative_to(students_root).as_posix() for p in files)))
+            entries.append(Entry(folder.name, [chosen], chosen.relative_to(students_root).as_posix(), notes))
         loose = [p.name for p in root.iterdir() if p.is_file() and p.suffix in SUFFIXES and _visible(p)]
         if loose:
             warnings.append(f"nbgrader layout detected: ignoring {len(loose)} file(s) directly in {root}")
@@ -184,6 +211,12 @@ def _safe_name(name: str) -> str:
 
 
 def _grade_files(grader, payload: dict):
+    result = _grade_payload_files(grader, payload)
+    result.notes[:0] = payload.get("notes") or []  # which file was graded, which were not
+    return result
+
+
+def _grade_payload_files(grader, payload: dict):
     from autograder.submission import SubmissionError, load_submission
 
     if "files" not in payload and len(payload["paths"]) == 1:
@@ -349,13 +382,30 @@ class LocalExecutor:
                     pool = None
         finally:
             if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+                if inflight:  # stopped early (Ctrl-C): the submissions being graded are not waited for
+                    _kill_workers(pool)
+                pool.shutdown(wait=not inflight, cancel_futures=True)
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    """End a pool's workers now. Each worker's zygote sees its control socket close and
+    exits, and the kernel ends every student process with it (PDEATHSIG, pid namespaces)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # no public way before 3.14
+    for process in processes:
+        try:
+            process.kill()
+        except (OSError, ValueError):
+            pass
+    for process in processes:
+        process.join(timeout=2)
 
 
 class DaskExecutor:
     """The same task on an existing dask.distributed cluster. Each Dask worker thread keeps
     its Grader between tasks (worker_grader); the scheduler retries a task whose worker died
     and reports it as failed after that."""
+
+    window: int | None = None  # tasks in flight at most (default: twice the cluster's threads, 8 or more)
 
     def __init__(self, assignment: str, address: str, config: dict | None = None):
         self.assignment, self.address, self.config = assignment, address, config
@@ -368,23 +418,42 @@ class DaskExecutor:
 
         token = uuid.uuid4().hex[:8]
         with Client(self.address, timeout="30s") as client:
-            futures = {}
-            for payload in payloads:
-                try:
-                    shipped = with_files(payload)
-                except OSError as exc:
-                    yield payload, failure(payload, f"cannot read {payload['source']}: {exc.strerror or exc}")
-                    continue
-                future = client.submit(grade_payload, self.assignment, shipped, self.config, pure=False,
-                                       key=f"rnngrade-{self.assignment}-{payload['student']}-{token}")
-                futures[future] = payload
+            # A window of tasks, topped up as they finish, not the whole class at once: the
+            # batch claims (and reads) a submission only when it is submitted, so the
+            # claims held stay bounded (PostgreSQL's lock table is finite) and another
+            # batch on the same gradebook can share the class.
+            window = self.window or max(8, 2 * sum(client.nthreads().values()))
+            source = iter(payloads)
+            futures: dict = {}
+            finished = as_completed()
+
+            def top_up() -> list:
+                unreadable = []
+                while len(futures) < window:
+                    payload = next(source, None)
+                    if payload is None:
+                        break
+                    try:
+                        shipped = with_files(payload)
+                    except OSError as exc:
+                        reason = f"cannot read {payload['source']}: {exc.strerror or exc}"
+                        unreadable.append((payload, failure(payload, reason)))
+                        continue
+                    future = client.submit(grade_payload, self.assignment, shipped, self.config, pure=False,
+                                           key=f"rnngrade-{self.assignment}-{payload['student']}-{token}")
+                    futures[future] = payload
+                    finished.add(future)
+                return unreadable
+
             try:
-                for future in as_completed(list(futures)):
-                    payload = futures[future]
+                yield from top_up()
+                for future in finished:   # also yields the futures added meanwhile
+                    payload = futures.pop(future)
                     try:
                         yield payload, future.result()
                     except Exception as exc:
                         yield payload, failure(payload, f"the Dask task failed: {type(exc).__name__}: {exc}")
+                    yield from top_up()
             finally:
                 client.cancel([f for f in futures if not f.done()])
 
@@ -418,7 +487,9 @@ class Progress:
         self.done += 1
         self.failed += 0 if ok else 1
         if self.bar is not None:
-            self.bar.set_postfix_str(f"failed {self.failed}, last {student}", refresh=False)
+            from autograder.results import terminal_text
+
+            self.bar.set_postfix_str(terminal_text(f"failed {self.failed}, last {student}"), refresh=False)
             self.bar.update(1)
         elif self.mode == "plain":
             now = time.monotonic()
@@ -466,7 +537,7 @@ class BatchSummary:
     by_others: list = field(default_factory=list)    # recorded by it: not graded here
     waited_for: int = 0                              # claimed by it when this run came to them
     waited: float = 0.0                              # seconds spent waiting for those
-    taken_over: list = field(default_factory=list)   # it stopped before recording them: graded here
+    taken_over: list = field(default_factory=list)   # its claim ended, no matching grade: graded here
 
     @property
     def skipped(self) -> int:
@@ -501,8 +572,8 @@ class BatchSummary:
             lines.append(f"Recorded by the other grader, not graded here: {len(self.by_others)} "
                          f"({', '.join(sorted(self.by_others))}).")
         if self.taken_over:
-            lines.append(f"Released by the other grader without a grade (it stopped), graded here: "
-                         f"{', '.join(sorted(self.taken_over))}.")
+            lines.append(f"Left without this grade by the other grader (it stopped, or graded another version of "
+                         f"the file), graded here: {', '.join(sorted(self.taken_over))}.")
         return lines
 
     def distribution_lines(self) -> list[str]:
@@ -582,7 +653,7 @@ def autograde(assignment: str, submissions: str | Path, db: str = DEFAULT_DB, *,
                 # paths, not bytes: the to-do list of a large class stays small; the bytes
                 # are read again where the submission is graded (or shipped, for Dask)
                 todo.append({"student": entry.student, "source": entry.source,
-                             "paths": [str(p) for p in entry.files], "hash": digest})
+                             "paths": [str(p) for p in entry.files], "hash": digest, "notes": entry.notes})
         executor = make_executor(assignment, workers, scheduler, config, mp_context, len(todo))
         summary = BatchSummary(assignment, str(submissions), layout,
                                executor.description if todo else "nothing", book.display_url,

@@ -94,8 +94,14 @@ def autograde(assignment, submissions, db, workers, scheduler, force, unsafe_no_
     if not unsafe_no_sandbox and scheduler is None:  # fail closed before anything is graded
         from autograder.sandbox.client import SandboxUnavailable, require_sandbox
 
+        from autograder.gradebook import database_url, sqlite_file
+
+        # the gradebook (an SQLite file, by path or URL) and the submissions are read targets of the probe
+        gradebook_file = sqlite_file(database_url(db))
+        files = [str(gradebook_file)] if gradebook_file is not None and gradebook_file.is_file() else []
+        files += [str(p) for p in sorted(Path(submissions).rglob("*")) if p.suffix in (".ipynb", ".py")][:3]
         try:
-            require_sandbox()
+            require_sandbox(also=files)
         except SandboxUnavailable as exc:
             raise click.ClickException(str(exc)) from None
     try:
@@ -103,7 +109,9 @@ def autograde(assignment, submissions, db, workers, scheduler, force, unsafe_no_
                       students=students, deadlines=load_deadlines(settings_file))
     except (DiscoveryError, SettingsError) as exc:
         raise click.UsageError(str(exc)) from None
-    click.echo(summary.text())
+    from autograder.results import terminal_text
+
+    click.echo(terminal_text(summary.text()))
     if summary.interrupted:
         sys.exit(130)
 
@@ -143,7 +151,9 @@ def export(assignment, db, fmt, output, roster, canvas_column):
         else:
             text = json.dumps(exports.to_json_data(book, assignment), indent=2) + "\n"
     if output is None:
-        click.echo(text, nl=False)
+        from autograder.results import terminal_text
+
+        click.echo(terminal_text(text), nl=False)
     else:
         output.write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}", err=True)

@@ -60,12 +60,10 @@ def grade(assignment, submission, as_json, limits, unsafe_no_sandbox):
 
     config = dict(limits, **({"unsafe_no_sandbox": True} if unsafe_no_sandbox else {}))
     try:
-        grader = Grader(assignment, config)
+        with Grader(assignment, config) as grader:
+            result = grader.grade_file(submission)
     except SettingsError as exc:
         raise click.UsageError(str(exc)) from None
-    try:
-        with grader:
-            result = grader.grade_file(submission)
     except SandboxError as exc:  # a grader failure, never a score
         raise click.ClickException(str(exc)) from None
     click.echo(to_json(result) if as_json else to_table(result))

@@ -8,7 +8,9 @@ in the sandbox and so never reaches the grader.
 """
 from __future__ import annotations
 
+import socket
 import struct
+import time
 
 import msgpack
 import numpy as np
@@ -25,6 +27,18 @@ MAX_TUPLE_DEPTH = 32
 MAX_CONTAINER_LEN = 1 << 20   # elements of one list / tuple
 MAX_MAP_LEN = 1 << 16         # keys of one dict
 MAX_STR_LEN = 16 * 1024 * 1024
+# Work and memory per message, whatever its bytes say: every list, tuple, dict, dict key
+# and array counts one item, every element of a list or tuple one more. The C unpacker
+# makes a Python object of each (a 1-byte empty list becomes a 56-byte list), so without
+# this a 64 MiB frame of empty lists costs the grader gigabytes. Honest messages hold a
+# few thousand items; arrays carry the bulk and are bounded by their bytes.
+MAX_ITEMS = 1 << 20
+
+
+# The outputs of one case, encoded: a few kB for every unit shipped (37 kB at most). The
+# grader keeps every case's outputs of a unit until it is judged, so this bounds what a
+# submission can make it hold (a patched runtime sent 30 MB a case: 840 MB).
+MAX_CASE_OUTPUTS = 2 * 1024 * 1024
 
 
 class CodecError(ValueError):
@@ -61,8 +75,34 @@ def _pack(obj) -> bytes:
     return msgpack.packb(obj, default=_default, strict_types=True, use_bin_type=True)
 
 
+_CONTAINERS = (dict, list, tuple)
+# Dict keys that may cross: their hashes cannot be chosen to collide (str and bytes hashes
+# are randomised per process; an int's hash is the int, and at most a dozen 64-bit ints
+# share one). Tuple or float keys can be made to share one hash: a 1 MB map of 65,535
+# tuple keys with equal hashes costs minutes of CPU to build.
+KEY_TYPES = (str, bytes, int)
+
+
+def _check_keys(obj) -> None:
+    """Dict keys are str, bytes or int (decode refuses anything else): said here, where
+    the sender can still turn it into a verdict."""
+    if type(obj) is dict:
+        for key, value in obj.items():
+            if type(key) not in KEY_TYPES:
+                raise CodecError(f"a dict key of type {type(key).__name__} is not plain data "
+                                 "(keys are strings or integers)")
+            if type(value) in _CONTAINERS:
+                _check_keys(value)
+    else:
+        for value in obj:
+            if type(value) in _CONTAINERS:
+                _check_keys(value)
+
+
 def encode(obj) -> bytes:
     try:
+        if type(obj) in _CONTAINERS:
+            _check_keys(obj)
         return _pack(obj)
     except CodecError:
         raise
@@ -116,35 +156,88 @@ def _decode_array(data: bytes) -> np.ndarray:
     return np.frombuffer(payload, dtype=dtype).reshape(tuple(shape)).copy()
 
 
-def _unpack(data: bytes, depth: int):
+class _Budget:
+    """Items a message may still decode into (shared by the nested unpackers of tuples)."""
+    __slots__ = ("left",)
+
+    def __init__(self, items: int):
+        self.left = items
+
+    def spend(self, n: int) -> None:
+        self.left -= n
+        if self.left < 0:
+            raise CodecError(f"the message holds more than {MAX_ITEMS} values")
+
+
+def _unpack(data, depth: int, budget: _Budget):
     if depth > MAX_TUPLE_DEPTH:
         raise CodecError("tuples nested too deeply")
 
     def ext_hook(code, payload):
+        budget.spend(1)
         if code == EXT_NDARRAY:
             return _decode_array(payload)
         if code == EXT_TUPLE:
-            value = _unpack(payload, depth + 1)
+            value = _unpack(payload, depth + 1, budget)
             if not isinstance(value, list):
                 raise CodecError("bad tuple")
             return tuple(value)
         raise CodecError(f"unknown extension type {code}")
 
-    return msgpack.unpackb(data, ext_hook=ext_hook, raw=False, strict_map_key=False, use_list=True,
+    def list_hook(items):
+        budget.spend(1 + len(items))
+        return items
+
+    def pairs_hook(pairs):
+        # the unpacker hands over the pairs before anything is hashed: keys are checked first
+        budget.spend(1 + len(pairs))
+        for key, _ in pairs:
+            if type(key) not in KEY_TYPES:
+                raise CodecError(f"a dict key of type {type(key).__name__} is not plain data")
+        return dict(pairs)
+
+    return msgpack.unpackb(data, ext_hook=ext_hook, list_hook=list_hook, object_pairs_hook=pairs_hook,
+                           raw=False, strict_map_key=False, use_list=True,
                            max_str_len=MAX_STR_LEN, max_bin_len=MAX_MESSAGE_BYTES,
                            max_array_len=MAX_CONTAINER_LEN, max_map_len=MAX_MAP_LEN,
                            max_ext_len=MAX_MESSAGE_BYTES)
 
 
-def decode(data: bytes):
+def decode(data):
     if len(data) > MAX_MESSAGE_BYTES:
         raise CodecError("message too large")
     try:
-        return _unpack(data, 0)
+        return _unpack(data, 0, _Budget(MAX_ITEMS))
     except CodecError:
         raise
     except Exception as exc:  # msgpack raises several types on malformed input
         raise CodecError(f"malformed message: {type(exc).__name__}: {exc}"[:300]) from None
+
+
+def plain_size(value, limit: int, array_items: int | None = None) -> int:
+    """About what plain data takes encoded, counting a shared object every time it is
+    reached (msgpack encodes it every time): a walk, without encoding, that stops once
+    `limit` is passed (a cycle passes it too). CodecError when an array has more than
+    `array_items` elements."""
+    total, stack = 0, [value]
+    while stack and total <= limit:
+        item = stack.pop()
+        if isinstance(item, np.ndarray):
+            if array_items is not None and item.size > array_items:
+                raise CodecError(f"an array of {item.size} elements")
+            total += item.nbytes + 16
+        elif isinstance(item, (str, bytes)):
+            total += len(item) + 4
+        elif isinstance(item, dict):
+            total += 4 + len(item)
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            total += 4 + len(item)
+            stack.extend(item)
+        else:
+            total += 9
+    return total
 
 
 # --- framing over a socket: 4-byte length + payload ------------------------------------
@@ -192,19 +285,42 @@ def encode_batch(encoded: list[bytes]) -> bytes:
 _BATCH_PREFIX = b"\x82" + msgpack.packb("op") + msgpack.packb("batch") + msgpack.packb("messages")
 
 
-def _recv_exact(sock, n: int) -> bytes:
-    chunks = []
-    while n:
-        chunk = sock.recv(min(n, 1 << 20))
-        if not chunk:
-            raise EOFError("peer closed the connection")
-        chunks.append(chunk)
-        n -= len(chunk)
-    return b"".join(chunks)
+class ReadDeadline(TimeoutError):
+    """A frame did not arrive in full before its deadline."""
 
 
-def recv_message(sock, max_bytes: int = MAX_MESSAGE_BYTES):
-    (length,) = struct.unpack("<I", _recv_exact(sock, 4))
+def _recv_exact(sock, n: int, deadline: float | None = None) -> bytearray:
+    """n bytes, read into one buffer (no second copy). With a deadline (time.monotonic()),
+    the whole read must finish by then, however the peer spreads its bytes: a timeout per
+    recv alone lets a peer that sends one byte a second hold the grader for ever."""
+    buffer = bytearray(n)
+    view = memoryview(buffer)
+    got = 0
+    try:
+        while got < n:
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise ReadDeadline(f"{n - got} of {n} bytes had not arrived by the deadline")
+                sock.settimeout(remaining)
+            try:
+                count = sock.recv_into(view[got:], min(n - got, 1 << 20))
+            except socket.timeout:
+                if deadline is None:
+                    raise
+                continue  # the loop says so
+            if not count:
+                raise EOFError("peer closed the connection")
+            got += count
+    finally:
+        view.release()
+    return buffer
+
+
+def recv_message(sock, max_bytes: int = MAX_MESSAGE_BYTES, deadline: float | None = None):
+    """The next framed message. `deadline` (time.monotonic()) bounds the whole read:
+    ReadDeadline when the frame is not complete by then."""
+    (length,) = struct.unpack("<I", _recv_exact(sock, 4, deadline))
     if length > max_bytes:
         raise CodecError(f"message of {length} bytes exceeds the limit")
-    return decode(_recv_exact(sock, length))
+    return decode(_recv_exact(sock, length, deadline))

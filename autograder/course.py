@@ -25,7 +25,8 @@ from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
-from autograder.assignments.model import Assignment
+# (the vocabulary is imported where an assignment is loaded: the sandbox's side asks this
+# module only where the course's reference/ is, and must not hold the assignments' modules)
 
 COURSE_ENV = "RNNGRADE_COURSE"
 DESCRIPTION = "assignment.py"
@@ -118,6 +119,8 @@ def all_assignments() -> list[Assignment]:
 @lru_cache(maxsize=None)
 def _load(folder: Path) -> Assignment:
     """Run the folder's assignment.py and take its ASSIGNMENT (one per folder path)."""
+    from autograder.assignments.model import Assignment
+
     path = folder / DESCRIPTION
     name = f"rnngrade_course_{abs(hash(str(folder))):x}_{folder.name}"
     spec = importlib.util.spec_from_file_location(name, path)

@@ -255,12 +255,14 @@ class GradebookMissing(Exception):
     database that holds no gradebook."""
 
 
-def sqlite_file(url: str) -> Path | None:
-    """The file behind an SQLite URL (None for other databases and in-memory SQLite)."""
-    parsed = make_url(url)
-    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+def sqlite_file(db: str) -> Path | None:
+    """The file of a gradebook on SQLite, however it was given (None: another database,
+    or one in memory)."""
+    url = make_url(database_url(db))
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") \
+            or url.query.get("mode") == "memory":
         return None
-    return Path(parsed.database)
+    return Path(url.database)
 
 
 def make_engine(url: str) -> Engine:
@@ -577,12 +579,10 @@ class Claims:
     def __init__(self, book: Gradebook):
         self.held: set[int] = set()
         self._conn = self._fd = None
-        url = book.engine.url
-        if url.get_backend_name() == "postgresql":
+        if book.engine.url.get_backend_name() == "postgresql":
             self._conn = book.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        elif url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
-                and "mode=memory" not in str(url):
-            self._fd = os.open(f"{url.database}-claims", os.O_RDWR | os.O_CREAT, 0o644)
+        elif (path := sqlite_file(book.url)) is not None:
+            self._fd = os.open(f"{path}-claims", os.O_RDWR | os.O_CREAT, 0o644)
 
     def try_claim(self, assignment: str, student: str) -> bool:
         """Claim without waiting; False if another process holds it."""

@@ -7,30 +7,35 @@ submission graded by this process.
 """
 from __future__ import annotations
 
+import builtins
 import contextlib
 import difflib
 import io
+import re
 import time
 import types
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 
 from autograder import __version__
 from autograder.assignments import Assignment, Unit, get_assignment
-from autograder.codec import CodecError, decode, encode
+from autograder.codec import CodecError, decode, encode, plain_size
 from autograder.driver import run_case, unit_spec
-from autograder.hints import classic_mistake_hint
+from autograder.hints import classic_mistake_hint, order_hint, tanh_hint
 from autograder.judge import Tolerance, compare, gradcheck_error
 from autograder.judge import matches as values_match
 from autograder.course import course_root
-from autograder.reference import data_files, helper_sources, load_reference
+from autograder.reference import data_files, execute_with_helpers, helper_sources, load_reference, solution_source
 from autograder.sandbox.client import UNSAFE_NOTE, PackedUnit, StudentProcess, Zygote, probe_sandbox, require_sandbox
 from autograder.settings import check_config
 from autograder.submission import Cell, SubmissionError, load_submission
 
 GRADCHECK_THRESHOLD = {"float64": 1e-5, "float32": 5e-2}
+MAX_CELL_NOTES = 20  # notes about cells that failed, per result
 
 
 @dataclass
@@ -104,6 +109,12 @@ def _prepare(assignment_id: str, course: Path) -> tuple[Assignment, dict, list]:
                                      PackedUnit.pack(spec, [c.inputs for c in cases]),
                                      PackedUnit.pack(reference_spec, reference_inputs)))
     helpers = helper_sources(assignment_id, assignment.helpers)
+    solution = solution_source(assignment_id)
+    for unit in assignment.units:  # an instructor's mistake list that no longer applies fails here
+        for mistake in unit.mistakes:
+            if solution.count(mistake.old) != 1:
+                raise ValueError(f"{assignment_id}: the mistake {mistake.words!r} of {unit.name} edits "
+                                 f"{mistake.old!r}, which occurs {solution.count(mistake.old)} times in the solution")
     return assignment, helpers, prepared
 
 
@@ -117,32 +128,111 @@ def _roundtrip(value):
     return decode(encode(value))
 
 
+@dataclass(frozen=True)
+class ServeLimits:
+    """What the reference may be asked to do while one unit runs in reference mode, from
+    the unit's own hidden cases: honest code calls the units it depends on with arrays no
+    larger than those it was given, and (measured over the four assignments) with at most
+    ~20 times the bytes of all its cases' inputs in arguments and ~40 times in replies.
+    The limits leave a few times that; beyond them a call is refused and the unit fails."""
+    array_items: int     # elements of any one array argument
+    call_bytes: int      # arguments of one call
+    total_bytes: int     # arguments of all calls of the run
+    reply_bytes: int     # replies of all calls of the run (each checked before it is encoded)
+    objects: int = 4096  # reference objects created
+
+    @classmethod
+    def for_unit(cls, prepared: "PreparedUnit") -> "ServeLimits":
+        inputs = max(len(packed.cases) for packed in (prepared.own, prepared.reference) if packed)
+        largest = max((a.size for inputs_ in (prepared.reference_inputs, [c.inputs for c in prepared.cases])
+                       for case in inputs_ for a in _arrays(case)), default=0)
+        return cls(array_items=max(16 * largest, 4096), call_bytes=4 * inputs + (256 << 10),
+                   total_bytes=128 * inputs + (1 << 20), reply_bytes=256 * inputs + (4 << 20))
+
+
+def _arrays(value):
+    if isinstance(value, np.ndarray):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _arrays(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _arrays(item)
+
+
+def payload_bytes(value, limit: int, array_items: int | None = None) -> int:
+    """codec.plain_size, with an array over `array_items` a refusal of the call."""
+    try:
+        return plain_size(value, limit, array_items)
+    except CodecError as exc:
+        raise ServeRefused(f"{exc} (at most {array_items} for this unit: a few times the largest "
+                           "of its hidden inputs)") from None
+
+
+class ServeRefused(Exception):
+    """A call to the reference over the unit's limits (ServeLimits)."""
+
+
 class ReferenceServer:
     """Answers a student unit's calls to the reference units it depends on, and only
-    those, only while that unit is graded."""
+    those, only while that unit is graded, within the unit's ServeLimits: a student
+    cannot make the grading process compute or encode gigabytes (a long thin sequence
+    and a large weight ask little and return much)."""
 
-    def __init__(self, reference: types.SimpleNamespace, allowed: tuple[str, ...]):
+    def __init__(self, reference: types.SimpleNamespace, allowed: tuple[str, ...], limits: ServeLimits | None = None):
         self.reference = reference
         self.allowed = set(allowed)
         self.objects: dict[int, object] = {}
+        self.limits = limits
+        self.received = self.sent = 0
+        self.refused: list[str] = []  # why calls were refused, in the grader's words (for the explanation)
 
     def __call__(self, message: dict) -> dict | bytes:
         """The reply, encoded here (once) so that a value that is not plain data becomes
         an error reply instead of a grader crash."""
         try:
             args = list(message.get("args") or [])
+            self._admit(message)
             value = self._serve(message, args)
-            if message.get("op") == "call":
-                # a reference unit may update its arguments in place (update_parameters,
-                # a gradients dict): send them back so the student side can mirror that
-                return encode({"value": value, "args": args})
-            return encode({"value": value})
+            # a reference unit may update its arguments in place (update_parameters,
+            # a gradients dict): send them back so the student side can mirror that
+            reply = {"value": value, "args": args} if message.get("op") == "call" else {"value": value}
+            if self.limits is not None:
+                left = self.limits.reply_bytes - self.sent
+                size = payload_bytes(reply, left)
+                if size > left:
+                    raise ServeRefused(f"its replies would pass {self.limits.reply_bytes} bytes for this unit")
+            encoded = encode(reply)
+            self.sent += len(encoded)
+            return encoded
+        except ServeRefused as exc:
+            name = message.get("name")
+            text = f"the reference refused a call{f' to {name}' if name in self.allowed else ''}: {exc}"
+            if text not in self.refused:
+                self.refused.append(text)
+            return {"error": text}
         except CodecError as exc:
             return {"error": f"the reference could not return plain data ({exc})"}
         except PermissionError as exc:
             return {"error": str(exc)}
         except Exception as exc:
             return {"error": f"the reference {message.get('name', 'object')} raised {type(exc).__name__}: {exc}"}
+
+    def _admit(self, message: dict) -> None:
+        """Refuse a call over the limits before the reference runs."""
+        if self.limits is None:
+            return
+        lim = self.limits
+        size = payload_bytes([message.get("args"), message.get("kwargs"), message.get("value")],
+                             lim.call_bytes, lim.array_items)
+        if size > lim.call_bytes:
+            raise ServeRefused(f"arguments of over {lim.call_bytes} bytes in one call")
+        self.received += size
+        if self.received > lim.total_bytes:
+            raise ServeRefused(f"arguments of over {lim.total_bytes} bytes in all for this unit")
+        if message.get("op") == "new" and len(self.objects) >= lim.objects:
+            raise ServeRefused(f"more than {lim.objects} objects for this unit")
 
     def _serve(self, message: dict, args: list):
         op = message["op"]
@@ -183,7 +273,7 @@ def missing_explanation(unit: Unit, defined: dict, cell_notes, graded_names=froz
     what = f"{base} is not defined" if base not in defined else f"class {base} has no method {method}"
     for note in cell_notes:
         if note.status not in ("ok", "not_run") and note.source_mentions(base):
-            return f"{what} in the submission: {note.label} would define it but {note.describe()}."
+            return f"{what} in the submission: {note.where()} would define it but {note.describe()}."
     wanted, pool = (base, defined) if base not in defined else (method, defined[base] or [])
     # a name that is itself a graded unit is not a typo of this one
     pool = [str(n) for n in pool if str(n) not in graded_names]
@@ -193,10 +283,40 @@ def missing_explanation(unit: Unit, defined: dict, cell_notes, graded_names=froz
     return f"{what} in the submission."
 
 
+NOT_IMPLEMENTED = "not implemented yet (raises NotImplementedError)"
+NOT_IMPLEMENTED_IN = "not implemented yet ({} raises NotImplementedError)"
+
+
+_FRAME_LINE = re.compile(r'^\s*File "<([^\n]*)>", line \d+, in (\S+)\s*$', re.M)
+
+
+def _raised_in(traceback_text: str) -> str | None:
+    """The student's function the traceback (trimmed to the student's cells) ends in."""
+    found = _FRAME_LINE.findall(traceback_text or "")
+    return found[-1][1] if found else None
+
+
+def _own_stub(unit: Unit, problem: str) -> bool:
+    """Whether a case's problem is the unit's own body raising NotImplementedError (also
+    when the unit itself is called while preparing the case, as a stateful forward is)."""
+    if problem.startswith("while preparing its input (`"):
+        problem = problem.split("`): ", 1)[-1]
+    base, _, method = unit.name.rpartition(".")
+    if problem.startswith(NOT_IMPLEMENTED):
+        return True
+    if not problem.startswith(NOT_IMPLEMENTED_IN.format(method)):
+        return False
+    frames = _FRAME_LINE.findall(problem)
+    # a method: raised in the cell that defines its class (RNN.forward is not TimeRNN.forward)
+    return not base or bool(frames and re.search(rf"\b{re.escape(base)}\b", frames[-1][0]))
+
+
 def describe_error(err: dict) -> str:
     text = f"{err.get('type', 'Error')}: {err.get('message', '')}".rstrip(": ")
     if err.get("type") == "NotImplementedError":
-        text = "not implemented yet (raises NotImplementedError)"
+        raiser = _raised_in(err.get("traceback", ""))
+        # which function is the stub: the unit's own, or one it calls
+        text = NOT_IMPLEMENTED_IN.format(raiser) if raiser and raiser != "<module>" else NOT_IMPLEMENTED
     if err.get("stage") == "setup":
         snippet = "; ".join(line.strip() for line in str(err.get("snippet", "")).splitlines() if line.strip())
         text = f"while preparing its input (`{snippet[:200]}`): {text}"
@@ -205,16 +325,69 @@ def describe_error(err: dict) -> str:
     return text
 
 
-def _case_failure(run, expected, tol, unit: Unit) -> str:
+def _case_failure(run, expected, tol, unit: Unit, sizes: dict | None = None) -> str:
     if not run.ok:
         return describe_error(run.error or {})
     for name, value in expected.items():
         if name not in run.outputs:
             return f"`{name}` was not produced"
-        problem = compare(value, run.outputs[name], tol, name, exact=unit.exact)
+        problem = compare(value, run.outputs[name], tol, name, exact=unit.exact, sizes=sizes)
         if problem:
             return problem
     return ""
+
+
+# Exception types named as they are in a reference-mode verdict; any other is a class of
+# the student's own, whose name the student chose (and could fill with numbers).
+_KNOWN_ERRORS = frozenset(name for name, value in vars(builtins).items()
+                          if isinstance(value, type) and issubclass(value, BaseException)) | {
+    "ContractError", "NotPlainData", "ReferenceCallError", "LinAlgError", "AxisError", "Error"}
+_FRAME = re.compile(r'File "<([^<>"]{1,80})>", line (\d{1,6})')
+
+
+class _Redacted:
+    """The verdict of a run in reference mode, in the grader's words only.
+
+    In reference mode the student's code holds the reference's outputs (on inputs it
+    chose: possibly the hidden inputs of a unit graded on them, saved by an earlier run),
+    so nothing it prints, raises, returns or reports may reach the feedback verbatim: an
+    error is its exception type (a known one, else "its own exception class") and the
+    student's line (checked against the cells); a wrong output says which one, not its
+    values. What the reference server refused is said in the server's words."""
+
+    def __init__(self, cells, refused: list[str]):
+        self.lines = {"preamble": 1 << 20}
+        for cell in cells:
+            self.lines[cell.label] = cell.source.count("\n") + 1
+        self.refused = refused
+
+    def where(self, traceback_text) -> str:
+        where = ""
+        for label, line in _FRAME.findall(traceback_text if isinstance(traceback_text, str) else ""):
+            if label in self.lines and 0 < int(line) <= self.lines[label] and label != "preamble":
+                where = f" at line {int(line)} of {label}"
+        return where
+
+    def error(self, err: dict) -> str:
+        kind = err.get("type")
+        kind = kind if kind in _KNOWN_ERRORS else "an exception of a class defined in the submission"
+        text = f"raised {kind}{self.where(err.get('traceback'))} (with the reference substituted, its message is not shown)"
+        if kind == "ReferenceCallError" and self.refused:
+            text += f"; {self.refused[0]}"
+        if err.get("stage") == "setup":
+            text = f"while preparing its input: {text}"
+        return text
+
+    def failure(self, run, expected, tol, unit: Unit) -> str:
+        if not run.ok:
+            return self.error(run.error or {})
+        for name, value in expected.items():
+            if name not in run.outputs:
+                return f"`{name}` was not produced"
+            if compare(value, run.outputs[name], tol, name, exact=unit.exact):
+                shape = f" (expected shape {np.shape(value)})" if isinstance(value, np.ndarray) else ""
+                return f"`{name}` does not match the reference's{shape} (with the reference substituted, values are not shown)"
+        return ""
 
 
 def _indent(text: str) -> str:
@@ -231,6 +404,8 @@ class Grader:
         # (an instructor checking a new assignment's reference, its tolerance, its tests)
         self.check_all_gradients = check_all_gradients
         self._hint_cache: dict = {}
+        self._serve_limits: dict[str, ServeLimits] = {}
+        self._mistakes: dict = {}  # model.Mistake -> the reference's definitions with it
         # batch grading: each submission's end starts the next one's sandbox (Zygote.prepare_spare)
         self.prespawn = prespawn
         self.reference = load_reference(assignment_id)
@@ -285,8 +460,9 @@ class Grader:
     def _unreadable(self, name: str, reason: str) -> GradingResult:
         result = GradingResult(self.assignment.id, name, notes=[f"The submission could not be read: {reason}."])
         for p in self.prepared:
+            # the reason is said once, in the note; each unit only points to it
             result.units.append(UnitResult(p.unit.name, 0.0, p.unit.points, "failed",
-                                           f"Not graded: the submission could not be read ({reason})."))
+                                           "Not graded: the submission could not be read (see the note)."))
         return result
 
     def grade_cells(self, cells: list[Cell], name: str = "<submission>") -> GradingResult:
@@ -295,7 +471,11 @@ class Grader:
                                  files=self.files)
         try:
             reports = [_CellNote(r, cells) for r in student.start()]
-            result.notes.extend(note for note in (r.note() for r in reports) if note)
+            cell_notes = [note for note in (r.note() for r in reports) if note]
+            result.notes.extend(cell_notes[:MAX_CELL_NOTES])  # a result stays readable (and small)
+            if len(cell_notes) > MAX_CELL_NOTES:
+                result.notes.append(f"... and {len(cell_notes) - MAX_CELL_NOTES} more cells or fragments "
+                                    "that did not run cleanly.")
             missing = {p.unit.name: missing_explanation(p.unit, student.defined, reports, self.graded_names)
                        for p in self.prepared}
             together = self._run_together(student, [p for p in self.prepared if not missing[p.unit.name]])
@@ -326,45 +506,91 @@ class Grader:
             pending = [p for p, r in zip(pending, results) if r is None]
         return runs
 
-    def _judge_run(self, prepared: PreparedUnit, run) -> list:
-        """(case, problem) for every case of a run that does not match the reference."""
+    def _judge_run(self, prepared: PreparedUnit, run, redacted: "_Redacted | None" = None) -> list:
+        """(case, problem) for every case of a run that does not match the reference.
+        `redacted`: a run in reference mode, whose words are never shown (see _Redacted)."""
         failures = []
         for case, case_run, expected in zip(prepared.cases, run.cases, prepared.expected):
             if case_run is None:
                 failures.append((case, run.ended or "not run"))
                 continue
-            problem = _case_failure(case_run, expected, self.tol, prepared.unit)
+            if redacted is not None:  # a run with reference units: only the grader's words
+                problem = redacted.failure(case_run, expected, self.tol, prepared.unit)
+            else:
+                problem = _case_failure(case_run, expected, self.tol, prepared.unit, case.sizes)
+            if problem and case_run.ok:
+                # right values under the wrong names: that is the whole story (a shape
+                # message about them would mislead), in every case
+                misplaced = self._misplaced(prepared, case_run.outputs, expected)
+                if misplaced:
+                    problem = misplaced
+                elif not failures:  # diagnose the first failing case only
+                    problem += self._hint(prepared, case.inputs, case_run.outputs, expected)
             if problem:
-                if case_run.ok and not failures:  # diagnose the first failing case only
-                    problem += self._hint(prepared.spec, case.inputs, case_run.outputs)
                 failures.append((case, problem))
         return failures
 
     def _run_mode(self, student, prepared: PreparedUnit, mode: str):
+        """mode "own": the student's code only; "reference": the units it calls are the
+        reference's (or, family D, the reference forward's state is set up); "own_forward":
+        the student's own forward builds the cache with the reference's step units, and
+        the backward's other dependencies are the reference's too (Assignment.own_forward_calls)."""
         unit = prepared.unit
-        if mode == "own":
-            packed, substitute = prepared.own, {}
-        else:
-            packed = prepared.reference
-            substitute = {n: ("class" if isinstance(getattr(self.reference, n), type) else "function")
-                          for n in unit.calls}
-        server = ReferenceServer(self.reference, unit.calls if mode == "reference" else ())
+        served = {"own": (), "reference": unit.calls,
+                  "own_forward": self.assignment.own_forward_calls(unit)}[mode]
+        packed = prepared.reference if mode == "reference" else prepared.own
+        substitute = {n: ("class" if isinstance(getattr(self.reference, n), type) else "function") for n in served}
+        limits = None
+        if mode != "own":
+            limits = self._serve_limits.get(unit.name)
+            if limits is None:
+                limits = self._serve_limits[unit.name] = ServeLimits.for_unit(prepared)
+        server = ReferenceServer(self.reference, served, limits)
         # the numerical check is reported for the student's own forward/backward pair
         run = student.run_unit(packed, substitute, server, gradcheck=(mode == "own"))
-        return run, self._judge_run(prepared, run)
+        # any run but the student's own may hold the reference's outputs: never shown verbatim
+        redacted = _Redacted(student.cells, server.refused) if mode != "own" else None
+        return run, self._judge_run(prepared, run, redacted)
 
-    def _hint(self, spec: dict, inputs: dict, actual: dict) -> str:
-        def run_reference(changed):
+    def _fair_modes(self, unit: Unit, defined: dict) -> list[str]:
+        """The fair-credit modes that apply to a unit, in the order they are tried. The
+        own-forward mode needs the student's forward (it builds the cache's layout)."""
+        modes = ["reference"] if unit.has_reference_mode else []
+        forwards = self.assignment.cache_forwards(unit)
+        if forwards and all(missing_explanation(f, defined, ()) is None for f in forwards):
+            modes.append("own_forward")
+        return modes
+
+    def _matches(self, expected: dict, got: dict) -> bool:
+        return all(name in got and values_match(value, got[name], self.tol, name)
+                   for name, value in expected.items() if not name.startswith("__"))
+
+    def _misplaced(self, prepared: PreparedUnit, actual: dict, expected: dict) -> str:
+        return order_hint(expected, actual, self._matches, prepared.spec["returns"])
+
+    def _hint(self, prepared: PreparedUnit, inputs: dict, actual: dict, expected: dict) -> str:
+        spec = prepared.spec
+
+        def run_reference(changed, definitions=None):
             with quiet():
-                return _roundtrip(run_case(dict(vars(self.reference)), spec, changed))
+                return _roundtrip(run_case(dict(definitions or vars(self.reference)), spec, changed))
 
-        def matches(expected, got):
-            return all(name in got and values_match(value, got[name], self.tol, name)
-                       for name, value in expected.items() if not name.startswith("__"))
-
+        matches = self._matches
+        hint = tanh_hint(expected, actual, matches)
+        if hint:
+            return hint
+        mistakes = [(m.words, lambda m=m: run_reference(inputs, self._with_mistake(m)))
+                    for m in prepared.unit.mistakes]
         # the case inputs are the prepared (shared) objects: their variants' outputs are kept
         cache = self._hint_cache.setdefault((spec["name"], id(inputs)), {})
-        return classic_mistake_hint(run_reference, inputs, actual, matches, cache)
+        return classic_mistake_hint(run_reference, inputs, actual, matches, cache, mistakes)
+
+    def _with_mistake(self, mistake) -> dict:
+        """The reference's definitions with one classic mistake in its code (built once)."""
+        if mistake not in self._mistakes:
+            source = solution_source(self.assignment.id).replace(mistake.old, mistake.new, 1)
+            self._mistakes[mistake] = execute_with_helpers(source, self.helpers, "<reference with a mistake>")
+        return self._mistakes[mistake]
 
     def _grade_unit(self, student, prepared: PreparedUnit, missing: str | None, together=None,
                     graded=()) -> UnitResult:
@@ -375,32 +601,44 @@ class Grader:
         own_run, own_failures = together, None
         if together is not None:
             own_failures = self._judge_run(prepared, together)
-        ref_run = ref_failures = None
+        fair_modes = self._fair_modes(unit, student.defined)
+        fair: dict = {}  # mode -> (run, failures)
+
+        def try_fair_modes():
+            # in order, until one gives full marks: nothing could do better
+            for mode in fair_modes:
+                if any(failures == [] for _, failures in fair.values()):
+                    return
+                if mode not in fair:
+                    fair[mode] = self._run_mode(student, prepared, mode)
+
         failed_together = bool(own_failures) and not together.timed_out
-        if failed_together and unit.has_reference_mode:
+        if failed_together:
             # Fair credit first: with the reference's units substituted (alone, as always)
             # a unit that only failed because of what it calls gets full marks, and its
             # own run alone could not change that.
-            ref_run, ref_failures = self._run_mode(student, prepared, "reference")
+            try_fair_modes()
+        full_from_fair = any(failures == [] for _, failures in fair.values())
         # alone (and with the gradient check, which then has something to explain) unless it
-        # passed together with the others, or already has full marks from the reference
+        # passed together with the others, or already has full marks from a fair-credit
         # mode, or used up its time there: a second run would too
-        if (own_failures is None or (failed_together and ref_failures != [])
+        if (own_failures is None or (failed_together and not full_from_fair)
                 or (self.check_all_gradients and unit.gradcheck is not None)):
             own_run, own_failures = self._run_mode(student, prepared, "own")
-        best_mode, run, failures = "own", own_run, own_failures
         # A unit that ran out of time while every unit it calls passed is stuck in its own
         # code: substituting the reference's would spend the same time again for nothing.
         own_loop = own_run.timed_out and self._calls_all_passed(unit, graded)
-        if ref_run is None and own_failures and unit.has_reference_mode and not own_loop:
-            ref_run, ref_failures = self._run_mode(student, prepared, "reference")
-        if ref_run is not None and own_failures and len(ref_failures) < len(own_failures):
-            best_mode, run, failures = "reference", ref_run, ref_failures
+        if own_failures and not own_loop:
+            try_fair_modes()
+        best_mode, run, failures = "own", own_run, own_failures
+        for mode in fair_modes:  # a fair-credit mode is kept only when it does strictly better
+            if mode in fair and own_failures and len(fair[mode][1]) < len(failures):
+                best_mode, (run, failures) = mode, fair[mode]
         passed = total - len(failures)
         score = round(unit.points * passed / total, 6) if total else 0.0
         status = "passed" if passed == total else "failed"
-        explanation = self._explain(unit, prepared, own_run, own_failures, best_mode, failures, ref_failures)
-        if own_failures and unit.has_reference_mode and own_loop:
+        explanation = self._explain(unit, prepared, own_run, own_failures, best_mode, failures, fair)
+        if own_failures and fair_modes and own_loop:
             explanation += (f"\nNot run again with the reference {', '.join(unit.calls)} substituted: yours passed "
                             "every hidden case, so the time went in this function's own code.")
         cpu = sum(c.cpu for c in run.cases if c)
@@ -415,27 +653,62 @@ class Grader:
                 status[name] = status.get(name, True) and result.status == "passed"
         return all(status.get(name, False) for name in unit.calls)
 
-    def _explain(self, unit, prepared, own_run, own_failures, mode, failures, ref_failures) -> str:
+    @staticmethod
+    def _is_stub(unit: Unit, total: int, runs: list) -> bool:
+        """Whether the unit itself raised NotImplementedError on every case of some run
+        (not while preparing its input, nor in a function it calls)."""
+        return any(failures and len(failures) == total and all(_own_stub(unit, p) for _, p in failures)
+                   for failures in runs)
+
+    def _mode_words(self, unit: Unit, mode: str) -> str:
+        """How a fair-credit mode is named in an explanation ("with ...")."""
+        if mode == "own_forward":
+            forwards = self.assignment.cache_forwards(unit)
+            steps = [n for f in forwards for n in f.calls]
+            others = [n for n in self.assignment.own_forward_calls(unit) if n not in steps]
+            return (f"your own {', '.join(f.name for f in forwards)} running on the reference {', '.join(steps)}"
+                    + (f", and the reference {', '.join(others)}" if others else ""))
+        # "with the reference forward pass substituted" for a family-D backward
+        return f"the reference {', '.join(unit.calls) or 'forward pass'} substituted"
+
+    def _explain(self, unit, prepared, own_run, own_failures, mode, failures, fair) -> str:
         total = len(prepared.cases)
-        deps = ", ".join(unit.calls) or "forward pass"  # "with the reference forward pass substituted"
+        own_deps = ", ".join(unit.calls) or "forward pass"
         lines = []
         if not failures:
             lines.append(f"Passed all {total} hidden cases.")
-            if mode == "reference":
+            if mode != "own":
                 case, problem = own_failures[0]
-                lines.append(f"Full credit with the reference {deps} substituted. With your own {deps}, "
+                lines.append(f"Full credit with {self._mode_words(unit, mode)}. With your own {own_deps}, "
                              f"{len(own_failures)} case(s) failed, e.g. case {case.label}: {problem.splitlines()[0]}")
+        elif self._is_stub(unit, total, [own_failures] + [f for _, f in fair.values()]):
+            # said once: neither each case nor each mode has anything to add
+            lines.append(f"Passed 0 of {total} hidden cases: {unit.name} is {NOT_IMPLEMENTED}.")
         else:
             lines.append(f"Passed {total - len(failures)} of {total} hidden cases"
-                         + (f" (best with the reference {deps} substituted)." if mode == "reference" else "."))
-            for case, problem in failures[:2]:
+                         + (f" (best with {self._mode_words(unit, mode)})." if mode != "own" else "."))
+            if len(failures) > 1 and all(problem == failures[0][1] for _, problem in failures):
+                case, problem = failures[0]
                 lines.append(f"- case {case.label}: {problem}")
-            if len(failures) > 2:
-                lines.append(f"- ... {len(failures) - 2} more case(s) failing")
-            if ref_failures and mode == "own":
-                case, problem = ref_failures[0]
-                lines.append(f"With the reference {deps} substituted it fails too, e.g. case {case.label}: "
-                             f"{problem.splitlines()[0]}")
+                lines.append(f"- the other {len(failures) - 1} failing case(s) fail the same way")
+            else:
+                for case, problem in failures[:2]:
+                    lines.append(f"- case {case.label}: {problem}")
+                if len(failures) > 2:
+                    lines.append(f"- ... {len(failures) - 2} more case(s) failing")
+            said = {problem.splitlines()[0] for _, problem in failures[:2]}
+            same = []
+            for other, (_, other_failures) in fair.items():
+                if other == mode or not other_failures:
+                    continue
+                case, problem = other_failures[0]
+                if problem.splitlines()[0] in said:  # the same failure again: only that is news
+                    same.append(self._mode_words(unit, other))
+                else:
+                    lines.append(f"With {self._mode_words(unit, other)}, it fails too, e.g. case {case.label}: "
+                                 f"{problem.splitlines()[0]}")
+            if same:
+                lines.append(f"It fails the same way with {' and with '.join(same)}.")
         if unit.gradcheck is not None and not own_failures:
             lines.append("No numerical gradient check was needed: every gradient matches the reference's.")
         lines.extend(self._gradcheck_lines(unit, own_run))
@@ -495,7 +768,12 @@ class _CellNote:
             return f"raised {e.get('type')}: {e.get('message')} at line {e.get('line')}"
         return r.status
 
+    def where(self) -> str:
+        """The cell as a phrase: "the cell defining rnn_forward", "lines 3-9" (a .py file)."""
+        return f"the {self.label}" if self.label.startswith(("cell ", "file ")) else self.label
+
     def note(self) -> str:
         if self.status in ("ok", "not_run"):
             return ""
-        return f"{self.label} {self.describe()}"
+        where = self.where()
+        return f"{where[:1].upper()}{where[1:]} {self.describe()}"

@@ -95,19 +95,64 @@ def variants(inputs: dict):
 _FAILED = object()
 
 
-def classic_mistake_hint(run_reference, inputs: dict, actual: dict, matches, cache: dict | None = None) -> str:
+def _compared(expected: dict) -> list[str]:
+    return [name for name in expected if not name.startswith("__")]
+
+
+def order_hint(expected: dict, actual: dict, matches, returns: dict) -> str:
+    """Right values under the wrong names: tuple positions in the wrong order (lstm_forward
+    returning a, c, y) or dict keys mixed up. `matches(expected, actual)` as below."""
+    names = _compared(expected)
+    wrong = [n for n in names if n in actual and not matches({n: expected[n]}, {n: actual[n]})]
+    if not wrong:
+        return ""
+    holds = {}  # student's name -> the expected output it holds
+    for n in wrong:
+        source = [m for m in names if m != n and m in actual and matches({n: expected[n]}, {n: actual[m]})]
+        if len(source) != 1:
+            return ""
+        holds[source[0]] = n
+    if set(holds) != set(wrong):
+        return ""
+    if returns.get("kind") == "tuple":
+        order = [holds.get(n, n) for n in returns["names"]]
+        label = lambda n: "cache" if n == "_" else n.lstrip("_")  # noqa: E731
+        return ("The values are right but returned in the wrong order: yours are "
+                f"({', '.join(map(label, order))}); the order is ({', '.join(map(label, returns['names']))}).")
+    swaps = ", ".join(f"`{m}` holds what `{n}` should" for m, n in holds.items())
+    return f"The values are right but under the wrong names: {swaps}."
+
+
+def tanh_hint(expected: dict, actual: dict, matches) -> str:
+    """A tanh left out: the tanh of the student's values is right."""
+    for name in _compared(expected):
+        value = actual.get(name)
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f" and not matches({name: expected[name]}, {name: value}):
+            if (np.abs(value) > 1).any() and matches({name: expected[name]}, {name: np.tanh(value)}):
+                return (f" Hint: `{name}` has values outside [-1, 1] and np.tanh of it is right: "
+                        "is a tanh missing?")
+    return ""
+
+
+def classic_mistake_hint(run_reference, inputs: dict, actual: dict, matches, cache: dict | None = None,
+                         mistakes=()) -> str:
     """`run_reference(inputs)` gives the reference outputs; `matches(expected, actual)`
     says whether a student's outputs equal them. `cache` (words -> reference outputs)
     may be kept per case by the caller: the variants of a hidden case are the same for
-    every submission, so the reference runs on each of them once."""
+    every submission, so the reference runs on each of them once. `mistakes` are
+    (words, run) pairs, `run()` giving the outputs of the reference with that mistake
+    in its code (model.Mistake); they are tried first."""
     cache = {} if cache is None else cache
+    candidates = [(words, run) for words, run in mistakes]
     for count, (words, change) in enumerate(variants(inputs)):
         if count >= MAX_VARIANTS:
             break
+        candidates.append((words, lambda change=change: run_reference(_replace(inputs, change))))
+    for words, run in candidates:
         expected = cache.get(words)
         if expected is None:
             try:
-                expected = run_reference(_replace(inputs, change))
+                expected = run()
             except Exception:
                 expected = _FAILED
             cache[words] = expected

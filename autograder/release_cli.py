@@ -92,5 +92,7 @@ def check(assignment, notebook, units, timeout):
         raise click.ClickException(f"cannot read {notebook}: {exc}")
     except KeyError as exc:
         raise click.UsageError(f"no public checks for unit {exc.args[0]}")
-    click.echo(run.output, nl=False)
+    from autograder.results import terminal_text
+
+    click.echo(terminal_text(run.output), nl=False)
     raise SystemExit(run.returncode)

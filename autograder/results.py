@@ -31,7 +31,27 @@ def to_json(result: GradingResult) -> str:
     return json.dumps(to_gradescope(result), indent=2)
 
 
+# What a terminal would act on: escape sequences (CSI such as colours and cursor moves,
+# OSC such as window titles and hyperlinks, and the rest), C0 and C1 control characters
+# but newline and tab, and the bidirectional overrides that reorder what is shown.
+_TERMINAL_CONTROLS = re.compile(
+    r"\x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]?"          # CSI
+    r"|\x1b[\]PX^_][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"  # OSC, DCS, SOS, PM, APC ... terminator
+    r"|\x1b[\x20-\x2f]*[\x30-\x7e]?"                         # other escapes
+    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_text(text: str) -> str:
+    """Text safe to print on a terminal: submissions choose much of what is printed
+    (messages, printed output, file and folder names), and a terminal obeys escapes."""
+    return _TERMINAL_CONTROLS.sub("", text)
+
+
 def to_table(result: GradingResult) -> str:
+    return terminal_text(_table(result))
+
+
+def _table(result: GradingResult) -> str:
     width = max([len(u.name) for u in result.units] + [4])
     lines = [f"{result.assignment}: {result.submission}", ""]
     lines.append(f"{'unit':<{width}}  {'score':<9}  verdict")

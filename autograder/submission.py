@@ -14,6 +14,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+# Bounds on what is read before any sandbox applies: parsing runs in the grading process.
+MAX_FILE_BYTES = 32 * 1024 * 1024   # a notebook with its outputs (plots) and attachments
+MAX_CODE_CHARS = 256 * 1024         # Python source over all cells: a full solution has 10-15 kB
+MAX_CELLS = 10_000                  # cells, statements and fragments, after splitting
+MAX_PIECES = 200                    # fragments one unparsable cell is cut into; the rest stays one piece
+
 PY_CELL_MARKER = re.compile(r"^# ?(%%|In\[[ 0-9]*\]:)")
 TOP_LEVEL_BOUNDARY = re.compile(r"^(def |class |async def |import |from \S+ import |@)")
 
@@ -24,7 +30,8 @@ class SubmissionError(Exception):
 
 @dataclass(frozen=True)
 class Cell:
-    label: str          # where it came from, for explanations: "cell 3", "cell 3 lines 10-24"
+    label: str          # where it came from, as a student finds it: "cell defining rnn_forward",
+                        # "cell starting `x = 1`", "cell defining f, lines 10-24", "lines 3-9" (.py)
     source: str         # Python source, IPython-transformed
     syntax_error: str = ""  # non-empty: the piece does not parse; it is reported, not run
 
@@ -109,18 +116,30 @@ def split_unparsable(source: str, label: str) -> list[Cell]:
     starts = [0] + [i for i, line in enumerate(lines) if i and TOP_LEVEL_BOUNDARY.match(line)]
     # keep decorators with the definition that follows them
     starts = [s for k, s in enumerate(starts) if not (k and lines[s - 1].startswith("@"))]
+    starts = starts[:MAX_PIECES]  # thousands of broken definitions: the tail is one piece
     pieces = []
     for a, b in zip(starts, starts[1:] + [len(lines)]):
-        text = "".join(lines[a:b])
-        if not text.strip():
+        if not "".join(lines[a:b]).strip():
             continue
-        piece_label = f"{label} lines {a + 1}-{b}"
+        # blank lines in front: syntax errors and tracebacks give the line in the cell
+        text = "\n" * a + "".join(lines[a:b])
+        piece_label = label if (a, b) == (0, len(lines)) else f"{label}, lines {a + 1}-{b}"
         problem = _parses(text)
         pieces.append(Cell(piece_label, text, problem))
     return pieces or [Cell(label, source, error)]
 
 
+def _check_size(sources: list[tuple[str, str]]) -> None:
+    chars = sum(len(source) for _, source in sources)
+    if chars > MAX_CODE_CHARS:
+        raise SubmissionError(f"the submission holds {chars / 2**20:.1f} MiB of code; "
+                              f"at most {MAX_CODE_CHARS // 1024} KiB is graded")
+    if len(sources) > MAX_CELLS:
+        raise SubmissionError(f"the submission has {len(sources)} code cells or statements; at most {MAX_CELLS} are graded")
+
+
 def cells_from_sources(sources: list[tuple[str, str]]) -> list[Cell]:
+    _check_size(sources)
     cells: list[Cell] = []
     for label, source in sources:
         if not source.strip():
@@ -132,6 +151,8 @@ def cells_from_sources(sources: list[tuple[str, str]]) -> list[Cell]:
             cells.append(Cell(label, source))
         else:
             cells.extend(split_unparsable(_ipython_transform(source), label))
+        if len(cells) > MAX_CELLS:
+            raise SubmissionError(f"the submission splits into more than {MAX_CELLS} cells and fragments")
     return cells
 
 
@@ -151,14 +172,32 @@ def _notebook_cells(data) -> list:
     return list(nb.cells)
 
 
+DEFINITION = re.compile(r"^(?:async\s+def|def|class)\s+([A-Za-z_]\w*)", re.M)
+
+
+def cell_label(source: str) -> str:
+    """A cell named the way a student finds it in the notebook: by the functions or
+    classes it defines, else by its first line (a number would count markdown cells,
+    which the student does not think of as cells of code)."""
+    names = list(dict.fromkeys(DEFINITION.findall(source)))
+    if names:
+        shown = ", ".join(names[:2]) + (f" and {len(names) - 2} more" if len(names) > 2 else "")
+        return f"cell defining {shown}"
+    first = next((line.strip() for line in source.splitlines() if line.strip() and not PY_CELL_MARKER.match(line)), "")
+    if len(first) > 40:
+        first = first[:37] + "..."
+    return f"cell starting `{first}`"
+
+
 def read_notebook(data) -> list[Cell]:
     sources = []
-    for number, cell in enumerate(_notebook_cells(data), start=1):
+    for cell in _notebook_cells(data):
         if cell.get("cell_type") == "code":
             source = cell.get("source", "")
-            if isinstance(source, list):
-                source = "".join(source)
-            sources.append((f"cell {number}", str(source)))
+            if isinstance(source, list):  # nbformat's multi-line string: a list of strings
+                source = "".join(line for line in source if isinstance(line, str))
+            source = source if isinstance(source, str) else ""
+            sources.append((cell_label(source), source))
     return cells_from_sources(sources)
 
 
@@ -173,15 +212,16 @@ def _top_level_statements(source: str) -> list[tuple[str, str]]:
 
 
 def read_python(text: str) -> list[Cell]:
+    _check_size([("file", text)])
     lines = text.splitlines(keepends=True)
     marks = [i for i, line in enumerate(lines) if PY_CELL_MARKER.match(line)]
     if marks:
         bounds = ([0] if marks[0] else []) + marks + [len(lines)]
-        sources = [(f"cell {k + 1} (lines {a + 1}-{b})", "".join(lines[a:b]))
-                   for k, (a, b) in enumerate(zip(bounds, bounds[1:]))]
+        sources = [(f"{cell_label(''.join(lines[a:b]))} (lines {a + 1}-{b})", "".join(lines[a:b]))
+                   for a, b in zip(bounds, bounds[1:])]
         return cells_from_sources(sources)
     if not _parses(text):
-        return cells_from_sources(_top_level_statements(text))
+        return cells_from_sources(_top_level_statements(text))  # (bounded there)
     # does not parse: split at definitions, then each parsing piece into statements
     cells = []
     for piece in split_unparsable(text, "file"):
@@ -196,9 +236,12 @@ def load_submission(path: str | Path) -> list[Cell]:
     """Read a .ipynb or .py submission. Raises SubmissionError for unreadable files."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)  # never more than the cap, whatever its size says
     except OSError as exc:
         raise SubmissionError(f"cannot read the file: {exc.strerror}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise SubmissionError(f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB")
     if not raw.strip():
         raise SubmissionError("the submission is empty")
     try:
@@ -211,7 +254,9 @@ def load_submission(path: str | Path) -> list[Cell]:
         try:
             data = json.loads(text)
         except ValueError as exc:
-            raise SubmissionError(f"not a notebook: invalid JSON ({exc})") from None
+            raise SubmissionError(f"not a notebook: invalid JSON ({str(exc)[:200]})") from None
+        except RecursionError:  # the parser's own bound (about 1000 levels): a notebook has 5
+            raise SubmissionError("not a notebook: the JSON is nested too deeply") from None
         return read_notebook(data)
     return read_python(text)
 

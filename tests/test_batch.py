@@ -100,7 +100,8 @@ def test_discover_flat_and_nbgrader_layouts(tmp_path):
     assert any("ann" in w and "ann.ipynb" in w for w in warnings)
 
     course = tmp_path / "course"
-    for student, names in {"zoe": ["b.ipynb", "a.ipynb"], "yan": ["yan.ipynb"]}.items():
+    for student, names in {"zoe": ["b.ipynb", "a.ipynb"], "yan": ["yan.ipynb"],
+                           "val": [f"{A}.ipynb", "untitled.ipynb", "scratch.py"]}.items():
         folder = course / "submitted" / student / A
         folder.mkdir(parents=True)
         for name in names:
@@ -111,10 +112,15 @@ def test_discover_flat_and_nbgrader_layouts(tmp_path):
     for root in (course / "submitted", course):
         layout, entries, warnings = discover(root, A)
         assert layout == "nbgrader"
+        # the released notebook's name is graded, else the only notebook; two notebooks
+        # with other names are not guessed between (a warning, not a zero)
         assert [(e.student, [p.name for p in e.files]) for e in entries] == [
-            ("yan", ["yan.ipynb"]), ("zoe", ["a.ipynb", "b.ipynb"])]
-        assert entries[1].source == f"zoe/{A}/a.ipynb, zoe/{A}/b.ipynb"
+            ("val", [f"{A}.ipynb"]), ("yan", ["yan.ipynb"])]
+        assert entries[0].source == f"val/{A}/{A}.ipynb"
+        assert entries[0].notes == [f"Not graded (only {A}.ipynb is): scratch.py, untitled.ipynb."]
+        assert entries[1].notes == [f"Graded yan.ipynb: the submission has no {A}.ipynb (the released notebook's name)."]
         assert any(w.startswith("wes:") for w in warnings)
+        assert any(w.startswith("zoe:") and "a.ipynb, b.ipynb" in w and "not graded" in w for w in warnings)
 
     with pytest.raises(DiscoveryError):
         discover(tmp_path / "empty_does_not_exist", A)
@@ -451,13 +457,14 @@ def test_a_worker_that_dies_costs_only_its_submission(tmp_path, monkeypatch):
 
 # --------------------------------------------------------------------------- Dask
 
-def test_dask_cluster(tmp_path):
+def test_dask_cluster(tmp_path, monkeypatch):
     distributed = pytest.importorskip("distributed")
     subs = tmp_path / "subs"
     subs.mkdir()
     for name in ("alice.ipynb", "bob.ipynb"):
         shutil.copy(EXAMPLES / name, subs / name)
     db = tmp_path / "gb.db"
+    monkeypatch.setattr(batch.DaskExecutor, "window", 1)  # one task at a time: the second is topped up
     with distributed.LocalCluster(n_workers=1, processes=True, threads_per_worker=1, host="127.0.0.1",
                                   dashboard_address=None) as cluster:
         address = cluster.scheduler_address
@@ -471,3 +478,28 @@ def test_dask_cluster(tmp_path):
     with Gradebook(db_url(db)) as book:
         workers = {int(s.worker.split(":")[-1]) for s in book.submissions(A)}
     assert workers == worker_pids and os.getpid() not in workers  # graded on the cluster's worker
+
+
+def test_a_stale_second_notebook_changes_nothing(tmp_path):
+    # nbgrader's layout: the released notebook, perfect, beside a stale untitled.ipynb of
+    # stubs whose name sorts after it (merged, its stubs would have redefined everything)
+    import nbformat
+
+    from conftest import reference_text
+
+    folder = tmp_path / "submitted" / "alice" / A
+    folder.mkdir(parents=True)
+    perfect = reference_text(A)
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(perfect)]), folder / f"{A}.ipynb")
+    stubs = "\n\n".join(f"def {line.split('def ', 1)[1].split('(')[0]}(*args):\n    raise NotImplementedError"
+                        for line in perfect.splitlines() if line.startswith("def "))
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(stubs)]), folder / "untitled.ipynb")
+    _, entries, _ = discover(tmp_path / "submitted", A)
+    (entry,) = entries
+    payload = {"student": entry.student, "source": entry.source, "paths": [str(p) for p in entry.files],
+               "notes": entry.notes, "hash": ""}
+    outcome = batch.grade_payload(A, payload)
+    assert outcome["ok"], outcome.get("error")
+    result = outcome["result"]
+    assert result["score"] == result["max_score"] == 8
+    assert f"Not graded (only {A}.ipynb is): untitled.ipynb." in result["notes"]

@@ -176,3 +176,121 @@ def test_framing_over_a_socket_and_its_size_limit():
         b2.close()
     finally:
         b.close()
+
+
+# --- what a student process can send cannot stall or bloat the grader (issue 11) -----------
+
+def _measured(script: str) -> dict:
+    """Run `script` in a fresh interpreter; it prints one JSON line. Adds the child's peak
+    RSS (MiB) and wall time: the grader's real cost, not a guess."""
+    import json
+
+    wrapper = ("import json, resource, time\nstarted = time.monotonic()\nout = {}\n"
+               + textwrap.dedent(script)
+               + "\nout['wall'] = time.monotonic() - started"
+               + "\nout['rss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024"
+               + "\nprint(json.dumps(out))\n")
+    done = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-800:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_a_map_of_colliding_keys_is_refused_at_once():
+    # 65,535 tuple keys with equal hashes: building the dict compares every key with every
+    # earlier one (111 s of CPU for a 1 MB frame). Keys are checked before anything is
+    # hashed; only str, bytes and int keys (whose hashes cannot be made to collide) pass.
+    res = _measured("""
+        import msgpack, struct
+        from autograder.codec import decode, CodecError, EXT_TUPLE
+        n = 65535
+        keys = [msgpack.packb(msgpack.ExtType(EXT_TUPLE, b"\\x92" + msgpack.packb(i) + msgpack.packb(-i)))
+                for i in range(n)]  # (i, -i): one hash for many i
+        data = b"\\xdf" + struct.pack(">I", n) + b"".join(k + b"\\xc0" for k in keys)
+        out["bytes"] = len(data)
+        begun = time.monotonic()
+        try:
+            decode(data)
+            out["outcome"] = "decoded"
+        except CodecError as exc:
+            out["outcome"] = "refused: " + str(exc)
+        out["decode"] = time.monotonic() - begun
+    """)
+    assert res["bytes"] > 500_000
+    assert res["outcome"].startswith("refused") and "dict key" in res["outcome"], res
+    assert res["decode"] < 5 and res["rss_mb"] < 512, res
+
+
+@pytest.mark.parametrize("key", [(1, 2), 2.5, None, True])
+def test_only_str_bytes_and_int_keys_cross(key):
+    with pytest.raises(CodecError, match="dict key"):
+        encode({"outputs": {key: np.ones(2)}})
+    data = b"\x81" + msgpack.packb(msgpack.ExtType(EXT_TUPLE, msgpack.packb(list(key))) if type(key) is tuple
+                                   else key) + b"\xc0"
+    with pytest.raises(CodecError, match="dict key"):
+        decode(data)
+    assert roundtrip({"a": {b"k": [1], 3: {"t": 0}}}) == {"a": {b"k": [1], 3: {"t": 0}}}
+
+
+@pytest.mark.parametrize("item", [b"\x90", b"\xc0", b"\xa1x", b"\xc4\x00"])
+def test_a_decode_bomb_is_refused_within_bounded_memory(item):
+    # 64 MiB of one-byte values (empty lists, nils, short strings, empty bytes) in lists of
+    # a million: each byte would become a Python object (4.5 GB for the empty lists)
+    res = _measured(f"""
+        import struct
+        from autograder.codec import decode, CodecError, MAX_ITEMS
+        inner = b"\\xdd" + struct.pack(">I", 1 << 20) + {item!r} * (1 << 20)
+        count = (64 << 20) // len(inner)
+        data = b"\\xdd" + struct.pack(">I", count) + inner * count
+        out["mb"] = len(data) / 2**20
+        try:
+            decode(data)
+            out["outcome"] = "decoded"
+        except CodecError as exc:
+            out["outcome"] = "refused: " + str(exc)
+    """)
+    assert res["mb"] >= 60
+    assert res["outcome"].startswith("refused"), res
+    assert res["rss_mb"] < 512 and res["wall"] < 30, res
+
+
+def test_honest_messages_fit_the_item_budget():
+    from autograder.codec import MAX_ITEMS
+
+    batch = {"op": "batch", "messages": [{"op": "case", "index": i, "ok": True, "cpu": 0.01, "output": "",
+                                          "outputs": {"a": np.ones((5, 3)), "caches": [(np.ones(2),) * 4] * 10}}
+                                         for i in range(1000)]}
+    assert len(roundtrip(batch)["messages"]) == 1000
+    with pytest.raises(CodecError, match="values"):
+        decode(encode([[None] * 1000] * (MAX_ITEMS // 1000 + 1)))
+
+
+def test_a_frame_that_drips_in_is_cut_off_at_the_deadline():
+    # a large header and then one byte at a time: a timeout per recv would wait for ever
+    import threading
+    import time
+
+    from autograder.codec import ReadDeadline
+
+    a, b = socket.socketpair()
+    stop = threading.Event()
+
+    def drip():
+        a.sendall(struct.pack("<I", 60 << 20))
+        while not stop.wait(0.05):
+            try:
+                a.send(b"\x00")
+            except OSError:
+                return
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(ReadDeadline):
+            recv_message(b, 64 << 20, deadline=time.monotonic() + 1.0)
+        assert time.monotonic() - started < 2.0
+    finally:
+        stop.set()
+        a.close()
+        b.close()
+        thread.join()

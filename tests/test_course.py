@@ -254,10 +254,12 @@ def test_a_failure_caused_by_a_dependency_is_not_a_reason_of_its_own():
     own, because = root_cause(SETUP_FAILED, ["rnn_cell_forward"], {"rnn_cell_backward"})
     assert because is None and own.startswith("while preparing its input")
     # it fails with the reference's units substituted too: that failure is its own reason
-    also = SETUP_FAILED + ("\nWith the reference rnn_cell_forward substituted it fails too, e.g. case batch 1: "
+    also = SETUP_FAILED + ("\nWith the reference rnn_cell_forward substituted, it fails too, e.g. case batch 1: "
                            "n_x=3, seed 101: `dxt` differs at index [0, 2] (expected 0.5, got 1)")
     assert root_cause(also, ["rnn_cell_forward"], {"rnn_cell_forward"}) == \
         ("`dxt` differs at index [#, #] (expected #, got #)", None)
+    same = SETUP_FAILED + "\nIt fails the same way with the reference rnn_cell_forward substituted."
+    assert root_cause(same, ["rnn_cell_forward"], {"rnn_cell_forward"})[1] is None
     # a value mismatch inside the unit is its own, whatever else failed
     mismatch = "Passed 1 of 4 hidden cases.\n- case big, seed 104: `a` differs at index [1] (expected 1, got 2)"
     assert root_cause(mismatch, ["rnn_cell_forward"], {"rnn_cell_forward"})[1] is None

@@ -116,3 +116,18 @@ def test_a_stub_notebook_scores_zero(grader):
                   "def sample(parameters, char_to_ix, seed):\n    raise NotImplementedError()\n\n\n")
     result = grade_text(grader, stub)
     assert scores(result) == dict(FULL, sample=0.0)
+
+
+def test_the_public_check_of_the_older_model_reads_the_released_names_file(tmp_path):
+    """`rnngrade check` runs beside the release's files: the older model finds dinos.txt."""
+    import nbformat
+    from click.testing import CliRunner
+
+    from autograder.cli import main
+
+    source = reference_text(A)
+    path = tmp_path / "older.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source[:source.index("def model(")]
+                                                                             + OLDER_MODEL)]), path)
+    run = CliRunner().invoke(main, ["check", A, str(path)], catch_exceptions=False)
+    assert run.exit_code == 0 and run.output.count(" ok ") == 4, run.output

@@ -114,6 +114,13 @@ def test_old_schema_postgresql_gradebook_opens_with_every_row(pg_server):
     before = _table_rows(url)
     assert [len(before[t]) for t in TABLES] == [3, 4, 26]
 
+    from click.testing import CliRunner
+
+    from autograder.cli import main
+
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    out = CliRunner().invoke(main, ["db", "upgrade", "--db", plain])
+    assert out.exit_code == 0 and f"upgraded from nothing to {schema_head()}" in out.output, out.output
     with Gradebook(url) as book:
         assert [s.student for s in book.submissions(A)] == ["alice", "bob", "carol"]
         assert book.totals(A) == {"alice": 1.8, "bob": 6.0, "carol": 7.0}
@@ -245,6 +252,15 @@ def test_database_url_forms(given, expected):
     assert make_url(database_url(given)) == make_url(expected)
 
 
+@pytest.mark.parametrize("given, expected", [
+    ("gradebook.db", "gradebook.db"), ("sqlite:///gradebook.db", "gradebook.db"),
+    ("sqlite:////srv/g.db", "/srv/g.db"), ("sqlite://", None), ("sqlite:///:memory:", None),
+    ("postgresql://ta@db/course", None),
+])
+def test_sqlite_file(given, expected):
+    assert gradebook.sqlite_file(given) == (Path(expected) if expected else None)
+
+
 def test_db_commands(tmp_path):
     from click.testing import CliRunner
 
@@ -364,7 +380,7 @@ def test_a_submission_claimed_by_a_grader_that_stops_is_graded_after_waiting(new
     assert (summary.graded, summary.failures, summary.waited_for, summary.by_others) == (3, [], 1, [])
     assert summary.taken_over == ["bob"]
     text_out = summary.text()
-    assert "another grader was grading 1 of these" in text_out and "(it stopped), graded here: bob" in text_out
+    assert "another grader was grading 1 of these" in text_out and "(it stopped, or graded another version of the file), graded here: bob." in text_out
     assert set(summary.totals) == {"alice", "bob", "carol"}
 
 

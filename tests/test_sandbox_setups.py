@@ -1,7 +1,8 @@
 """Every hostile test of test_sandbox_adversarial.py, and the bundled example class, in
 each setup an instructor grades in: as an ordinary user (user namespaces), as a
 container's root (Docker's capabilities and seccomp profile: Landlock, no namespaces),
-and with the package installed into a venv under /tmp. (As root, the suite itself runs
+with the package installed into a venv under /tmp, and as an ordinary user on a host
+that refuses user namespaces (Landlock and seccomp only). (As root, the suite itself runs
 them.) One pytest subprocess per setup runs the whole hostile file there; the verdicts
 must be the same as here: every test passes.
 
@@ -15,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -31,13 +33,11 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def place(tmp_path_factory):
-    """A folder everyone may read: a copy of the checkout, a HOME, a venv under /tmp."""
-    root = Path(tmp_path_factory.mktemp("setups", numbered=True))
-    for folder in [root, *root.parents]:
-        if str(folder) == "/":
-            break
-        os.chmod(folder, os.stat(folder).st_mode | 0o005)
+def place():
+    """A folder everyone may read (not pytest's, which is root's only): a copy of the
+    checkout, a HOME, a venv under /tmp."""
+    root = Path(tempfile.mkdtemp(prefix="rnngrade-setups-"))
+    os.chmod(root, 0o755)
     checkout = root / "checkout"
     shutil.copytree(PROJECT, checkout, ignore=shutil.ignore_patterns(".git", "__pycache__", ".benchmarks",
                                                                       ".pytest_cache", "*.egg-info", "build"))
@@ -45,28 +45,30 @@ def place(tmp_path_factory):
     home.mkdir()
     subprocess.run(["chmod", "-R", "a+rX", str(checkout)], check=True)
     os.chown(home, NOBODY, NOBODY)
-    return root
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def _env(place: Path, setup: str) -> dict:
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL")}
-    env["HOME"] = str(place / "home") if setup == "ordinary-user" else os.environ.get("HOME", "/root")
+    env["RNNGRADE_TEST_SETUP"] = setup
+    env["RNNGRADE_COURSE"] = str(place / "checkout")  # the course directory (the cwd may be HOME)
+    env["HOME"] = str(place / "home") if setup in USERS else os.environ.get("HOME", "/root")
     if setup != "under-tmp":
         env["PYTHONPATH"] = str(place / "checkout")
-    env["RNNGRADE_COURSE"] = str(place / "checkout")  # the course is the checkout, wherever the command runs
     return env
 
 
 @pytest.fixture(scope="module")
 def venv(place):
-    """The package installed (not editable) into a venv under /tmp: its two packages
-    copied into the venv's site-packages, where a wheel install puts them (no build
-    tools needed; numpy and the rest come from the system's site-packages)."""
+    """The package installed (not editable) into a venv under /tmp: the engine copied
+    into the venv's site-packages, where a wheel install puts it (no build tools needed;
+    numpy and the rest come from the system's site-packages). The assignments stay in
+    the course directory, the checkout."""
     where = place / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(where)], check=True)
     site_packages = next(where.glob("lib/python3*/site-packages"))
-    for package in ("autograder", "reference"):
-        shutil.copytree(place / "checkout" / package, site_packages / package)
+    shutil.copytree(place / "checkout" / "autograder", site_packages / "autograder")
     return where / "bin" / "python"
 
 
@@ -76,38 +78,69 @@ def _python(setup: str, venv_python=None) -> str:
 
 def _run(setup: str, place: Path, argv: list[str], venv_python=None, timeout: float = 600):
     python = _python(setup, venv_python)
-    cwd = place / ("home" if setup == "ordinary-user" else "checkout")
+    cwd = place / ("home" if setup in USERS else "checkout")
     return subprocess.run(command(setup, [python, "-P", *argv], place), cwd=cwd, env=_env(place, setup),
                           capture_output=True, text=True, timeout=timeout)
 
 
-SETUPS = ["ordinary-user", "container-root", "under-tmp"]
+SETUPS = ["ordinary-user", "container-root", "under-tmp", "user-no-userns"]
+USERS = ("ordinary-user", "user-no-userns")
+
+
+def _can_make(setup: str) -> str:
+    """'' when this machine can provide `setup`, else why not (the reason of the skip)."""
+    from autograder.sandbox.landlock import abi_version
+
+    if setup == "ordinary-user":
+        tried = subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                                "unshare", "--user", "--map-root-user", "true"], capture_output=True, text=True)
+        if tried.returncode:
+            return f"this machine refuses unprivileged user namespaces: {tried.stderr.strip()}"
+    if setup in ("container-root", "user-no-userns") and not abi_version():
+        return "no Landlock on this kernel (Linux >= 5.13 with Landlock enabled)"
+    return ""
 
 
 @pytest.mark.parametrize("setup", SETUPS)
 def test_every_hostile_test_passes_in_each_setup(setup, place, request):
+    if why := _can_make(setup):
+        pytest.skip(why)
     venv_python = request.getfixturevalue("venv") if setup == "under-tmp" else None
     tests = str(place / "checkout" / HOSTILE)
     run = _run(setup, place, ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "-x", tests,
                               "-W", "ignore::pytest.PytestUnraisableExceptionWarning"], venv_python)
     tail = (run.stdout + run.stderr)[-6000:]
     assert run.returncode == 0, tail
-    if setup == "under-tmp":  # the installed package was the one graded, not the checkout
-        where = _run(setup, place, ["-c", "import autograder; print(autograder.__file__)"], venv_python)
-        assert where.stdout.startswith(str(place / "venv")), where.stdout + where.stderr
+    # the code graded with is this checkout's copy (or, under /tmp, the installed package)
+    where = _run(setup, place, ["-c", "import autograder; print(autograder.__file__)"], venv_python)
+    assert where.stdout.startswith(str(place / ("venv" if setup == "under-tmp" else "checkout"))), \
+        where.stdout + where.stderr
     assert " passed" in tail and "failed" not in tail and "error" not in tail.lower().split("passed")[-1], tail
 
 
-def _example_scores(setup: str, place: Path, venv_python=None) -> dict:
-    scores = {}
-    for path in sorted((place / "checkout" / "examples" / "submissions").iterdir()):
-        run = _run(setup, place, ["-m", "autograder.cli", "grade", "rnn_step_by_step", str(path), "--json"],
-                   venv_python, timeout=300)
-        assert run.returncode == 0, run.stderr[-3000:]
-        scores[path.name] = [t["score"] for t in json.loads(run.stdout)["tests"]]
-    return scores
+EXAMPLE_SCORES = """
+import json, sys
+from pathlib import Path
+import autograder
+from autograder.grader import Grader
+with Grader("rnn_step_by_step") as grader:  # fails closed, as `rnngrade grade` does
+    scores = {p.name: [u.score for u in grader.grade_file(p).units] for p in sorted(Path(sys.argv[1]).iterdir())}
+print(json.dumps({"scores": scores, "code": autograder.__file__}))
+"""
 
 
-@pytest.mark.parametrize("setup", ["ordinary-user", "container-root"])
+def _example_scores(setup: str, place: Path) -> dict:
+    """The example class graded in one process of `setup` (one zygote, one probe)."""
+    run = _run(setup, place, ["-c", EXAMPLE_SCORES, str(place / "checkout" / "examples" / "submissions")],
+               timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = json.loads(run.stdout.splitlines()[-1])
+    assert out["code"].startswith(str(place / "checkout")), out  # this checkout's copy was graded with
+    return out["scores"]
+
+
+@pytest.mark.parametrize("setup", ["ordinary-user", "container-root", "user-no-userns"])
 def test_the_example_class_scores_the_same_as_root(setup, place):
+    if why := _can_make(setup):
+        pytest.skip(why)
     assert _example_scores(setup, place) == _example_scores("root", place)

@@ -335,3 +335,14 @@ def test_a_student_checks_from_a_shell_with_the_release_folder_alone(tmp_path):
     extra = run("extra.ipynb", "rnn_cell_backward")
     assert extra.returncode == 1 and "unexpected key(s) 'dWya'" in extra.stdout, extra.stdout + extra.stderr
     assert run("mine.ipynb", "no_such_unit").returncode == 2
+
+
+@pytest.mark.parametrize("assignment_id,unit,old,new,words", MUTANTS, ids=[f"{m[0]}-{m[1]}" for m in MUTANTS])
+def test_the_grader_agrees_with_the_public_check_on_each_mutant(graders, assignment_id, unit, old, new, words):
+    """Issue 13, point 4: what a public check fails, the grader fails too."""
+    from conftest import grade_text
+
+    source = solution_source(assignment_id)
+    assert source.count(old) == 1
+    graded = {u.name: u for u in grade_text(graders(assignment_id), source.replace(old, new)).units}[unit]
+    assert graded.score < graded.max_score, graded.explanation

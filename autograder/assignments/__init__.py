@@ -6,7 +6,7 @@ directory, holding its description `assignment.py` written in this vocabulary.
 """
 from __future__ import annotations
 
-from autograder.assignments.model import Assignment, Case, GradCheck, Returns, Unit  # noqa: F401
+from autograder.assignments.model import Assignment, Case, GradCheck, Mistake, Returns, Unit  # noqa: F401
 
 
 def get_assignment(assignment_id: str) -> Assignment:

@@ -7,6 +7,7 @@ and the engine needs no knowledge of any family.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -74,10 +75,29 @@ class GradCheck:
     step: float = 1e-5
 
 
+# The sizes a classic bug confuses (spec part 3, "No coincidences"): within a hidden
+# case those a unit's `sizes` name are pairwise different, apart from the deliberate 1s
+# (batch 1, one time step). tests/test_case_sizes.py checks every assignment.
+CONFUSABLE_SIZES = frozenset({"n_x", "n_a", "n_y", "m", "T_x", "da_steps",   # column layout (A, B)
+                              "N", "T", "D", "H", "V", "M"})                 # row layout (C, D)
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A classic mistake in a unit, as an edit of the reference solution's source: when a
+    student's outputs match the reference run with this edit, the hint says `words`
+    ("... the reference computed {words}"). `old` must occur exactly once in the solution."""
+
+    words: str
+    old: str
+    new: str
+
+
 @dataclass(frozen=True)
 class Case:
     label: str
     inputs: dict
+    sizes: dict = field(default_factory=dict)  # the size arguments it was made from (n_a=5, ...)
 
 
 @dataclass(frozen=True)
@@ -99,6 +119,7 @@ class Unit:
     reference_setup: str | None = None
     reference_state: Callable | None = None
     exact: bool = False  # integer/list outputs compared exactly (e.g. sampled indices)
+    mistakes: tuple[Mistake, ...] = ()  # classic mistakes of this unit, for hints
 
     @property
     def has_reference_mode(self) -> bool:
@@ -113,7 +134,7 @@ class Unit:
             rng = np.random.RandomState(seed)
             desc = ", ".join(f"{k}={v}" for k, v in size.items())
             name = f"{label}: " if label else ""
-            out.append(Case(f"{name}{desc}, seed {seed}", self.make_inputs(rng, **size)))
+            out.append(Case(f"{name}{desc}, seed {seed}", self.make_inputs(rng, **size), size))
         return out
 
 
@@ -151,3 +172,30 @@ class Assignment:
     @property
     def total_points(self) -> float:
         return sum(u.points for u in self.units)
+
+    def cache_forwards(self, unit: Unit) -> tuple[Unit, ...]:
+        """The graded forward units whose result `unit`'s setup hands to it (a backward's
+        cache or state) and that themselves call graded units: `rnn_forward` for
+        `rnn_backward`, `TimeRNN.forward` for `TimeRNN.backward`."""
+        return tuple(u for u in self.units if u is not unit and u.calls and _runs_in(u.name, unit.setup))
+
+    def own_forward_calls(self, unit: Unit) -> tuple[str, ...]:
+        """The names served by the reference in fair-credit mode "own_forward" (part 3, the
+        third source of caches): the student's own forward builds the cache, in its own
+        layout, with the reference versions of the units it calls, and the backward's
+        other dependencies are the reference's too. () when the mode does not apply."""
+        forwards = self.cache_forwards(unit)
+        if not forwards:
+            return ()
+        own = {f.name for f in forwards} | {f.name.partition(".")[0] for f in forwards}
+        names = [n for n in unit.calls if n not in own]
+        for forward in forwards:
+            names += [n for n in forward.calls if n not in names and n not in own]
+        return tuple(names)
+
+
+def _runs_in(unit_name: str, snippet: str) -> bool:
+    """Whether a snippet calls the unit: `rnn_forward(`, or `TimeRNN(` then `.forward(`."""
+    base, _, method = unit_name.partition(".")
+    called = re.search(rf"(?<![\w.]){re.escape(base)}\s*\(", snippet or "")
+    return bool(called) and (not method or re.search(rf"\.{re.escape(method)}\s*\(", snippet) is not None)

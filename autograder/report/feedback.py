@@ -67,7 +67,8 @@ def verdict(score: float, max_score: float, status: str) -> str:
 
 
 _TRACE_FRAME = re.compile(r'File "[^"]*", line \d+, in (\w+)')
-_FAILS_TOO = re.compile(r"^With the reference .* substituted it fails too, e\.g\. case .*?, seed \d+: (.*)$")
+_FAILS_TOO = re.compile(r"^With .*,? it fails too, e\.g\. case .*?, seed \d+: (.*)$")
+_FAILS_SAME = "It fails the same way with "
 
 
 def dependencies(unit, units) -> list[str]:
@@ -100,6 +101,8 @@ def root_cause(explanation: str, deps: list[str], failed: set[str]) -> tuple[str
         match = _FAILS_TOO.match(line)
         if match:
             return failure_reason(match.group(1)), None
+        if line.startswith(_FAILS_SAME):  # the same failure with the reference's units: its own
+            return failure_reason(explanation), None
     broken = [d for d in deps if d in failed]
     if broken and len(lines) > 1 and lines[1].startswith("- case"):
         frames = []
@@ -160,7 +163,7 @@ def class_statistics(assignment: str, submissions: list[Submission]) -> list[Uni
             s.score_sum += u.score
             if u.score >= u.max_score:
                 s.passed += 1
-                s.reference_credit += u.mode == "reference"
+                s.reference_credit += u.mode != "own"  # a fair-credit mode earned it
                 continue
             reason, because = (failure_reason(u.explanation), None) if u.status == ERROR else \
                 root_cause(u.explanation, deps.get(u.name, []), failed)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import select
 import shutil
 import signal
@@ -22,7 +23,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-from autograder.codec import CodecError, encode, encode_list, encode_map, recv_message, send_encoded, send_message
+from autograder.codec import (MAX_CASE_OUTPUTS, CodecError, encode, encode_list, encode_map, plain_size,
+                              recv_message, send_encoded, send_message)
 from autograder.sandbox.limits import BASE_PREFIX, DEFAULTS, ENV_KEEP
 from autograder.submission import Cell, cell_code, helper_code
 
@@ -67,9 +69,14 @@ def _project_root() -> str:
 def zygote_environment() -> dict:
     """The zygote starts with a minimal environment: /proc/self/environ of every
     student process shows the environment its interpreter was started with."""
+    from autograder.course import COURSE_ENV, reference_root
+
     env = {k: v for k, v in os.environ.items() if k in ENV_KEEP + ("PYTHONPATH", "PYTHONHOME")}
     env.setdefault("PATH", os.defpath)
     env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    # where the course's reference is (a path, not its content): the file-system plan
+    # leaves it out (the zygote runs in the package's folder, not the course's)
+    env[COURSE_ENV] = str(reference_root().parent)
     return env
 
 
@@ -278,22 +285,23 @@ class OutputCollector:
         self._add(self.tail)
         self.boundary, self.tail, self.segments = boundary, b"", []
 
-    def _add(self, data: bytes) -> None:
+    def _add(self, data) -> None:
         room = OUTPUT_KEEP - len(self.kept)
         if room > 0:
             self.kept += data[:room]
         self.dropped += max(0, len(data) - max(room, 0))
 
     def _split(self, chunk: bytes) -> None:
-        data = self.tail + chunk
-        while (at := data.find(self.boundary)) >= 0:
+        data = memoryview(self.tail + chunk if self.tail else chunk)  # (a flood: no copies)
+        while (at := data.obj.find(self.boundary, len(data.obj) - len(data))) >= 0:
+            at -= len(data.obj) - len(data)
             self._add(data[:at])
             self.segments.append((bytes(self.kept), self.dropped))
             self.kept, self.dropped = bytearray(), 0
             data = data[at + len(self.boundary):]
         hold = min(len(data), len(self.boundary) - 1)
         self._add(data[:len(data) - hold])
-        self.tail = data[len(data) - hold:]
+        self.tail = bytes(data[len(data) - hold:])
 
     def drain(self) -> None:
         while not self.eof:
@@ -401,6 +409,10 @@ class StudentProcess:
         self.restarts = 0
         self.started = time.monotonic()
         self._queued: list = []  # the rest of a batch of messages already received
+        # a unit ran in reference mode in this process: it may hold the reference's outputs
+        # (in memory, in scratch files, in a pipe a cell left open), so the next own-mode
+        # run, whose printed output and messages are shown, starts in a fresh process
+        self.served = False
 
     # -- plumbing -----------------------------------------------------------------------
     def _recv(self, deadline: float) -> dict:
@@ -416,10 +428,11 @@ class StudentProcess:
             if self.output.fd is not None and self.output.fd in ready:
                 self.output.drain()
             if self.sock in ready:
-                self.sock.settimeout(max(0.05, deadline - time.monotonic()))  # a half-sent frame
                 try:
-                    message = recv_message(self.sock, MAX_CASE_MESSAGE)
-                except socket.timeout:
+                    # the same deadline bounds the whole frame: a peer that sends a large
+                    # header and then a byte a second is cut off at it
+                    message = recv_message(self.sock, MAX_CASE_MESSAGE, deadline=deadline)
+                except socket.timeout:  # (ReadDeadline is one)
                     raise _Deadline() from None
                 if not isinstance(message, dict):
                     raise ProtocolError("a message that is not a dict")
@@ -449,6 +462,7 @@ class StudentProcess:
     # -- life cycle ---------------------------------------------------------------------
     def _spawn(self, fresh: bool = False) -> None:
         self.kill()
+        self.served = False
         self.sock, out, self.pid = self.zygote.spawn(self.config, fresh=fresh)
         self.output = OutputCollector(out)
         deadline = time.monotonic() + SPAWN_SECONDS
@@ -593,6 +607,13 @@ class StudentProcess:
             self.zygote.bury(self.pidfd, self.scratch)
             self.pidfd, self.scratch = None, None
         elif self.init_pid:
+            if self.pidfd is not None and not self._uid_dropped():
+                # no namespace and no uid of its own: the init kills what its cells forked
+                try:
+                    signal.pidfd_send_signal(self.pidfd, signal.SIGTERM)
+                    select.select([self.pidfd], [], [], 2.5)
+                except OSError:
+                    pass
             alive = self.pidfd is None or not select.select([self.pidfd], [], [], 0)[0]
             if alive and not self.pid_namespace:
                 try:
@@ -635,6 +656,8 @@ class StudentProcess:
         substituted reference units (it returns the reply dict). A student process that
         turns out to be broken before the unit said anything (an earlier unit killed or
         damaged it) is restarted and the unit run once more."""
+        if not substitute and self.served:
+            self.kill()  # see `served`: started again below, its cells run again
         run, fresh_failure = self._run_unit_once(unit, substitute, serve, gradcheck)
         if fresh_failure:
             run, _ = self._run_unit_once(unit, substitute, serve, gradcheck)
@@ -666,6 +689,7 @@ class StudentProcess:
         started = time.monotonic()
         deadline = started + budget + GRACE
         heard = False
+        self.served = self.served or bool(substitute)
         self.output.take()  # whatever came before belongs to no unit
         try:
             self._send(encode_map({"op": "unit", "substitute": substitute, "gradcheck": gradcheck, "timeout": budget},
@@ -687,7 +711,7 @@ class StudentProcess:
                     run.timed_out = message.get("timed_out") is True
                     if any(c is None for c in run.cases) and not run.ended:
                         run.ended = (limit_text if run.timed_out else
-                                     f"the unit's process ended early: {_text(message.get('status'))[:300]}")
+                                     f"the unit's process ended early: {_exit_status(message.get('status'))}")
                     break
                 else:
                     raise ProtocolError(f"unexpected message {str(op)[:40]!r}")
@@ -715,6 +739,8 @@ class StudentProcess:
         ended earlier (or could not start). The unit that was running when the child was
         stopped gets a UnitRun that says why."""
         runs: list = [None] * len(requests)
+        if self.served:
+            self.kill()  # see `served`
         if self.sock is None and self.time_left() > 0:
             self.start()
         if self.sock is None or self.time_left() <= 0 or not requests:
@@ -770,7 +796,7 @@ class StudentProcess:
                         run = runs[k]
                         run.timed_out = message.get("timed_out") is True
                         run.ended = (limit_text if run.timed_out else
-                                     f"the unit's process ended early: {_text(message.get('status'))[:300]}")
+                                     f"the unit's process ended early: {_exit_status(message.get('status'))}")
                         self._attach_output(run)
                         run.wall = time.monotonic() - (unit_started if k == current else started)
                     break
@@ -807,6 +833,21 @@ def _text(value) -> str:
     return value if isinstance(value, str) else ""
 
 
+# What the holder says about a unit child's end (runtime.exit_description), and nothing
+# else: the holder is student-tainted, and this text reaches the feedback.
+_EXIT_STATUS = re.compile(
+    r"stopped after its time limit of [0-9.e+-]{1,12} s"
+    r"|stopped at its CPU time limit( of [0-9.e+-]{1,12} s)? \(SIGXCPU\)"
+    r"|the process was killed \(SIGKILL: a CPU or memory limit, or a kill from the student's own code\)"
+    r"|the process crashed with a segmentation fault \(SIGSEGV\)"
+    r"|the process died with signal [A-Z0-9]{1,12}"
+    r"|the process ended itself with exit status \d{1,3} \(os\._exit or similar\)")
+
+
+def _exit_status(value) -> str:
+    return value if isinstance(value, str) and _EXIT_STATUS.fullmatch(value) else "(no reason given)"
+
+
 def _status(value) -> str:
     return value if value in ("ok", "error", "syntax_error", "timeout", "crashed") else "error"
 
@@ -815,11 +856,11 @@ def _sanitize_errors(errors) -> list:
     out = []
     for e in errors if isinstance(errors, list) else []:
         if isinstance(e, dict):
-            clean = {k: _text(e.get(k))[:3000] for k in ("type", "message", "traceback") if k in e}
+            clean = {k: _text(e.get(k))[:2000] for k in ("type", "message", "traceback") if k in e}
             if type(e.get("line")) is int:
                 clean["line"] = e["line"]
             out.append(clean)
-        if len(out) >= 20:
+        if len(out) >= 3:  # the first is shown; kept for each of up to 10,000 cells
             break
     return out
 
@@ -840,6 +881,9 @@ def _case_run(message: dict) -> CaseRun:
         outputs = message.get("outputs")
         if not isinstance(outputs, dict):
             ok, error = False, {"type": "NotPlainData", "message": "the outputs did not arrive as a dict"}
+        elif plain_size(outputs, MAX_CASE_OUTPUTS) > MAX_CASE_OUTPUTS:  # not kept: see MAX_CASE_OUTPUTS
+            ok, error = False, {"type": "NotPlainData", "message": f"the outputs take more than "
+                                f"{MAX_CASE_OUTPUTS // 2**20} MiB; at most that may cross back"}
         else:
             mutated = outputs.get("__mutated__")
             if mutated is not None:
@@ -872,15 +916,15 @@ def _probe_key(config: dict) -> tuple:
                         if k not in ("unsafe_no_sandbox",)))
 
 
-def probe_sandbox(config: dict | None = None, zygote: Zygote | None = None) -> dict:
+def probe_sandbox(config: dict | None = None, zygote: Zygote | None = None, also=()) -> dict:
     """Start a student process that checks every protection from inside and tries the
     attacks, then look on the host for what got through. Returns {"active": [...],
     "fallbacks": [[protection, why], ...], "properties": [{"name", "ok", "layers",
     "detail"}], "missing": [names of properties not in force]}. Cached per config."""
     config = dict(config or {})
-    key = _probe_key(config)
+    key = _probe_key(config) + tuple(also)
     if key not in _PROBES:
-        _PROBES[key] = _run_probe(config, zygote)
+        _PROBES[key] = _run_probe(config, zygote, [os.path.abspath(f) for f in also])
     return _PROBES[key]
 
 
@@ -899,17 +943,16 @@ def _host_folders() -> list[str]:
 
 def _grader_files() -> list[str]:
     """Files the student side must never read: the grader's source and the reference."""
-    import importlib.util
+    from autograder.course import reference_root
 
     files = [os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "grader.py")]
-    spec = importlib.util.find_spec("reference")
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        files += sorted(os.path.join(root, name) for root, _, names in os.walk(folder)
-                        for name in names if name.endswith(".py"))[:20]
+    folder = str(reference_root())  # the course's assignments: solutions and hidden cases
+    files += sorted(os.path.join(root, name) for root, _, names in os.walk(folder)
+                    for name in names if name.endswith(".py"))[:20]
     return [f for f in files if os.path.isfile(f)]
 
 
-def _run_probe(config: dict, zygote: Zygote | None) -> dict:
+def _run_probe(config: dict, zygote: Zygote | None, also: list[str]) -> dict:
     nonce = f".rnngrade-probe-{os.getpid()}-{time.monotonic_ns()}"
     markers, writes = [], []
     for folder in _host_folders():
@@ -931,7 +974,7 @@ def _run_probe(config: dict, zygote: Zygote | None) -> dict:
     zygote = zygote or Zygote()
     report: dict = {}
     try:
-        targets = {"read": markers + _grader_files(), "write": writes, "port": listener.getsockname()[1]}
+        targets = {"read": markers + _grader_files() + also, "write": writes, "port": listener.getsockname()[1]}
         student = StudentProcess(zygote, {}, "", [], dict(config, probe=targets))
         try:
             student._spawn()
@@ -997,8 +1040,10 @@ def _properties(active: list, fallbacks: list, written: list, connected: bool) -
          on("checked from inside: fork in a cell child blocked") and on("checked from inside: fork in a unit child"),
          off("checked from inside: fork"), layers(("RLIMIT_NPROC for a uid of its own", nproc),
                                                   ("seccomp in unit children", seccomp))),
-        ("nothing outlives the submission", False, pid_ns or (uid and nproc), off("pid namespace"),
-         layers(("pid namespace", pid_ns), ("uid sweep (kill(-1) as the student uid)", uid and not pid_ns))),
+        ("nothing outlives the submission", False, pid_ns or (uid and nproc) or scoped, off("pid namespace"),
+         layers(("pid namespace", pid_ns), ("uid sweep (kill(-1) as the student uid)", uid and not pid_ns),
+                ("the init, a subreaper out of the student's reach (Landlock scoping), ends every descendant",
+                 scoped and not pid_ns and not uid))),
         ("the grader's processes are invisible and cannot be signalled", False,
          on("checked from inside: other processes in /proc blocked") and (pid_ns or scoped or uid),
          off("checked from inside: other processes"),
@@ -1022,10 +1067,11 @@ def sandbox_advice() -> str:
             "container's root CAP_SETUID. `rnngrade sandbox` prints what is in force on this machine.")
 
 
-def require_sandbox(config: dict | None = None, zygote: Zygote | None = None) -> dict:
+def require_sandbox(config: dict | None = None, zygote: Zygote | None = None, also=()) -> dict:
     """Fail closed: raise SandboxUnavailable unless the probe shows the hidden reference,
-    other submissions and the gradebook unreachable and the network closed."""
-    found = probe_sandbox(config, zygote)
+    other submissions and the gradebook unreachable and the network closed. `also`:
+    more files student code must not read (the gradebook, submissions)."""
+    found = probe_sandbox(config, zygote, also)
     if found["missing"]:
         details = "; ".join(f"{p['name']} ({p['detail'] or 'not in force'})" for p in found["properties"]
                             if p["name"] in found["missing"])

@@ -26,13 +26,14 @@ import types
 
 import numpy as np
 
-from autograder.codec import CodecError, encode, encode_batch, recv_message, send_encoded, send_message
+from autograder.codec import (MAX_CASE_OUTPUTS, CodecError, encode, encode_batch, recv_message, send_encoded,
+                              send_message)
 from autograder.driver import ContractError, SetupError, run_case
 
 from autograder.sandbox import limits
 
 OUTPUT_LIMIT = 4000  # characters of printed output kept per cell / unit
-MAX_OUTPUT_BYTES = 32 * 1024 * 1024  # one case's encoded outputs (the grader refuses more)
+MAX_OUTPUT_BYTES = MAX_CASE_OUTPUTS  # one case's encoded outputs (the grader refuses more)
 
 
 class BoundedWriter(io.TextIOBase):
@@ -79,9 +80,11 @@ class _NoIPython:
 
 def _student_traceback(exc: BaseException) -> str:
     """The traceback trimmed to frames in the student's own cells (their files are
-    named "<cell N>"); empty when the error was raised outside them."""
+    named "<cell defining f>", "<cell starting `x = 1`>", or in a .py "<lines 3-9>",
+    "<file (lines 3-9)>"); empty when the error was raised outside them."""
     try:
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<cell")]
+        frames = [f for f in traceback.extract_tb(exc.__traceback__)
+                  if f.filename.startswith(("<cell ", "<lines ", "<file "))]
         return "".join(traceback.format_list(frames[-6:])).rstrip()
     except BaseException:  # a hostile exception must not take the runtime down
         return ""

@@ -13,8 +13,15 @@ One submission's processes:
             │       unshare(mount, net, ipc, uts), builds the private root, reaps orphans;
             │       when it dies the kernel kills every process of the submission (the
             │       grader kills it at the end, or on a time-out); it dies with the zygote
-            └─ H0  the first holder: rlimits, dedicated uid, no_new_privs, seccomp,
-                      then the runtime (cells fork-and-commit, units in forked children)
+            └─ H0  the first holder: rlimits, dedicated uid, no_new_privs, Landlock,
+                      seccomp, then the runtime (cells fork-and-commit, units in forked children)
+
+An ordinary user's zygote first enters a user namespace of its own (uid 0 there, with the
+capabilities to create the other namespaces); there it may not return to the host's pid
+namespace after an unshare, so a small parent P creates each submission's pid namespace
+and forks I into it (zygote ── P ── I ── H0). Where no namespace can be made (a
+container's root), I and H0 run on the host, confined by the dedicated uid, Landlock and
+seccomp; the zygote ends whatever is left when it ends (limits.end_descendants).
 """
 from __future__ import annotations
 
@@ -27,6 +34,7 @@ import traceback
 
 import numpy  # noqa: F401  (imported once here so that every student process starts warm)
 import numpy.random  # noqa: F401  (numpy loads it lazily: ~12 ms in every process that seeds or draws)
+import encodings.idna  # noqa: F401  (socket functions load it lazily; where Landlock limits reads it may not be found)
 
 from autograder.codec import decode, recv_message, send_message
 from autograder.sandbox import limits, runtime
@@ -218,6 +226,10 @@ def run_init(sock, config: dict, plan: dict, report: limits.Report, flags: int, 
                     os._exit(0)
             serve_submission(sock, config, report.plain())
         sock.close()
+        if not pid_namespace:
+            # no namespace ends what a cell forked: the grader asks (SIGTERM, which no student
+            # process may send it where Landlock scopes signals) and this init ends them all
+            signal.signal(signal.SIGTERM, lambda *_: (limits.end_descendants(), os._exit(0)))
         for fd in (0, 1, 2):
             try:
                 os.close(fd)
@@ -355,6 +367,7 @@ def main() -> None:
         for uid in no_pid_namespace:
             if uid >= limits.MIN_UID_BASE:
                 sweep_uid(uid)
+        limits.end_descendants()  # the inits and whatever was orphaned to us (a subreaper)
         limits.cleanup_zygote(plan)
 
 

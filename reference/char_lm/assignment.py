@@ -55,7 +55,7 @@ SEQUENCE_SIZES = (
     dict(label="one step", n_a=4, V=6, T=1, none_first=False, seed=321),
     dict(label="one step, X[0] is None", n_a=5, V=3, T=1, none_first=True, seed=322),
     dict(label="X[0] is None", n_a=6, V=11, T=7, none_first=True, seed=323),
-    dict(label="non-square", n_a=9, V=4, T=4, none_first=False, seed=324),
+    dict(label="non-square", n_a=9, V=4, T=5, none_first=False, seed=324),
     dict(label="larger", n_a=16, V=27, T=12, none_first=True, seed=325),
 )
 CLIP_SIZES = (

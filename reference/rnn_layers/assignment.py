@@ -23,7 +23,7 @@ Every backward unit is also checked against central differences of its own forwa
 """
 import numpy as np
 
-from autograder.assignments.model import PRIVATE, Assignment, GradCheck, Returns, Unit
+from autograder.assignments.model import PRIVATE, Assignment, GradCheck, Mistake, Returns, Unit
 
 PREAMBLE = "import numpy as np\nfrom rnn_layers_utils import *\n"
 
@@ -116,6 +116,22 @@ LSTM_SEQUENCE = "lstm_forward(x, h0, Wx, Wh, b)"
 
 WEIGHT_GRADS = {"Wx": "dWx", "Wh": "dWh", "b": "db"}
 
+# Classic mistakes (hints), as edits of reference/rnn_layers/solution.py: a sequence
+# backward that drops a gradient carried between time steps (or resets it every step).
+DH_CARRY = ("with the hidden-state gradient carried back from step t+1 (`dprev_h`) dropped: "
+            "add it to dh[:, t, :] at every step (and do not reset it inside the loop)")
+DC_CARRY = ("with the cell-state gradient carried back from step t+1 (`dprev_c`) dropped: pass the "
+            "previous step's dprev_c as dnext_c (and do not reset it inside the loop)")
+LSTM_CARRIES = "            dh[:, t, :] + dprev_h, dprev_c, cache[t])"
+RNN_MISTAKES = (Mistake(DH_CARRY, "rnn_step_backward(dh[:, t, :] + dprev_h, cache[t])",
+                        "rnn_step_backward(dh[:, t, :], cache[t])"),)
+LSTM_MISTAKES = (
+    Mistake(DH_CARRY, LSTM_CARRIES, "            dh[:, t, :], dprev_c, cache[t])"),
+    Mistake(DC_CARRY, LSTM_CARRIES, "            dh[:, t, :] + dprev_h, 0 * dprev_c, cache[t])"),
+    Mistake("with both carried gradients (`dprev_h` and `dprev_c`) dropped: each step must receive the "
+            "gradients carried back from step t+1", LSTM_CARRIES, "            dh[:, t, :], 0 * dprev_c, cache[t])"),
+)
+
 UNITS = (
     Unit("rnn_step_forward", call=RNN_STEP, returns=Returns.tuple("next_h", PRIVATE),
          make_inputs=forward_inputs(rnn_step_inputs, "dnext_h"), sizes=RNN_STEP_SIZES),
@@ -128,7 +144,7 @@ UNITS = (
          make_inputs=forward_inputs(rnn_sequence_inputs, "dh"), sizes=RNN_SEQUENCE_SIZES),
     Unit("rnn_backward", setup=f"_, cache = {RNN_SEQUENCE}", call="rnn_backward(dh, cache)",
          returns=Returns.tuple("dx", "dh0", "dWx", "dWh", "db"), calls=("rnn_forward", "rnn_step_backward"),
-         make_inputs=rnn_sequence_inputs, sizes=RNN_SEQUENCE_SIZES,
+         make_inputs=rnn_sequence_inputs, sizes=RNN_SEQUENCE_SIZES, mistakes=RNN_MISTAKES,
          gradcheck=GradCheck(f"{RNN_SEQUENCE}[0]", upstream="dh", wrt={"x": "dx", "h0": "dh0", **WEIGHT_GRADS})),
     Unit("word_embedding_forward", call=EMBEDDING, returns=Returns.tuple("out", PRIVATE),
          make_inputs=forward_inputs(embedding_inputs, "dout"), sizes=EMBEDDING_SIZES),
@@ -148,7 +164,7 @@ UNITS = (
          make_inputs=forward_inputs(lstm_sequence_inputs, "dh"), sizes=LSTM_SEQUENCE_SIZES),
     Unit("lstm_backward", setup=f"_, cache = {LSTM_SEQUENCE}", call="lstm_backward(dh, cache)",
          returns=Returns.tuple("dx", "dh0", "dWx", "dWh", "db"), calls=("lstm_forward", "lstm_step_backward"),
-         make_inputs=lstm_sequence_inputs, sizes=LSTM_SEQUENCE_SIZES,
+         make_inputs=lstm_sequence_inputs, sizes=LSTM_SEQUENCE_SIZES, mistakes=LSTM_MISTAKES,
          gradcheck=GradCheck(f"{LSTM_SEQUENCE}[0]", upstream="dh", wrt={"x": "dx", "h0": "dh0", **WEIGHT_GRADS})),
 )
 

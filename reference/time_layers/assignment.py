@@ -26,7 +26,9 @@ depends on, and earns the better of the two runs.
   student's Time* forward on reference cells; the backward units get the state the
   reference forward leaves (`layers` of reference cells that have run their forward,
   `h`, `c`; D.1/D.2) built in the sandbox, so neither a broken cell nor a broken Time*
-  forward costs the Time* backward its points.
+  forward costs the Time* backward its points. When the student's Time* forward keeps
+  its cells its own way (not in `layers`), mode "own_forward" runs that forward on
+  reference cells instead (Assignment.own_forward_calls).
 - RNN.backward, LSTM.backward, TimeSoftmaxWithLoss.backward: in reference mode the
   student's object gets the reference forward's `cache` (layouts fixed by D.1: RNN
   `(x, h_prev, h_next)`, LSTM `(x, h_prev, c_prev, i, f, g, o, c_next)`,
@@ -46,7 +48,7 @@ atol 1e-5), and so do the steps of the numerical gradient checks (NONLINEAR_STEP
 """
 import numpy as np
 
-from autograder.assignments.model import Assignment, GradCheck, Returns, Unit
+from autograder.assignments.model import Assignment, GradCheck, Mistake, Returns, Unit
 
 PREAMBLE = "import numpy as np\nfrom time_layers_common import *\n"
 
@@ -66,8 +68,8 @@ SEQUENCE_SIZES = (
 )
 # The forward units add two layers called twice (the first call's output not compared).
 TWICE_SIZES = (
-    dict(label="stateful, second call", N=3, T=3, D=2, H=5, stateful=True, twice=True, seed=515),
-    dict(label="not stateful, second call", N=2, T=4, D=3, H=6, stateful=False, twice=True, seed=516),
+    dict(label="stateful, second call", N=3, T=7, D=2, H=5, stateful=True, twice=True, seed=515),
+    dict(label="not stateful, second call", N=2, T=5, D=3, H=6, stateful=False, twice=True, seed=516),
 )
 EMBEDDING_SIZES = (
     dict(label="batch 1", N=1, T=6, V=4, D=3, seed=521),
@@ -248,6 +250,21 @@ for t in range(xs.shape[1]):
 ''' + KEEP_GRADS
 
 
+# Classic mistakes (hints), as edits of reference/time_layers/solution.py: a Time* backward
+# that drops a gradient carried between time steps (or resets it every step).
+DH_CARRY = ("with the hidden-state gradient carried back from step t+1 (`dh`) dropped: add it to "
+            "dhs[:, t, :] at every step (and do not reset it inside the loop)")
+CARRY_MISTAKES = {
+    "RNN": (Mistake(DH_CARRY, "dx, dh = layer.backward(dhs[:, t, :] + dh)", "dx, dh = layer.backward(dhs[:, t, :])"),),
+    "LSTM": (Mistake(DH_CARRY, "dx, dh, dc = layer.backward(dhs[:, t, :] + dh, dc)",
+                     "dx, dh, dc = layer.backward(dhs[:, t, :], dc)"),
+             Mistake("with the cell-state gradient carried back from step t+1 (`dc`) dropped: pass the previous "
+                     "step's dc to the next backward (and do not reset it inside the loop)",
+                     "dx, dh, dc = layer.backward(dhs[:, t, :] + dh, dc)",
+                     "dx, dh, dc = layer.backward(dhs[:, t, :] + dh, 0 * dc)")),
+}
+
+
 def sequence_units(cls, cell, gates):
     step, keep_state = SEQUENCE_STEPS[cell]
     forward = Unit(f"{cls}.forward", setup=SEQUENCE_FORWARD_SETUP.format(cls=cls), call="layer.forward(xs)",
@@ -258,7 +275,7 @@ def sequence_units(cls, cell, gates):
                     extras={**gradient_extras(*CELL_GRADS), "dh": "layer.dh"}, calls=(cell,),
                     reference_setup=SEQUENCE_REFERENCE_SETUP.format(cls=cls, cell=cell, step=step,
                                                                     keep_state=keep_state),
-                    make_inputs=sequence_backward_inputs(gates), sizes=SEQUENCE_SIZES,
+                    make_inputs=sequence_backward_inputs(gates), sizes=SEQUENCE_SIZES, mistakes=CARRY_MISTAKES[cell],
                     gradcheck=GradCheck(f"{cls}(Wx, Wh, b).forward(xs)", upstream="dhs",
                                         wrt={"xs": "dxs", **CELL_WRT}, step=NONLINEAR_STEP))
     return forward, backward

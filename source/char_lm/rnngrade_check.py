@@ -296,6 +296,26 @@ def _allclose(actual: np.ndarray, expected, rtol: float = 1e-05, atol: float = 1
     return bool(_isclose(actual, expected, rtol, atol).all())
 
 
+def _size_hint(expected_shape: tuple, actual_shape: tuple, sizes: dict) -> str:
+    """A tensor allocated with the wrong size: one axis differs and the case's sizes name
+    both lengths (hidden cases have no two confusable sizes equal, so the names are sure)."""
+    if not sizes or len(expected_shape) != len(actual_shape):
+        return ""
+    axes = [k for k, (e, a) in enumerate(zip(expected_shape, actual_shape)) if e != a]
+    if len(axes) != 1:
+        return ""
+    axis = axes[0]
+    named = {n: v for n, v in sizes.items() if isinstance(v, int) and not isinstance(v, bool) and n != "seed"}
+    got = [n for n, v in named.items() if v == actual_shape[axis]]
+    want = [n for n, v in named.items() if v == expected_shape[axis]]
+    if len(got) != 1 or len(want) != 1:
+        return ""
+    off_by_one = actual_shape[axis] - expected_shape[axis]
+    return (f" Axis {axis} has length {actual_shape[axis]}, which is {got[0]}, where {want[0]} = "
+            f"{expected_shape[axis]} belongs: is that axis sized by {got[0]} instead of {want[0]}"
+            + (f", or one too {'long' if off_by_one > 0 else 'short'}?" if abs(off_by_one) == 1 else "?"))
+
+
 def _shape_hint(expected: np.ndarray, actual: np.ndarray, tol: Tolerance) -> str:
     if actual.ndim == 2 and actual.T.shape == expected.shape and _allclose(actual.T, expected, tol.rtol, tol.atol):
         return " Its transpose has the right values: a transposed weight or swapped axes?"
@@ -332,15 +352,16 @@ def _value_hint(expected: np.ndarray, actual: np.ndarray, tol: Tolerance) -> str
     return ""
 
 
-def compare(expected, actual, tol: Tolerance, name: str, exact: bool = False) -> str:
-    """'' when actual matches expected, else one explanation sentence."""
+def compare(expected, actual, tol: Tolerance, name: str, exact: bool = False, sizes: dict | None = None) -> str:
+    """'' when actual matches expected, else one explanation sentence. `sizes` (the case's
+    size arguments, e.g. n_a=5) lets a wrong shape be explained by the size it used."""
     if isinstance(expected, dict):
         if not isinstance(actual, dict):
             return f"`{name}`: expected a dict, got a {type(actual).__name__}"
         for key in expected:
             if key not in actual:
                 return f"`{name}`: key {key!r} is missing"
-            problem = compare(expected[key], actual[key], tol, f"{name}[{key!r}]", exact)
+            problem = compare(expected[key], actual[key], tol, f"{name}[{key!r}]", exact, sizes)
             if problem:
                 return problem
         return ""
@@ -348,7 +369,7 @@ def compare(expected, actual, tol: Tolerance, name: str, exact: bool = False) ->
         if not isinstance(actual, (list, tuple)) or len(actual) != len(expected):
             return f"`{name}`: expected a sequence of {len(expected)} items, got {_kind(actual)}"
         for i, (e, a) in enumerate(zip(expected, actual)):
-            problem = compare(e, a, tol, f"{name}[{i}]", exact)
+            problem = compare(e, a, tol, f"{name}[{i}]", exact, sizes)
             if problem:
                 return problem
         return ""
@@ -368,7 +389,8 @@ def compare(expected, actual, tol: Tolerance, name: str, exact: bool = False) ->
             return f"`{name}`: expected {_short(expected)}, got {_short(actual)}" + _first_diff_seq(exp, act)
         return ""
     if exp.shape != act.shape:
-        return f"`{name}` has shape {act.shape}; expected {exp.shape}." + _shape_hint(exp.astype(float), act.astype(float), tol)
+        return (f"`{name}` has shape {act.shape}; expected {exp.shape}."
+                + (_size_hint(exp.shape, act.shape, sizes or {}) or _shape_hint(exp.astype(float), act.astype(float), tol)))
     exp64, act64 = exp.astype(np.float64), act.astype(np.float64)
     close = _isclose(act64, exp64, tol.rtol, tol.atol)
     if close.all():

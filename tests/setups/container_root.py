@@ -2,7 +2,10 @@
 and a seccomp filter refusing unshare, setns, mount, pivot_root and namespace flags to
 clone (Docker's default profile refuses them without CAP_SYS_ADMIN).
 
-    python tests/setups/container_root.py COMMAND [ARG...]
+    python tests/setups/container_root.py [--user UID] COMMAND [ARG...]
+
+With --user, the command runs as that uid instead: an ordinary user on a host that
+refuses user namespaces (Ubuntu's AppArmor restriction, a sysctl, a container).
 """
 import errno
 import os
@@ -25,8 +28,13 @@ def main() -> None:
     for flag in NEW_FLAGS:
         refuse.add_rule(sc.ERRNO(errno.EPERM), "clone", sc.Arg(0, sc.MASKED_EQ, flag, flag))
     refuse.load()
+    argv = sys.argv[1:]
+    user = []
+    if argv[:1] == ["--user"]:
+        user = [f"--reuid={argv[1]}", f"--regid={argv[1]}", "--clear-groups"]
+        argv = argv[2:]
     caps = "-all," + ",".join("+" + c for c in DOCKER_CAPS)
-    os.execvp("setpriv", ["setpriv", f"--bounding-set={caps}", "--inh-caps=-all", "--", *sys.argv[1:]])
+    os.execvp("setpriv", ["setpriv", *user, f"--bounding-set={caps}", "--inh-caps=-all", "--", *argv])
 
 
 if __name__ == "__main__":

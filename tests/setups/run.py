@@ -8,6 +8,8 @@ is made from there:
   container root  Docker's default capability bounding set and a seccomp filter refusing
                   unshare, setns, mount, pivot_root and namespace flags (container_root.py)
   under /tmp      the package installed (not editable) into a venv under /tmp
+  user, no userns an ordinary user where user namespaces are refused (the container
+                  filter above, as uid 65534): Landlock and seccomp only
 
 Where the Python installation sits below a folder others cannot enter (pyenv in /root),
 the command runs in a mount namespace of its own where that folder is an empty tmpfs
@@ -56,4 +58,6 @@ def command(setup: str, argv: list[str], scratch: Path) -> list[str]:
         return expose_python(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *argv], scratch)
     if setup == "container-root":
         return expose_python([sys.executable, str(HERE / "container_root.py"), *argv], scratch)
+    if setup == "user-no-userns":
+        return expose_python([sys.executable, str(HERE / "container_root.py"), "--user", str(NOBODY), *argv], scratch)
     raise ValueError(setup)

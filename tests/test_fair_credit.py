@@ -1,0 +1,117 @@
+"""Fair credit with private cache layouts (spec part 3, the third source of caches): a
+sequence backward that is right keeps its credit when only the step forward it depends
+on is wrong or missing, even though its cache layout is its own (so the reference
+forward's cache does not fit it either)."""
+import re
+
+import pytest
+
+from conftest import grade_text, reference_text
+
+
+def in_block(text: str, name: str, old: str, new: str) -> str:
+    """Replace exactly one occurrence of `old` inside the top-level `def`/`class` `name`."""
+    match = re.search(rf"^(def|class) {re.escape(name)}\b.*?(?=^(?:def|class) |\Z)", text, re.S | re.M)
+    assert match, name
+    block = match.group(0)
+    assert block.count(old) == 1, f"{old!r} occurs {block.count(old)} times in {name}"
+    return text[:match.start()] + block.replace(old, new) + text[match.end():]
+
+
+def break_block(text: str, name: str) -> str:
+    """A syntax error in the first line of `name`'s body: the definition is missing."""
+    return re.sub(rf"^((?:def|class) {re.escape(name)}\b[^\n]*\n)", r"\1    )(\n", text, count=1, flags=re.M)
+
+
+# --- rnn_step_by_step: the sequence cache is a dict instead of (caches, x) -------------------
+
+def step_by_step_private(text: str) -> str:
+    for forward, backward in (("rnn_forward", "rnn_backward"), ("lstm_forward", "lstm_backward")):
+        text = in_block(text, forward, "caches = (caches, x)", "caches = {'steps': caches, 'inputs': x}")
+        text = in_block(text, backward, "caches, x = caches", "caches, x = caches['steps'], caches['inputs']")
+    return text
+
+
+STEP_BY_STEP_BROKEN = {
+    "missing bias": ("rnn_backward", lambda t: in_block(
+        t, "rnn_cell_forward", "np.tanh(Waa @ a_prev + Wax @ xt + ba)", "np.tanh(Waa @ a_prev + Wax @ xt)")),
+    "swapped gates": ("lstm_backward", lambda t: in_block(
+        t, "lstm_cell_forward", "ft = sigmoid(Wf @ concat + bf)\n    it = sigmoid(Wi @ concat + bi)",
+        "ft = sigmoid(Wi @ concat + bi)\n    it = sigmoid(Wf @ concat + bf)")),
+    "syntax error": ("rnn_backward", lambda t: break_block(t, "rnn_cell_forward")),
+    "lstm syntax error": ("lstm_backward", lambda t: break_block(t, "lstm_cell_forward")),
+}
+
+
+@pytest.mark.parametrize("broken", sorted(STEP_BY_STEP_BROKEN))
+def test_step_by_step_sequence_backward_keeps_its_credit(graders, broken):
+    unit, breaking = STEP_BY_STEP_BROKEN[broken]
+    result = grade_text(graders("rnn_step_by_step"), breaking(step_by_step_private(reference_text("rnn_step_by_step"))))
+    by_name = {u.name: u for u in result.units}
+    step = unit.replace("_backward", "_cell_forward")
+    assert by_name[step].score == 0, by_name[step].explanation
+    assert by_name[unit].score == 1.0, by_name[unit].explanation
+    assert by_name[unit].mode == "own_forward"
+    cell = unit.replace("_backward", "_cell")
+    assert (f"Full credit with your own {unit.replace('backward', 'forward')} running on the reference "
+            f"{cell}_forward, and the reference {cell}_backward") in by_name[unit].explanation
+
+
+def test_private_layout_alone_still_needs_no_fair_credit(graders):
+    result = grade_text(graders("rnn_step_by_step"), step_by_step_private(reference_text("rnn_step_by_step")))
+    assert all(u.score == u.max_score and u.mode == "own" for u in result.units), \
+        [(u.name, u.explanation) for u in result.units if u.score < u.max_score]
+
+
+# --- rnn_layers: the sequence cache is (x, list of step caches) instead of the list ----------
+
+def layers_private(text: str) -> str:
+    text = in_block(text, "rnn_forward", "    return h, cache", "    return h, (x, cache)")
+    text = in_block(text, "rnn_backward", "    _, _, Wx, Wh, _ = cache[0]", "    x_all, cache = cache\n    _, _, Wx, Wh, _ = cache[0]")
+    text = in_block(text, "lstm_forward", "    return h, cache", "    return h, {'cells': cache}")
+    text = in_block(text, "lstm_backward", "    Wx, Wh = cache[0][3], cache[0][4]",
+                    "    cache = cache['cells']\n    Wx, Wh = cache[0][3], cache[0][4]")
+    return text
+
+
+def test_rnn_layers_sequence_backward_keeps_its_credit(graders):
+    text = layers_private(reference_text("rnn_layers"))
+    text = in_block(text, "rnn_step_forward", "+ b)", ")")  # the bias left out
+    text = break_block(text, "lstm_step_forward")            # missing
+    by_name = {u.name: u for u in grade_text(graders("rnn_layers"), text).units}
+    assert by_name["rnn_step_forward"].score == 0 and by_name["lstm_step_forward"].score == 0
+    for unit in ("rnn_backward", "lstm_backward"):
+        assert by_name[unit].score == 1.0 and by_name[unit].mode == "own_forward", by_name[unit].explanation
+
+
+# --- time_layers: TimeRNN / TimeLSTM keep their cells in `self.cells`, not `self.layers` -----
+
+def time_layers_private(text: str) -> str:
+    for cls in ("TimeRNN", "TimeLSTM"):
+        match = re.search(rf"^class {cls}\b.*?(?=^class |\Z)", text, re.S | re.M)
+        text = text[:match.start()] + match.group(0).replace("self.layers", "self.cells") + text[match.end():]
+    return text
+
+
+def test_time_layers_sequence_backward_keeps_its_credit(graders):
+    text = time_layers_private(reference_text("time_layers"))
+    text = in_block(text, "RNN", "np.tanh(h_prev @ Wh + x @ Wx + b)", "np.tanh(h_prev @ Wh + x @ Wx)")
+    text = break_block(text, "LSTM")
+    by_name = {u.name: u for u in grade_text(graders("time_layers"), text).units}
+    assert by_name["RNN.forward"].score == 0 and by_name["LSTM.forward"].score == 0
+    for unit in ("TimeRNN.backward", "TimeLSTM.backward"):
+        assert by_name[unit].score == 1.0 and by_name[unit].mode == "own_forward", by_name[unit].explanation
+    assert "your own TimeRNN.forward running on the reference RNN" in by_name["TimeRNN.backward"].explanation
+
+
+# --- char_lm: rnn_forward's cache is a dict instead of (y_hat, a, x) -------------------------
+
+def test_char_lm_rnn_backward_keeps_its_credit(graders):
+    text = reference_text("char_lm")
+    text = in_block(text, "rnn_forward", "    cache = (y_hat, a, x)", "    cache = {'y_hat': y_hat, 'a': a, 'x': x}")
+    text = in_block(text, "rnn_backward", "    (y_hat, a, x) = cache", "    y_hat, a, x = cache['y_hat'], cache['a'], cache['x']")
+    text = in_block(text, "rnn_cell_forward", "np.tanh(Wax @ xt + Waa @ a_prev + ba)", "np.tanh(Wax @ xt + Waa @ a_prev)")
+    by_name = {u.name: u for u in grade_text(graders("char_lm"), text).units}
+    assert by_name["rnn_cell_forward"].score == 0
+    assert by_name["rnn_backward"].score == 1.0 and by_name["rnn_backward"].mode == "own_forward", \
+        by_name["rnn_backward"].explanation

@@ -1,0 +1,411 @@
+"""The grading process against its students (issue 11): nothing a submission sends,
+asks or prints can stall it, bloat it, or carry the reference's answers out.
+
+Every attack runs in a fresh interpreter that grades it with the real Grader (or the real
+`rnngrade grade` command) and reports its own peak RSS (getrusage): the grading process
+must stay under 512 MB, finish within a minute, give a valid result and no unearned
+credit. Limits are short to keep the tests quick.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+A = "rnn_step_by_step"
+UNITS = ["rnn_cell_forward", "rnn_forward", "rnn_cell_backward", "rnn_backward",
+         "lstm_cell_forward", "lstm_forward", "lstm_cell_backward", "lstm_backward"]
+LIMITS = {"unit_seconds": 2, "unit_cpu_seconds": 2, "cell_seconds": 3, "total_seconds": 30, "uid_base": 5 << 28}
+PROJECT = Path(__file__).resolve().parent.parent
+MAX_RSS_MB = 512
+
+# Runs in a fresh interpreter: grade argv[2] with argv[1]'s assignment and the limits in
+# argv[3]; print one JSON line with the result and the process's own cost.
+GRADE = """
+import json, resource, sys, time
+started = time.monotonic()
+from autograder.grader import Grader
+with Grader(sys.argv[1], json.loads(sys.argv[3])) as grader:
+    result = grader.grade_file(sys.argv[2])
+print(json.dumps({"scores": {u.name: u.score for u in result.units},
+                  "explanations": {u.name: u.explanation for u in result.units},
+                  "notes": result.notes, "wall": time.monotonic() - started,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+# `rnngrade grade` itself, in a fresh interpreter that reports its peak RSS on stderr.
+CLI = """
+import json, resource, sys
+from autograder.cli import main
+try:
+    main(sys.argv[1:], prog_name="rnngrade")
+    code = 0
+except SystemExit as exc:
+    code = exc.code if isinstance(exc.code, int) else 1
+sys.stderr.write("\\nRSS_MB " + json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024) + "\\n")
+sys.exit(code)
+"""
+
+
+def _env() -> dict:
+    return {**os.environ, "PYTHONPATH": str(PROJECT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
+def grade_measured(path: Path, assignment: str = A, limits: dict | None = None, timeout: float = 60) -> dict:
+    done = subprocess.run([sys.executable, "-c", GRADE, assignment, str(path), json.dumps(limits or LIMITS)],
+                          capture_output=True, text=True, timeout=timeout + 30, env=_env(), cwd=PROJECT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["rss_mb"] < MAX_RSS_MB, out["rss_mb"]
+    assert out["wall"] < timeout, out["wall"]
+    assert set(out["scores"]) == set(UNITS) if assignment == A else True
+    return out
+
+
+def cli_measured(*args: str, timeout: float = 60) -> tuple[int, str, str, float]:
+    done = subprocess.run([sys.executable, "-c", CLI, *args], capture_output=True, text=True,
+                          timeout=timeout, env=_env(), cwd=PROJECT)
+    rss = float(done.stderr.rsplit("RSS_MB ", 1)[1].split()[0])
+    return done.returncode, done.stdout, done.stderr, rss
+
+
+def submission(tmp_path: Path, *cells: str, name: str = "attack.py") -> Path:
+    """The reference solution followed by `cells`, as a `# %%` script."""
+    from autograder.reference import solution_source
+
+    pieces = [solution_source(A)] + [textwrap.dedent(c) for c in cells]
+    path = tmp_path / name
+    path.write_text("\n".join("# %%\n" + p for p in pieces))
+    return path
+
+
+# --- the slow drip -----------------------------------------------------------------------------
+
+DRIP = """
+import struct, sys, time
+_rt = sys.modules["autograder.sandbox.runtime"]
+
+def _drip(sock, *args, **kwargs):
+    # a frame header for 60 MiB, then one byte at a time
+    sock.sendall(struct.pack("<I", 60 << 20))
+    while True:
+        sock.send(b"\\0")
+        time.sleep(0.2)
+
+_rt.run_units = _drip
+_rt.run_unit = _drip
+_rt.wait_readable = lambda fd, timeout: time.sleep(1e6)  # the holder never stops its child
+_rt.wait_child = lambda pid, timeout: (time.sleep(1e6), (0, False))[1]
+"""
+
+
+# the grading process's own defences do not depend on the sandbox's set-up
+SETUPS = pytest.mark.parametrize("setup", [{}, {"harden": False}], ids=["sandbox", "harden-off"])
+
+
+@SETUPS
+def test_a_holder_that_drips_a_frame_cannot_stall_the_grader(tmp_path, setup):
+    out = grade_measured(submission(tmp_path, DRIP), limits=dict(LIMITS, total_seconds=12, **setup), timeout=45)
+    assert all(score == 0 for score in out["scores"].values()), out["scores"]
+    assert "time" in out["explanations"]["rnn_cell_forward"], out["explanations"]["rnn_cell_forward"]
+
+
+# --- what is parsed before any sandbox applies ---------------------------------------------------
+
+def _cli_grade(path: Path) -> dict:
+    """`rnngrade grade --json` on `path`: exit 0, a valid result, the process under 512 MB."""
+    code, stdout, stderr, rss = cli_measured("grade", A, str(path), "--json", "--total-seconds", "20",
+                                             "--unit-seconds", "2", "--cell-seconds", "3")
+    assert code == 0, stderr[-2000:]
+    assert rss < MAX_RSS_MB, rss
+    result = json.loads(stdout)
+    assert {t["name"] for t in result["tests"]} == set(UNITS)
+    assert len(stdout) < 200_000, len(stdout)
+    return result
+
+
+def test_a_ten_megabyte_source_is_refused_before_it_is_parsed(tmp_path):
+    path = tmp_path / "big.py"
+    path.write_text("x = 1\n" * (10 * 2**20 // 6))
+    result = _cli_grade(path)
+    assert result["score"] == 0
+    assert "of code" in result["output"], result["output"]
+
+
+def test_a_hundred_thousand_deep_notebook_is_a_verdict_not_a_crash(tmp_path):
+    path = tmp_path / "deep.ipynb"
+    path.write_text('{"nbformat": 4, "cells": [{"cell_type": "code", "source": '
+                    + "[" * 100_000 + "]" * 100_000 + "}]}")
+    result = _cli_grade(path)
+    assert result["score"] == 0
+    assert "nested too deeply" in result["output"], result["output"]
+
+
+@pytest.mark.parametrize("count", [100_000, 10_000])
+def test_many_broken_definitions_give_a_bounded_result(tmp_path, count):
+    from autograder.reference import solution_source
+
+    path = tmp_path / "fragments.py"
+    path.write_text(solution_source(A) + "\n" + "def broken(:\n    pass\n" * count)
+    result = _cli_grade(path)
+    notes = result["output"].splitlines()
+    assert len(notes) <= 25, len(notes)
+    if count == 100_000:  # 2 MB of source: over the cap
+        assert result["score"] == 0 and "of code" in result["output"]
+    else:  # the valid definitions before them still count, the fragments cost nothing more
+        assert result["score"] == len(UNITS), result["output"]
+        assert "more cells or fragments" in result["output"], result["output"]
+
+
+# --- served reference calls are bounded ----------------------------------------------------------
+
+AMPLIFY = """
+import numpy as np
+
+def rnn_backward(da, caches):
+    if getattr(rnn_forward, "__module__", "") != "autograder.sandbox.runtime":
+        raise ValueError("own mode: only the run with the reference substituted matters here")
+    n_a, T = {n_a}, {T}
+    parameters = {{"Wax": np.ones((n_a, 1)), "Waa": np.eye(n_a) * 0.5, "Wya": np.ones((2, n_a)),
+                  "ba": np.zeros((n_a, 1)), "by": np.zeros((2, 1))}}
+    for _ in range({calls}):
+        rnn_forward(np.ones((1, 1, T)), np.zeros((n_a, 1)), parameters)  # a long, thin sequence
+    return _honest_rnn_backward(da, caches)
+"""
+
+
+@pytest.mark.parametrize("n_a,T,calls,setup", [
+    (300, 50_000, 1, {}),                  # a 300x300 weight: asks 0.7 MB, the reply would be gigabytes
+    (300, 50_000, 1, {"harden": False}),
+    (100, 10_000, 1, {}),                  # within the array bound: the reply (the parameters in every cache) is not
+    (40, 1_000, 400, {}),                  # small calls, many of them
+])
+def test_an_amplified_reference_call_is_refused(tmp_path, n_a, T, calls, setup):
+    text = (submission(tmp_path, "").read_text().replace("\ndef rnn_backward(", "\ndef _honest_rnn_backward(")
+            + "\n# %%\n" + AMPLIFY.format(n_a=n_a, T=T, calls=calls))
+    path = tmp_path / "amplify.py"
+    path.write_text(text)
+    out = grade_measured(path, limits=dict(LIMITS, unit_seconds=5, unit_cpu_seconds=5, **setup))
+    assert out["scores"]["rnn_backward"] == 0, out["explanations"]["rnn_backward"]
+    assert "the reference refused a call to rnn_forward" in out["explanations"]["rnn_backward"]
+    assert all(v == 1.0 for k, v in out["scores"].items() if k != "rnn_backward"), out["scores"]
+
+
+# --- no channel from the served reference to the feedback ---------------------------------------
+
+# The first submission: rnn_cell_forward saves its hidden inputs (own mode, run first);
+# rnn_forward, with the reference rnn_cell_forward served, computes the reference's
+# outputs on them and tries every way out: its exception message, its printed output,
+# its return values, and a scratch file that a later own-mode run (rnn_cell_backward)
+# raises and prints.
+EXFILTRATE = r'''
+import json, os, pickle
+import numpy as np
+
+def rnn_cell_forward(xt, a_prev, parameters):
+    with open("/tmp/captured.pkl" if os.path.isdir("/tmp") else "captured.pkl", "ab") as f:
+        pickle.dump((xt, a_prev, parameters), f)
+    return _honest_rnn_cell_forward(xt, a_prev, parameters)
+
+def _captured():
+    out = []
+    for name in ("/tmp/captured.pkl", "captured.pkl"):
+        try:
+            with open(name, "rb") as f:
+                while True:
+                    out.append(pickle.load(f))
+        except (OSError, EOFError):
+            pass
+    return out
+
+def rnn_forward(x, a0, parameters):
+    if getattr(rnn_cell_forward, "__module__", "") != "autograder.sandbox.runtime":
+        raise ValueError("own mode")
+    table = {}
+    for xt, a_prev, p in sorted(_captured(), key=lambda c: c[0].size):
+        a_next, yt, _ = rnn_cell_forward(xt, a_prev, p)
+        table[repr(float(xt.flat[0]))] = [a_next.tolist(), yt.tolist()]
+    leak = "LEAK" + json.dumps(table, separators=(",", ":")) + "END"
+    for name in ("/tmp/leak.txt", "leak.txt"):
+        try:
+            with open(name, "w") as f:
+                f.write(leak)
+        except OSError:
+            pass
+    print(leak)
+    raise ValueError(leak)
+
+def rnn_cell_backward(da_next, cache):
+    for name in ("/tmp/leak.txt", "leak.txt"):
+        if os.path.exists(name):
+            leak = open(name).read()
+            print(leak)
+            raise ValueError(leak)
+    raise ValueError("no leak yet")
+'''
+
+# The second submission: no RNN code at all, only what the first one's feedback showed.
+REPLAY = r'''
+import json, re
+import numpy as np
+
+FEEDBACK = {feedback!r}
+TABLE = {{}}
+for blob in re.findall(r"LEAK(.*?)END", FEEDBACK, re.S):
+    try:
+        TABLE.update(json.loads(blob))
+    except ValueError:
+        pass
+
+def rnn_cell_forward(xt, a_prev, parameters):
+    a_next, yt = TABLE.get(repr(float(xt.flat[0])), ([[0.0]], [[0.0]]))
+    return np.array(a_next), np.array(yt), None
+'''
+
+
+def test_a_second_submission_built_from_the_first_ones_feedback_earns_nothing(tmp_path):
+    from autograder.reference import solution_source
+
+    first = solution_source(A)
+    for unit in ("rnn_cell_forward", "rnn_forward", "rnn_cell_backward"):
+        first = first.replace(f"\ndef {unit}(", f"\ndef _honest_{unit}(")
+    path = tmp_path / "first.py"
+    path.write_text("# %%\n" + first + "\n# %%\n" + EXFILTRATE)
+    out = grade_measured(path)
+    # the attack ran: the reference was served on the captured inputs and its outputs
+    # were thrown, printed and written, in reference mode and in a later own-mode run
+    assert "ValueError" in out["explanations"]["rnn_forward"], out["explanations"]["rnn_forward"]
+    assert out["scores"]["rnn_cell_forward"] == 1.0
+    feedback = "\n".join(list(out["explanations"].values()) + out["notes"])
+    assert "LEAK" not in feedback, feedback
+    second = tmp_path / "second.py"
+    second.write_text(REPLAY.format(feedback=feedback))
+    replay = grade_measured(second)
+    assert replay["scores"]["rnn_cell_forward"] == 0, replay["explanations"]["rnn_cell_forward"]
+    assert sum(replay["scores"].values()) == 0, replay["scores"]
+
+
+# --- escapes on a terminal -------------------------------------------------------------------------
+
+ESCAPES = r'''
+def rnn_cell_forward(xt, a_prev, parameters):
+    print("\x1b]0;owned\x07\x1b[2J\x1b[31mred\x1b[0m\r\x9b1m")
+    raise ValueError("\x1b]8;;http://evil.example\x1b\\click\x1b]8;;\x1b\\ \x1b[1A\x1b[2K\u202e")
+
+raise RuntimeError("top level \x1b]52;c;cHduZWQ=\x07\x1b[?1049h")
+'''
+
+
+def test_escape_sequences_never_reach_the_terminal(tmp_path):
+    from autograder.reference import solution_source
+
+    path = tmp_path / "escapes.py"
+    path.write_text("# %%\n" + solution_source(A).replace("\ndef rnn_cell_forward(", "\ndef _honest_cell(")
+                    + "\n# %%\n" + ESCAPES)
+    code, stdout, stderr, rss = cli_measured("grade", A, str(path), "--total-seconds", "20",
+                                             "--unit-seconds", "2", "--cell-seconds", "3")
+    assert code == 0 and rss < MAX_RSS_MB, stderr[-2000:]
+    assert "ValueError" in stdout and "top level" in stdout and "click" in stdout, stdout
+    bad = [c for c in stdout if (ord(c) < 32 and c not in "\n\t") or 0x7f <= ord(c) <= 0x9f or c == "\u202e"]
+    assert not bad, [hex(ord(c)) for c in bad]
+
+
+# --- Ctrl-C ----------------------------------------------------------------------------------------
+
+def test_ctrl_c_ends_a_batch_with_a_stalled_submission_at_once_and_keeps_what_was_recorded(tmp_path):
+    import signal
+    import time
+
+    from autograder.gradebook import Gradebook
+    from autograder.reference import solution_source
+
+    folder = tmp_path / "submitted"
+    folder.mkdir()
+    (folder / "alice.py").write_text(solution_source(A))
+    submission(tmp_path, DRIP, name="bob.py").rename(folder / "bob.py")  # default limits: up to 2 minutes
+    db = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    batch = subprocess.Popen([sys.executable, "-m", "autograder.cli", "autograde", A, str(folder), "--db", db,
+                              "--workers", "2"], cwd=tmp_path, env=_env(), start_new_session=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            try:
+                with Gradebook(db) as book:
+                    if "alice" in book.recorded(A):
+                        break
+            except Exception:  # not created yet
+                continue
+        else:
+            pytest.fail("alice was never recorded")
+        time.sleep(1.0)  # bob is being graded, its holder dripping
+        assert batch.poll() is None, batch.stdout.read()
+        os.killpg(batch.pid, signal.SIGINT)  # what Ctrl-C sends: the whole foreground group
+        pressed = time.monotonic()
+        output, _ = batch.communicate(timeout=30)
+        assert time.monotonic() - pressed < 8, output
+    finally:
+        if batch.poll() is None:
+            os.killpg(batch.pid, signal.SIGKILL)
+            batch.wait()
+    with Gradebook(db) as book:
+        recorded = book.recorded(A)
+    assert "alice" in recorded and "bob" not in recorded, recorded
+    assert "interrupt" in output.lower(), output
+
+
+def test_only_the_holders_own_words_about_a_unit_childs_end_are_shown():
+    import signal
+
+    from autograder.sandbox.client import _exit_status
+    from autograder.sandbox.runtime import exit_description
+
+    config = {"unit_cpu_seconds": 2.5}
+    honest = [exit_description(0, 2.0, timed_out=True), exit_description(0, 0.25, timed_out=True),
+              exit_description(signal.SIGXCPU, 2, config=config, what="unit"), exit_description(signal.SIGXCPU, 2),
+              exit_description(signal.SIGKILL, 2), exit_description(signal.SIGSEGV, 2),
+              exit_description(signal.SIGABRT, 2), exit_description(3 << 8, 2)]
+    assert [_exit_status(text) for text in honest] == honest
+    for forged in ("the process ended itself with exit status 1 LEAK[0.5, 0.25]", "LEAK", None, 7,
+                   "stopped after its time limit of 2 s\x1b[2J"):
+        assert _exit_status(forged) == "(no reason given)"
+
+
+# --- what the grader keeps of a submission ---------------------------------------------------------
+
+BLOAT = """
+import sys
+import numpy as np
+_rt = sys.modules["autograder.sandbox.runtime"]
+_rt.MAX_OUTPUT_BYTES = 1 << 40               # the runtime's own check, lifted
+_rt.Outbox.__init__.__defaults__ = (0.0,)    # every case in a frame of its own (under 64 MiB)
+
+def _big():
+    return np.zeros(3_900_000)               # 31 MB a case, kept by the grader until judged
+
+def rnn_cell_forward(xt, a_prev, parameters):
+    return _big(), np.zeros(1), None
+
+def rnn_forward(x, a0, parameters):
+    return _big(), np.zeros(1), None
+
+def lstm_cell_forward(xt, a_prev, c_prev, parameters):
+    return _big(), np.zeros(1), np.zeros(1), None
+
+def lstm_forward(x, a0, parameters):
+    return _big(), np.zeros(1), np.zeros(1), None
+"""
+
+
+def test_huge_outputs_of_every_case_are_not_kept(tmp_path):
+    # 16 cases of 31 MB each took the grader to 840 MB
+    out = grade_measured(submission(tmp_path, BLOAT), limits=dict(LIMITS, unit_seconds=5, total_seconds=40))
+    for unit in ("rnn_cell_forward", "rnn_forward", "lstm_cell_forward", "lstm_forward"):
+        assert out["scores"][unit] == 0, out["explanations"][unit]
+    assert "at most that may cross back" in out["explanations"]["rnn_cell_forward"], out["explanations"]

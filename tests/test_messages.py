@@ -1,0 +1,75 @@
+"""Messages without noise (issue 13, point 6): each thing is said once, where it belongs,
+and a cell is named the way a student finds it in the notebook."""
+import nbformat
+import pytest
+
+from conftest import grade_text, mutate, reference_text
+
+A = "rnn_step_by_step"
+
+
+@pytest.fixture(scope="module")
+def grader(graders):
+    return graders(A)
+
+
+def everything_said(result) -> str:
+    return "\n".join(result.notes + [u.explanation for u in result.units])
+
+
+def test_an_unreadable_notebook_says_its_reason_once(grader, tmp_path):
+    path = tmp_path / "broken.ipynb"
+    path.write_text("{not json")
+    result = grader.grade_file(path)
+    assert result.score == 0
+    assert everything_said(result).count("invalid JSON") == 1, everything_said(result)
+    assert all("could not be read" in u.explanation for u in result.units)
+
+
+def test_a_stub_says_not_implemented_once(grader):
+    text = mutate(reference_text(A), "    caches, x = caches\n    a1, a0, x1, parameters = caches[0]\n",
+                  "    raise NotImplementedError\n")
+    text = mutate(text, "    caches = (caches, x)\n    return a, y_pred, caches", "    raise NotImplementedError()")
+    by_name = {u.name: u for u in grade_text(grader, text).units}
+    for unit in ("rnn_forward", "rnn_backward"):
+        text = by_name[unit].explanation
+        assert text.count("not implemented") == 1 and "fails too" not in text, text
+        assert f"{unit} is not implemented yet" in text, text
+
+
+def test_a_failure_repeated_in_every_case_is_said_once(grader):
+    text = mutate(reference_text(A), "    a_next, a_prev, xt, parameters = cache\n",
+                  "    a_next, a_prev, xt, parameters = cache\n    raise ValueError('my own check failed')\n")
+    explanation = next(u.explanation for u in grade_text(grader, text).units if u.name == "rnn_cell_backward")
+    assert explanation.count("my own check failed") == 1, explanation
+    assert "fail the same way" in explanation
+
+
+def test_cells_are_named_by_what_they_define_or_their_first_line(grader, tmp_path):
+    body = reference_text(A).split("\n", 2)[2]
+    head, _, rest = body.partition("\ndef rnn_forward(")
+    cells = [nbformat.v4.new_markdown_cell("# Building an RNN"), nbformat.v4.new_code_cell("import numpy as np"),
+             nbformat.v4.new_markdown_cell("## 1 - The cell"), nbformat.v4.new_code_cell(head),
+             nbformat.v4.new_markdown_cell("## 2 - The sequence"),
+             nbformat.v4.new_code_cell("def rnn_forward(" + rest.replace("caches = []", "caches = [", 1)),
+             nbformat.v4.new_code_cell("print(undefined_name)")]
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+    result = grader.grade_file(path)
+    notes = "\n".join(result.notes)
+    assert "The cell defining rnn_forward, rnn_cell_backward and 5 more, lines 1-32 does not parse" in notes, notes
+    assert "The cell starting `print(undefined_name)` raised NameError" in notes, notes
+    assert "cell 6" not in notes and "cell 7" not in notes
+    rnn_forward = next(u for u in result.units if u.name == "rnn_forward")
+    assert "the cell defining rnn_forward" in rnn_forward.explanation, rnn_forward.explanation
+
+
+def test_a_stub_is_named_where_it_is_not_in_the_unit_that_calls_it(grader):
+    text = mutate(reference_text(A), "    a_next = np.tanh(Waa @ a_prev + Wax @ xt + ba)\n", "    raise NotImplementedError\n")
+    text = mutate(text, "    y_pred = np.zeros((n_y, m, T_x))", "    y_pred = np.zeros((n_y, m, T_x + 1))")
+    by_name = {u.name: u for u in grade_text(grader, text).units}
+    assert "rnn_cell_forward is not implemented yet" in by_name["rnn_cell_forward"].explanation
+    explanation = by_name["rnn_forward"].explanation
+    assert "rnn_forward is not implemented" not in explanation, explanation
+    assert "not implemented yet (rnn_cell_forward raises NotImplementedError)" in explanation, explanation
+    assert "`y_pred` has shape" in explanation, explanation
