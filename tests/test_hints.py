@@ -79,3 +79,12 @@ def test_every_declared_mistake_applies_to_the_solution():
 ])
 def test_dropped_carries_in_the_other_families(graders, assignment, unit, old, new, words):
     assert_mutant_caught(graders(assignment), assignment, unit, old, new, words)
+
+
+@pytest.mark.parametrize("assignment,unit,old,new", [
+    ("rnn_layers", "lstm_step_forward", "next_h = o * np.tanh(next_c)", "next_h = o * next_c"),
+    ("time_layers", "LSTM.forward", "g = np.tanh(A[:, H:2 * H])", "g = A[:, H:2 * H]"),
+])
+def test_a_missing_lstm_tanh_in_the_other_families(graders, assignment, unit, old, new):
+    assert_mutant_caught(graders(assignment), assignment, unit, old, new, "Hint: your outputs match the reference "
+                         "computed without the tanh")
