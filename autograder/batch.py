@@ -609,20 +609,38 @@ def make_executor(assignment: str, workers: int | None, scheduler: str | None, c
 
 def autograde(assignment: str, submissions: str | Path, db: str = DEFAULT_DB, *, workers: int | None = None,
               scheduler: str | None = None, force: bool = False, config: dict | None = None,
-              progress: str = "auto", mp_context=None,
-              on_recorded: Callable[[str, int], None] | None = None) -> BatchSummary:
+              progress: str = "auto", mp_context=None, students: Iterable[str] = (),
+              deadlines=None, on_recorded: Callable[[str, int], None] | None = None) -> BatchSummary:
     """Grade every submission of SUBMISSIONS that the gradebook lacks (or that changed),
     recording each in its own transaction as soon as its result arrives. Safe to run
-    several at once on one gradebook: each submission is graded by one of them."""
+    several at once on one gradebook: each submission is graded by one of them. `students`
+    (as nbgrader's --student): grade only these, changed or not; the others are left alone.
+    `deadlines` (autograder.deadlines.DeadlineSettings; default: ./rnngrade.toml's): every
+    discovered submission's hand-in time and late penalty are recorded beside its score,
+    refreshed on each run for those not graded again (an extension granted since)."""
     from autograder.assignments import get_assignment
+    from autograder.deadlines import lateness, load_deadlines
+
+    if deadlines is None:
+        deadlines = load_deadlines()
 
     spec = get_assignment(assignment)
     layout, entries, warnings = discover(submissions, assignment)
+    chosen = set(students)
+    if chosen:
+        unknown = sorted(chosen - {e.student for e in entries})
+        if unknown:
+            raise DiscoveryError(f"no submission of {', '.join(unknown)} in {submissions}")
+        entries = [e for e in entries if e.student in chosen]
+        force = True
     fingerprint = assignment_fingerprint(assignment)
     units_on_error = [(u.name, u.points) for u in spec.units]
 
+    late = {e.student: lateness(deadlines, assignment, e.student, e.files) for e in entries}
+
     with Gradebook(db) as book, book.claims() as claims:
         recorded = book.recorded(assignment)
+        book.set_lateness(assignment, {s: fields for s, fields in late.items() if s in recorded})
         todo, unreadable = [], []
         for entry in entries:
             try:
@@ -642,7 +660,7 @@ def autograde(assignment: str, submissions: str | Path, db: str = DEFAULT_DB, *,
                                discovered=len(entries), to_grade=len(todo) + len(unreadable),
                                warnings=warnings, max_score=spec.total_points)
         present = {e.student for e in entries}
-        summary.missing = sorted(s for s in recorded if s not in present)
+        summary.missing = [] if chosen else sorted(s for s in recorded if s not in present)
         summary.run_id = book.start_run(assignment=assignment, source=str(submissions), layout=layout,
                                         backend=summary.backend, fingerprint=fingerprint, force=force,
                                         discovered=len(entries), to_grade=summary.to_grade)
@@ -659,7 +677,7 @@ def autograde(assignment: str, submissions: str | Path, db: str = DEFAULT_DB, *,
                         content_hash=payload["hash"], fingerprint=fingerprint, run_id=summary.run_id,
                         result=outcome.get("result") if ok else None, error=error,
                         units_on_error=units_on_error, wall_time=outcome.get("wall", 0.0),
-                        worker=outcome.get("worker", ""))
+                        worker=outcome.get("worker", ""), lateness=late.get(payload["student"]))
             claims.release(assignment, payload["student"])  # after the commit: no moment unclaimed and unrecorded
             if ok:
                 summary.graded += 1

@@ -25,17 +25,34 @@ def _gradebook_errors(db: str):
     from alembic.util import CommandError
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+    from autograder.gradebook import GradebookMissing
+
     try:
         yield
+    except GradebookMissing as exc:
+        raise click.ClickException(str(exc)) from None
     except (ArgumentError, SQLAlchemyError, ImportError, CommandError) as exc:
-        raise click.UsageError(f"cannot open the gradebook {db!r}: {exc}") from None
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise click.UsageError(f"cannot open the gradebook {db!r}: {reason}") from None
 
 
-def _open_gradebook(db: str, migrate: bool = True):
+def _open_gradebook(db: str, migrate: bool = True, create: bool = True):
+    """The gradebook for a writer (created if missing) or a reader (create=False: a missing
+    file or a database that is no gradebook is an error, and no file is made)."""
     from autograder.gradebook import Gradebook
 
     with _gradebook_errors(db):
-        return Gradebook(db, migrate=migrate)
+        return Gradebook(db, migrate=migrate, create=create)
+
+
+def _read_gradebook(db: str, assignment: str):
+    """A reader's gradebook that holds at least one submission of ASSIGNMENT."""
+    book = _open_gradebook(db, create=False)
+    if not book.recorded(assignment):
+        book.close()
+        raise click.ClickException(f"the gradebook {db} holds no submission of {assignment} "
+                                   f"(grade them first: rnngrade autograde {assignment} FOLDER --db {db})")
+    return book
 
 
 @click.command()
@@ -50,8 +67,13 @@ def _open_gradebook(db: str, migrate: bool = True):
 @click.option("--unsafe-no-sandbox", is_flag=True,
               help="Grade even where the sandbox probe finds that student code could read the reference or "
                    "the gradebook or reach the network (said in every result).")
+@click.option("--student", "students", multiple=True, metavar="NAME",
+              help="Grade only this student, changed or not (repeatable); the others are left as recorded.")
+@click.option("--settings", "settings_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Course settings with the [deadlines] section (default: ./rnngrade.toml if present).")
 @limit_options
-def autograde(assignment, submissions, db, workers, scheduler, force, unsafe_no_sandbox, limits):
+def autograde(assignment, submissions, db, workers, scheduler, force, unsafe_no_sandbox, students, settings_file,
+              limits):
     """Grade every submission in SUBMISSIONS of ASSIGNMENT into the gradebook.
 
     SUBMISSIONS is nbgrader's layout (the folder holding <student>/<ASSIGNMENT>/*.ipynb,
@@ -60,6 +82,7 @@ def autograde(assignment, submissions, db, workers, scheduler, force, unsafe_no_
     an interrupted run picks up where it stopped.
     """
     from autograder.batch import DiscoveryError, autograde as run
+    from autograder.deadlines import load_deadlines
     from autograder.settings import SettingsError, check_config
 
     config = dict(limits, **({"unsafe_no_sandbox": True} if unsafe_no_sandbox else {})) or None
@@ -82,8 +105,9 @@ def autograde(assignment, submissions, db, workers, scheduler, force, unsafe_no_
         except SandboxUnavailable as exc:
             raise click.ClickException(str(exc)) from None
     try:
-        summary = run(assignment, submissions, db, workers=workers, scheduler=scheduler, force=force, config=config)
-    except DiscoveryError as exc:
+        summary = run(assignment, submissions, db, workers=workers, scheduler=scheduler, force=force, config=config,
+                      students=students, deadlines=load_deadlines(settings_file))
+    except (DiscoveryError, SettingsError) as exc:
         raise click.UsageError(str(exc)) from None
     from autograder.results import terminal_text
 
@@ -95,22 +119,35 @@ def autograde(assignment, submissions, db, workers, scheduler, force, unsafe_no_
 @click.command()
 @click.argument("assignment", type=ASSIGNMENT, metavar="ASSIGNMENT")
 @click.option("--db", default=DEFAULT_DB, show_default=True, help=DB_HELP)
-@click.option("--format", "fmt", type=click.Choice(["csv", "json", "gradescope"]), required=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "canvas", "json", "gradescope"]), required=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
-              help="File (csv, json; default: standard output) or folder (gradescope; default: ./gradescope).")
-def export(assignment, db, fmt, output):
-    """Export the gradebook of ASSIGNMENT: a CSV grade sheet, everything as JSON, or a
-    Gradescope results.json per student (<OUTPUT>/<student>/results.json)."""
+              help="File (csv, canvas, json; default: standard output) or folder (gradescope; default: ./gradescope).")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Class roster CSV (columns student, and any of name, email, id, sis_user_id, sis_login_id, "
+                   "section): e-mails in the CSV, identities in the Canvas import.")
+@click.option("--canvas-column", default=None, metavar="NAME",
+              help='The Canvas gradebook column to fill, e.g. "RNN step by step (12345)" (default: ASSIGNMENT).')
+def export(assignment, db, fmt, output, roster, canvas_column):
+    """Export the gradebook of ASSIGNMENT: a CSV grade sheet (per-unit scores with overrides,
+    raw score, late penalty, final score, maximum, hand-in time), a Canvas gradebook import,
+    everything as JSON, or a Gradescope results.json per student (<OUTPUT>/<student>/results.json)."""
     from autograder import exports
 
-    with _open_gradebook(db) as book:
+    try:
+        people = exports.read_roster(roster) if roster else None
+    except exports.RosterError as exc:
+        raise click.UsageError(str(exc)) from None
+    with _read_gradebook(db, assignment) as book:
         if fmt == "gradescope":
             folder = output or Path("gradescope")
             written = exports.write_gradescope(book.submissions(assignment), folder)
             click.echo(f"wrote {len(written)} results.json file(s) under {folder}", err=True)
             return
         if fmt == "csv":
-            text = exports.to_csv(assignment, book.submissions(assignment))
+            text = exports.to_csv(assignment, book.submissions(assignment), book.overrides(assignment), people)
+        elif fmt == "canvas":
+            text = exports.to_canvas_csv(assignment, book.submissions(assignment), book.overrides(assignment),
+                                         people, canvas_column)
         else:
             text = json.dumps(exports.to_json_data(book, assignment), indent=2) + "\n"
     if output is None:
@@ -131,7 +168,7 @@ def feedback(assignment, db, out_dir):
     """Write a self-contained feedback page per student and a class report with plots."""
     from autograder.report import write_feedback
 
-    with _open_gradebook(db) as book:
+    with _read_gradebook(db, assignment) as book:
         written = write_feedback(book, assignment, out_dir)
     click.echo(f"wrote {out_dir / 'index.html'} and {len(written) - 1} student page(s) in {out_dir / 'students'}")
 

@@ -97,6 +97,9 @@ main.add_command(autograde)
 main.add_command(export)
 main.add_command(feedback)
 main.add_command(db_group)
+from autograder.course_cli import gradescope, override  # noqa: E402
+main.add_command(gradescope)
+main.add_command(override)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,17 @@ class AssignmentId(click.ParamType):
                       param, ctx)
         return value
 
+    def shell_complete(self, ctx, param, incomplete):
+        """The course's assignments, for shell completion (docs/COURSE.md)."""
+        from click.shell_completion import CompletionItem
+
+        from autograder.course import CourseError, assignment_ids
+
+        try:
+            return [CompletionItem(a) for a in assignment_ids() if a.startswith(incomplete)]
+        except CourseError:
+            return []
+
 
 ASSIGNMENT = AssignmentId()
 

@@ -1,6 +1,7 @@
-"""Exports of the gradebook: a CSV grade sheet, everything as JSON, and Gradescope's
-results.json per student (built with `autograder.results.to_gradescope`, so the format
-is the one `rnngrade grade --json` prints)."""
+"""Exports of the gradebook: a CSV grade sheet, a Canvas gradebook import, everything as
+JSON, and Gradescope's results.json per student (built with
+`autograder.results.to_gradescope`, so the format is the one `rnngrade grade --json`
+prints). Scores with overrides and late penalties come from autograder.grades."""
 from __future__ import annotations
 
 import csv
@@ -12,7 +13,11 @@ from pathlib import Path
 from autograder.gradebook import (ERROR, Gradebook, Submission, UnitScore, assignment_fingerprint, summary_line,
                                   utcnow)
 from autograder.grader import GradingResult, UnitResult
+from autograder.grades import Grade, grade_of
 from autograder.results import to_gradescope
+
+SHEET_COLUMNS = ["raw_score", "overrides", "late_penalty", "final_score", "max_points", "submitted_at",
+                 "submitted_at_source", "late_hours", "status"]
 
 
 def _num(x: float) -> str:
@@ -29,15 +34,85 @@ def unit_order(assignment: str, submissions: list[Submission]) -> list[str]:
     return names
 
 
-def to_csv(assignment: str, submissions: list[Submission]) -> str:
-    """One row per student: a column per unit (assignment order), then the total."""
+def _sheet_time(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value is not None else ""
+
+
+def to_csv(assignment: str, submissions: list[Submission], overrides: dict | None = None,
+           roster: dict | None = None) -> str:
+    """One row per student: a column per unit (assignment order; an override replaces the
+    grader's score), then the raw score, the overrides' net change, the late penalty, the
+    final score, the maximum, the hand-in time and where it came from, hours late, status
+    (and e-mail when a roster gives it). A submission the grader failed on has no final
+    score (empty), never a zero."""
+    overrides = overrides or {}
     units = unit_order(assignment, submissions)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["student", *units, "total"])
+    with_email = bool(roster) and any(r.get("email") for r in roster.values())
+    writer.writerow(["student", *(["email"] if with_email else []), *units, *SHEET_COLUMNS])
     for sub in submissions:
-        scores = {u.name: u.score for u in sub.units}
-        writer.writerow([sub.student, *(_num(scores[n]) if n in scores else "" for n in units), _num(sub.score)])
+        grade = grade_of(sub, overrides.get(sub.student))
+        scores = {u.name: u.score for u in grade.units}
+        email = [(roster or {}).get(sub.student, {}).get("email", "")] if with_email else []
+        final = "" if grade.final is None else _num(grade.final)
+        writer.writerow([sub.student, *email, *(_num(scores[n]) if n in scores else "" for n in units),
+                         _num(grade.raw), _num(grade.adjusted - grade.raw), _num(grade.late_penalty), final,
+                         _num(grade.max_score), _sheet_time(sub.submitted_at), sub.submitted_at_source or "",
+                         f"{(sub.late_seconds or 0) / 3600:.2f}", sub.status])
+    return out.getvalue()
+
+
+# Canvas's gradebook import: these identity columns, then one column per assignment
+# ("Name (id)"), and a "Points Possible" row under the header.
+CANVAS_IDENTITY = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+ROSTER_KEYS = {"student": "student", "login": "student", "name": "name", "email": "email", "e-mail": "email",
+               "id": "id", "canvas_id": "id", "sis_user_id": "sis_user_id", "sis user id": "sis_user_id",
+               "sis_login_id": "sis_login_id", "sis login id": "sis_login_id", "section": "section"}
+
+
+class RosterError(ValueError):
+    pass
+
+
+def read_roster(path: str | Path) -> dict[str, dict]:
+    """A class roster CSV → {student: {name, email, id, sis_user_id, sis_login_id, section}}.
+    Columns by name, case-insensitive: `student` (the name rnngrade knows the student by,
+    required), `name`, `email`, `id` (Canvas's user ID), `sis_user_id`, `sis_login_id`,
+    `section`; others are ignored."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        columns = {c: ROSTER_KEYS.get(c.strip().lower()) for c in (reader.fieldnames or [])}
+        if "student" not in columns.values():
+            raise RosterError(f"{path}: no `student` column (the students' names as rnngrade knows them)")
+        roster = {}
+        for row in reader:
+            entry = {key: (row.get(col) or "").strip() for col, key in columns.items() if key}
+            if entry.get("student"):
+                roster[entry["student"]] = entry
+    return roster
+
+
+def to_canvas_csv(assignment: str, submissions: list[Submission], overrides: dict | None = None,
+                  roster: dict | None = None, column: str | None = None) -> str:
+    """Canvas's gradebook import format: the identity columns, one column for the
+    assignment holding the final score, and the "Points Possible" row. Without a roster
+    the student's name goes in Student and SIS Login ID (what Canvas matches on). A
+    submission the grader failed on is left empty (not graded), never a zero."""
+    from autograder.assignments import get_assignment
+
+    spec = get_assignment(assignment)
+    overrides, roster = overrides or {}, roster or {}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*CANVAS_IDENTITY, column or spec.id])
+    writer.writerow(["Points Possible", "", "", "", "", _num(spec.total_points)])
+    for sub in submissions:
+        person = roster.get(sub.student, {})
+        grade = grade_of(sub, overrides.get(sub.student))
+        writer.writerow([person.get("name") or sub.student, person.get("id", ""), person.get("sis_user_id", ""),
+                         person.get("sis_login_id") or person.get("email") or sub.student, person.get("section", ""),
+                         "" if grade.final is None else _num(grade.final)])
     return out.getvalue()
 
 
@@ -45,7 +120,12 @@ def _iso(value) -> str | None:
     return value.isoformat() + "Z" if value is not None else None
 
 
-def submission_dict(sub: Submission) -> dict:
+def _override_dict(o) -> dict:
+    return {"unit": o.unit, "score": o.score, "reason": o.reason, "by": o.author, "at": _iso(o.created_at)}
+
+
+def submission_dict(sub: Submission, overrides: dict | None = None) -> dict:
+    grade: Grade = grade_of(sub, overrides)
     return {
         "student": sub.student, "source": sub.source, "status": sub.status, "error": sub.error,
         "score": sub.score, "max_score": sub.max_score, "notes": list(sub.notes or []),
@@ -53,6 +133,10 @@ def submission_dict(sub: Submission) -> dict:
         "grader_version": sub.grader_version, "execution_time": sub.execution_time,
         "wall_time": sub.wall_time, "worker": sub.worker, "run_id": sub.run_id, "id": sub.id,
         "graded_at": _iso(sub.graded_at),
+        "submitted_at": _iso(sub.submitted_at), "submitted_at_source": sub.submitted_at_source,
+        "due_at": _iso(sub.due_at), "late_seconds": sub.late_seconds, "late_fraction": sub.late_fraction,
+        "late_rule": sub.late_rule, "late_penalty": grade.late_penalty,
+        "overrides": [_override_dict(o) for o in grade.overrides], "final_score": grade.final,
         "units": [dataclasses.asdict(unit_result(u)) for u in sub.units],
     }
 
@@ -60,6 +144,7 @@ def submission_dict(sub: Submission) -> dict:
 def to_json_data(book: Gradebook, assignment: str) -> dict:
     """Everything the gradebook holds for the assignment."""
     submissions = book.submissions(assignment)
+    overrides = book.overrides(assignment)
     runs = [{"id": r.id, "source": r.source, "layout": r.layout, "backend": r.backend,
              "fingerprint": r.fingerprint, "grader_version": r.grader_version, "force": r.force,
              "started_at": _iso(r.started_at), "finished_at": _iso(r.finished_at), "discovered": r.discovered,
@@ -69,7 +154,7 @@ def to_json_data(book: Gradebook, assignment: str) -> dict:
         "exported_at": _iso(utcnow()),
         "current_fingerprint": assignment_fingerprint(assignment),
         "units": unit_order(assignment, submissions),
-        "submissions": [submission_dict(s) for s in submissions],
+        "submissions": [submission_dict(s, overrides.get(s.student)) for s in submissions],
         "runs": runs,
     }
 

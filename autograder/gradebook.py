@@ -143,6 +143,15 @@ class Submission(Base):
     worker: Mapped[str] = mapped_column(String(255), default="")
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), nullable=True)
     graded_at: Mapped[datetime] = mapped_column(DateTime)
+    # Deadlines (autograder.deadlines): when it was handed in and what that costs. `score`
+    # stays the grader's raw score; the penalty is a fraction of the score (after any
+    # override), applied when grades are read (autograder.grades).
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)   # UTC
+    submitted_at_source: Mapped[str | None] = mapped_column(String(32), nullable=True)  # timestamp.txt / file mtime
+    due_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)         # UTC, extension included
+    late_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    late_fraction: Mapped[float] = mapped_column(Float, default=0.0)                # 0 on time, 1 scores zero
+    late_rule: Mapped[str | None] = mapped_column(Text, nullable=True)              # the policy, in words
 
     units: Mapped[list["UnitScore"]] = relationship(
         back_populates="submission", cascade="all, delete-orphan", passive_deletes=True,
@@ -169,6 +178,23 @@ class UnitScore(Base):
     wall: Mapped[float] = mapped_column(Float, default=0.0)
 
     submission: Mapped[Submission] = relationship(back_populates="units")
+
+
+class Override(Base):
+    """An instructor's score for one unit of one submission, replacing the grader's. Kept
+    apart from the gradings so that it survives every regrade; removed only by hand."""
+    __tablename__ = "overrides"
+    __table_args__ = (UniqueConstraint("assignment", "student", "unit", name="uq_override_assignment_student_unit"),
+                      {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assignment: Mapped[str] = mapped_column(String(64), index=True)
+    student: Mapped[str] = mapped_column(String(255))
+    unit: Mapped[str] = mapped_column(String(128))
+    score: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 # --------------------------------------------------------------------------- access
@@ -222,6 +248,11 @@ def database_url(db: str) -> str:
     if url.drivername not in ("postgresql", "postgres"):
         return db
     return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+class GradebookMissing(Exception):
+    """A reader (export, feedback) asked for a gradebook that does not exist, or for a
+    database that holds no gradebook."""
 
 
 def sqlite_file(db: str) -> Path | None:
@@ -335,9 +366,18 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
 
 
 class Gradebook:
-    def __init__(self, url: str = DEFAULT_DB, *, migrate: bool = True):
+    def __init__(self, url: str = DEFAULT_DB, *, migrate: bool = True, create: bool = True):
+        """create=False: a reader (export, feedback). A missing SQLite file, or a database
+        without the gradebook's tables, is GradebookMissing, and nothing is created."""
         self.url = database_url(url)
+        if not create:
+            path = sqlite_file(self.url)
+            if path is not None and not path.is_file():
+                raise GradebookMissing(f"no gradebook at {path} (run `rnngrade autograde` first, or pass --db)")
         self.engine = make_engine(self.url)
+        if not create and not inspect(self.engine).has_table(Submission.__tablename__):
+            self.engine.dispose()
+            raise GradebookMissing(f"{self.display_url} is not an rnngrade gradebook (it has no submissions table)")
         if migrate:
             try:
                 upgrade(self.engine)
@@ -402,9 +442,10 @@ class Gradebook:
     def record(self, *, assignment: str, student: str, source: str, content_hash: str, fingerprint: str,
                run_id: int | None, result: dict | None = None, error: str | None = None,
                units_on_error: list[tuple[str, float]] = (), wall_time: float = 0.0,
-               worker: str = "") -> int:
+               worker: str = "", lateness: dict | None = None) -> int:
         """Record one grading (a GradingResult as a dict, or an error) in one transaction,
-        replacing any earlier grading of the same (assignment, student)."""
+        replacing any earlier grading of the same (assignment, student). `lateness`: the
+        deadline fields (autograder.deadlines.lateness)."""
         if result is not None and error is None:
             units = [dict(position=i, name=u["name"], score=float(u["score"]),
                           max_score=float(u["max_score"]), status=u["status"],
@@ -427,6 +468,7 @@ class Gradebook:
                    fingerprint=fingerprint, run_id=run_id,
                    score=round(sum(u["score"] for u in units), 6), max_score=sum(u["max_score"] for u in units),
                    wall_time=float(wall_time), worker=worker, graded_at=utcnow())
+        row.update(lateness or {})
         # Core statements, not ORM objects: the same rows in the same transaction for a
         # third of the batch process's CPU (the unit of work cost ~2 ms per submission).
         submissions, unit_results = Submission.__table__, UnitScore.__table__
@@ -456,6 +498,50 @@ class Gradebook:
             return list(session.scalars(
                 select(Submission).where(Submission.assignment == assignment)
                 .options(selectinload(Submission.units)).order_by(Submission.student)))
+
+    def set_lateness(self, assignment: str, by_student: dict[str, dict]) -> None:
+        """Refresh the deadline fields of recorded submissions (an extension granted since,
+        a changed policy), in one transaction; students not recorded are skipped."""
+        if not by_student:
+            return
+        submissions = Submission.__table__
+        with self.engine.begin() as conn:
+            for student, fields in by_student.items():
+                conn.execute(submissions.update().where(submissions.c.assignment == assignment,
+                                                        submissions.c.student == student).values(**fields))
+
+    # ---- overrides
+    def overrides(self, assignment: str) -> dict[str, dict[str, "Override"]]:
+        """{student: {unit: Override}} for the assignment."""
+        with self.Session() as session:
+            rows = session.scalars(select(Override).where(Override.assignment == assignment)
+                                   .order_by(Override.student, Override.unit))
+            out: dict[str, dict[str, Override]] = {}
+            for row in rows:
+                out.setdefault(row.student, {})[row.unit] = row
+        return out
+
+    def set_override(self, *, assignment: str, student: str, unit: str, score: float, reason: str,
+                     author: str) -> Override:
+        """Set (or replace) the override of one unit of one student's submission."""
+        with self.Session.begin() as session:
+            row = session.scalars(select(Override).where(Override.assignment == assignment,
+                                                         Override.student == student,
+                                                         Override.unit == unit)).first()
+            if row is None:
+                row = Override(assignment=assignment, student=student, unit=unit)
+                session.add(row)
+            row.score, row.reason, row.author, row.created_at = float(score), reason, author, utcnow()
+            session.flush()
+            return row
+
+    def remove_override(self, assignment: str, student: str, unit: str) -> bool:
+        """Remove one override; False if there was none."""
+        table = Override.__table__
+        with self.engine.begin() as conn:
+            gone = conn.execute(delete(table).where(table.c.assignment == assignment, table.c.student == student,
+                                                    table.c.unit == unit))
+        return gone.rowcount > 0
 
     def totals(self, assignment: str) -> dict[str, float]:
         with self.Session() as session:

@@ -80,11 +80,13 @@ class AssignmentOptions(BaseModel):
 
 
 class CourseSettings(BaseModel):
-    """The course file: limits for every assignment, options per assignment."""
+    """The course file: limits for every assignment, options per assignment, and the
+    deadlines (a table checked by autograder.deadlines.DeadlineSettings)."""
 
     model_config = _STRICT
     limits: LimitOverrides = LimitOverrides()
     assignments: dict[str, AssignmentOptions] = {}
+    deadlines: dict = {}
 
 
 def _explain(error: ValidationError, where: str, known=()) -> SettingsError:

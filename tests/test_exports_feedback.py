@@ -66,17 +66,24 @@ def invoke(command, *args):
 # --------------------------------------------------------------------------- exports
 
 def test_csv_export(book, tmp_path):
+    from autograder.exports import SHEET_COLUMNS
+
     out = tmp_path / "grades.csv"
     invoke(export, A, "--db", book["url"], "--format", "csv", "-o", str(out))
     table = list(csv.reader(io.StringIO(out.read_text())))
-    assert table[0] == ["student", *UNITS, "total"]
-    body = {row[0]: row[1:] for row in table[1:]}
+    assert table[0] == ["student", *UNITS, *SHEET_COLUMNS]
+    body = {row[0]: dict(zip(table[0][1:], row[1:])) for row in table[1:]}
     assert list(body) == ["alice", "bob", "carol", "eve", "mallory"]
-    assert body["bob"] == ["1", "1", "1", "1", "1", "1", "0", "0", "6"]
-    assert body["carol"] == ["1", "1", "1", "1", "0", "1", "1", "1", "7"]
-    assert body["eve"][-1] == "0"
-    assert {s: float(r[-1]) for s, r in body.items() if s != "eve"} == TOTALS
-    assert all(float(r[-1]) == sum(map(float, r[:-1])) for r in body.values())
+    assert [body["bob"][u] for u in UNITS] == ["1", "1", "1", "1", "1", "1", "0", "0"]
+    assert [body["carol"][u] for u in UNITS] == ["1", "1", "1", "1", "0", "1", "1", "1"]
+    # a grader failure has no final score (not a zero) and says so
+    assert body["eve"]["final_score"] == "" and body["eve"]["status"] == "error"
+    assert {s: float(r["final_score"]) for s, r in body.items() if s != "eve"} == TOTALS
+    for student, row in body.items():
+        assert row["max_points"] == "8" and row["late_penalty"] == "0" and row["overrides"] == "0"
+        assert float(row["raw_score"]) == sum(map(float, (row[u] for u in UNITS)))
+        if student != "eve":  # no timestamp.txt in a flat folder: the file's time, said so
+            assert row["submitted_at"].endswith(" UTC") and row["submitted_at_source"] == "file mtime"
     # without -o: standard output
     assert invoke(export, A, "--db", book["url"], "--format", "csv").output == out.read_text()
 
@@ -164,12 +171,13 @@ def test_feedback_pages_are_complete_and_escaped(pages):
     assert "&lt;img src=x onerror=" in mallory                  # her error message, escaped
     assert "Total: 1 / 8" in mallory
     assert "could not be graded: MemoryError: boom" in (pages / "students" / "eve.html").read_text()
-    # the class report: three embedded PNG plots and the grouped failure reasons
-    for plot in ("plot-histogram", "plot-pass-rates", "plot-reasons"):
+    # the class report: two embedded PNG plots and the failure reasons grouped by root cause
+    for plot in ("plot-histogram", "plot-pass-rates"):
         start = index.index(f'id="{plot}"')
         src = index[start:].split('src="data:image/png;base64,', 1)[1].split('"', 1)[0]
         assert base64.b64decode(src).startswith(b"\x89PNG\r\n\x1a\n")
     assert "lstm_backward is not defined in the submission." in index
+    assert 'id="reasons-chart"' in index and '<li data-unit="lstm_backward">' in index
     assert "<script" not in index
 
 
@@ -209,7 +217,7 @@ def test_feedback_renders_in_headless_chromium(pages, tmp_path):
 
     dom = dump_dom(browser, pages / "index.html", tmp_path / "profile")
     assert "Class report" in dom
-    for plot in ("plot-histogram", "plot-pass-rates", "plot-reasons"):
+    for plot in ("plot-histogram", "plot-pass-rates", "reasons-chart"):
         assert f'id="{plot}"' in dom
     for student in ["alice", "bob", "carol", "eve", "mallory"]:
         assert f'data-student="{student}"' in dom

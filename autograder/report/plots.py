@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import base64
 import io
-import textwrap
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-ACCENT, MUTED = "#2b6cb0", "#c53030"
+ACCENT = "#2b6cb0"
 
 
 def _png(fig: Figure) -> str:
@@ -45,18 +44,4 @@ def pass_rates(units: list[str], rates: list[float]) -> str:
     ax.set_title("Pass rate per unit")
     for y, r in zip(positions, rates):
         ax.text(min(100 * r + 1, 92), y, f"{100 * r:.0f}%", va="center", fontsize=8)
-    return _png(fig)
-
-
-def failure_reasons(rows: list[tuple[str, str, int]]) -> str:
-    """rows: (unit, reason, count), most common first."""
-    labels = [textwrap.shorten(f"{unit}: {reason}", 70, placeholder="…") for unit, reason, _ in rows]
-    fig = Figure(figsize=(8.0, 0.45 * max(1, len(rows)) + 1.0))
-    ax = fig.add_subplot()
-    positions = list(range(len(rows)))[::-1]
-    ax.barh(positions, [count for _, _, count in rows], color=MUTED)
-    ax.set_yticks(positions, labels=labels, fontsize=8)
-    ax.set_xlabel("students")
-    ax.set_title("Most common failure reasons")
-    ax.xaxis.get_major_locator().set_params(integer=True)
     return _png(fig)
