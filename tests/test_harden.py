@@ -156,7 +156,8 @@ def test_many_broken_definitions_give_a_bounded_result(tmp_path, count):
     path = tmp_path / "fragments.py"
     path.write_text(solution_source(A) + "\n" + "def broken(:\n    pass\n" * count)
     result = _cli_grade(path)
-    notes = result["output"].splitlines()
+    # the setup's own notes (a container's root lists its sandbox fallbacks) are not the submission's
+    notes = [line for line in result["output"].splitlines() if "Sandbox fallback" not in line]
     assert len(notes) <= 25, len(notes)
     if count == 100_000:  # 2 MB of source: over the cap
         assert result["score"] == 0 and "of code" in result["output"]
@@ -211,8 +212,13 @@ import json, os, pickle
 import numpy as np
 
 def rnn_cell_forward(xt, a_prev, parameters):
-    with open("/tmp/captured.pkl" if os.path.isdir("/tmp") else "captured.pkl", "ab") as f:
-        pickle.dump((xt, a_prev, parameters), f)
+    for name in ("/tmp/captured.pkl", "captured.pkl"):  # /tmp where it is writable, else scratch
+        try:
+            with open(name, "ab") as f:
+                pickle.dump((xt, a_prev, parameters), f)
+            break
+        except OSError:
+            pass
     return _honest_rnn_cell_forward(xt, a_prev, parameters)
 
 def _captured():

@@ -1,4 +1,5 @@
-"""Every hostile test of test_sandbox_adversarial.py, and the bundled example class, in
+"""Every hostile test of test_sandbox_adversarial.py and every attack of test_harden.py on the
+grading process, and the bundled example class, in
 each setup an instructor grades in: as an ordinary user (user namespaces), as a
 container's root (Docker's capabilities and seccomp profile: Landlock, no namespaces),
 with the package installed into a venv under /tmp, and as an ordinary user on a host
@@ -25,6 +26,10 @@ from setups.run import NOBODY, command
 
 PROJECT = Path(__file__).resolve().parent.parent
 HOSTILE = "tests/test_sandbox_adversarial.py"
+# the grading process against its students (issue 11's attacks), in every setup too; the
+# variants with the sandbox switched off say nothing about a setup and are left out here
+HARDEN = "tests/test_harden.py"
+HARDEN_HERE = ["-k", "not harden-off"]
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux") or os.geteuid() != 0 or not shutil.which("setpriv")
@@ -106,10 +111,10 @@ def test_every_hostile_test_passes_in_each_setup(setup, place, request):
     if why := _can_make(setup):
         pytest.skip(why)
     venv_python = request.getfixturevalue("venv") if setup == "under-tmp" else None
-    tests = str(place / "checkout" / HOSTILE)
+    tests = [str(place / "checkout" / HOSTILE), str(place / "checkout" / HARDEN), *HARDEN_HERE]
     pytest_args = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "-rf",
                    "-W", "ignore::pytest.PytestUnraisableExceptionWarning"]
-    run = _run(setup, place, pytest_args + [tests], venv_python)
+    run = _run(setup, place, pytest_args + tests, venv_python)
     tail = (run.stdout + run.stderr)[-6000:]
     failed = [line.split()[1] for line in run.stdout.splitlines() if line.startswith("FAILED ")]
     if run.returncode and failed and len(failed) <= 2:
