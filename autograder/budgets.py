@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass
 
 from autograder.sandbox.limits import DEFAULTS
+from autograder.submission import parse_tree
 
 UNIT_FACTOR = DEFAULTS["unit_factor"]                # x the reference's CPU on the same cases
 UNIT_FLOOR_SECONDS = DEFAULTS["unit_floor_seconds"]  # never less: plain-Python loops, a loaded machine
@@ -113,7 +114,7 @@ def _cheap(expr: ast.expr) -> bool:
 @functools.lru_cache(maxsize=256)  # cells repeat across a class (test cells, imports)
 def _defines_only(source: str) -> bool:
     try:
-        tree = ast.parse(source)
+        tree = parse_tree(source)  # the slice parsed most cells already (this submission's or another's)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return all(_only_defines(node) for node in tree.body)
