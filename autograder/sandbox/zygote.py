@@ -214,7 +214,7 @@ def run_init(sock, config: dict, plan: dict, report: limits.Report, flags: int, 
                 report.on(f"fresh scratch working directory {scratch} on the host")
         else:
             report.on(f"fresh scratch working directory {scratch}")
-        holder = os.fork()
+        holder = limits.fork()
         if holder == 0:
             limits.set_name("rnng-holder")
             keep = sock.fileno()
@@ -266,7 +266,7 @@ def start_in_new_pid_namespace(fds, request: dict, plan: dict, pid_read: int, wa
             why = ""
         except OSError as exc:
             why = str(exc)
-    child = os.fork()
+    child = limits.fork()
     if child == 0:
         start_init(fds[0], fds[1], request, plan, wanted and not why, why, pid_read)
         os._exit(1)
@@ -343,7 +343,7 @@ def main() -> None:
                 why = namespaces.before_fork() if namespaces else "no /proc/self/ns/pid"
                 new_namespace = not why
             pid_read, pid_write = os.pipe()
-            pid = os.fork()
+            pid = limits.fork()
             if pid == 0:
                 try:
                     control.close()
