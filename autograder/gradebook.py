@@ -478,10 +478,18 @@ class Gradebook:
         ids = []
         with self.engine.begin() as conn:
             if conn.dialect.name in _upsert_dialects:
-                # One statement per submission, atomic against a concurrent grader: the row
-                # (and its id) stays, its fields and unit rows are replaced.
+                # An upsert, atomic against a concurrent grader: the row (and its id) stays, its
+                # fields and unit rows are replaced. Rows of the same columns go in one
+                # executemany (SQLAlchemy sends them as multi-row INSERTs); the ids come back
+                # with their student, in whatever order.
+                by_columns: dict[tuple, list[dict]] = {}
                 for row, _ in prepared:
-                    ids.append(conn.execute(self._upsert(conn.dialect.name, tuple(row)), row).scalar_one())
+                    by_columns.setdefault(tuple(row), []).append(row)
+                id_of = {}
+                for columns, rows in by_columns.items():
+                    returned = conn.execute(self._upsert(conn.dialect.name, columns), rows)
+                    id_of.update(((r.assignment, r.student), r.id) for r in returned)
+                ids = [id_of[row["assignment"], row["student"]] for row, _ in prepared]
                 conn.execute(self._statement("delete_units"), {"ids": ids})
             else:
                 # Elsewhere: the old grading's unit rows go with it by ON DELETE CASCADE.
@@ -504,7 +512,7 @@ class Gradebook:
             stmt = stmt.on_conflict_do_update(
                 index_elements=[submissions.c.assignment, submissions.c.student],
                 set_={k: stmt.excluded[k] for k in columns if k not in ("assignment", "student")},
-            ).returning(submissions.c.id)
+            ).returning(submissions.c.assignment, submissions.c.student, submissions.c.id)
             self._statements[key] = stmt
         return stmt
 
