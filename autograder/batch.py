@@ -344,6 +344,7 @@ class LocalExecutor:
 
     chunk_seconds = 0.02
     max_chunk = 64
+    max_inflight = 256   # submissions handed out at most: each holds a claim (PostgreSQL's lock table is finite)
 
     def __init__(self, assignment: str, workers: int, config: dict | None = None, mp_context=None):
         import multiprocessing
@@ -400,7 +401,8 @@ class LocalExecutor:
                         outcomes = [failure(payload, traceback.format_exc(limit=5)) for payload in batch]
                     arrived += zip(batch, outcomes)
                     spent = sum(o.get("wall", 0.0) for o in outcomes) / max(1, len(outcomes))
-                    chunk = max(1, min(self.max_chunk, int(self.chunk_seconds / max(spent, 1e-6))))
+                    chunk = max(1, min(self.max_chunk, self.max_inflight // (2 * self.workers),
+                                       int(self.chunk_seconds / max(spent, 1e-6))))
                 if lost:
                     lost += [(p, alone) for batch, alone in inflight.values() for p in batch]  # all failing with the pool
                     inflight.clear()
