@@ -363,25 +363,44 @@ class LocalExecutor:
         queue = iter(payloads)
         exhausted = False
         suspects: collections.deque = collections.deque()
+        returned: collections.deque = collections.deque()  # refused by a pool that had just broken: again
         inflight: dict = {}  # future -> (payloads, alone)
         pool = None
         chunk = 1            # submissions per task, from the measured cost of the last chunks
         try:
-            while suspects or inflight or not exhausted:
+            while suspects or inflight or returned or not exhausted:
                 if suspects:
                     if not inflight:
                         payload = suspects.popleft()
                         pool = pool or self._pool()
-                        inflight[pool.submit(grade_payloads, self.assignment, [payload], self.config)] = ([payload], True)
+                        try:
+                            inflight[pool.submit(grade_payloads, self.assignment, [payload], self.config)] = \
+                                ([payload], True)
+                        except BrokenProcessPool:   # broke while idle: a new pool
+                            suspects.appendleft(payload)
+                            pool.shutdown(wait=False, cancel_futures=True)
+                            pool = None
                 else:
-                    while not exhausted and len(inflight) < 2 * self.workers:
-                        batch = list(itertools.islice(queue, chunk))
-                        if len(batch) < chunk:
-                            exhausted = True
+                    while (returned or not exhausted) and len(inflight) < 2 * self.workers:
+                        batch = [returned.popleft() for _ in range(min(chunk, len(returned)))]
+                        if len(batch) < chunk and not exhausted:
+                            more = list(itertools.islice(queue, chunk - len(batch)))
+                            exhausted = len(more) < chunk - len(batch)
+                            batch += more
                         if not batch:
                             break
                         pool = pool or self._pool()
-                        inflight[pool.submit(grade_payloads, self.assignment, batch, self.config)] = (batch, False)
+                        try:
+                            inflight[pool.submit(grade_payloads, self.assignment, batch, self.config)] = (batch, False)
+                        except BrokenProcessPool:
+                            # a worker died since the last results: these never ran; the
+                            # tasks in flight will report the break (or, none, a new pool)
+                            returned.extendleft(reversed(batch))
+                            if not inflight:
+                                pool.shutdown(wait=False, cancel_futures=True)
+                                pool = None
+                                continue
+                            break
                 if not inflight:
                     continue
                 done = [f for f in inflight if f.done()]

@@ -590,3 +590,33 @@ def test_cheap_submissions_go_out_in_chunks_and_a_dying_worker_costs_only_its_ow
     assert all(r[3] == 1.0 and r[4] == "graded" for s, r in recorded.items() if s != "s150")
     chunks = [int(n) for n in sizes.read_text().split()]
     assert max(chunks) > 1, chunks   # cheap submissions travel several per round trip
+
+
+def test_submissions_refused_by_a_pool_that_just_broke_are_handed_out_again(tmp_path, monkeypatch):
+    """A worker can die between two hand-outs: the pool then refuses new tasks before any
+    task in flight reports the break. What it refused never ran: handed out again, not lost."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    calls, refused = [], []
+
+    class Refusing(ProcessPoolExecutor):
+        def submit(self, *args, **kwargs):
+            calls.append(1)
+            if len(calls) in (1, 4):   # the first (nothing in flight yet), then one with tasks in flight
+                refused.append(len(calls))
+                raise BrokenProcessPool("a child process terminated abruptly")
+            return super().submit(*args, **kwargs)
+
+    monkeypatch.setattr(batch, "worker_grader", lambda assignment, config=None: _FreeGrader())
+    monkeypatch.setattr(batch.LocalExecutor, "_pool", lambda self: Refusing(1, mp_context=self.context))
+    payloads = []
+    for i in range(40):
+        (tmp_path / f"s{i:02d}.py").write_text(f"x = {i}\n")
+        payloads.append({"student": f"s{i:02d}", "source": f"s{i:02d}.py", "paths": [str(tmp_path / f"s{i:02d}.py")],
+                         "hash": "", "notes": []})
+    executor = batch.LocalExecutor(A, 1, mp_context=multiprocessing.get_context("fork"))
+    results = [item for item in executor.run(payloads) if item is not batch.IDLE]
+    assert sorted(p["student"] for p, _ in results) == [p["student"] for p in payloads]   # each once
+    assert all(outcome["ok"] for _, outcome in results)
+    assert refused == [1, 4]
