@@ -30,8 +30,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if "autograder" not in os.environ.get("PYTHONPATH", "") and not any(Path(p, "autograder").is_dir()
-                                                                    for p in os.environ.get("PYTHONPATH", "").split(":") if p):
+if not os.environ.get("PYTHONPATH"):   # else the engine on PYTHONPATH is measured
     sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))   # postgres_server
 
