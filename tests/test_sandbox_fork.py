@@ -1,6 +1,11 @@
-"""limits.fork: the sandbox's own fork(2), without CPython's at-fork bookkeeping."""
+"""limits.fork: the sandbox's own fork(2), without CPython's at-fork bookkeeping.
+
+Each test runs in a child of its own: a pytest-xdist worker has more than one thread
+(limits.fork then takes os.fork), and a fork that returned twice inside the worker itself
+would make a second pytest worker. Everything forked here ends with os._exit."""
 import os
 import resource
+import sys
 import threading
 
 import pytest
@@ -9,7 +14,8 @@ from autograder.sandbox import limits
 
 
 def _in_child(body) -> int:
-    """Run body() in an ordinary child; its exit status (0: body returned True)."""
+    """Run body() in an ordinary, single-threaded child; its exit status (0: body
+    returned True). Any process body forks ends here too."""
     pid = os.fork()
     if pid == 0:
         code = 1
@@ -21,17 +27,17 @@ def _in_child(body) -> int:
 
 
 def test_fork_makes_a_child_that_runs_on_and_exits():
-    read_fd, write_fd = os.pipe()
-    pid = limits.fork()
-    if pid == 0:
-        os.close(read_fd)
-        os.write(write_fd, str(os.getpid()).encode())
-        os._exit(7)
-    os.close(write_fd)
-    said = os.read(read_fd, 32)
-    os.close(read_fd)
-    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 7
-    assert int(said) == pid != os.getpid()
+    def body():
+        assert len(sys._current_frames()) == 1  # the raw fork's case
+        read_fd, write_fd = os.pipe()
+        pid = limits.fork()
+        if pid == 0:
+            os.write(write_fd, str(os.getpid()).encode())
+            os._exit(7)
+        os.close(write_fd)
+        said = os.read(read_fd, 32)
+        return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 7 and int(said) == pid != os.getpid()
+    assert _in_child(body) == 0
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to take a uid of its own")
@@ -47,21 +53,28 @@ def test_a_fork_refused_by_rlimit_nproc_is_blocking_io_error_which_fork_retry_wa
     assert _in_child(body) == 0
 
 
-def test_with_a_second_thread_the_ordinary_os_fork_is_used(monkeypatch):
+def test_with_a_second_thread_the_ordinary_os_fork_is_used():
     class Refuse:
         def fork(self):
-            raise AssertionError("the raw fork was used in a process with two threads")
-    monkeypatch.setattr(limits, "_pylibc", Refuse())
-    stop = threading.Event()
-    thread = threading.Thread(target=stop.wait)
-    thread.start()
-    try:
-        pid = limits.fork()
-        if pid == 0:
-            os._exit(3)
-        assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 3
-    finally:
-        stop.set()
-        thread.join()
-    with pytest.raises(AssertionError):  # and with one thread, the raw one
-        limits.fork()
+            raise AssertionError("the raw fork was used")
+
+    def body():
+        limits._pylibc = Refuse()
+        stop = threading.Event()
+        thread = threading.Thread(target=stop.wait)
+        thread.start()
+        try:
+            pid = limits.fork()  # two threads: os.fork
+            if pid == 0:
+                os._exit(3)
+            if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 3:
+                return False
+        finally:
+            stop.set()
+            thread.join()
+        try:
+            limits.fork()  # one thread: the raw fork
+        except AssertionError:
+            return True
+        return False
+    assert _in_child(body) == 0
