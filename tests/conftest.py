@@ -10,6 +10,7 @@ os.environ.setdefault("RNNGRADE_COURSE", str(Path(__file__).resolve().parent.par
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, which a child pytest may not load
 def pytest_xdist_auto_num_workers(config):
     """`-n auto` (pyproject's addopts): two workers per core. Much of this suite waits on
     time limits and on other processes (the hostile files in each sandbox setup, nbgrader,
