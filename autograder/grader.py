@@ -83,7 +83,8 @@ class PreparedUnit:
     own: PackedUnit | None = None        # what the student side receives, encoded once
     reference: PackedUnit | None = None  # the same for reference mode
     reference_cpu: float | None = None   # the reference's CPU on all the cases (autograder.budgets)
-    reference_mode_cost: tuple | None = None  # the same in reference mode: (CPU, round trips)
+    reference_mode_cost: budgets.ServedCost | None = None  # the same in reference mode
+    own_forward: PackedUnit | None = None  # the own one, for fair-credit mode own_forward (Grader._with_budget)
 
 
 def prepare(assignment_id: str) -> tuple[Assignment, dict, list]:
@@ -140,23 +141,27 @@ def _reference_cpu(definitions: dict, spec: dict, cases: list) -> float:
 
 
 def _reference_mode_cost(assignment_id: str, helpers: dict, reference, unit: Unit, spec: dict,
-                         inputs: list) -> tuple | None:
-    """(CPU, round trips) of a unit's cases in reference mode, played here with the
-    reference's own unit: its calls to the units it depends on go through the same
-    proxies and ReferenceServer as the sandbox's, each message encoded and decoded (the
-    round trips' latency is not CPU; budgets.unit_budget allows for it separately)."""
+                         inputs: list) -> budgets.ServedCost | None:
+    """The CPU of a unit's cases in reference mode, played here with the reference's own
+    unit: its calls to the units it depends on go through the same proxies and
+    ReferenceServer as the sandbox's, each message encoded and decoded. The part spent
+    in those calls (encoding both ways, the reference units) is measured apart: it is
+    the grader's code, not a student's, and budgets.unit_budget allows for it per call
+    (with the round trips' latency, which is not CPU)."""
     if not unit.has_reference_mode:
         return None
     from autograder.sandbox import runtime  # the student side's proxies, run here on the reference
 
     server = ReferenceServer(reference, unit.calls)
-    trips = [0]
+    trips, served = [0], [0.0]
 
     class Channel:
         def ask(self, message: dict, full: bool = False):
             trips[0] += 1
+            started = time.process_time()
             reply = server(decode(encode(message)))
             reply = decode(reply) if isinstance(reply, bytes) else reply
+            served[0] += time.process_time() - started
             if "error" in reply:
                 raise RuntimeError(reply["error"])
             return reply if full else reply.get("value")
@@ -170,15 +175,19 @@ def _reference_mode_cost(assignment_id: str, helpers: dict, reference, unit: Uni
     cases = [_roundtrip(i) for i in inputs]
 
     def run_all():
-        trips[0] = 0
+        trips[0], served[0] = 0, 0.0
         for case_inputs in cases:
             run_case(dict(namespace), spec, case_inputs)
+    best = None
     try:
         with quiet():
-            cpu = budgets.measure(run_all)
+            for _ in range(budgets.REPEATS):  # the least of a few runs, as budgets.measure
+                cpu = budgets.measure(run_all, repeats=1)
+                if best is None or cpu < best.cpu:
+                    best = budgets.ServedCost(cpu, trips[0], min(served[0], cpu))
     except Exception:  # the configured limit then (budgets.unit_budget with no cost)
         return None
-    return cpu, trips[0]
+    return best
 
 
 def quiet():
@@ -551,9 +560,16 @@ class Grader:
         own = budgets.unit_budget(prepared.reference_cpu, self.config)
         ref = (budgets.unit_budget(prepared.reference_cpu, self.config, prepared.reference_mode_cost)
                if prepared.reference_mode_cost else budgets.unit_budget(None, self.config))
+        packed_own = dataclasses.replace(prepared.own, seconds=own.seconds, why=own.why)
+        # own_forward mode serves the step units (the forward's calls) and the backward's:
+        # its calls earn time as reference mode's do
+        own_forward = dataclasses.replace(packed_own, per_call=ref.per_call, most=max(ref.most, own.seconds),
+                                          why=f"{own.why}, plus {ref.per_call * 1000:.1f} ms for each call it makes "
+                                              "to the grading process") if ref.per_call else packed_own
         return dataclasses.replace(
-            prepared, own=dataclasses.replace(prepared.own, seconds=own.seconds, why=own.why),
-            reference=dataclasses.replace(prepared.reference, seconds=ref.seconds, why=ref.why))
+            prepared, own=packed_own, own_forward=own_forward,
+            reference=dataclasses.replace(prepared.reference, seconds=ref.seconds, why=ref.why,
+                                          per_call=ref.per_call, most=ref.most))
 
     def close(self):
         if self._own_zygote:
@@ -684,7 +700,7 @@ class Grader:
         unit = prepared.unit
         served = {"own": (), "reference": unit.calls,
                   "own_forward": self.assignment.own_forward_calls(unit)}[mode]
-        packed = prepared.reference if mode == "reference" else prepared.own
+        packed = {"own": prepared.own, "reference": prepared.reference, "own_forward": prepared.own_forward}[mode]
         substitute = {n: ("class" if isinstance(getattr(self.reference, n), type) else "function") for n in served}
         limits = None
         if mode != "own":
