@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -157,6 +158,7 @@ def main() -> None:
             if a[:2] != b[:2] or a[2] != b[2]:
                 differ.append((Path(path).name, a[0], b[1:3], a[1:3]))
     print(f"verdicts (score, mode) that differ between old and new: {len(differ)}", *differ[:10], sep="\n  ")
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":
