@@ -1,5 +1,6 @@
 """Course-scale autograding: find the submissions, grade what is missing on local worker
-processes or on a Dask cluster, record each result in the gradebook as it arrives.
+processes or on a Dask cluster, record the results in the gradebook as they arrive (those that
+arrive together in one transaction).
 
     discover()        SUBMISSIONS → (layout, [Entry]): nbgrader's `<student>/<assignment>/<assignment>.ipynb`
                       (the released notebook's name; other files are noted, not graded)
@@ -25,6 +26,7 @@ from __future__ import annotations
 import atexit
 import collections
 import dataclasses
+import itertools
 import os
 import socket
 import statistics
@@ -283,6 +285,12 @@ def grade_payload(assignment: str, payload: dict, config: dict | None = None) ->
     return out
 
 
+def grade_payloads(assignment: str, payloads: list[dict], config: dict | None = None) -> list[dict]:
+    """Grade a chunk of submissions in a worker, one after the other: one round trip to the
+    coordinator for all of them (see LocalExecutor)."""
+    return [grade_payload(assignment, payload, config) for payload in payloads]
+
+
 def _watch_parent(parent: int) -> None:
     while True:
         time.sleep(0.5)
@@ -307,6 +315,12 @@ def failure(payload: dict, reason: str) -> dict:
     return {"student": payload["student"], "ok": False, "error": reason, "wall": 0.0, "worker": ""}
 
 
+# Every executor's run() yields (payload, outcome) pairs as results arrive, and IDLE when
+# nothing more is ready and it is about to wait: the coordinator then commits the results
+# it holds (autograde's Recorder), so no result waits on a slow one for its commit.
+IDLE = None
+
+
 class InlineExecutor:
     """Grade in this process, one by one (`--workers 0`: for debugging)."""
     description = "this process"
@@ -314,15 +328,23 @@ class InlineExecutor:
     def __init__(self, assignment: str, config: dict | None = None):
         self.assignment, self.config = assignment, config
 
-    def run(self, payloads: Iterable[dict]) -> Iterator[tuple[dict, dict]]:
+    def run(self, payloads: Iterable[dict]) -> Iterator[tuple[dict, dict] | None]:
         for payload in payloads:
             yield payload, grade_payload(self.assignment, payload, self.config)
+            yield IDLE   # the next grading holds this process: commit first
 
 
 class LocalExecutor:
-    """N worker processes, each with its own Grader. At most N+1 submissions are in flight;
-    if a worker dies, the submissions that were in flight are graded again one at a time,
-    so only the one that kills its worker is recorded as a failure."""
+    """N worker processes, each with its own Grader. Submissions go out in chunks sized so
+    that a chunk takes a worker about `chunk_seconds` (one per task for real notebooks,
+    dozens when grading costs next to nothing: each task is a round trip through the pool);
+    up to two chunks per worker are in flight, so a worker never waits for the coordinator.
+    If a worker dies, every submission in flight is graded again one at a time, so only the
+    one that kills its worker is recorded as a failure."""
+
+    chunk_seconds = 0.02
+    max_chunk = 64
+    max_inflight = 256   # submissions handed out at most: each holds a claim (PostgreSQL's lock table is finite)
 
     def __init__(self, assignment: str, workers: int, config: dict | None = None, mp_context=None):
         import multiprocessing
@@ -335,51 +357,83 @@ class LocalExecutor:
         return ProcessPoolExecutor(self.workers, mp_context=self.context, initializer=_init_local_worker,
                                    initargs=(self.assignment, self.config, os.getpid()))
 
-    def run(self, payloads: Iterable[dict]) -> Iterator[tuple[dict, dict]]:
-        # Pulled one by one, as a worker frees up: the batch claims a submission only when
-        # it is about to be graded, so a second batch on the same gradebook can share the work.
+    def run(self, payloads: Iterable[dict]) -> Iterator[tuple[dict, dict] | None]:
+        # Pulled as workers free up: the batch claims a submission only shortly before it is
+        # graded, so a second batch on the same gradebook can share the work.
         queue = iter(payloads)
         exhausted = False
         suspects: collections.deque = collections.deque()
-        inflight: dict = {}  # future -> (payload, alone)
+        returned: collections.deque = collections.deque()  # refused by a pool that had just broken: again
+        inflight: dict = {}  # future -> (payloads, alone)
         pool = None
+        chunk = 1            # submissions per task, from the measured cost of the last chunks
         try:
-            while suspects or inflight or not exhausted:
+            while suspects or inflight or returned or not exhausted:
                 if suspects:
                     if not inflight:
                         payload = suspects.popleft()
                         pool = pool or self._pool()
-                        inflight[pool.submit(grade_payload, self.assignment, payload, self.config)] = (payload, True)
+                        try:
+                            inflight[pool.submit(grade_payloads, self.assignment, [payload], self.config)] = \
+                                ([payload], True)
+                        except BrokenProcessPool:   # broke while idle: a new pool
+                            suspects.appendleft(payload)
+                            pool.shutdown(wait=False, cancel_futures=True)
+                            pool = None
                 else:
-                    while not exhausted and len(inflight) <= self.workers:
-                        payload = next(queue, None)
-                        if payload is None:
-                            exhausted = True
+                    while (returned or not exhausted) and len(inflight) < 2 * self.workers:
+                        batch = [returned.popleft() for _ in range(min(chunk, len(returned)))]
+                        if len(batch) < chunk and not exhausted:
+                            more = list(itertools.islice(queue, chunk - len(batch)))
+                            exhausted = len(more) < chunk - len(batch)
+                            batch += more
+                        if not batch:
                             break
                         pool = pool or self._pool()
-                        inflight[pool.submit(grade_payload, self.assignment, payload, self.config)] = (payload, False)
+                        try:
+                            inflight[pool.submit(grade_payloads, self.assignment, batch, self.config)] = (batch, False)
+                        except BrokenProcessPool:
+                            # a worker died since the last results: these never ran; the
+                            # tasks in flight will report the break (or, none, a new pool)
+                            returned.extendleft(reversed(batch))
+                            if not inflight:
+                                pool.shutdown(wait=False, cancel_futures=True)
+                                pool = None
+                                continue
+                            break
                 if not inflight:
                     continue
-                done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
+                done = [f for f in inflight if f.done()]
+                if not done:
+                    yield IDLE
+                    done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
                 lost = []  # (payload, alone) of the tasks the dead worker took down with the pool
+                arrived = []
                 for future in done:
-                    payload, alone = inflight.pop(future)
+                    batch, alone = inflight.pop(future)
                     try:
-                        yield payload, future.result()
+                        outcomes = future.result()
                     except BrokenProcessPool:
-                        lost.append((payload, alone))
+                        lost += [(payload, alone) for payload in batch]
+                        continue
                     except Exception:
-                        yield payload, failure(payload, traceback.format_exc(limit=5))
+                        outcomes = [failure(payload, traceback.format_exc(limit=5)) for payload in batch]
+                    arrived += zip(batch, outcomes)
+                    spent = sum(o.get("wall", 0.0) for o in outcomes) / max(1, len(outcomes))
+                    chunk = max(1, min(self.max_chunk, self.max_inflight // (2 * self.workers),
+                                       int(self.chunk_seconds / max(spent, 1e-6))))
                 if lost:
-                    lost += inflight.values()  # they are all failing with the pool
+                    lost += [(p, alone) for batch, alone in inflight.values() for p in batch]  # all failing with the pool
                     inflight.clear()
                     for payload, alone in lost:
                         if alone:
-                            yield payload, failure(payload, "the worker process died while grading this submission")
+                            arrived.append((payload, failure(payload, "the worker process died while grading "
+                                                                      "this submission")))
                         else:
                             suspects.append(payload)
                     pool.shutdown(wait=False, cancel_futures=True)
                     pool = None
+                yield from arrived
         finally:
             if pool is not None:
                 if inflight:  # stopped early (Ctrl-C): the submissions being graded are not waited for
@@ -411,7 +465,7 @@ class DaskExecutor:
         self.assignment, self.address, self.config = assignment, address, config
         self.description = f"Dask cluster at {address}"
 
-    def run(self, payloads: Iterable[dict]) -> Iterator[tuple[dict, dict]]:
+    def run(self, payloads: Iterable[dict]) -> Iterator[tuple[dict, dict] | None]:
         import uuid
 
         from dask.distributed import Client, as_completed
@@ -447,7 +501,10 @@ class DaskExecutor:
 
             try:
                 yield from top_up()
-                for future in finished:   # also yields the futures added meanwhile
+                while not finished.is_empty():   # also the futures added meanwhile
+                    if not finished.has_ready():
+                        yield IDLE
+                    future = next(finished)
                     payload = futures.pop(future)
                     try:
                         yield payload, future.result()
@@ -511,6 +568,45 @@ class Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+# --------------------------------------------------------------------------- recording
+
+CLAIM_GROUP = 8   # submissions claimed (and checked against the gradebook) per round trip
+
+
+class Recorder:
+    """Results waiting for their commit. Several results are committed in one transaction
+    (Gradebook.record_many), when the executor has nothing more ready (IDLE), when
+    `max_waiting` are waiting, or when the oldest has waited `max_delay` seconds. A run
+    killed outright loses at most the results not yet committed, and those are graded again
+    on the next run: their claims are released only after the commit, so no other grader
+    sees them unclaimed and unrecorded."""
+
+    max_waiting = 64
+    max_delay = 0.01
+
+    def __init__(self, book: Gradebook, claims, assignment: str, committed: Callable[[dict], None]):
+        self.book, self.claims, self.assignment, self.committed = book, claims, assignment, committed
+        self.waiting: list[dict] = []
+        self.oldest = 0.0
+
+    def add(self, record: dict) -> None:
+        if not self.waiting:
+            self.oldest = time.monotonic()
+        self.waiting.append(record)
+        if len(self.waiting) >= self.max_waiting or time.monotonic() - self.oldest >= self.max_delay:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.waiting:
+            return
+        records = self.waiting
+        self.book.record_many(records)
+        self.waiting = []   # after the commit: an interrupted commit is tried again
+        self.claims.release_many(self.assignment, [r["student"] for r in records])
+        for record in records:
+            self.committed(record)
 
 
 # --------------------------------------------------------------------------- driver
@@ -612,7 +708,7 @@ def autograde(assignment: str, submissions: str | Path, db: str = DEFAULT_DB, *,
               progress: str = "auto", mp_context=None, students: Iterable[str] = (),
               deadlines=None, on_recorded: Callable[[str, int], None] | None = None) -> BatchSummary:
     """Grade every submission of SUBMISSIONS that the gradebook lacks (or that changed),
-    recording each in its own transaction as soon as its result arrives. Safe to run
+    recording results as they arrive (those that arrive together in one transaction: Recorder). Safe to run
     several at once on one gradebook: each submission is graded by one of them. `students`
     (as nbgrader's --student): grade only these, changed or not; the others are left alone.
     `deadlines` (autograder.deadlines.DeadlineSettings; default: ./rnngrade.toml's): every
@@ -667,54 +763,64 @@ def autograde(assignment: str, submissions: str | Path, db: str = DEFAULT_DB, *,
 
         bar = Progress(summary.to_grade, assignment, progress)
 
-        def record(payload: dict, outcome: dict) -> None:
+        def outcome_record(payload: dict, outcome: dict) -> dict:
             ok = outcome.get("ok", False)
             error = None if ok else outcome.get("error", "unknown error")
             if ok and outcome.get("fingerprint") != fingerprint:
                 ok, error = False, (f"the worker's grader or assignment differs from this one (worker "
                                     f"fingerprint {outcome.get('fingerprint')}, expected {fingerprint})")
-            book.record(assignment=assignment, student=payload["student"], source=payload["source"],
+            return dict(assignment=assignment, student=payload["student"], source=payload["source"],
                         content_hash=payload["hash"], fingerprint=fingerprint, run_id=summary.run_id,
                         result=outcome.get("result") if ok else None, error=error,
                         units_on_error=units_on_error, wall_time=outcome.get("wall", 0.0),
                         worker=outcome.get("worker", ""), lateness=late.get(payload["student"]))
-            claims.release(assignment, payload["student"])  # after the commit: no moment unclaimed and unrecorded
+
+        def committed(record: dict) -> None:
+            student, ok = record["student"], record["error"] is None
             if ok:
                 summary.graded += 1
             else:
-                summary.failures.append((payload["student"], error))
-            bar.update(payload["student"], ok)
+                summary.failures.append((student, record["error"]))
+            bar.update(student, ok)
             if on_recorded is not None:
-                on_recorded(payload["student"], summary.graded + len(summary.failures))
+                on_recorded(student, summary.graded + len(summary.failures))
+
+        recorder = Recorder(book, claims, assignment, committed)
 
         deferred: list[dict] = []   # claimed by another grader of this gradebook when we came to them
 
         def claimed(payloads: Iterable[dict]) -> Iterator[dict]:
-            """The payloads this run may grade, claimed as the executor takes them."""
-            for payload in payloads:
-                student = payload["student"]
-                if not claims.try_claim(assignment, student):
-                    deferred.append(payload)
-                elif book.recorded_meanwhile(assignment, student, recorded.get(student), payload["hash"],
-                                             fingerprint):
-                    claims.release(assignment, student)
-                    summary.by_others.append(student)
-                else:
-                    yield payload
+            """The payloads this run may grade, claimed a few at a time as the executor takes them."""
+            source = iter(payloads)
+            while group := list(itertools.islice(source, CLAIM_GROUP)):
+                mine = set(claims.try_claim_many(assignment, [p["student"] for p in group]))
+                deferred.extend(p for p in group if p["student"] not in mine)
+                ours = [p for p in group if p["student"] in mine]
+                elsewhere = book.recorded_meanwhile_many(
+                    assignment, {p["student"]: (recorded.get(p["student"]), p["hash"]) for p in ours}, fingerprint)
+                if elsewhere:
+                    claims.release_many(assignment, sorted(elsewhere))
+                    summary.by_others.extend(p["student"] for p in ours if p["student"] in elsewhere)
+                yield from (p for p in ours if p["student"] not in elsewhere)
 
         def grade(payloads: Iterable[dict]) -> None:
             results = executor.run(payloads)
             try:
-                for payload, outcome in results:
-                    record(payload, outcome)
+                for item in results:
+                    if item is IDLE:
+                        recorder.flush()
+                    else:
+                        recorder.add(outcome_record(*item))
+                recorder.flush()
             finally:
                 results.close()  # shuts the pool down, cancels what is left
 
         started = time.monotonic()
         try:
             for entry, reason in unreadable:
-                record({"student": entry.student, "source": entry.source, "hash": ""},
-                       {"ok": False, "error": reason})
+                recorder.add(outcome_record({"student": entry.student, "source": entry.source, "hash": ""},
+                                            {"ok": False, "error": reason}))
+            recorder.flush()
             if todo:
                 grade(claimed(todo))
             summary.waited_for = len(deferred)
@@ -734,6 +840,10 @@ def autograde(assignment: str, submissions: str | Path, db: str = DEFAULT_DB, *,
         except KeyboardInterrupt:
             summary.interrupted = True
         finally:
+            try:
+                recorder.flush()   # what was graded before an interruption is kept
+            except KeyboardInterrupt:
+                summary.interrupted = True
             bar.close()
             summary.elapsed = time.monotonic() - started
         book.finish_run(summary.run_id, graded=summary.graded, failed=len(summary.failures))

@@ -151,10 +151,12 @@ def load_deadlines(path: str | Path | None = None) -> DeadlineSettings:
 def submission_time(files: list[Path]) -> tuple[datetime | None, str | None]:
     """(naive UTC time, where it came from) for a submission made of `files`: nbgrader's
     timestamp.txt in their folder, else the newest file's modification time."""
-    from nbgrader.utils import parse_utc
-
     stamp = Path(files[0]).parent / TIMESTAMP if files else None
     if stamp is not None and stamp.is_file():
+        # imported only here: importing nbgrader costs about 3 s of CPU (its server
+        # extensions, nbformat's validator), paid by every run otherwise
+        from nbgrader.utils import parse_utc
+
         try:
             return parse_utc(stamp.read_text(encoding="utf-8", errors="replace").strip()), FROM_TIMESTAMP
         except (ValueError, OverflowError):

@@ -503,3 +503,120 @@ def test_a_stale_second_notebook_changes_nothing(tmp_path):
     result = outcome["result"]
     assert result["score"] == result["max_score"] == 8
     assert f"Not graded (only {A}.ipynb is): untitled.ipynb." in result["notes"]
+
+
+# --------------------------------------------------------------------------- dispatch: commits and chunks
+
+def test_results_are_committed_together_and_their_claims_released_after_the_commit(tmp_path, monkeypatch):
+    db = tmp_path / "gb.db"
+    committed = []
+    with Gradebook(db_url(db)) as book, book.claims() as claims:
+        recorder = batch.Recorder(book, claims, A, lambda record: committed.append(record["student"]))
+        recorder.max_waiting, recorder.max_delay = 3, 3600.0
+
+        def add(student):
+            assert claims.try_claim(A, student)
+            recorder.add(dict(assignment=A, student=student, source=f"{student}.py", content_hash="h",
+                              fingerprint="f", run_id=None, error="boom", units_on_error=[("u", 1.0)]))
+
+        add("s1"), add("s2")
+        assert rows(db) == {} and committed == [] and len(claims.held) == 2   # waiting: claimed, not recorded
+        add("s3")                                                             # max_waiting: one commit
+        assert sorted(rows(db)) == committed == ["s1", "s2", "s3"] and not claims.held
+
+        add("s4")
+        fail = [True]
+        original = book.record_many
+
+        def flaky(records):
+            if fail.pop() if fail else False:
+                raise KeyboardInterrupt   # interrupted during the commit
+            return original(records)
+
+        monkeypatch.setattr(book, "record_many", flaky)
+        with pytest.raises(KeyboardInterrupt):
+            recorder.flush()
+        assert "s4" not in rows(db) and len(claims.held) == 1 and committed[-1] == "s3"
+        recorder.flush()                                                      # tried again
+        assert "s4" in rows(db) and not claims.held and committed[-1] == "s4"
+
+        recorder.max_delay = 0.0                                              # no waiting at all
+        add("s5")
+        assert "s5" in rows(db) and committed[-1] == "s5"
+
+
+class _FreeGrader:
+    """Grading that costs nothing (the bench's stand-in): 1 point for every submission;
+    a submission that says so kills its worker."""
+
+    def grade_file(self, path):
+        from autograder.grader import GradingResult, UnitResult
+
+        if "dies-here" in Path(path).read_text():
+            os._exit(3)
+        return GradingResult(A, str(path), units=[UnitResult("rnn_cell_forward", 1.0, 1.0, "passed", "ok")])
+
+    def close(self):
+        pass
+
+
+_CHUNK_LOG: dict = {}
+_grade_payloads = batch.grade_payloads
+
+
+def _logged_grade_payloads(assignment, payloads, config=None):
+    """batch.grade_payloads, noting each chunk's size (module level: a task's function is pickled)."""
+    with open(_CHUNK_LOG["path"], "a") as out:
+        out.write(f"{len(payloads)}\n")
+    return _grade_payloads(assignment, payloads, config)
+
+
+def test_cheap_submissions_go_out_in_chunks_and_a_dying_worker_costs_only_its_own(tmp_path, monkeypatch):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for i in range(300):
+        (subs / f"s{i:03d}.py").write_text("# dies-here\n" if i == 150 else f"x = {i}\n")
+    sizes = tmp_path / "chunks"
+    monkeypatch.setattr(batch, "worker_grader", lambda assignment, config=None: _FreeGrader())
+    monkeypatch.setattr(batch, "grade_payloads", _logged_grade_payloads)   # forked workers inherit both
+    monkeypatch.setitem(_CHUNK_LOG, "path", sizes)
+    db = tmp_path / "gb.db"
+    summary = autograde(A, subs, db_url(db), workers=2, progress="none",
+                        mp_context=multiprocessing.get_context("fork"))
+    assert [s for s, _ in summary.failures] == ["s150"], summary.failures[0]
+    assert "worker process died" in summary.failures[0][1]
+    recorded = rows(db)
+    assert len(recorded) == 300 and summary.graded == 299
+    assert all(r[3] == 1.0 and r[4] == "graded" for s, r in recorded.items() if s != "s150")
+    chunks = [int(n) for n in sizes.read_text().split()]
+    assert max(chunks) > 1, chunks   # cheap submissions travel several per round trip
+
+
+def test_submissions_refused_by_a_pool_that_just_broke_are_handed_out_again(tmp_path, monkeypatch):
+    """A worker can die between two hand-outs: the pool then refuses new tasks before any
+    task in flight reports the break. What it refused never ran: handed out again, not lost."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    calls, refused = [], []
+
+    class Refusing(ProcessPoolExecutor):
+        def submit(self, *args, **kwargs):
+            calls.append(1)
+            if len(calls) in (1, 4):   # the first (nothing in flight yet), then one with tasks in flight
+                refused.append(len(calls))
+                raise BrokenProcessPool("a child process terminated abruptly")
+            return super().submit(*args, **kwargs)
+
+    monkeypatch.setattr(batch, "worker_grader", lambda assignment, config=None: _FreeGrader())
+    monkeypatch.setattr(batch.LocalExecutor, "_pool", lambda self: Refusing(1, mp_context=self.context))
+    payloads = []
+    for i in range(40):
+        (tmp_path / f"s{i:02d}.py").write_text(f"x = {i}\n")
+        payloads.append({"student": f"s{i:02d}", "source": f"s{i:02d}.py", "paths": [str(tmp_path / f"s{i:02d}.py")],
+                         "hash": "", "notes": []})
+    executor = batch.LocalExecutor(A, 1, mp_context=multiprocessing.get_context("fork"))
+    results = [item for item in executor.run(payloads) if item is not batch.IDLE]
+    assert sorted(p["student"] for p, _ in results) == [p["student"] for p in payloads]   # each once
+    assert all(outcome["ok"] for _, outcome in results)
+    assert refused == [1, 4]

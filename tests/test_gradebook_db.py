@@ -441,3 +441,69 @@ def test_two_autograde_runs_at_once_end_with_the_grades_of_one(new_url, tmp_path
             assert shared or alone, [p.stdout for p in done]
         else:
             assert 3 <= sum(graded for _, graded, _, _ in runs[2:]) <= 6, runs
+
+
+def _units(points: float, names=("u0", "u1")) -> dict:
+    return {"units": [{"name": n, "score": points, "max_score": 1.0, "status": "passed"} for n in names]}
+
+
+def _grading(student: str, content: str, result: dict) -> dict:
+    return dict(assignment="a", student=student, source=f"{student}.py", content_hash=content, fingerprint="f",
+                run_id=None, result=result)
+
+
+def test_record_many_is_one_transaction_and_keeps_a_students_last_grading(new_url):
+    with Gradebook(new_url) as book:
+        (amy_id,) = book.record_many([_grading("amy", "h1", _units(0.0))])
+        ids = book.record_many([_grading("bob", "b1", _units(0.0)), _grading("amy", "h2", _units(1.0)),
+                                _grading("bob", "b2", _units(0.5, ("u0", "u1", "u2")))])
+        assert len(ids) == 2 and ids[0] == amy_id   # amy regraded in place; bob once, his last grading
+        graded = {s.student: (s.content_hash, s.score, [(u.name, u.score) for u in s.units])
+                  for s in book.submissions("a")}
+        assert graded == {"amy": ("h2", 2.0, [("u0", 1.0), ("u1", 1.0)]),
+                          "bob": ("b2", 1.5, [("u0", 0.5), ("u1", 0.5), ("u2", 0.5)])}
+        before = _table_rows(new_url)
+        # the database refuses the second grading (two units of one name): the first goes too
+        with pytest.raises(Exception, match="(?i)unique"):
+            book.record_many([_grading("carl", "c1", _units(1.0)), _grading("amy", "h3", _units(1.0, ("u0", "u0")))])
+        assert _table_rows(new_url) == before
+
+
+CLAIMER = """
+import sys
+from autograder.gradebook import Gradebook
+with Gradebook(sys.argv[1]) as book, book.claims() as claims:
+    print(",".join(claims.try_claim_many(sys.argv[2], sys.argv[3].split(","))))
+"""
+
+
+def _claimed_elsewhere(url: str, students: str) -> str:
+    proc = _python(CLAIMER, url, A, students)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    return out.strip()
+
+
+def test_claims_taken_and_released_several_at_once(new_url):
+    Gradebook(new_url).close()
+    with Gradebook(new_url) as book, book.claims() as claims:
+        assert claims.try_claim_many(A, ["alice", "carol"]) == ["alice", "carol"]
+        assert claims.try_claim_many(A, ["carol", "dan"]) == ["carol", "dan"]   # already ours: still ours
+        assert _claimed_elsewhere(new_url, "alice,bob,carol,dan") == "bob"
+        claims.release_many(A, ["alice", "dan", "zed"])   # zed: never claimed, nothing to release
+        assert _claimed_elsewhere(new_url, "alice,bob,carol,dan") == "alice,bob,dan"
+
+
+def test_recorded_meanwhile_many(new_url):
+    from autograder.gradebook import Recorded
+
+    with Gradebook(new_url) as book:
+        book.record_many([_grading("amy", "h1", _units(1.0)), _grading("bob", "b1", _units(1.0))])
+        seen = book.recorded("a")
+        pending = {"amy": (None, "h1"), "bob": (None, "other bytes"), "carl": (None, "c1")}
+        assert book.recorded_meanwhile_many("a", pending, "f") == {"amy"}
+        assert book.recorded_meanwhile_many("a", pending, "another fingerprint") == set()
+        # what this run read at its start is no news
+        assert book.recorded_meanwhile_many("a", {"amy": (seen["amy"], "h1")}, "f") == set()
+        older = Recorded(seen["amy"].id, "h0", "f", "graded", None)
+        assert book.recorded_meanwhile_many("a", {"amy": (older, "h1")}, "f") == {"amy"}
