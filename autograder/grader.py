@@ -24,7 +24,6 @@ import numpy as np
 
 from autograder import __version__, budgets
 from autograder.assignments import Assignment, Unit, get_assignment
-from autograder.assignments.model import _runs_in
 from autograder.codec import CodecError, decode, encode, plain_size
 from autograder.driver import run_case, unit_spec
 from autograder.hints import classic_mistake_hint, order_hint, tanh_hint
@@ -815,17 +814,10 @@ class Grader:
         cpu = sum(c.cpu for c in run.cases if c)
         return UnitResult(unit.name, score, unit.points, status, explanation, best_mode, passed, total, cpu, run.wall)
 
-    def _callees(self, unit: Unit) -> set:
-        """The graded units a unit's verdict depends on: those it calls (by name or class),
-        and those its setup runs (a family-D backward's forward)."""
-        return {u.name for u in self.assignment.units if u is not unit and (
-            u.name in unit.calls or u.name.partition(".")[0] in unit.calls
-            or _runs_in(u.name, unit.setup or ""))}
-
     def _failed_through_calls(self, state: "_UnitState", states: list) -> bool:
         """Whether a unit that failed together may have failed through a graded unit it
         depends on (one that did not pass together)."""
-        callees = self._callees(state.prepared.unit)
+        callees = {u.name for u in self.assignment.depends_on(state.prepared.unit)}
         return any(s.prepared.unit.name in callees and (s.own_failures is None or s.own_failures)
                    for s in states)
 
