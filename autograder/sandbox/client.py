@@ -989,10 +989,31 @@ def _grader_files() -> list[str]:
     return [f for f in files if os.path.isfile(f)]
 
 
+PROBE_PREFIX = ".rnngrade-probe-"
+
+
+def _sweep_stale_markers(folder: str) -> None:
+    """Remove the markers of probes whose grader was killed before it could (SIGKILL
+    skips the finally that removes them): a marker names its grader's pid."""
+    try:
+        names = [n for n in os.listdir(folder) if n.startswith(PROBE_PREFIX)]
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(PROBE_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or os.path.exists(f"/proc/{pid}"):
+            continue
+        try:
+            os.unlink(os.path.join(folder, name))
+        except OSError:
+            pass
+
+
 def _run_probe(config: dict, zygote: Zygote | None, also: list[str]) -> dict:
-    nonce = f".rnngrade-probe-{os.getpid()}-{time.monotonic_ns()}"
+    nonce = f"{PROBE_PREFIX}{os.getpid()}-{time.monotonic_ns()}"
     markers, writes = [], []
     for folder in _host_folders():
+        _sweep_stale_markers(folder)
         writes.append(os.path.join(folder, nonce + "-written"))
         marker = os.path.join(folder, nonce + "-readable")
         try:
