@@ -4,8 +4,9 @@ each setup an instructor grades in: as an ordinary user (user namespaces), as a
 container's root (Docker's capabilities and seccomp profile: Landlock, no namespaces),
 with the package installed into a venv under /tmp, and as an ordinary user on a host
 that refuses user namespaces (Landlock and seccomp only). (As root, the suite itself runs
-them.) One pytest subprocess per setup runs the whole hostile file there; the verdicts
-must be the same as here: every test passes.
+them.) One pytest subprocess per setup and file runs the whole file there (two tests per
+setup, so that parallel workers overlap their waits); the verdicts must be the same as
+here: every test passes.
 
 A setup is skipped only where this machine cannot make it (not root, so no other uid;
 no setpriv or unshare), saying why.
@@ -106,12 +107,18 @@ def _can_make(setup: str) -> str:
     return ""
 
 
+# each file on its own: the two run on different workers at once (both mostly wait on limits)
+FILES = {"adversarial": (HOSTILE, []), "harden": (HARDEN, HARDEN_HERE)}
+
+
 @pytest.mark.parametrize("setup", SETUPS)
-def test_every_hostile_test_passes_in_each_setup(setup, place, request):
+@pytest.mark.parametrize("hostile", list(FILES))
+def test_every_hostile_test_passes_in_each_setup(setup, hostile, place, request):
     if why := _can_make(setup):
         pytest.skip(why)
     venv_python = request.getfixturevalue("venv") if setup == "under-tmp" else None
-    tests = [str(place / "checkout" / HOSTILE), str(place / "checkout" / HARDEN), *HARDEN_HERE]
+    path, options = FILES[hostile]
+    tests = [str(place / "checkout" / path), *options]
     pytest_args = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "-rf",
                    "-W", "ignore::pytest.PytestUnraisableExceptionWarning"]
     run = _run(setup, place, pytest_args + tests, venv_python)
@@ -155,8 +162,14 @@ def _example_scores(setup: str, place: Path) -> dict:
     return out["scores"]
 
 
+@pytest.fixture(scope="module")
+def root_scores(place):
+    """The example class's scores as root: graded once for the setups compared with it."""
+    return _example_scores("root", place)
+
+
 @pytest.mark.parametrize("setup", ["ordinary-user", "container-root", "user-no-userns"])
-def test_the_example_class_scores_the_same_as_root(setup, place):
+def test_the_example_class_scores_the_same_as_root(setup, place, root_scores):
     if why := _can_make(setup):
         pytest.skip(why)
-    assert _example_scores(setup, place) == _example_scores("root", place)
+    assert _example_scores(setup, place) == root_scores
