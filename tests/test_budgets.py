@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from autograder.budgets import cell_budget, unit_budget
-from conftest import grade_text, reference_text
+from autograder.budgets import ServedCost, cell_budget, unit_budget
+from conftest import grade_text, mutate, reference_text
 
 A = "rnn_step_by_step"
 
@@ -20,11 +20,18 @@ def test_a_unit_gets_a_multiple_of_the_reference_within_floor_and_cap():
     assert floor.seconds == 0.25 and "raised to the floor of 0.25 s" in floor.why
     cap = unit_budget(1.0, config)
     assert cap.seconds == 5.0 and "capped at the configured 5 s" in cap.why
-    # with the reference's units substituted every call is a round trip to the grading process
-    served = unit_budget(0.0001, config, (0.006, 20))
-    assert served.seconds == 100 * 0.006 + 20 * 0.010 and "plus 20 calls to the grading process" in served.why
-    assert unit_budget(0.0001, config, (0.001, 20)).seconds == 0.25 + 20 * 0.010  # the floor, then the calls
-    assert unit_budget(0.0001, {"unit_seconds": 0.3}, (0.002, 20)).seconds == 0.3  # never above the cap
+    # with the reference's units substituted every call is a round trip to the grading
+    # process: the unit's own share of the CPU at the factor, each call its latency and
+    # 10x what it cost the reference, earned as the unit makes it
+    served = unit_budget(0.0001, config, ServedCost(cpu=0.008, calls=20, served=0.002))
+    assert served.seconds == pytest.approx(100 * 0.006) and "their calls left out" in served.why
+    assert served.per_call == pytest.approx(0.010 + 10 * 0.002 / 20)
+    assert served.most == pytest.approx(0.6 + 20 * 0.011) and "for each call it makes" in served.why
+    floor = unit_budget(0.0001, config, ServedCost(cpu=0.002, calls=20, served=0.0019))
+    assert floor.seconds == 0.25 and floor.most == pytest.approx(0.25 + 20 * (0.010 + 10 * 0.0019 / 20))
+    capped = unit_budget(0.0001, {"unit_seconds": 0.3}, ServedCost(cpu=0.002, calls=20, served=0.001))
+    assert capped.seconds == 0.25 and capped.most == 0.3  # never above the cap
+    assert unit_budget(0.0001, config, ServedCost(cpu=0.002, calls=0, served=0.0)).per_call == 0
     assert unit_budget(0.010, dict(config, unit_factor=10)).seconds == 0.25
     assert unit_budget(0.010, dict(config, fixed_limits=True)).seconds == 5.0
     assert unit_budget(None, config).seconds == 5.0
@@ -63,21 +70,64 @@ def test_a_looping_unit_is_cut_at_its_derived_limit_and_says_so(graders):
     assert unit.wall < packed.seconds + 1.0, unit.wall
 
 
-def test_a_notebook_whose_units_all_loop_costs_a_few_limits_not_the_cap(graders):
-    grader = graders(A)
+def all_looping(grader) -> str:
+    """The reference with an endless loop at the top of every graded function."""
     text = reference_text(A)
-    names = [p.unit.name for p in grader.prepared]
-    for name in names:
+    for name in [p.unit.name for p in grader.prepared]:
         head = f"\ndef {name}("
         start = text.index(head)
         line_end = text.index(":\n", start) + 2
         text = text[:line_end] + "    while True:\n        pass\n" + text[line_end:]
+    return text
+
+
+def test_a_notebook_whose_units_all_loop_costs_a_few_limits_not_the_cap(graders, monkeypatch):
+    from autograder.sandbox.client import StudentProcess
+
+    served = []  # (limit words, wall, the most its calls could have earned) of each run with reference units
+    original = StudentProcess._run_unit_once
+
+    def run_once(self, unit, substitute, *args):
+        run, again = original(self, unit, substitute, *args)
+        if substitute:
+            served.append((run.ended, run.wall, unit.most))
+        return run, again
+    monkeypatch.setattr(StudentProcess, "_run_unit_once", run_once)
+    grader = graders(A)
     started = time.monotonic()
-    result = grade_text(grader, text)
+    result = grade_text(grader, all_looping(grader))
     elapsed = time.monotonic() - started
     assert result.score == 0
     for unit in result.units:
         assert "stopped after the unit's time limit of" in unit.explanation and "the reference's" in unit.explanation
-    # 8 units at 0.25-0.55 s each, and the 6 that call another unit once more with the
-    # reference's substituted (0.3-2.5 s); with the fixed 5 s limits this took over a minute
-    assert elapsed < 15, elapsed
+    # with the reference's units substituted a unit earns time only for the calls it makes:
+    # stuck before its first (a forward) or after the set-up's (a backward), it is stopped
+    # near its base limit, not at the limit of one that made all the reference's calls
+    assert len(served) == 8, served
+    for ended, wall, most in served:
+        assert "call(s) to the grading process made" in ended, ended
+        assert ", with 0 call(s)" in ended or ", with 1 call(s)" in ended, ended
+    ended, wall, most = max(served, key=lambda s: s[2])  # lstm_backward's: a base of 0.39 s of its 0.8 s
+    assert wall < most - 0.2, (ended, wall, most)
+    # 8 units at 0.25-0.4 s each, and the 6 that call another unit once more with the
+    # reference's substituted (0.25-0.4 s); with the fixed 5 s limits this took over a minute
+    assert elapsed < 10, elapsed
+
+
+def test_a_unit_earns_time_for_each_call_it_makes_with_the_reference_substituted(graders):
+    # rnn_forward sleeps 0.22 s, then 2 ms before each of its 20 calls to rnn_cell_forward:
+    # 0.26 s and the calls' latency, more than its base limit of 0.25 s, less than what its
+    # calls earn it (0.25 s + 20 x 11.7 ms). A bias
+    # left out of rnn_cell_forward makes it fail with its own; with the reference's it passes.
+    grader = graders(A)
+    packed = next(p.reference for p in grader.prepared if p.unit.name == "rnn_forward")
+    assert packed.seconds == 0.25 and 0.22 + 20 * 0.002 + 0.15 < packed.most, packed
+    text = mutate(reference_text(A), "    a_next = np.tanh(Waa @ a_prev + Wax @ xt + ba)\n",
+                  "    a_next = np.tanh(Waa @ a_prev + Wax @ xt)\n")
+    text = mutate(text, "    a_next = a0\n    for t in range(T_x):\n",
+                  "    a_next = a0\n    import time\n    if not SLEPT:\n        SLEPT.append(time.sleep(0.22))\n"
+                  "    for t in range(T_x):\n        time.sleep(0.002)\n")
+    text = text.replace("\ndef rnn_forward(", "\nSLEPT = []\n\n\ndef rnn_forward(", 1)
+    result = grade_text(grader, text)
+    unit = next(u for u in result.units if u.name == "rnn_forward")
+    assert unit.score == 1.0 and unit.mode == "reference", unit.explanation

@@ -230,6 +230,8 @@ class PackedUnit:
     count: int
     seconds: float = 0.0  # its wall-clock limit (autograder.budgets); 0: the configured unit_seconds
     why: str = ""         # how that limit was set, for the explanation of a unit stopped at it
+    per_call: float = 0.0  # in reference mode: more seconds for each call to a served unit ...
+    most: float = 0.0      # ... up to this limit in all (budgets.Budget)
 
     @classmethod
     def pack(cls, spec: dict, cases: list) -> "PackedUnit":
@@ -703,13 +705,20 @@ class StudentProcess:
             run.ended = "not run: the student process could not be restarted"
             return run, False
         budget, limit_text = self._unit_budget(unit)
+        # in reference mode the unit earns time for each call it makes (budgets.unit_budget):
+        # the holder stops it at its base limit plus what its calls earned, this process
+        # waits for the most it can earn
+        per_call = unit.per_call if substitute and unit.most > budget else 0.0
+        most = min(unit.most, self.time_left()) if per_call else budget
+        calls = 0
         started = time.monotonic()
-        deadline = started + budget + GRACE
+        deadline = started + most + GRACE
         heard = False
         self.served = self.served or bool(substitute)
         self.output.take()  # whatever came before belongs to no unit
         try:
-            self._send(encode_map({"op": "unit", "substitute": substitute, "gradcheck": gradcheck, "timeout": budget},
+            self._send(encode_map({"op": "unit", "substitute": substitute, "gradcheck": gradcheck, "timeout": budget,
+                                   "per_call": per_call, "most": most},
                                   {"spec": unit.spec, "cases": unit.cases}), deadline)
             while True:
                 message = self._recv(deadline)
@@ -721,6 +730,7 @@ class StudentProcess:
                         raise ProtocolError("unexpected case message")
                     run.cases[index] = _case_run(message)
                 elif op in ("call", "new", "getattr", "setattr", "method"):
+                    calls += 1
                     self._send(serve(message), deadline)
                 elif op in ("unit_done", "unit_started"):
                     pass
@@ -744,6 +754,12 @@ class StudentProcess:
             self.kill()
             if not heard:
                 return run, True
+        if per_call and run.timed_out and run.ended == limit_text and budget >= self._unit_seconds(unit):
+            # the limit it had: its base and what the calls this process served earned
+            earned = budget + calls * per_call
+            run.ended = (self._out_of_budget() if earned >= most and most < unit.most else
+                         f"stopped after the unit's time limit of {min(earned, most):.3g} s, with {calls} call(s) "
+                         f"to the grading process made ({unit.why})")
         self._attach_output(run)
         run.wall = time.monotonic() - started
         return run, False
@@ -973,10 +989,31 @@ def _grader_files() -> list[str]:
     return [f for f in files if os.path.isfile(f)]
 
 
+PROBE_PREFIX = ".rnngrade-probe-"
+
+
+def _sweep_stale_markers(folder: str) -> None:
+    """Remove the markers of probes whose grader was killed before it could (SIGKILL
+    skips the finally that removes them): a marker names its grader's pid."""
+    try:
+        names = [n for n in os.listdir(folder) if n.startswith(PROBE_PREFIX)]
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(PROBE_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or os.path.exists(f"/proc/{pid}"):
+            continue
+        try:
+            os.unlink(os.path.join(folder, name))
+        except OSError:
+            pass
+
+
 def _run_probe(config: dict, zygote: Zygote | None, also: list[str]) -> dict:
-    nonce = f".rnngrade-probe-{os.getpid()}-{time.monotonic_ns()}"
+    nonce = f"{PROBE_PREFIX}{os.getpid()}-{time.monotonic_ns()}"
     markers, writes = [], []
     for folder in _host_folders():
+        _sweep_stale_markers(folder)
         writes.append(os.path.join(folder, nonce + "-written"))
         marker = os.path.join(folder, nonce + "-readable")
         try:

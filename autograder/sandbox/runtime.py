@@ -367,12 +367,14 @@ class ReferenceCallError(Exception):
 
 
 class _Channel:
-    def __init__(self, sock, outbox: "Outbox | None" = None):
-        self.sock, self.outbox = sock, outbox
+    def __init__(self, sock, outbox: "Outbox | None" = None, progress_fd: int | None = None):
+        self.sock, self.outbox, self.progress_fd = sock, outbox, progress_fd
 
     def ask(self, message: dict, full: bool = False):
         if self.outbox is not None:
             self.outbox.flush()  # what the unit reported so far arrives before its question
+        if self.progress_fd is not None:
+            _signal(self.progress_fd, b"+")  # each call earns the unit time (zygote.run_unit_in_child)
         send_message(self.sock, message)
         reply = recv_message(self.sock)
         if "error" in reply:
@@ -459,10 +461,10 @@ def _run_cases(outbox: Outbox, request: dict, namespace: dict, writer: BoundedWr
                         "error": {"type": "NotPlainData", "message": str(exc), "traceback": ""}})
 
 
-def run_unit(sock, request: dict, namespace: dict, writer: BoundedWriter) -> None:
+def run_unit(sock, request: dict, namespace: dict, writer: BoundedWriter, progress_fd: int | None = None) -> None:
     """Inside a forked unit child: run every case, stream one message per case."""
     outbox = Outbox(sock)
-    channel = _Channel(sock, outbox)
+    channel = _Channel(sock, outbox, progress_fd)
     for name, kind in request["substitute"].items():
         namespace[name] = (make_class_proxy if kind == "class" else make_function_proxy)(name, channel)
     _run_cases(outbox, request, namespace, writer, {})

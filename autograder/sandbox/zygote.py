@@ -30,6 +30,7 @@ import os
 import signal
 import socket
 import sys
+import time
 import traceback
 
 import numpy  # noqa: F401  (imported once here so that every student process starts warm)
@@ -72,18 +73,48 @@ def serve_submission(sock: socket.socket, config: dict, report: dict) -> None:
 
 
 def run_unit_in_child(sock, request, namespace, writer, config) -> None:
+    """One unit in a child of its own. In reference mode the child writes a byte for each
+    call it makes to the grading process, and each earns it `per_call` more seconds, up
+    to `most` (autograder.budgets): the grader bounds the whole by `most` anyway."""
+    per_call = float(request.get("per_call") or 0)
+    read_fd, write_fd = os.pipe() if per_call > 0 else (None, None)
     pid = limits.fork_retry()
     if pid == 0:
         try:
             limits.set_name("rnng-unit")
+            if read_fd is not None:
+                os.close(read_fd)
             limits.limit_unit(config)
-            runtime.run_unit(sock, request, namespace, writer)
+            runtime.run_unit(sock, request, namespace, writer, write_fd)
         finally:
             os._exit(0)
     timeout = float(request.get("timeout") or 0)
-    status, timed_out = runtime.wait_child(pid, timeout)
+    if read_fd is None:
+        status, timed_out = runtime.wait_child(pid, timeout)
+    else:
+        os.close(write_fd)
+        timeout, left = _wait_earning(read_fd, timeout, per_call, float(request.get("most") or timeout))
+        status, timed_out = runtime.wait_child(pid, left)  # (a child that closed the pipe: what it has left)
     send_message(sock, {"op": "unit_exit", "timed_out": timed_out,
                         "status": runtime.exit_description(status, timeout, timed_out, config, "unit")})
+
+
+def _wait_earning(progress_fd: int, timeout: float, per_call: float, most: float) -> tuple[float, float]:
+    """Wait until the unit child closes its end of the pipe (it ended) or runs out of
+    time, each byte on the pipe adding `per_call` to its `timeout`, up to `most`.
+    Returns the limit it had and the seconds it has left of it."""
+    started = time.monotonic()
+    try:
+        while True:
+            left = started + timeout - time.monotonic()
+            if not runtime.wait_readable(progress_fd, left):
+                return timeout, 0.0
+            data = os.read(progress_fd, 4096)
+            if not data:
+                return timeout, max(started + timeout - time.monotonic(), 0.0)
+            timeout = min(timeout + len(data) * per_call, most)
+    finally:
+        os.close(progress_fd)
 
 
 def run_units_in_child(sock, request, namespace, writer, config) -> None:
