@@ -6,10 +6,21 @@ import time
 
 import pytest
 
-from autograder.budgets import ServedCost, cell_budget, unit_budget
+from autograder.budgets import ServedCost, cell_budget, unit_budget, wall_limit, wall_why
 from conftest import grade_text, mutate, reference_text
 
 A = "rnn_step_by_step"
+
+
+def test_a_units_wall_clock_backstop_is_generous_and_within_the_cap():
+    # only a unit that waits without computing meets it: a busy machine must not
+    config = {"unit_seconds": 5.0}
+    assert wall_limit(0.05, config) == 1.0                      # the floor
+    assert wall_limit(0.3, config) == 3.0                       # 10x the CPU limit
+    assert wall_limit(2.0, config) == 5.0                       # the configured cap ...
+    assert wall_limit(8.0, {"unit_seconds": 5.0}) == 8.0        # ... never below the CPU limit
+    assert wall_limit(0.05, dict(config, unit_wall_floor_seconds=0.5, unit_wall_factor=2)) == 0.5
+    assert "waits without computing" in wall_why(0.05, config)
 
 
 def test_a_unit_gets_a_multiple_of_the_reference_within_floor_and_cap():
@@ -17,7 +28,7 @@ def test_a_unit_gets_a_multiple_of_the_reference_within_floor_and_cap():
     assert unit_budget(0.010, config).seconds == 1.0                    # 100 x 10 ms
     assert "100x the reference's 10.0 ms" in unit_budget(0.010, config).why
     floor = unit_budget(0.0001, config)
-    assert floor.seconds == 0.25 and "raised to the floor of 0.25 s" in floor.why
+    assert floor.seconds == 0.05 and "raised to the floor of 0.05 s" in floor.why
     cap = unit_budget(1.0, config)
     assert cap.seconds == 5.0 and "capped at the configured 5 s" in cap.why
     # with the reference's units substituted every call is a round trip to the grading
@@ -28,11 +39,12 @@ def test_a_unit_gets_a_multiple_of_the_reference_within_floor_and_cap():
     assert served.per_call == pytest.approx(0.010 + 10 * 0.002 / 20)
     assert served.most == pytest.approx(0.6 + 20 * 0.011) and "for each call it makes" in served.why
     floor = unit_budget(0.0001, config, ServedCost(cpu=0.002, calls=20, served=0.0019))
-    assert floor.seconds == 0.25 and floor.most == pytest.approx(0.25 + 20 * (0.010 + 10 * 0.0019 / 20))
+    assert floor.seconds == 0.05 and floor.most == pytest.approx(0.05 + 20 * (0.010 + 10 * 0.0019 / 20))
     capped = unit_budget(0.0001, {"unit_seconds": 0.3}, ServedCost(cpu=0.002, calls=20, served=0.001))
-    assert capped.seconds == 0.25 and capped.most == 0.3  # never above the cap
+    assert capped.seconds == 0.1 and capped.most == 0.3  # never above the cap
     assert unit_budget(0.0001, config, ServedCost(cpu=0.002, calls=0, served=0.0)).per_call == 0
-    assert unit_budget(0.010, dict(config, unit_factor=10)).seconds == 0.25
+    assert unit_budget(0.010, dict(config, unit_factor=10)).seconds == 0.1
+    assert unit_budget(0.0001, dict(config, unit_floor_seconds=0.25)).seconds == 0.25
     assert unit_budget(0.010, dict(config, fixed_limits=True)).seconds == 5.0
     assert unit_budget(None, config).seconds == 5.0
 
@@ -66,7 +78,7 @@ def test_a_looping_unit_is_cut_at_its_derived_limit_and_says_so(graders):
     result = grade_text(grader, text)
     unit = next(u for u in result.units if u.name == "rnn_cell_forward")
     assert unit.score == 0.0
-    assert f"stopped after the unit's time limit of {packed.seconds:g} s ({packed.why})" in unit.explanation
+    assert f"stopped after the unit's CPU time limit of {packed.seconds:g} s ({packed.why})" in unit.explanation
     assert unit.wall < packed.seconds + 1.0, unit.wall
 
 
@@ -99,7 +111,7 @@ def test_a_notebook_whose_units_all_loop_costs_a_few_limits_not_the_cap(graders,
     elapsed = time.monotonic() - started
     assert result.score == 0
     for unit in result.units:
-        assert "stopped after the unit's time limit of" in unit.explanation and "the reference's" in unit.explanation
+        assert "stopped after the unit's CPU time limit of" in unit.explanation and "the reference's" in unit.explanation
     # with the reference's units substituted a unit earns time only for the calls it makes:
     # stuck before its first (a forward) or after the set-up's (a backward), it is stopped
     # near its base limit, not at the limit of one that made all the reference's calls
