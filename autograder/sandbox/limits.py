@@ -50,7 +50,7 @@ DEFAULTS = {
     "open_files": 256,       # RLIMIT_NOFILE
     "uid_base": 1 << 30,     # student uid = uid_base + pid of the submission's init process (>= 65536)
     # limits that follow the work (autograder/budgets.py; unit_seconds and cell_seconds are their caps)
-    "unit_factor": 100.0,         # a unit may take this many times the reference's CPU on its cases
+    "unit_factor": 30.0,          # a unit may take this many times the reference's CPU on its cases (in CPU)
     "unit_floor_seconds": 0.05,   # ... and never less than this (CPU seconds)
     "unit_wall_factor": 10.0,     # a unit's wall-clock backstop: this many times its CPU limit ...
     "unit_wall_floor_seconds": 1.0,  # ... and never less than this (a unit that waits without computing)
