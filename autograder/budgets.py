@@ -6,11 +6,12 @@ Every honest unit of these assignments runs in milliseconds, so a fixed limit of
 seconds is what a looping unit costs, not what an honest one needs. The rule (also in
 docs/SANDBOX.md):
 
-    unit limit = max(unit_factor x reference CPU on the unit's cases, unit_floor_seconds)
+    unit limit = max(unit_factor x reference CPU on the unit's cases, unit_floor_seconds),
+                 in CPU seconds of the unit child
                  in reference mode: the unit's own share of the reference's CPU in that mode
                  (what the calls to the substituted units cost is left out), if larger;
-                 and for each call the unit makes to a substituted unit, 10 ms (the round
-                 trip's latency) plus 10 x what such a call cost the reference (encoding
+                 and for each call the unit makes to a substituted unit, 10 ms (the unit
+                 child's share of the round trip) plus 10 x what such a call cost the reference (encoding
                  both ways, the reference unit: the grader's code, not a student's), for
                  at most as many calls as the reference makes
                  at most unit_seconds
