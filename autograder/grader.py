@@ -82,7 +82,8 @@ class PreparedUnit:
     own: PackedUnit | None = None        # what the student side receives, encoded once
     reference: PackedUnit | None = None  # the same for reference mode
     reference_cpu: float | None = None   # the reference's CPU on all the cases (autograder.budgets)
-    reference_mode_cost: tuple | None = None  # the same in reference mode: (CPU, round trips)
+    reference_mode_cost: budgets.ServedCost | None = None  # the same in reference mode
+    own_forward: PackedUnit | None = None  # the own one, for fair-credit mode own_forward (Grader._with_budget)
 
 
 def prepare(assignment_id: str) -> tuple[Assignment, dict, list]:
@@ -139,23 +140,27 @@ def _reference_cpu(definitions: dict, spec: dict, cases: list) -> float:
 
 
 def _reference_mode_cost(assignment_id: str, helpers: dict, reference, unit: Unit, spec: dict,
-                         inputs: list) -> tuple | None:
-    """(CPU, round trips) of a unit's cases in reference mode, played here with the
-    reference's own unit: its calls to the units it depends on go through the same
-    proxies and ReferenceServer as the sandbox's, each message encoded and decoded (the
-    round trips' latency is not CPU; budgets.unit_budget allows for it separately)."""
+                         inputs: list) -> budgets.ServedCost | None:
+    """The CPU of a unit's cases in reference mode, played here with the reference's own
+    unit: its calls to the units it depends on go through the same proxies and
+    ReferenceServer as the sandbox's, each message encoded and decoded. The part spent
+    in those calls (encoding both ways, the reference units) is measured apart: it is
+    the grader's code, not a student's, and budgets.unit_budget allows for it per call
+    (with the round trips' latency, which is not CPU)."""
     if not unit.has_reference_mode:
         return None
     from autograder.sandbox import runtime  # the student side's proxies, run here on the reference
 
     server = ReferenceServer(reference, unit.calls)
-    trips = [0]
+    trips, served = [0], [0.0]
 
     class Channel:
         def ask(self, message: dict, full: bool = False):
             trips[0] += 1
+            started = time.process_time()
             reply = server(decode(encode(message)))
             reply = decode(reply) if isinstance(reply, bytes) else reply
+            served[0] += time.process_time() - started
             if "error" in reply:
                 raise RuntimeError(reply["error"])
             return reply if full else reply.get("value")
@@ -169,15 +174,19 @@ def _reference_mode_cost(assignment_id: str, helpers: dict, reference, unit: Uni
     cases = [_roundtrip(i) for i in inputs]
 
     def run_all():
-        trips[0] = 0
+        trips[0], served[0] = 0, 0.0
         for case_inputs in cases:
             run_case(dict(namespace), spec, case_inputs)
+    best = None
     try:
         with quiet():
-            cpu = budgets.measure(run_all)
+            for _ in range(budgets.REPEATS):  # the least of a few runs, as budgets.measure
+                cpu = budgets.measure(run_all, repeats=1)
+                if best is None or cpu < best.cpu:
+                    best = budgets.ServedCost(cpu, trips[0], min(served[0], cpu))
     except Exception:  # the configured limit then (budgets.unit_budget with no cost)
         return None
-    return cpu, trips[0]
+    return best
 
 
 def quiet():
@@ -550,9 +559,16 @@ class Grader:
         own = budgets.unit_budget(prepared.reference_cpu, self.config)
         ref = (budgets.unit_budget(prepared.reference_cpu, self.config, prepared.reference_mode_cost)
                if prepared.reference_mode_cost else budgets.unit_budget(None, self.config))
+        packed_own = dataclasses.replace(prepared.own, seconds=own.seconds, why=own.why)
+        # own_forward mode serves the step units (the forward's calls) and the backward's:
+        # its calls earn time as reference mode's do
+        own_forward = dataclasses.replace(packed_own, per_call=ref.per_call, most=max(ref.most, own.seconds),
+                                          why=f"{own.why}, plus {ref.per_call * 1000:.1f} ms for each call it makes "
+                                              "to the grading process") if ref.per_call else packed_own
         return dataclasses.replace(
-            prepared, own=dataclasses.replace(prepared.own, seconds=own.seconds, why=own.why),
-            reference=dataclasses.replace(prepared.reference, seconds=ref.seconds, why=ref.why))
+            prepared, own=packed_own, own_forward=own_forward,
+            reference=dataclasses.replace(prepared.reference, seconds=ref.seconds, why=ref.why,
+                                          per_call=ref.per_call, most=ref.most))
 
     def close(self):
         if self._own_zygote:
@@ -603,9 +619,25 @@ class Grader:
             missing = {p.unit.name: missing_explanation(p.unit, student.defined, reports, self.graded_names)
                        for p in self.prepared}
             together = self._run_together(student, [p for p in self.prepared if not missing[p.unit.name]])
-            for prepared in self.prepared:
-                result.units.append(self._grade_unit(student, prepared, missing[prepared.unit.name],
-                                                     together.get(prepared.unit.name), result.units))
+            states = [_UnitState(p, missing[p.unit.name], together.get(p.unit.name),
+                                 self._fair_modes(p.unit, student.defined)) for p in self.prepared]
+            # Every own-mode run comes before any run with reference units served: after one
+            # of those the student process may hold the reference's outputs, and an own-mode
+            # run (whose words are shown) would need a fresh process (StudentProcess.served).
+            for state in states:
+                if state.together is not None and not state.missing:
+                    state.own_run, state.own_failures = state.together, self._judge_run(state.prepared, state.together)
+                    state.failed_together = bool(state.own_failures) and not state.together.timed_out
+            for state in states:
+                self._own_first(student, state, states)
+            for state in states:
+                if state.failed_together and state.own_failures:
+                    # with the reference's units substituted, a unit that only failed because
+                    # of what it calls gets full marks
+                    self._try_fair_modes(student, state)
+            self._run_deferred_own(student, states)
+            for state in states:  # in order: a unit's choices read the verdicts of those it calls
+                result.units.append(self._fair_then_score(student, state, result.units))
             result.notes.extend(n for n in student.notes if n not in result.notes)  # sandbox fallbacks, budget
             if student.restarts:
                 result.notes.append(f"The student process was restarted {student.restarts} time(s).")
@@ -667,7 +699,7 @@ class Grader:
         unit = prepared.unit
         served = {"own": (), "reference": unit.calls,
                   "own_forward": self.assignment.own_forward_calls(unit)}[mode]
-        packed = prepared.reference if mode == "reference" else prepared.own
+        packed = {"own": prepared.own, "reference": prepared.reference, "own_forward": prepared.own_forward}[mode]
         substitute = {n: ("class" if isinstance(getattr(self.reference, n), type) else "function") for n in served}
         limits = None
         if mode != "own":
@@ -722,44 +754,52 @@ class Grader:
             self._mistakes[mistake] = execute_with_helpers(source, self.helpers, "<reference with a mistake>")
         return self._mistakes[mistake]
 
-    def _grade_unit(self, student, prepared: PreparedUnit, missing: str | None, together=None,
-                    graded=()) -> UnitResult:
+    def _own_first(self, student, state: "_UnitState", states: list) -> None:
+        """The first of a unit's own-mode runs alone: every unit that did not pass together
+        with the others runs again alone (with the gradient check, which then has
+        something to explain), unless it used up its time there (a second run would too)
+        or it failed together through a unit it calls: then a fair-credit mode most likely
+        gives it full marks, which its own run could not improve, and that run waits
+        (_run_deferred_own) until the fair-credit modes have had their turn."""
+        prepared, together = state.prepared, state.together
+        if state.missing:
+            return
+        checked = self.check_all_gradients and prepared.unit.gradcheck is not None
+        if together is not None and not checked and not state.failed_together:
+            return  # passed together, or ran out of time there
+        if state.failed_together and state.fair_modes and not checked and self._failed_through_calls(state, states):
+            state.own_deferred = True
+            return
+        state.own_run, state.own_failures = self._run_mode(student, prepared, "own")
+
+    def _run_deferred_own(self, student, states: list) -> None:
+        """The own-mode runs alone that waited for the fair-credit modes and are still
+        needed (none of those gave full marks): all in the one fresh process that
+        follows the runs with reference units served."""
+        for state in states:
+            if state.own_deferred and not state.full_from_fair:
+                state.own_run, state.own_failures = self._run_mode(student, state.prepared, "own")
+
+    def _try_fair_modes(self, student, state: "_UnitState") -> None:
+        # in order, until one gives full marks: nothing could do better
+        for mode in state.fair_modes:
+            if state.full_from_fair:
+                return
+            if mode not in state.fair:
+                state.fair[mode] = self._run_mode(student, state.prepared, mode)
+
+    def _fair_then_score(self, student, state: "_UnitState", graded) -> UnitResult:
+        prepared = state.prepared
         unit = prepared.unit
         total = len(prepared.cases)
-        if missing:
-            return UnitResult(unit.name, 0.0, unit.points, "failed", missing, cases_total=total)
-        own_run, own_failures = together, None
-        if together is not None:
-            own_failures = self._judge_run(prepared, together)
-        fair_modes = self._fair_modes(unit, student.defined)
-        fair: dict = {}  # mode -> (run, failures)
-
-        def try_fair_modes():
-            # in order, until one gives full marks: nothing could do better
-            for mode in fair_modes:
-                if any(failures == [] for _, failures in fair.values()):
-                    return
-                if mode not in fair:
-                    fair[mode] = self._run_mode(student, prepared, mode)
-
-        failed_together = bool(own_failures) and not together.timed_out
-        if failed_together:
-            # Fair credit first: with the reference's units substituted (alone, as always)
-            # a unit that only failed because of what it calls gets full marks, and its
-            # own run alone could not change that.
-            try_fair_modes()
-        full_from_fair = any(failures == [] for _, failures in fair.values())
-        # alone (and with the gradient check, which then has something to explain) unless it
-        # passed together with the others, or already has full marks from a fair-credit
-        # mode, or used up its time there: a second run would too
-        if (own_failures is None or (failed_together and not full_from_fair)
-                or (self.check_all_gradients and unit.gradcheck is not None)):
-            own_run, own_failures = self._run_mode(student, prepared, "own")
+        if state.missing:
+            return UnitResult(unit.name, 0.0, unit.points, "failed", state.missing, cases_total=total)
+        own_run, own_failures, fair, fair_modes = state.own_run, state.own_failures, state.fair, state.fair_modes
         # A unit that ran out of time while every unit it calls passed is stuck in its own
         # code: substituting the reference's would spend the same time again for nothing.
         own_loop = own_run.timed_out and self._calls_all_passed(unit, graded)
         if own_failures and not own_loop:
-            try_fair_modes()
+            self._try_fair_modes(student, state)  # (those that failed together have had them)
         best_mode, run, failures = "own", own_run, own_failures
         for mode in fair_modes:  # a fair-credit mode is kept only when it does strictly better
             if mode in fair and own_failures and len(fair[mode][1]) < len(failures):
@@ -773,6 +813,13 @@ class Grader:
                             "every hidden case, so the time went in this function's own code.")
         cpu = sum(c.cpu for c in run.cases if c)
         return UnitResult(unit.name, score, unit.points, status, explanation, best_mode, passed, total, cpu, run.wall)
+
+    def _failed_through_calls(self, state: "_UnitState", states: list) -> bool:
+        """Whether a unit that failed together may have failed through a graded unit it
+        depends on (one that did not pass together)."""
+        callees = {u.name for u in self.assignment.depends_on(state.prepared.unit)}
+        return any(s.prepared.unit.name in callees and (s.own_failures is None or s.own_failures)
+                   for s in states)
 
     @staticmethod
     def _calls_all_passed(unit: Unit, graded) -> bool:
@@ -872,6 +919,24 @@ class Grader:
         parts += [f"{g} {why}" for g, why in sorted(skipped.items()) if g not in worst]
         return ["Numerical gradient check of your backward against the forward it belongs to "
                 "(central differences along random directions, worst relative error): " + ", ".join(parts)]
+
+
+@dataclass
+class _UnitState:
+    """One unit of the submission being graded, between its runs (Grader.grade_cells)."""
+    prepared: PreparedUnit
+    missing: str | None
+    together: object        # its UnitRun in the shared child, None when it was not run there
+    fair_modes: list
+    own_run: object = None  # the own-mode run its verdict reads: alone if it ran alone, else together
+    own_failures: list | None = None
+    own_deferred: bool = False   # its own run alone waits for the fair-credit modes
+    failed_together: bool = False
+    fair: dict = field(default_factory=dict)  # mode -> (run, failures)
+
+    @property
+    def full_from_fair(self) -> bool:
+        return any(failures == [] for _, failures in self.fair.values())
 
 
 class _CellNote:

@@ -8,6 +8,16 @@ import pytest
 os.environ.setdefault("RNNGRADE_COURSE", str(Path(__file__).resolve().parent.parent))
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, which a child pytest may not load
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto` (pyproject's addopts): two workers per core. Much of this suite waits on
+    time limits and on other processes (the hostile files in each sandbox setup, nbgrader,
+    a browser) rather than computing; with one worker per core a core idled whenever its
+    worker waited."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return 2 * cores
 SEEDS = FIXTURES / "seeds"
 
 

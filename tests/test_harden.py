@@ -1,10 +1,13 @@
 """The grading process against its students (issue 11): nothing a submission sends,
 asks or prints can stall it, bloat it, or carry the reference's answers out.
 
-Every attack runs in a fresh interpreter that grades it with the real Grader (or the real
+Every attack runs in a process of its own that grades it with the real Grader (or the real
 `rnngrade grade` command) and reports its own peak RSS (getrusage): the grading process
 must stay under 512 MB, finish within a minute, give a valid result and no unearned
-credit. Limits are short to keep the tests quick.
+credit. Limits are short to keep the tests quick. That process is a fork of a server
+that has imported the engine once (the imports were half of each attack's CPU, and this
+file runs again in every sandbox setup); a fork starts with its parent's resident pages,
+so the peak it reports is, if anything, higher than a fresh interpreter's.
 """
 from __future__ import annotations
 
@@ -59,9 +62,73 @@ def _env() -> dict:
     return {**os.environ, "PYTHONPATH": str(PROJECT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
 
+# Imports the engine, then per request (a JSON line: code, argv, output files) forks a
+# child that runs `code` as `python -c code argv...` would, and answers with the child's
+# pid, then its exit status.
+FORK_SERVER = """
+import atexit, json, os, sys, traceback
+import autograder.cli, autograder.grader
+for line in sys.stdin:
+    request = json.loads(line)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.setsid()
+            for fd, name, flags in ((0, os.devnull, os.O_RDONLY), (1, request["stdout"], os.O_WRONLY | os.O_CREAT),
+                                    (2, request["stderr"], os.O_WRONLY | os.O_CREAT)):
+                os.dup2(os.open(name, flags, 0o600), fd)
+            sys.argv = ["-c", *request["argv"]]
+            exec(compile(request["code"], "<string>", "exec"), {"__name__": "__main__"})
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            atexit._run_exitfuncs()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    print(pid, flush=True)
+    print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), flush=True)
+"""
+_server: list = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fork_server():
+    server = subprocess.Popen([sys.executable, "-c", FORK_SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True, env=_env(), cwd=PROJECT)
+    _server.append(server)
+    yield server
+    _server.remove(server)
+    server.stdin.close()
+    server.wait(timeout=30)
+
+
+def run_forked(code: str, args: list[str], timeout: float) -> subprocess.CompletedProcess:
+    """`python -c code args...` in a fork of the server; killed (and failed) after `timeout` s."""
+    import select
+    import signal
+    import tempfile
+
+    server = _server[-1]
+    with tempfile.TemporaryDirectory() as tmp:
+        out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
+        server.stdin.write(json.dumps({"code": code, "argv": args, "stdout": str(out), "stderr": str(err)}) + "\n")
+        server.stdin.flush()
+        pid = int(server.stdout.readline())
+        if not select.select([server.stdout], [], [], timeout)[0]:
+            os.killpg(pid, signal.SIGKILL)
+            server.stdout.readline()
+            pytest.fail(f"still running after {timeout} s: {err.read_text()[-2000:]}")
+        returncode = int(server.stdout.readline())
+        return subprocess.CompletedProcess(args, returncode, out.read_text(), err.read_text())
+
+
 def grade_measured(path: Path, assignment: str = A, limits: dict | None = None, timeout: float = 60) -> dict:
-    done = subprocess.run([sys.executable, "-c", GRADE, assignment, str(path), json.dumps(limits or LIMITS)],
-                          capture_output=True, text=True, timeout=timeout + 30, env=_env(), cwd=PROJECT)
+    done = run_forked(GRADE, [assignment, str(path), json.dumps(limits or LIMITS)], timeout=timeout + 30)
     assert done.returncode == 0, done.stderr[-2000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["rss_mb"] < MAX_RSS_MB, out["rss_mb"]
@@ -72,8 +139,7 @@ def grade_measured(path: Path, assignment: str = A, limits: dict | None = None, 
 
 
 def cli_measured(*args: str, timeout: float = 60) -> tuple[int, str, str, float]:
-    done = subprocess.run([sys.executable, "-c", CLI, *args], capture_output=True, text=True,
-                          timeout=timeout, env=_env(), cwd=PROJECT)
+    done = run_forked(CLI, list(args), timeout=timeout)
     rss = float(done.stderr.rsplit("RSS_MB ", 1)[1].split()[0])
     return done.returncode, done.stdout, done.stderr, rss
 
@@ -382,6 +448,7 @@ def test_only_the_holders_own_words_about_a_unit_childs_end_are_shown():
 
     config = {"unit_cpu_seconds": 2.5}
     honest = [exit_description(0, 2.0, timed_out=True), exit_description(0, 0.25, timed_out=True),
+              exit_description(0, 0.05, timed_out=True, limit="cpu"), exit_description(0, 1, timed_out=True, limit="wall"),
               exit_description(signal.SIGXCPU, 2, config=config, what="unit"), exit_description(signal.SIGXCPU, 2),
               exit_description(signal.SIGKILL, 2), exit_description(signal.SIGSEGV, 2),
               exit_description(signal.SIGABRT, 2), exit_description(3 << 8, 2)]

@@ -64,46 +64,54 @@ def test_the_reports_have_every_unit_and_root_causes(reports):
         assert 'id="reasons-chart"' in index
 
 
-@pytest.mark.skipif(_chromium() is None, reason="chromium not found (apt-get install -y chromium)")
-@pytest.mark.parametrize("assignment", assignment_ids())
-def test_pages_fit_the_viewport_and_images_load(reports, assignment):
+@pytest.fixture(scope="module")
+def browser():
+    """One headless chromium for the module's pages (a launch costs about a second of CPU);
+    each test opens pages of its own."""
+    if _chromium() is None:
+        pytest.skip("chromium not found (apt-get install -y chromium)")
     playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=_chromium(), args=["--no-sandbox"])
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.mark.parametrize("assignment", assignment_ids())
+def test_pages_fit_the_viewport_and_images_load(reports, browser, assignment):
     shots = os.environ.get("RNNGRADE_SCREENSHOTS")
     index, student = reports[assignment][0], reports[assignment][2]  # the long-named student
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=_chromium(), args=["--no-sandbox"])
-        try:
-            for device, viewport in VIEWPORTS.items():
-                page = browser.new_page(viewport=viewport)
-                for kind, path in (("class-report", index), ("student-page", student)):
-                    page.goto(path.resolve().as_uri())
-                    page.wait_for_load_state("load")
-                    overflowing = page.evaluate("""(limit) => [...document.body.querySelectorAll('*')]
-                        .filter(e => !e.closest('.scroll') && e.getBoundingClientRect().right > limit + 0.5)
-                        .map(e => e.tagName + ' ' + (e.id || e.className) + ' ' + e.textContent.slice(0, 40))""",
-                                                viewport["width"])
-                    assert not overflowing, f"{path.name} at {device}: {overflowing[:5]}"
-                    width = page.evaluate("document.documentElement.scrollWidth")
-                    assert width <= viewport["width"], f"{path.name} at {device}: page {width}px wide"
-                    images = page.evaluate("[...document.images].map(i => [i.id, i.complete && i.naturalWidth > 0])")
-                    assert all(ok for _, ok in images), images
-                    if kind == "class-report":
-                        assert len(images) == 2
-                        box = page.evaluate("""() => { const b = document.querySelector('.students-box');
-                            const first = document.querySelector('#students tbody th.sticky');
-                            b.scrollLeft = b.scrollWidth;
-                            return [b.scrollWidth, b.clientWidth, b.getBoundingClientRect().right,
-                                    getComputedStyle(first).position,
-                                    first.getBoundingClientRect().left - b.getBoundingClientRect().left]; }""")
-                        scroll_width, client_width, right, position, first_left = box
-                        assert right <= viewport["width"] and position == "sticky"
-                        assert first_left < 2, "the student column scrolled away"  # still in view, scrolled right
-                        if device == "laptop":
-                            assert scroll_width <= client_width, f"students table needs {scroll_width}px"
-                    if shots and assignment == "time_layers":
-                        Path(shots).mkdir(parents=True, exist_ok=True)
-                        page.evaluate("() => { for (const b of document.querySelectorAll('.scroll')) b.scrollLeft = 0; }")
-                        page.screenshot(path=str(Path(shots) / f"{kind}-{device}.png"), full_page=True)
-                page.close()
-        finally:
-            browser.close()
+    for device, viewport in VIEWPORTS.items():
+        page = browser.new_page(viewport=viewport)
+        for kind, path in (("class-report", index), ("student-page", student)):
+            page.goto(path.resolve().as_uri())
+            page.wait_for_load_state("load")
+            overflowing = page.evaluate("""(limit) => [...document.body.querySelectorAll('*')]
+                .filter(e => !e.closest('.scroll') && e.getBoundingClientRect().right > limit + 0.5)
+                .map(e => e.tagName + ' ' + (e.id || e.className) + ' ' + e.textContent.slice(0, 40))""",
+                                        viewport["width"])
+            assert not overflowing, f"{path.name} at {device}: {overflowing[:5]}"
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= viewport["width"], f"{path.name} at {device}: page {width}px wide"
+            images = page.evaluate("[...document.images].map(i => [i.id, i.complete && i.naturalWidth > 0])")
+            assert all(ok for _, ok in images), images
+            if kind == "class-report":
+                assert len(images) == 2
+                box = page.evaluate("""() => { const b = document.querySelector('.students-box');
+                    const first = document.querySelector('#students tbody th.sticky');
+                    b.scrollLeft = b.scrollWidth;
+                    return [b.scrollWidth, b.clientWidth, b.getBoundingClientRect().right,
+                            getComputedStyle(first).position,
+                            first.getBoundingClientRect().left - b.getBoundingClientRect().left]; }""")
+                scroll_width, client_width, right, position, first_left = box
+                assert right <= viewport["width"] and position == "sticky"
+                assert first_left < 2, "the student column scrolled away"  # still in view, scrolled right
+                if device == "laptop":
+                    assert scroll_width <= client_width, f"students table needs {scroll_width}px"
+            if shots and assignment == "time_layers":
+                Path(shots).mkdir(parents=True, exist_ok=True)
+                page.evaluate("() => { for (const b of document.querySelectorAll('.scroll')) b.scrollLeft = 0; }")
+                page.screenshot(path=str(Path(shots) / f"{kind}-{device}.png"), full_page=True)
+        page.close()

@@ -120,3 +120,26 @@ def test_autograde_records_a_failure_that_the_next_run_grades_again(tmp_path, mo
     assert "could not be started" in summary.failures[0][1]
     again = autograde(A, subs, db, workers=0, progress="none", config={"unsafe_no_sandbox": True})
     assert again.to_grade == 1 and again.graded == 1 and not again.failures, again.text()
+
+
+def test_a_killed_graders_probe_markers_are_swept_by_the_next_probe(tmp_path, monkeypatch):
+    """A grader killed mid-probe (SIGKILL skips its clean-up) leaves a marker in the folders
+    it probes, the course's checkout among them; the next probe removes the markers of
+    graders no longer alive and leaves a live grader's alone."""
+    import subprocess
+
+    from autograder.sandbox import client
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = tmp_path / f"{client.PROBE_PREFIX}{dead.pid}-123-readable"
+    live = tmp_path / f"{client.PROBE_PREFIX}1-456-readable"     # pid 1 is alive
+    other = tmp_path / "notes.txt"
+    for path in (stale, live, other):
+        path.write_text("x")
+    monkeypatch.setattr(client, "_host_folders", lambda: [str(tmp_path)])
+    monkeypatch.setattr(client, "_PROBES", {})   # probes are cached per config: run it again
+    client.probe_sandbox(LIMITS)
+    assert not stale.exists()
+    assert live.exists() and other.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(client.PROBE_PREFIX) and p != live]

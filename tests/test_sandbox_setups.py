@@ -58,6 +58,9 @@ def place():
 def _env(place: Path, setup: str) -> dict:
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL")}
     env["RNNGRADE_TEST_SETUP"] = setup
+    # the child pytest loads no third-party plugin (hypothesis and anyio alone doubled its
+    # start-up CPU); these files use none
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     env["RNNGRADE_COURSE"] = str(place / "checkout")  # the course directory (the cwd may be HOME)
     env["HOME"] = str(place / "home") if setup in USERS else os.environ.get("HOME", "/root")
     if setup != "under-tmp":

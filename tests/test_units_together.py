@@ -40,7 +40,7 @@ def derived_limit(grader, name: str) -> str:
     """The words for a unit's limit: its seconds and how they were set (autograder.budgets)."""
     packed = next(p.own for p in grader.prepared if p.unit.name == name)
     assert 0 < packed.seconds < 1.0 and "the reference's" in packed.why
-    return f"time limit of {packed.seconds:g} s ({packed.why})"
+    return f"CPU time limit of {packed.seconds:g} s ({packed.why})"
 
 
 def test_a_unit_that_runs_past_its_time_is_stopped_and_the_rest_still_run(graders):
@@ -108,3 +108,28 @@ def test_a_unit_that_fails_only_through_what_it_calls_needs_no_run_alone(grader,
     assert "With your own rnn_cell_forward" in by_name["rnn_forward"].explanation
     reference_mode = [u.name for u in result.units if u.mode == "reference"]
     assert runs.count("own") == 1 and runs.count("reference") == len(reference_mode), (runs, reference_mode)
+
+
+def test_every_own_run_comes_before_any_run_with_reference_units(grader, monkeypatch):
+    # a bias left out of rnn_cell_forward (its callers pass with the reference's) and a
+    # wrong axis in lstm_cell_backward (its own bug: it needs its own run alone, and
+    # lstm_backward, which calls it, passes with the reference's). After a run with
+    # reference units served the student process may hold the reference's outputs, so an
+    # own-mode run after it would need a fresh process: none is needed.
+    from autograder.sandbox.client import StudentProcess
+
+    runs, spawns = [], []
+    original_run, original_spawn = StudentProcess.run_unit, StudentProcess._spawn
+    monkeypatch.setattr(StudentProcess, "run_unit", lambda self, unit, substitute, *a, **k: runs.append(
+        "reference" if substitute else "own") or original_run(self, unit, substitute, *a, **k))
+    monkeypatch.setattr(StudentProcess, "_spawn", lambda self, *a, **k: spawns.append(1) or original_spawn(self, *a, **k))
+    text = mutate(reference_text(A), CELL_FORWARD_LINE, "    a_next = np.tanh(Waa @ a_prev + Wax @ xt)\n")
+    text = mutate(text, "    dbo = np.sum(dot, axis=1, keepdims=True)\n", "    dbo = np.sum(dot, axis=0, keepdims=True)\n")
+    result = grade_text(grader, text)
+    by_name = {u.name: u for u in result.units}
+    assert scores(result) == {**FULL, "rnn_cell_forward": 0.0, "lstm_cell_backward": 0.0}, \
+        [(u.name, u.explanation) for u in result.units]
+    assert by_name["lstm_backward"].mode == "reference"
+    assert "own" in runs and "reference" in runs[runs.index("own"):], runs
+    assert "own" not in runs[runs.index("reference"):], runs
+    assert len(spawns) == 1, spawns

@@ -179,6 +179,12 @@ class Assignment:
         `rnn_backward`, `TimeRNN.forward` for `TimeRNN.backward`."""
         return tuple(u for u in self.units if u is not unit and u.calls and _runs_in(u.name, unit.setup))
 
+    def depends_on(self, unit: Unit) -> tuple[Unit, ...]:
+        """The graded units whose verdicts a unit's own run depends on: those it calls (by
+        name, or by their class's name) and those its setup runs (a backward's forward)."""
+        return tuple(u for u in self.units if u is not unit and (
+            u.name in unit.calls or u.name.partition(".")[0] in unit.calls or _runs_in(u.name, unit.setup)))
+
     def own_forward_calls(self, unit: Unit) -> tuple[str, ...]:
         """The names served by the reference in fair-credit mode "own_forward" (part 3, the
         third source of caches): the student's own forward builds the cache, in its own

@@ -41,8 +41,8 @@ from autograder.sandbox import landlock
 DEFAULTS = {
     "harden": True,          # namespaces, private root, uid, seccomp (False: benchmark/tests only)
     "memory_mb": 512,        # address-space cap per student process (RLIMIT_AS)
-    "unit_seconds": 5.0,     # wall clock per unit and mode (grader and holder both enforce it)
-    "unit_cpu_seconds": 5,   # CPU per unit child (RLIMIT_CPU)
+    "unit_seconds": 5.0,     # CPU and wall clock per unit and mode, at most (grader and holder both enforce it)
+    "unit_cpu_seconds": 5,   # CPU per unit child (RLIMIT_CPU: the kernel's backstop, whole seconds)
     "cell_seconds": 10.0,    # wall clock per notebook cell
     "total_seconds": 120.0,  # whole submission: cells, units, restarts
     "output_file_mb": 16,    # largest file a student process may write (RLIMIT_FSIZE)
@@ -50,8 +50,10 @@ DEFAULTS = {
     "open_files": 256,       # RLIMIT_NOFILE
     "uid_base": 1 << 30,     # student uid = uid_base + pid of the submission's init process (>= 65536)
     # limits that follow the work (autograder/budgets.py; unit_seconds and cell_seconds are their caps)
-    "unit_factor": 100.0,         # a unit may take this many times the reference's CPU on its cases
-    "unit_floor_seconds": 0.25,   # ... and never less than this
+    "unit_factor": 30.0,          # a unit may take this many times the reference's CPU on its cases (in CPU)
+    "unit_floor_seconds": 0.05,   # ... and never less than this (CPU seconds)
+    "unit_wall_factor": 10.0,     # a unit's wall-clock backstop: this many times its CPU limit ...
+    "unit_wall_floor_seconds": 1.0,  # ... and never less than this (a unit that waits without computing)
     "cell_floor_seconds": 2.0,    # a cell that only defines things
     "fixed_limits": False,        # True: unit_seconds and cell_seconds as they are
     "slice": True,                # False: run every statement (autograder/slicing.py)
