@@ -352,13 +352,20 @@ def test_nothing_is_left_behind_when_the_grader_is_killed(tmp_path):
         grader.wait()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        alive = {pid for pid in students | {zygote} if os.path.exists(f"/proc/{pid}")
-                 and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"}
+        alive = {pid for pid in students | {zygote} if _running(pid)}
         folders = glob.glob(os.path.join(tempfile.gettempdir(), f"rnngrade-sandbox-{zygote}-*"))
         if not alive and not folders:
             break
         time.sleep(0.1)
     assert not alive and not folders, (alive, folders)
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie; a process that ends while it is looked at is not running."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
 
 
 def _below(ancestor: int) -> dict:
