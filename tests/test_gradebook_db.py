@@ -408,7 +408,7 @@ def one_run(tmp_path_factory):
 def _two_runs_at_once(url: str, cwd: Path, *extra: str) -> list[subprocess.CompletedProcess]:
     # `--workers 0`: each run grades in its own process. Only that process touches the
     # gradebook (claims, records) whatever the executor, so a pool worker per run
-    # (~0.7 s of CPU to spawn, 8 runs per test) would test nothing more.
+    # (~0.7 s of CPU to spawn, four runs per test) would test nothing more.
     args = [sys.executable, "-m", "autograder.cli", "autograde", A, str(EXAMPLES), "--db", url, "--workers", "0",
             *extra]
     procs = [subprocess.Popen(args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
