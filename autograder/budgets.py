@@ -6,11 +6,12 @@ Every honest unit of these assignments runs in milliseconds, so a fixed limit of
 seconds is what a looping unit costs, not what an honest one needs. The rule (also in
 docs/SANDBOX.md):
 
-    unit limit = max(unit_factor x reference CPU on the unit's cases, unit_floor_seconds)
+    unit limit = max(unit_factor x reference CPU on the unit's cases, unit_floor_seconds),
+                 in CPU seconds of the unit child
                  in reference mode: the unit's own share of the reference's CPU in that mode
                  (what the calls to the substituted units cost is left out), if larger;
-                 and for each call the unit makes to a substituted unit, 10 ms (the round
-                 trip's latency) plus 10 x what such a call cost the reference (encoding
+                 and for each call the unit makes to a substituted unit, 10 ms (the unit
+                 child's share of the round trip) plus 10 x what such a call cost the reference (encoding
                  both ways, the reference unit: the grader's code, not a student's), for
                  at most as many calls as the reference makes
                  at most unit_seconds
@@ -24,8 +25,15 @@ anything is stopped at the base limit, not at the limit of one that made every c
 
 The reference's cost is its CPU time (process_time, the least of a few repeats, so
 that load on the machine does not inflate it), with the numerical gradient check on
-the cases where the student side runs it too. The floor leaves room for loops written
-in plain Python and for a busy machine (limits are wall-clock time).
+the cases where the student side runs it too. A unit's limit is CPU time too: the holder
+reads the unit child's CPU clock (zygote.py), so a busy machine neither stops an honest
+unit early nor lets a loop run longer. The floor leaves room for fixed costs that the
+factor does not scale (a first call into numpy, plain-Python loops on tiny cases).
+A unit that waits without computing (sleep, a blocking read) burns no CPU: a wall-clock
+backstop stops it:
+
+    unit wall limit = max(unit_wall_factor x its CPU limit (the most its calls can earn),
+                          unit_wall_floor_seconds), at most max(unit_seconds, its CPU limit)
 """
 from __future__ import annotations
 
@@ -35,12 +43,15 @@ import time
 from dataclasses import dataclass
 
 from autograder.sandbox.limits import DEFAULTS
+from autograder.submission import parse_tree
 
 UNIT_FACTOR = DEFAULTS["unit_factor"]                # x the reference's CPU on the same cases
-UNIT_FLOOR_SECONDS = DEFAULTS["unit_floor_seconds"]  # never less: plain-Python loops, a loaded machine
+UNIT_FLOOR_SECONDS = DEFAULTS["unit_floor_seconds"]  # never less CPU: fixed costs the factor does not scale
+WALL_FACTOR = DEFAULTS["unit_wall_factor"]  # the wall-clock backstop: this many times the CPU limit ...
+WALL_FLOOR_SECONDS = DEFAULTS["unit_wall_floor_seconds"]  # ... and never less (a loaded machine)
 # with the reference's units substituted, every call to one is a round trip to the grading
-# process: its CPU (encoding both ways, the reference unit) is measured, its latency (two
-# processes waking each other, on a loaded machine) is not: this much per call
+# process: its CPU (encoding both ways, the reference unit) is measured, the unit child's
+# share of a round trip (its proxy, encoding and decoding, waking up) is not: this much per call
 TRIP_SECONDS = 0.010
 # the CPU of such a call (encoding both ways, the reference unit) is the grader's code, not
 # a student's: this many times what it cost the reference, for a loaded machine
@@ -76,7 +87,7 @@ def measure(run, repeats: int = REPEATS) -> float:
 
 
 def unit_budget(reference_cpu: float | None, config: dict, reference_mode: ServedCost | None = None) -> Budget:
-    """The wall-clock limit of one unit in one fair-credit mode. `reference_mode`: the
+    """The CPU limit of one unit in one fair-credit mode. `reference_mode`: the
     reference's cost in that mode, for the limit in that mode: the unit's own share of it,
     and for each call to the grading process its latency and the grader's work."""
     cap = float(config.get("unit_seconds", DEFAULTS["unit_seconds"]))
@@ -104,6 +115,25 @@ def unit_budget(reference_cpu: float | None, config: dict, reference_mode: Serve
     if per_call:
         return Budget(round(own, 3), basis, per_call, round(most, 3))
     return Budget(round(own, 3), basis)
+
+
+def wall_limit(cpu_seconds: float, config: dict) -> float:
+    """The wall-clock backstop of a unit whose CPU limit is `cpu_seconds` (with calls to
+    the grading process: the most they can earn). Generous: it is only for a unit that
+    waits without computing, and an honest unit on a loaded machine gets less than a core."""
+    cap = float(config.get("unit_seconds", DEFAULTS["unit_seconds"]))
+    factor = float(config.get("unit_wall_factor", WALL_FACTOR))
+    floor = float(config.get("unit_wall_floor_seconds", WALL_FLOOR_SECONDS))
+    return round(min(max(factor * cpu_seconds, floor), max(cap, cpu_seconds)), 3)
+
+
+def wall_why(cpu_seconds: float, config: dict) -> str:
+    """How the wall-clock backstop of wall_limit(cpu_seconds) was set, in words."""
+    factor = float(config.get("unit_wall_factor", WALL_FACTOR))
+    floor = float(config.get("unit_wall_floor_seconds", WALL_FLOOR_SECONDS))
+    return (f"the backstop for a unit that waits without computing: max({floor:g} s, {factor:g}x its CPU limit "
+            f"of {cpu_seconds:.3g} s), at most the configured "
+            f"{float(config.get('unit_seconds', DEFAULTS['unit_seconds'])):g} s")
 
 
 _DEFINING = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Pass)
@@ -137,7 +167,7 @@ def _cheap(expr: ast.expr) -> bool:
 @functools.lru_cache(maxsize=256)  # cells repeat across a class (test cells, imports)
 def _defines_only(source: str) -> bool:
     try:
-        tree = ast.parse(source)
+        tree = parse_tree(source)  # the slice parsed most cells already (this submission's or another's)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return all(_only_defines(node) for node in tree.body)

@@ -31,7 +31,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from autograder.submission import Cell
+from autograder.submission import Cell, parse_tree
 
 _DYNAMIC = {"exec", "eval", "globals", "locals", "vars", "setattr", "delattr", "__import__", "compile",
             "get_ipython"}
@@ -99,7 +99,8 @@ def _root(node: ast.AST) -> str | None:
 @dataclass
 class _Facts:
     """What the slice needs to know of one top-level statement, found in one walk (and
-    kept on the statement: parsed cells are shared between submissions, see _parse)."""
+    kept on the statement: parsed cells are shared between submissions, see
+    submission.parse_tree)."""
     names: set
     bound: set
     random_attr: bool         # an attribute `.random` anywhere (np.random.seed, ...)
@@ -136,21 +137,6 @@ def _facts(node: ast.stmt) -> _Facts:
     facts = _Facts(names, _bound(node), random_attr, scoped, store_roots, calls)
     node._slice_facts = facts
     return facts
-
-
-_TREES: dict[str, ast.Module] = {}  # cell source -> its parse: test cells repeat across a class
-_TREES_SIZE, _TREES_CHARS = 256, 16_384  # small: a graded function's cell is rarely shared
-
-
-def _parse(source: str) -> ast.Module:
-    tree = _TREES.get(source)
-    if tree is None:
-        tree = ast.parse(source)
-        if len(source) <= _TREES_CHARS:
-            if len(_TREES) >= _TREES_SIZE:
-                _TREES.clear()
-            _TREES[source] = tree
-    return tree
 
 
 class _Analysis:
@@ -226,7 +212,7 @@ def slice_cells(cells: list[Cell], roots: set[str]) -> SliceResult:
         tree = None
         if not cell.syntax_error:
             try:
-                tree = _parse(cell.source)
+                tree = parse_tree(cell.source)
             except (SyntaxError, ValueError, RecursionError, MemoryError):
                 tree = None  # when in doubt, keep
         parsed.append((cell, tree))

@@ -261,6 +261,27 @@ def load_submission(path: str | Path) -> list[Cell]:
     return read_python(text)
 
 
+# Syntax trees by source text, shared by the stages that read a cell's statements (the
+# slice, the cell budgets): each cell is parsed once per submission, and the test and
+# import cells every student hands in again once per worker. Small, because a tree takes
+# far more memory than its source and a graded function's cell is rarely shared.
+_TREES: dict[str, ast.Module] = {}
+_TREES_SIZE, _TREES_CHARS = 256, 16_384
+
+
+def parse_tree(source: str) -> ast.Module:
+    """ast.parse(source), shared; raises what ast.parse raises. The tree is read-only for
+    its users (the slice keeps per-statement facts on it, which depend only on it)."""
+    tree = _TREES.get(source)
+    if tree is None:
+        tree = ast.parse(source)
+        if len(source) <= _TREES_CHARS:
+            if len(_TREES) >= _TREES_SIZE:
+                _TREES.clear()
+            _TREES[source] = tree
+    return tree
+
+
 _HELPER_CODE: dict[tuple, bytes] = {}
 
 

@@ -448,6 +448,7 @@ def test_only_the_holders_own_words_about_a_unit_childs_end_are_shown():
 
     config = {"unit_cpu_seconds": 2.5}
     honest = [exit_description(0, 2.0, timed_out=True), exit_description(0, 0.25, timed_out=True),
+              exit_description(0, 0.05, timed_out=True, limit="cpu"), exit_description(0, 1, timed_out=True, limit="wall"),
               exit_description(signal.SIGXCPU, 2, config=config, what="unit"), exit_description(signal.SIGXCPU, 2),
               exit_description(signal.SIGKILL, 2), exit_description(signal.SIGSEGV, 2),
               exit_description(signal.SIGABRT, 2), exit_description(3 << 8, 2)]

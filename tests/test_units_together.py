@@ -40,7 +40,7 @@ def derived_limit(grader, name: str) -> str:
     """The words for a unit's limit: its seconds and how they were set (autograder.budgets)."""
     packed = next(p.own for p in grader.prepared if p.unit.name == name)
     assert 0 < packed.seconds < 1.0 and "the reference's" in packed.why
-    return f"time limit of {packed.seconds:g} s ({packed.why})"
+    return f"CPU time limit of {packed.seconds:g} s ({packed.why})"
 
 
 def test_a_unit_that_runs_past_its_time_is_stopped_and_the_rest_still_run(graders):

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from autograder.codec import (MAX_CASE_OUTPUTS, CodecError, encode, encode_list, encode_map, plain_size,
                               recv_message, send_encoded, send_message)
-from autograder.budgets import cell_budget
+from autograder.budgets import cell_budget, wall_limit, wall_why
 from autograder.sandbox.limits import BASE_PREFIX, DEFAULTS, ENV_KEEP
 from autograder.submission import Cell, cell_code, helper_code
 
@@ -228,9 +228,9 @@ class PackedUnit:
     spec: bytes
     cases: bytes
     count: int
-    seconds: float = 0.0  # its wall-clock limit (autograder.budgets); 0: the configured unit_seconds
+    seconds: float = 0.0  # its CPU limit (autograder.budgets); 0: the configured unit_seconds
     why: str = ""         # how that limit was set, for the explanation of a unit stopped at it
-    per_call: float = 0.0  # in reference mode: more seconds for each call to a served unit ...
+    per_call: float = 0.0  # in reference mode: more CPU seconds for each call to a served unit ...
     most: float = 0.0      # ... up to this limit in all (budgets.Budget)
 
     @classmethod
@@ -682,13 +682,21 @@ class StudentProcess:
         return unit.seconds if unit is not None and unit.seconds > 0 else float(self.config["unit_seconds"])
 
     def _unit_budget(self, unit: PackedUnit | None = None) -> tuple[float, str]:
-        """Seconds a unit may run now (its limit, or what the submission has left) and
+        """CPU seconds a unit may use now (its limit, or what the submission has left) and
         the words for running out of them: which limit, and how it was set."""
         unit_seconds = self._unit_seconds(unit)
         budget = min(unit_seconds, self.time_left())
         why = f" ({unit.why})" if unit is not None and unit.why else ""
-        return budget, (f"stopped after the unit's time limit of {budget:g} s{why}" if budget >= unit_seconds else
+        return budget, (f"stopped after the unit's CPU time limit of {budget:g} s{why}" if budget >= unit_seconds else
                         self._out_of_budget())
+
+    def _wall_budget(self, cpu_seconds: float) -> tuple[float, str]:
+        """The wall-clock backstop of a unit whose CPU limit (or the most its calls can
+        earn) is `cpu_seconds`, within what the submission has left, and its words."""
+        wall = wall_limit(cpu_seconds, self.config)
+        if wall > self.time_left():
+            return max(self.time_left(), 0.0), self._out_of_budget()
+        return wall, f"stopped after the unit's wall-clock limit of {wall:g} s ({wall_why(cpu_seconds, self.config)})"
 
     def _out_of_budget(self) -> str:
         return f"stopped when the submission's total time budget of {float(self.config['total_seconds']):g} s ran out"
@@ -710,15 +718,16 @@ class StudentProcess:
         # waits for the most it can earn
         per_call = unit.per_call if substitute and unit.most > budget else 0.0
         most = min(unit.most, self.time_left()) if per_call else budget
+        wall, wall_text = self._wall_budget(most)
         calls = 0
         started = time.monotonic()
-        deadline = started + most + GRACE
+        deadline = started + wall + GRACE
         heard = False
         self.served = self.served or bool(substitute)
         self.output.take()  # whatever came before belongs to no unit
         try:
             self._send(encode_map({"op": "unit", "substitute": substitute, "gradcheck": gradcheck, "timeout": budget,
-                                   "per_call": per_call, "most": most},
+                                   "per_call": per_call, "most": most, "wall": wall},
                                   {"spec": unit.spec, "cases": unit.cases}), deadline)
             while True:
                 message = self._recv(deadline)
@@ -736,14 +745,16 @@ class StudentProcess:
                     pass
                 elif op == "unit_exit":
                     run.timed_out = message.get("timed_out") is True
+                    # (what the holder says picks only which of the grader's own words)
+                    at_cpu = run.timed_out and message.get("limit") == "cpu"
                     if any(c is None for c in run.cases) and not run.ended:
-                        run.ended = (limit_text if run.timed_out else
+                        run.ended = ((limit_text if at_cpu else wall_text) if run.timed_out else
                                      f"the unit's process ended early: {_exit_status(message.get('status'))}")
                     break
                 else:
                     raise ProtocolError(f"unexpected message {str(op)[:40]!r}")
         except _Deadline:
-            run.ended = run.ended or limit_text
+            run.ended = run.ended or wall_text
             run.timed_out = True
             self.restarts += 1
             self.kill()
@@ -758,7 +769,7 @@ class StudentProcess:
             # the limit it had: its base and what the calls this process served earned
             earned = budget + calls * per_call
             run.ended = (self._out_of_budget() if earned >= most and most < unit.most else
-                         f"stopped after the unit's time limit of {min(earned, most):.3g} s, with {calls} call(s) "
+                         f"stopped after the unit's CPU time limit of {min(earned, most):.3g} s, with {calls} call(s) "
                          f"to the grading process made ({unit.why})")
         self._attach_output(run)
         run.wall = time.monotonic() - started
@@ -779,9 +790,10 @@ class StudentProcess:
         if self.sock is None or self.time_left() <= 0 or not requests:
             return runs
         budgets = [self._unit_budget(r) for r in requests]
+        walls = [self._wall_budget(b) for b, _ in budgets]
         budget = budgets[0][0]
         started = time.monotonic()
-        deadline = started + budget + GRACE  # the holder applies each unit's budget; this is the backstop
+        deadline = started + walls[0][0] + GRACE  # the holder applies each unit's limits; this is the backstop
         current = None  # index of the unit whose messages arrive now
         finished = -1   # the last unit that said it was done
 
@@ -801,6 +813,7 @@ class StudentProcess:
         try:
             units = encode_list([encode_map({"gradcheck": False}, {"spec": r.spec, "cases": r.cases}) for r in requests])
             self._send(encode_map({"op": "units", "timeout": budget, "timeouts": [b for b, _ in budgets],
+                                   "wall": walls[0][0], "walls": [w for w, _ in walls],
                                    "boundary": boundary}, {"units": units}), deadline)
             while True:
                 message = self._recv(deadline)
@@ -822,17 +835,16 @@ class StudentProcess:
                     self._attach_output(runs[k], self.output.take_segment())
                     runs[k].wall = time.monotonic() - unit_started
                     current, finished = None, k
-                    if k + 1 < len(requests):
-                        next_seconds = self._unit_seconds(requests[k + 1])
-                    else:
-                        next_seconds = budget
+                    next_seconds = wall_limit(self._unit_seconds(requests[k + 1]) if k + 1 < len(requests) else budget,
+                                              self.config)
                     deadline = time.monotonic() + min(next_seconds, max(self.time_left(), 0)) + GRACE
                 elif op == "units_exit":
                     k = stopped()
                     if k is not None:
                         run = runs[k]
                         run.timed_out = message.get("timed_out") is True
-                        run.ended = (budgets[k][1] if run.timed_out else
+                        limit_text = budgets[k][1] if message.get("limit") == "cpu" else walls[k][1]
+                        run.ended = (limit_text if run.timed_out else
                                      f"the unit's process ended early: {_exit_status(message.get('status'))}")
                         self._attach_output(run)
                         run.wall = time.monotonic() - (unit_started if k == current else started)
@@ -842,7 +854,7 @@ class StudentProcess:
         except _Deadline:
             k = stopped()
             if k is not None:
-                runs[k].ended = self._out_of_budget() if self.time_left() <= GRACE else budgets[k][1]
+                runs[k].ended = self._out_of_budget() if self.time_left() <= GRACE else walls[k][1]
                 runs[k].timed_out = True
             self.restarts += 1
             self.kill()
@@ -873,7 +885,7 @@ def _text(value) -> str:
 # What the holder says about a unit child's end (runtime.exit_description), and nothing
 # else: the holder is student-tainted, and this text reaches the feedback.
 _EXIT_STATUS = re.compile(
-    r"stopped after its time limit of [0-9.e+-]{1,12} s"
+    r"stopped after its (CPU time limit|wall-clock limit|time limit) of [0-9.e+-]{1,12} s"
     r"|stopped at its CPU time limit( of [0-9.e+-]{1,12} s)? \(SIGXCPU\)"
     r"|the process was killed \(SIGKILL: a CPU or memory limit, or a kill from the student's own code\)"
     r"|the process crashed with a segmentation fault \(SIGSEGV\)"

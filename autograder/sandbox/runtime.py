@@ -324,11 +324,63 @@ def wait_child(pid: int, timeout: float) -> tuple[int, bool]:
     return status, True
 
 
+# How often the holder looks at a unit child's CPU at most: a loop may overrun its CPU
+# limit by about this much (a single thread cannot burn CPU faster than wall time, so
+# the holder sleeps for the CPU the child has left, never less than MIN_TICK)
+MIN_TICK = 0.002
+MAX_TICK = 0.05
+
+
+def child_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system, all threads) a child has used so far, from its process
+    CPU clock (clock_getcpuclockid: the kernel's accounting, nothing the child can
+    forge); None once it has ended."""
+    try:
+        return time.clock_gettime((~pid << 3) | 2)  # CPUCLOCK_SCHED of process `pid`
+    except OSError:
+        return None
+
+
+def pidfd(pid: int) -> int | None:
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
+
+
+def watch_child(pid: int, fd: int | None, cpu_limit: float, cpu_base: float, wall_deadline: float) -> str:
+    """Wait until `fd` is readable (the child's pidfd, or a pipe it writes to; None: poll
+    for the child's end) or the child has used `cpu_limit` CPU seconds since it had used
+    `cpu_base`, or the monotonic clock reaches `wall_deadline`. Returns "ready", "cpu"
+    or "wall"; kills nothing."""
+    while True:
+        used = child_cpu(pid)
+        if used is None:
+            return "ready"  # it has ended (its pidfd or pipe says so too)
+        cpu_left = cpu_limit - (used - cpu_base)
+        wall_left = wall_deadline - time.monotonic()
+        if cpu_left <= 0:
+            return "cpu"
+        if wall_left <= 0:
+            return "wall"
+        wait = min(max(cpu_left, MIN_TICK), MAX_TICK, wall_left)
+        if fd is not None:
+            if wait_readable(fd, wait):
+                return "ready"
+        else:
+            time.sleep(min(wait, 0.005))
+            if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                return "ready"
+
+
 def exit_description(status: int, timeout: float, timed_out: bool = False, config: dict | None = None,
-                     what: str = "process") -> str:
+                     what: str = "process", limit: str = "") -> str:
+    """Why a child ended, in the holder's own words. `limit`: "cpu" or "wall" when the
+    holder stopped it at that limit (see watch_child)."""
     config = config or {}
     if timed_out:
-        return f"stopped after its time limit of {timeout:g} s"
+        kind = {"cpu": "CPU time limit", "wall": "wall-clock limit"}.get(limit, "time limit")
+        return f"stopped after its {kind} of {timeout:g} s"
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         if sig == signal.SIGXCPU:

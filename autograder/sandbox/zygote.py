@@ -73,9 +73,11 @@ def serve_submission(sock: socket.socket, config: dict, report: dict) -> None:
 
 
 def run_unit_in_child(sock, request, namespace, writer, config) -> None:
-    """One unit in a child of its own. In reference mode the child writes a byte for each
-    call it makes to the grading process, and each earns it `per_call` more seconds, up
-    to `most` (autograder.budgets): the grader bounds the whole by `most` anyway."""
+    """One unit in a child of its own, stopped at its CPU limit (`timeout`: CPU seconds,
+    read from the child's CPU clock) or at its wall-clock backstop (`wall`). In reference
+    mode the child writes a byte for each call it makes to the grading process, and each
+    earns it `per_call` more CPU seconds, up to `most` (autograder.budgets): the grader
+    bounds the whole by the wall-clock backstop anyway."""
     per_call = float(request.get("per_call") or 0)
     read_fd, write_fd = os.pipe() if per_call > 0 else (None, None)
     pid = limits.fork_retry()
@@ -89,29 +91,41 @@ def run_unit_in_child(sock, request, namespace, writer, config) -> None:
         finally:
             os._exit(0)
     timeout = float(request.get("timeout") or 0)
-    if read_fd is None:
-        status, timed_out = runtime.wait_child(pid, timeout)
-    else:
-        os.close(write_fd)
-        timeout, left = _wait_earning(read_fd, timeout, per_call, float(request.get("most") or timeout))
-        status, timed_out = runtime.wait_child(pid, left)  # (a child that closed the pipe: what it has left)
-    send_message(sock, {"op": "unit_exit", "timed_out": timed_out,
-                        "status": runtime.exit_description(status, timeout, timed_out, config, "unit")})
+    most = float(request.get("most") or timeout)
+    deadline = time.monotonic() + float(request.get("wall") or timeout)
+    child_fd = runtime.pidfd(pid)
+    why = ""
+    try:
+        if read_fd is not None:
+            os.close(write_fd)
+            timeout, why = _wait_earning(pid, read_fd, timeout, per_call, most, deadline)
+        if not why:  # (a child that closed the pipe: the limit it has earned still holds)
+            why = runtime.watch_child(pid, child_fd, timeout, 0.0, deadline)
+    finally:
+        if child_fd is not None:
+            os.close(child_fd)
+    if why == "wall":
+        timeout = float(request.get("wall") or timeout)
+    status, killed = runtime.wait_child(pid, 0)
+    timed_out = why in ("cpu", "wall")
+    send_message(sock, {"op": "unit_exit", "timed_out": timed_out, "limit": why if timed_out else "",
+                        "status": runtime.exit_description(status, timeout, timed_out, config, "unit",
+                                                           why if timed_out else "")})
 
 
-def _wait_earning(progress_fd: int, timeout: float, per_call: float, most: float) -> tuple[float, float]:
-    """Wait until the unit child closes its end of the pipe (it ended) or runs out of
-    time, each byte on the pipe adding `per_call` to its `timeout`, up to `most`.
-    Returns the limit it had and the seconds it has left of it."""
-    started = time.monotonic()
+def _wait_earning(pid: int, progress_fd: int, timeout: float, per_call: float, most: float,
+                  deadline: float) -> tuple[float, str]:
+    """Wait until the unit child closes its end of the pipe (it ended) or reaches a
+    limit, each byte on the pipe adding `per_call` to its CPU limit `timeout`, up to
+    `most`. Returns the CPU limit it had and "cpu" or "wall" if it reached one, else ""."""
     try:
         while True:
-            left = started + timeout - time.monotonic()
-            if not runtime.wait_readable(progress_fd, left):
-                return timeout, 0.0
+            why = runtime.watch_child(pid, progress_fd, timeout, 0.0, deadline)
+            if why != "ready":
+                return timeout, why
             data = os.read(progress_fd, 4096)
             if not data:
-                return timeout, max(started + timeout - time.monotonic(), 0.0)
+                return timeout, ""
             timeout = min(timeout + len(data) * per_call, most)
     finally:
         os.close(progress_fd)
@@ -119,12 +133,15 @@ def _wait_earning(progress_fd: int, timeout: float, per_call: float, most: float
 
 def run_units_in_child(sock, request, namespace, writer, config) -> None:
     """Several own-mode units in one child (one fork instead of one per unit). The child
-    writes a byte after each unit; each byte restarts the wall-clock limit, so every
-    unit has its own, as in a child of its own."""
+    writes a byte after each unit; each byte starts the next unit's CPU limit (from the
+    child's CPU clock then) and wall-clock backstop, so every unit has its own, as in a
+    child of its own."""
     units = request["units"]
     timeout = float(request.get("timeout") or 0)
-    # each unit's own limit (autograder.budgets.unit_budget), else the shared one
+    wall = float(request.get("wall") or timeout)
+    # each unit's own limits (autograder.budgets.unit_budget, wall_limit), else the shared ones
     timeouts = [float(t) for t in request.get("timeouts") or []]
+    walls = [float(t) for t in request.get("walls") or []]
     read_fd, write_fd = os.pipe()
     pid = limits.fork_retry()
     if pid == 0:
@@ -136,27 +153,45 @@ def run_units_in_child(sock, request, namespace, writer, config) -> None:
         finally:
             os._exit(0)
     os.close(write_fd)
-    finished, timed_out = 0, False
-    while finished < len(units):
-        if finished < len(timeouts):
-            timeout = timeouts[finished]
-        if not runtime.wait_readable(read_fd, timeout):
-            timed_out = True
-            break
-        data = os.read(read_fd, 64)
-        if not data:
-            break  # the child ended (or closed its end: wait_child below still bounds it)
-        finished += data.count(b"+")
-    os.close(read_fd)
+    child_fd = runtime.pidfd(pid)
+    finished, why, fd = 0, "", read_fd
+    cpu_base, started = 0.0, time.monotonic()
+    try:
+        while finished < len(units):
+            if finished < len(timeouts):
+                timeout = timeouts[finished]
+            if finished < len(walls):
+                wall = walls[finished]
+            why = runtime.watch_child(pid, fd, timeout, cpu_base, started + wall)
+            if why != "ready":
+                break
+            if fd == child_fd:
+                break  # the child ended after closing its pipe
+            data = os.read(read_fd, 64)
+            if not data:
+                # the child ended, or closed its end: the unit's limits still hold until it ends
+                fd = child_fd
+                continue
+            if data.count(b"+"):
+                finished += data.count(b"+")
+                cpu_base, started = runtime.child_cpu(pid) or 0.0, time.monotonic()
+    finally:
+        os.close(read_fd)
+        if child_fd is not None:
+            os.close(child_fd)
+    timed_out = why in ("cpu", "wall")
     if finished >= len(units) and not timed_out:
         # every unit said it is done: the grader need not wait for the child's exit
         send_message(sock, {"op": "units_exit", "finished": finished, "timed_out": False, "status": ""})
         runtime.wait_child(pid, timeout)
         return
-    status, killed = runtime.wait_child(pid, 0 if timed_out else timeout)
-    timed_out = timed_out or killed
+    if why == "wall":
+        timeout = wall
+    status, _ = runtime.wait_child(pid, 0)
     send_message(sock, {"op": "units_exit", "finished": finished, "timed_out": timed_out,
-                        "status": runtime.exit_description(status, timeout, timed_out, config, "unit")})
+                        "limit": why if timed_out else "",
+                        "status": runtime.exit_description(status, timeout, timed_out, config, "unit",
+                                                           why if timed_out else "")})
 
 
 # --- one submission's process tree --------------------------------------------------------
@@ -245,7 +280,7 @@ def run_init(sock, config: dict, plan: dict, report: limits.Report, flags: int, 
                 report.on(f"fresh scratch working directory {scratch} on the host")
         else:
             report.on(f"fresh scratch working directory {scratch}")
-        holder = os.fork()
+        holder = limits.fork()
         if holder == 0:
             limits.set_name("rnng-holder")
             keep = sock.fileno()
@@ -297,7 +332,7 @@ def start_in_new_pid_namespace(fds, request: dict, plan: dict, pid_read: int, wa
             why = ""
         except OSError as exc:
             why = str(exc)
-    child = os.fork()
+    child = limits.fork()
     if child == 0:
         start_init(fds[0], fds[1], request, plan, wanted and not why, why, pid_read)
         os._exit(1)
@@ -374,7 +409,7 @@ def main() -> None:
                 why = namespaces.before_fork() if namespaces else "no /proc/self/ns/pid"
                 new_namespace = not why
             pid_read, pid_write = os.pipe()
-            pid = os.fork()
+            pid = limits.fork()
             if pid == 0:
                 try:
                     control.close()
