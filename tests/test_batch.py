@@ -248,12 +248,15 @@ def test_autograde_flat_examples(tmp_path):
 
 
 def test_cli_autograde_nbgrader_layout(tmp_path):
+    """The CLI on nbgrader's layout, grading in its own process (`--workers 0`): the layout,
+    the progress lines and the default gradebook are the coordinator's; the pool of the
+    CLI is run by the resume test, the in-process pool by test_autograde_flat_examples."""
     submitted = tmp_path / "course" / "submitted"
     for student, src in {"alice": "alice.ipynb", "bob": "bob.ipynb"}.items():
         folder = submitted / student / A
         folder.mkdir(parents=True)
         shutil.copy(EXAMPLES / src, folder / src)
-    run = cli("autograde", A, str(submitted), "--workers", "2", cwd=tmp_path)
+    run = cli("autograde", A, str(submitted), "--workers", "0", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert "2 submission(s)" in run.stdout and "nbgrader layout" in run.stdout
     assert "0 failure(s)" in run.stdout

@@ -26,12 +26,14 @@ def run(*args, code=0):
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """The bundled example class graded into a gradebook named by a plain path."""
+    """The bundled example class graded into a gradebook named by a plain path (in this
+    process, `--workers 0`: these tests are about the gradebook, not the worker pool, and
+    a spawned worker costs ~0.7 s of CPU)."""
     tmp = tmp_path_factory.mktemp("course")
     subs = tmp / "subs"
     shutil.copytree(EXAMPLES, subs)
     db = tmp / "class.db"
-    out = run("autograde", A, subs, "--db", db, "--workers", "1").output
+    out = run("autograde", A, subs, "--db", db, "--workers", "0").output
     assert "3 to grade" in out and "0 failure(s)" in out
     return {"tmp": tmp, "subs": subs, "db": db}
 
@@ -376,7 +378,8 @@ def test_submission_time_from_nbgraders_timestamp_or_the_files_time(tmp_path):
 @pytest.fixture(scope="module")
 def late_class(tmp_path_factory):
     """nbgrader's layout with timestamps: alice two days late, bob on time, carol late
-    but with an extension; 10% per started day."""
+    but with an extension; 10% per started day. Graded in this process (`--workers 0`):
+    lateness is computed and recorded by the coordinator, not by a worker."""
     tmp = tmp_path_factory.mktemp("late")
     stamps = {"alice": "2026-03-03 10:00:00.000000 UTC", "bob": "2026-03-01 20:00:00.000000 UTC",
               "carol": "2026-03-02 09:00:00.000000 UTC"}
@@ -389,7 +392,7 @@ def late_class(tmp_path_factory):
     toml.write_text(f'[deadlines]\npolicy = "per_day"\npercent = 10\n\n[deadlines.due]\n{A} = "2026-03-01 23:59"\n\n'
                     f'[deadlines.extensions.{A}]\ncarol = "2026-03-02 23:59"\n')
     db = tmp / "late.db"
-    run("autograde", A, tmp / "submitted", "--db", db, "--settings", toml, "--workers", "1")
+    run("autograde", A, tmp / "submitted", "--db", db, "--settings", toml, "--workers", "0")
     return {"tmp": tmp, "db": db, "toml": toml}
 
 
