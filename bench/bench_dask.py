@@ -42,17 +42,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-from bench_autograde import CpuAccount  # noqa: E402
+from bench_autograde import CpuAccount, rnngrade_command  # noqa: E402
 ASSIGNMENT = "rnn_step_by_step"
 WORKERS = 2
-
-
-def rnngrade_command() -> list[str]:
-    script = Path(sys.executable).parent / "rnngrade"
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("rnngrade")
-    return [found] if found else [sys.executable, "-m", "autograder.cli"]
 
 
 def environment() -> dict:
