@@ -624,6 +624,8 @@ class Grader:
             # Every own-mode run comes before any run with reference units served: after one
             # of those the student process may hold the reference's outputs, and an own-mode
             # run (whose words are shown) would need a fresh process (StudentProcess.served).
+            # The exception, own runs deferred until fair credit is known, gets that fresh
+            # process (_run_deferred_own).
             for state in states:
                 if state.together is not None and not state.missing:
                     state.own_run, state.own_failures = state.together, self._judge_run(state.prepared, state.together)

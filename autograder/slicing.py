@@ -154,8 +154,6 @@ class _Analysis:
                     self.module_of[(alias.asname or alias.name).split(".")[0]] = full
                 if isinstance(node, ast.ImportFrom) and node.module and "random" in node.module.split("."):
                     self.random_names |= _bound(node)
-                if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "random":
-                    self.random_names |= _bound(node)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 self.functions.setdefault(node.name, []).append(node)
         self._writes_globals = self._global_writers()

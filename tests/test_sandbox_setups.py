@@ -112,6 +112,11 @@ def _can_make(setup: str) -> str:
 
 # each file on its own: the two run on different workers at once (both mostly wait on limits)
 FILES = {"adversarial": (HOSTILE, []), "harden": (HARDEN, HARDEN_HERE)}
+# the skips a setup is allowed, by the reason pytest prints: any other skip fails the setup
+# (a hostile test that skips itself unseen would be a setup left out). As an ordinary user
+# the pid namespace comes with the user namespace, so the missing-protection test
+# (test_a_missing_protection_is_said_loudly_...) has no fallback to exercise there.
+EXPECTED_SKIPS = {("ordinary-user", "adversarial"): {"as an ordinary user the pid namespace comes with"}}
 
 
 @pytest.mark.parametrize("setup", SETUPS)
@@ -122,7 +127,7 @@ def test_every_hostile_test_passes_in_each_setup(setup, hostile, place, request)
     venv_python = request.getfixturevalue("venv") if setup == "under-tmp" else None
     path, options = FILES[hostile]
     tests = [str(place / "checkout" / path), *options]
-    pytest_args = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "-rf",
+    pytest_args = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "-rfs",
                    "-W", "ignore::pytest.PytestUnraisableExceptionWarning"]
     run = _run(setup, place, pytest_args + tests, venv_python)
     tail = (run.stdout + run.stderr)[-6000:]
@@ -142,6 +147,10 @@ def test_every_hostile_test_passes_in_each_setup(setup, hostile, place, request)
     assert where.stdout.startswith(str(place / ("venv" if setup == "under-tmp" else "checkout"))), \
         where.stdout + where.stderr
     assert " passed" in tail and "error" not in tail.lower().split("passed")[-1], tail
+    skipped = [line for line in run.stdout.splitlines() if line.startswith("SKIPPED ")]
+    allowed = EXPECTED_SKIPS.get((setup, hostile), set())
+    unexpected = [line for line in skipped if not any(name in line for name in allowed)]
+    assert not unexpected, f"hostile tests skipped in {setup}: {unexpected}"
 
 
 EXAMPLE_SCORES = """

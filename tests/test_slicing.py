@@ -92,8 +92,13 @@ def test_a_statement_kept_for_its_effect_keeps_what_it_runs_on():
 
 
 def test_unit_roots_include_what_the_hidden_calls_mention():
-    roots = unit_roots(get_assignment(A))
-    assert {"rnn_cell_forward", "lstm_backward"} <= roots
+    # time_layers' hidden set-up builds an `Embedding` (a class the student defines but no
+    # graded unit is named after), and its calls read the case's inputs by name: the
+    # inputs are roots only until they are named as inputs
+    layers = get_assignment("time_layers")
+    roots = unit_roots(layers)
+    assert "Embedding" in roots and "Embedding" not in {u.name.partition(".")[0] for u in layers.units}
+    assert "dout" in roots and "dout" not in unit_roots(layers, {"dout"})
 
 
 # ---------------------------------------------------------------- verdicts stay the same
@@ -131,6 +136,7 @@ def test_the_slice_changes_no_verdict_on_a_generated_class(graders, tmp_path):
     ms, _ = _corpus()
     manifest = ms.generate(tmp_path / "class", 20, seed=5, student_style=True, steps=20)  # every category, training
     assert all("training_cell" in e["kinds"] for e in manifest)
+    compared = 0
     for entry in manifest:
         path = tmp_path / "class" / f"{entry['student']}.ipynb"
         if set(entry["kinds"]) & ms.INFINITE:
@@ -138,6 +144,8 @@ def test_the_slice_changes_no_verdict_on_a_generated_class(graders, tmp_path):
         with_slice = graders(A).grade_file(path)
         without = graders(A, slice=False).grade_file(path)
         assert _verdicts(with_slice) == _verdicts(without), (entry, _verdicts(with_slice), _verdicts(without))
+        compared += 1
+    assert compared >= len(manifest) // 2, compared  # the skip above must not empty the comparison
 
 
 def test_reference_text_loses_nothing():
