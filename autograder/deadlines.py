@@ -153,12 +153,8 @@ def submission_time(files: list[Path]) -> tuple[datetime | None, str | None]:
     timestamp.txt in their folder, else the newest file's modification time."""
     stamp = Path(files[0]).parent / TIMESTAMP if files else None
     if stamp is not None and stamp.is_file():
-        # imported only here: importing nbgrader costs about 3 s of CPU (its server
-        # extensions, nbformat's validator), paid by every run otherwise
-        from nbgrader.utils import parse_utc
-
         try:
-            return parse_utc(stamp.read_text(encoding="utf-8", errors="replace").strip()), FROM_TIMESTAMP
+            return _stamp_time(stamp.read_text(encoding="utf-8", errors="replace").strip()), FROM_TIMESTAMP
         except (ValueError, OverflowError):
             pass  # unreadable: fall back to the file's time, and say so
     try:
@@ -166,6 +162,25 @@ def submission_time(files: list[Path]) -> tuple[datetime | None, str | None]:
     except (OSError, ValueError):
         return None, None
     return datetime.fromtimestamp(mtime, timezone.utc).replace(tzinfo=None), FROM_MTIME
+
+
+def _stamp_time(text: str) -> datetime:
+    """nbgrader's timestamp.txt as naive UTC. nbgrader writes "YYYY-MM-DD HH:MM:SS.ffffff
+    ZONE", the zone a name ("UTC", "Europe/Paris") or an offset in seconds; read with
+    dateutil as nbgrader reads it, without importing nbgrader (about 1.7 s of CPU for
+    every autograde run of a collected class)."""
+    from dateutil import parser, tz
+
+    parts = text.split(" ")
+    if len(parts) == 3:
+        day, clock, zone = parts
+        offset = int(zone) if zone.lstrip("+-").isdigit() else tz.gettz(zone)
+        moment = parser.parse(f"{day} {clock} TZ", tzinfos={"TZ": offset})
+    else:
+        moment = parser.parse(text)
+    if moment.tzinfo is not None:
+        moment = (moment - moment.utcoffset()).replace(tzinfo=None)
+    return moment
 
 
 def lateness(settings: DeadlineSettings, assignment: str, student: str, files: list[Path]) -> dict:

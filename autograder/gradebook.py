@@ -424,16 +424,12 @@ class Gradebook:
                 .where(Submission.assignment == assignment)).all()
         return {r.student: Recorded(r.id, r.content_hash, r.fingerprint, r.status, r.graded_at) for r in rows}
 
-    def recorded_meanwhile(self, assignment: str, student: str, seen: Recorded | None, content: str,
-                           fingerprint: str) -> bool:
-        """Whether another grader recorded this very submission (same bytes, same
-        assignment fingerprint) since `seen` was read: then it need not be graded again,
-        whatever the verdict (a grader error is retried by the next run, as with one run)."""
-        return student in self.recorded_meanwhile_many(assignment, {student: (seen, content)}, fingerprint)
-
     def recorded_meanwhile_many(self, assignment: str, pending: dict[str, tuple[Recorded | None, str]],
                                 fingerprint: str) -> set[str]:
-        """`recorded_meanwhile` for several students ({student: (seen, content hash)}) in one query."""
+        """The students of `pending` ({student: (seen, content hash)}) whose very submission
+        (same bytes, same assignment fingerprint) another grader recorded since `seen` was
+        read, in one query: they need not be graded again, whatever the verdict (a grader
+        error is retried by the next run, as with one run)."""
         if not pending:
             return set()
         with self.engine.connect() as conn:
@@ -472,7 +468,7 @@ class Gradebook:
             latest.pop((record["assignment"], record["student"]), None)   # the last one counts, in its place
             latest[(record["assignment"], record["student"])] = record
         prepared = [_grading_rows(**record) for record in latest.values()]
-        submissions, unit_results = Submission.__table__, UnitScore.__table__
+        submissions = Submission.__table__
         # Core statements, not ORM objects, each built once per gradebook (building an
         # upsert with its `excluded` columns cost ~0.7 ms, half of a record).
         ids = []

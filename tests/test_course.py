@@ -270,12 +270,12 @@ def test_a_failure_caused_by_a_dependency_is_not_a_reason_of_its_own():
 def test_dependencies_include_what_the_setup_runs():
     from autograder.report.feedback import dependencies
 
-    units = get_assignment("time_layers").units
-    by_name = {u.name: u for u in units}
-    assert dependencies(by_name["TimeRNN.backward"], units) == ["TimeRNN.forward", "RNN.forward", "RNN.backward"]
-    assert dependencies(by_name["LSTM.backward"], units) == ["LSTM.forward"]
-    step = {u.name: u for u in get_assignment(A).units}
-    assert dependencies(step["rnn_backward"], get_assignment(A).units) == ["rnn_forward", "rnn_cell_backward"]
+    layers = get_assignment("time_layers")
+    by_name = {u.name: u for u in layers.units}
+    assert dependencies(layers, by_name["TimeRNN.backward"]) == ["TimeRNN.forward", "RNN.forward", "RNN.backward"]
+    assert dependencies(layers, by_name["LSTM.backward"]) == ["LSTM.forward"]
+    step = get_assignment(A)
+    assert dependencies(step, step.unit("rnn_backward")) == ["rnn_forward", "rnn_cell_backward"]
 
 
 def test_the_class_report_counts_knock_on_failures_under_their_cause(tmp_path):
@@ -570,3 +570,16 @@ def test_the_zip_in_a_containers_root_keeps_the_reference_out_of_reach(autograde
         str(root / "source" / "course" / "reference" / A / "solution.py")).encode()})
     said = got["output"] + "".join(t["output"] for t in got["tests"])
     assert got["score"] == 0 and ("No such file" in said or "Permission denied" in said), got
+
+
+@pytest.mark.parametrize("stamp", ["2026-12-04 23:58:32.123456 UTC", "2026-12-04 23:58:32 Europe/Paris",
+                                   "2026-12-04 10:00:00 3600", "2026-12-04 10:00:00 -3600",
+                                   "2026-12-04T10:00:00+02:00", "2026-12-04 10:00:00"])
+def test_timestamp_txt_is_read_as_nbgrader_reads_it(stamp):
+    """The hand-in time is read without importing nbgrader (seconds of CPU per run): it must
+    be the time nbgrader itself would record for the same timestamp.txt."""
+    from nbgrader.utils import parse_utc
+
+    from autograder.deadlines import _stamp_time
+
+    assert _stamp_time(stamp) == parse_utc(stamp)

@@ -177,13 +177,13 @@ class Assignment:
         """The graded forward units whose result `unit`'s setup hands to it (a backward's
         cache or state) and that themselves call graded units: `rnn_forward` for
         `rnn_backward`, `TimeRNN.forward` for `TimeRNN.backward`."""
-        return tuple(u for u in self.units if u is not unit and u.calls and _runs_in(u.name, unit.setup))
+        return tuple(u for u in self.units if u is not unit and u.calls and runs_in(u.name, unit.setup))
 
     def depends_on(self, unit: Unit) -> tuple[Unit, ...]:
         """The graded units whose verdicts a unit's own run depends on: those it calls (by
         name, or by their class's name) and those its setup runs (a backward's forward)."""
         return tuple(u for u in self.units if u is not unit and (
-            u.name in unit.calls or u.name.partition(".")[0] in unit.calls or _runs_in(u.name, unit.setup)))
+            u.name in unit.calls or u.name.partition(".")[0] in unit.calls or runs_in(u.name, unit.setup)))
 
     def own_forward_calls(self, unit: Unit) -> tuple[str, ...]:
         """The names served by the reference in fair-credit mode "own_forward" (part 3, the
@@ -200,7 +200,7 @@ class Assignment:
         return tuple(names)
 
 
-def _runs_in(unit_name: str, snippet: str) -> bool:
+def runs_in(unit_name: str, snippet: str) -> bool:
     """Whether a snippet calls the unit: `rnn_forward(`, or `TimeRNN(` then `.forward(`."""
     base, _, method = unit_name.partition(".")
     called = re.search(rf"(?<![\w.]){re.escape(base)}\s*\(", snippet or "")

@@ -71,24 +71,21 @@ _FAILS_TOO = re.compile(r"^With .*,? it fails too, e\.g\. case .*?, seed \d+: (.
 _FAILS_SAME = "It fails the same way with "
 
 
-def dependencies(unit, units) -> list[str]:
-    """The graded units a unit relies on: those its setup runs to prepare its input (a
-    backward pass's forward, e.g. `layer.forward(xs)` of `TimeRNN`) first, then those it
-    calls (a called class stands for its graded methods)."""
-    names = [u.name for u in units if u.name != unit.name]
-    found = []
-    setup = unit.setup or ""
-    for name in names:
-        cls, _, method = name.rpartition(".")
-        if cls:
-            hit = re.search(rf"\b{re.escape(cls)}\(", setup) and re.search(rf"\.{re.escape(method)}\(", setup)
-        else:
-            hit = re.search(rf"\b{re.escape(method)}\s*\(", setup)
-        if hit:
-            found.append(name)
-    for called in unit.calls:
-        found += [n for n in names if (n == called or n.startswith(called + ".")) and n not in found]
-    return found
+def dependencies(spec, unit) -> list[str]:
+    """The graded units a unit relies on (the assignment's `depends_on`, which the grader's
+    fair credit reads too): those its setup runs to prepare its input (a backward pass's
+    forward, e.g. `layer.forward(xs)` of `TimeRNN`) first, then those it calls."""
+    from autograder.assignments.model import runs_in
+
+    calls = list(unit.calls)
+
+    def order(dep):
+        if runs_in(dep.name, unit.setup):
+            return (0, 0)
+        called = dep.name if dep.name in calls else dep.name.partition(".")[0]
+        return (1, calls.index(called) if called in calls else len(calls))
+
+    return [u.name for u in sorted(spec.depends_on(unit), key=order)]
 
 
 def root_cause(explanation: str, deps: list[str], failed: set[str]) -> tuple[str | None, str | None]:
@@ -148,8 +145,9 @@ def class_statistics(assignment: str, submissions: list[Submission]) -> list[Uni
     from autograder.assignments import get_assignment
     from autograder.exports import unit_order
 
-    spec_units = get_assignment(assignment).units
-    deps = {u.name: dependencies(u, spec_units) for u in spec_units}
+    spec = get_assignment(assignment)
+    spec_units = spec.units
+    deps = {u.name: dependencies(spec, u) for u in spec_units}
     points = {}
     for sub in submissions:
         for u in sub.units:

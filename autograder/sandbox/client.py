@@ -835,8 +835,9 @@ class StudentProcess:
                     self._attach_output(runs[k], self.output.take_segment())
                     runs[k].wall = time.monotonic() - unit_started
                     current, finished = None, k
-                    next_seconds = wall_limit(self._unit_seconds(requests[k + 1]) if k + 1 < len(requests) else budget,
-                                              self.config)
+                    # the next unit's wall-clock backstop, as the holder applies it (or, after the
+                    # last unit, this one's while the child exits)
+                    next_seconds = walls[min(k + 1, len(walls) - 1)][0]
                     deadline = time.monotonic() + min(next_seconds, max(self.time_left(), 0)) + GRACE
                 elif op == "units_exit":
                     k = stopped()

@@ -106,7 +106,7 @@ def run_unit_in_child(sock, request, namespace, writer, config) -> None:
             os.close(child_fd)
     if why == "wall":
         timeout = float(request.get("wall") or timeout)
-    status, killed = runtime.wait_child(pid, 0)
+    status, _ = runtime.wait_child(pid, 0)
     timed_out = why in ("cpu", "wall")
     send_message(sock, {"op": "unit_exit", "timed_out": timed_out, "limit": why if timed_out else "",
                         "status": runtime.exit_description(status, timeout, timed_out, config, "unit",
