@@ -37,11 +37,12 @@ import json, resource, sys, time
 started = time.monotonic()
 from autograder.grader import Grader
 with Grader(sys.argv[1], json.loads(sys.argv[3])) as grader:
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result = grader.grade_file(sys.argv[2])
 print(json.dumps({"scores": {u.name: u.score for u in result.units},
                   "explanations": {u.name: u.explanation for u in result.units},
                   "notes": result.notes, "wall": time.monotonic() - started,
-                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "rss_before_mb": rss_before}))
 """
 
 # `rnngrade grade` itself, in a fresh interpreter that reports its peak RSS on stderr.
@@ -468,7 +469,7 @@ _rt.MAX_OUTPUT_BYTES = 1 << 40               # the runtime's own check, lifted
 _rt.Outbox.__init__.__defaults__ = (0.0,)    # every case in a frame of its own (under 64 MiB)
 
 def _big():
-    return np.zeros(3_900_000)               # 31 MB a case, kept by the grader until judged
+    return np.zeros(CASE_MB << 17)           # CASE_MB MiB a case, kept by the grader until judged
 
 def rnn_cell_forward(xt, a_prev, parameters):
     return _big(), np.zeros(1), None
@@ -485,8 +486,15 @@ def lstm_forward(x, a0, parameters):
 
 
 def test_huge_outputs_of_every_case_are_not_kept(tmp_path):
-    # 16 cases of 31 MB each took the grader to 840 MB
-    out = grade_measured(submission(tmp_path, BLOAT), limits=dict(LIMITS, unit_seconds=5, total_seconds=40))
+    """16 cases of 31 MB each took the grader to 840 MB. Cases of twice what may cross back
+    are enough: kept, they grow the grading process by ~44x a case (measured without the
+    check), dropped by ~5x; the bound is what keeping each case once would take."""
+    from autograder.codec import MAX_CASE_OUTPUTS
+
+    case_mb = 2 * MAX_CASE_OUTPUTS >> 20
+    out = grade_measured(submission(tmp_path, BLOAT.replace("CASE_MB", str(case_mb))),
+                         limits=dict(LIMITS, unit_seconds=5, total_seconds=40))
+    assert out["rss_mb"] - out["rss_before_mb"] < 16 * case_mb, (out["rss_before_mb"], out["rss_mb"])
     for unit in ("rnn_cell_forward", "rnn_forward", "lstm_cell_forward", "lstm_forward"):
         assert out["scores"][unit] == 0, out["explanations"][unit]
     assert "at most that may cross back" in out["explanations"]["rnn_cell_forward"], out["explanations"]
