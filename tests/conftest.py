@@ -26,6 +26,17 @@ def pytest_xdist_auto_num_workers(config):
     worker waited."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     return 2 * cores
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's, on the controlling process
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist worksteal` (pyproject's addopts), with the longest tests first on each worker
+    (tests/long_first.py)."""
+    if config.getvalue("dist") == "worksteal":
+        from long_first import make_scheduler
+
+        return make_scheduler(config, log)
+    return None
 SEEDS = FIXTURES / "seeds"
 
 
