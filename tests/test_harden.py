@@ -410,8 +410,9 @@ def test_ctrl_c_ends_a_batch_with_a_stalled_submission_at_once_and_keeps_what_wa
     (folder / "alice.py").write_text(solution_source(A))
     submission(tmp_path, DRIP, name="bob.py").rename(folder / "bob.py")  # default limits: up to 2 minutes
     db = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    # one pool worker (each costs ~1 s of CPU to start, in every setup): alice, then bob stalls it
     batch = subprocess.Popen([sys.executable, "-m", "autograder.cli", "autograde", A, str(folder), "--db", db,
-                              "--workers", "2"], cwd=tmp_path, env=_env(), start_new_session=True,
+                              "--workers", "1"], cwd=tmp_path, env=_env(), start_new_session=True,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 60
