@@ -257,7 +257,7 @@ def rnn_backward(da, caches):
 @pytest.mark.parametrize("n_a,T,calls,setup", [
     (300, 50_000, 1, {}),                  # a 300x300 weight: asks 0.7 MB, the reply would be gigabytes
     pytest.param(300, 50_000, 1, {"harden": False}, id="harden-off"),  # left out of the setups' runs
-    (100, 1_000, 1, {}),                   # within the array bound: the reply (the parameters in each of the 1,000 caches, 80 MB) is not
+    (100, 1_000, 1, {}),                   # within the array bound: the replies (80 MB, 1,000 caches) are not
     (40, 1_000, 400, {}),                  # small calls, many of them
 ])
 def test_an_amplified_reference_call_is_refused(tmp_path, n_a, T, calls, setup):
