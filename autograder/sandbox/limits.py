@@ -9,16 +9,18 @@ Who applies what (see zygote.py for the process tree):
   zygote (once)    compiles the seccomp programs and the file-system plan; not root
                    (an ordinary user): enters a user namespace of its own first, where
                    it may create the other namespaces
-  P  (submission)  setsid, PDEATHSIG, unshare(mount, pid, net, ipc, uts namespaces)
-  I  (pid 1)       private root: pivot_root into a tmpfs holding read-only binds of
-                   the system libraries and Python, a fresh /proc, /dev, a scratch /tmp
-  H0 (holder)      rlimits, dedicated uid (root: setresuid; in a user namespace: a
+  P  (submission)  (an ordinary user only) unshare(pid namespace), forks I
+  I  (pid 1)       setsid, PDEATHSIG, unshare(mount, net, ipc, uts namespaces); private
+                   root: pivot_root into a tmpfs holding read-only binds of the system
+                   libraries and Python, a fresh /proc, /dev, a scratch /tmp
+  cells child C    rlimits, dedicated uid (root: setresuid; in a user namespace: a
                    nested user namespace of its own, all capabilities dropped),
-                   no_new_privs, Landlock, seccomp
-  cell child       own process group, CPU limit of a cell
+                   no_new_privs, Landlock, seccomp, a thread holding the second
+                   RLIMIT_NPROC slot; own process group, CPU limit of a cell; becomes
+                   the holder when its cells are done
   unit child       own process group, CPU limit of a unit, seccomp: no fork/vfork/clone
 
-Everything from H0 down is set before the first line of student code runs, so it is
+Everything from C down is set before the first line of student code runs, so it is
 inherited by every process that runs student code and cannot be lifted.
 """
 from __future__ import annotations
@@ -673,7 +675,7 @@ def build_root(plan: dict, config: dict, uid: int, report: Report, pid_namespace
     scratch = fs["scratch"]
     os.makedirs(stage + scratch)
     size = int(config.get("scratch_mb", DEFAULTS["scratch_mb"]))
-    owner = 0 if plan.get("userns") else uid  # in a user namespace H0 maps its own uid later
+    owner = 0 if plan.get("userns") else uid  # in a user namespace C maps its own uid later
     mount("tmpfs", stage + scratch, "tmpfs", MS_NOSUID | MS_NODEV,
           f"size={size}m,nr_inodes=8192,mode=0700,uid={owner},gid={owner}")
     old = stage + "/.old-root"
@@ -703,9 +705,10 @@ def build_root(plan: dict, config: dict, uid: int, report: Report, pid_namespace
         report.off("private /proc", "no pid namespace and no hidepid")
 
 
-# --- H0: uid, rlimits, no_new_privs, seccomp -------------------------------------------
+# --- C: uid, rlimits, no_new_privs, seccomp ---------------------------------------------
 
-_STATE = {"own_groups": False, "nofork": None, "cell_cpu": None, "unit_cpu": DEFAULTS["unit_cpu_seconds"]}
+_STATE = {"own_groups": False, "nofork": None, "cell_cpu": None, "unit_cpu": DEFAULTS["unit_cpu_seconds"],
+          "nproc": False, "slot": None}
 
 
 def _set_limit(which, soft, hard=None) -> bool:
@@ -729,7 +732,7 @@ def scrub_environment(scratch: str) -> None:
 
 def enter_sandbox(config: dict, uid: int, report: Report, plan: dict, scratch: str, pid_namespace: bool,
                   private_root: bool = False) -> None:
-    """Applied once in the first holder, before any student code runs."""
+    """Applied in each cells child (zygote.become_holder), before any student code runs."""
     harden = bool(config.get("harden", True))
     memory = int(config.get("memory_mb", DEFAULTS["memory_mb"]))
     if _set_limit(resource.RLIMIT_AS, memory * 1024 * 1024):
@@ -772,13 +775,15 @@ def enter_sandbox(config: dict, uid: int, report: Report, plan: dict, scratch: s
     except OSError as exc:
         report.off("dedicated unprivileged uid", exc)
     # counted per uid (per user namespace): only once this process has a uid of its own;
-    # two processes: the holder and the child running student code
+    # two tasks: the cells child and its slot thread (hold_process_slot), later the holder
+    # and the unit child running student code
     if dropped and not plan.get("userns"):
         # the grader's sweep of this uid finds every process: cells and units may have
         # process groups of their own (kill(0) in a unit then reaches only that unit)
         _STATE["own_groups"] = True
     if dropped and _set_limit(resource.RLIMIT_NPROC, 2):
         report.on("RLIMIT_NPROC=2 for that uid: no process or thread can be created while student code runs")
+        _STATE["nproc"] = True
     else:
         report.off("RLIMIT_NPROC (no process creation in top-level cells)", "needs a dedicated uid")
     try:
@@ -816,6 +821,59 @@ def enter_sandbox(config: dict, uid: int, report: Report, plan: dict, scratch: s
             report.off("seccomp filters", exc)
     else:
         report.off("seccomp filters", plan.get("seccomp_error") or "not built")
+    hold_process_slot()
+
+
+# --- the second process slot of the student uid while cells run ------------------------
+
+try:
+    _threads = ctypes.CDLL(None, use_errno=True)
+    _threads.pthread_create.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+    _threads.pthread_join.argtypes = [ctypes.c_ulong, ctypes.c_void_p]
+    _threads.pthread_attr_setstacksize.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    _SEM_WAIT = ctypes.cast(_threads.sem_wait, ctypes.c_void_p)
+except (OSError, AttributeError):
+    _threads = None
+
+
+def hold_process_slot() -> None:
+    """RLIMIT_NPROC=2 counts the tasks of the student uid. The cells child is the only
+    process of that uid while the cells run (the init, its parent, is not of it): a
+    native thread of its own, which does nothing but wait on a semaphore, fills the
+    second slot, so a fork or a thread started by a cell gets EAGAIN. It replaces a
+    whole process (the first holder, which used to be the cells child's parent) and
+    costs far less: no copied page tables, no copy-on-write faults, no address space
+    to tear down. Made
+    last, after seccomp and Landlock, so it is confined as the child is; all signals are
+    blocked in it (a signal a cell raises cannot end its wait). The child releases it
+    when it commits (release_process_slot), before the holder forks unit children. Like
+    the first holder before it, student code could end it (sem_post) and then fork
+    once; what it starts is confined and dies with the submission."""
+    if not _STATE["nproc"] or _STATE["slot"] or _threads is None:
+        return
+    semaphore = ctypes.create_string_buffer(64)  # sem_t: 32 bytes on 64-bit glibc
+    attr = ctypes.create_string_buffer(128)      # pthread_attr_t: 56 bytes
+    if _threads.sem_init(semaphore, 0, 0) != 0 or _threads.pthread_attr_init(attr) != 0:
+        raise OSError(ctypes.get_errno(), "sem_init / pthread_attr_init")
+    _threads.pthread_attr_setstacksize(attr, 1 << 16)
+    thread = ctypes.c_ulong()
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())  # inherited by the thread
+    try:
+        code = _threads.pthread_create(ctypes.byref(thread), attr, _SEM_WAIT, semaphore)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        _threads.pthread_attr_destroy(attr)
+    if code != 0:
+        raise OSError(code, f"pthread_create: {os.strerror(code)}")
+    _STATE["slot"] = (thread.value, semaphore)
+
+
+def release_process_slot() -> None:
+    """The cells child commits: its thread ends, the slot is the unit children's."""
+    slot, _STATE["slot"] = _STATE["slot"], None
+    if slot is not None:
+        _threads.sem_post(slot[1])
+        _threads.pthread_join(slot[0], None)  # (the kernel may count it a moment longer: fork_retry)
 
 
 def limit_cell(config: dict) -> None:
@@ -896,8 +954,9 @@ def fork() -> int:
 
 
 def fork_retry(limit_seconds: float = 3.0) -> int:
-    """os.fork, waiting while RLIMIT_NPROC still counts a holder that just handed over
-    (it is reaped by the init a moment after it exits)."""
+    """fork, waiting while RLIMIT_NPROC still counts a task that just ended (the slot
+    thread of a holder that committed, or a unit child: the kernel uncounts it a
+    moment after it is gone)."""
     import time
 
     delay, deadline = 0.0002, time.monotonic() + limit_seconds
@@ -1050,7 +1109,11 @@ def _deep_checks(targets: dict) -> list:
                     pass
         return "blocked" if not seen else f"VISIBLE {seen[:5]}"
 
-    for what, body in (("fork in a unit child", unit_fork), ("fork in a cell child", cell_fork),
+    # the probe's process is what a cells child is (its slot thread held): fork right here
+    result = cell_fork()
+    out.append(("fork in a cell child blocked", result.startswith("blocked"), result))
+    release_process_slot()  # as a holder does before its unit children
+    for what, body in (("fork in a unit child", unit_fork),
                        ("exec", exec_true), ("network", network),
                        ("reads of the checkout, the reference and host folders", read_outside),
                        ("writes outside scratch", write_outside),
