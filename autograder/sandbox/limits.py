@@ -550,7 +550,7 @@ def prepare_zygote(userns: bool = False) -> dict:
     without touching the file system again. One folder of the zygote's own holds the
     mount point of the private roots and, without a private root, each submission's
     scratch folder; the zygote removes it when it ends."""
-    plan = {"seccomp": None, "seccomp_error": "", "fs": None, "fs_error": "", "stage": None, "base": None,
+    plan = {"seccomp": None, "seccomp_error": "", "fs": None, "fs_error": "", "stage": None, "base": None, "netns": None,
             "userns": userns, "landlock": landlock.abi_version()}
     plan["seccomp"], plan["seccomp_error"] = compile_seccomp()
     plan["base"] = tempfile.mkdtemp(prefix=f"{BASE_PREFIX}{os.getpid()}-")
@@ -576,6 +576,50 @@ def cleanup_zygote(plan: dict) -> None:
 
     if plan.get("base"):
         shutil.rmtree(plan["base"], ignore_errors=True)
+
+
+def make_network_namespace() -> int | None:
+    """Once per zygote: an empty network namespace (loopback down, no interface), held
+    by a file descriptor; each submission's init joins it with setns instead of making
+    one of its own (creating and tearing down a network namespace costs the kernel
+    about a millisecond). What makes sharing it safe is in docs/SANDBOX.md ("One
+    network namespace per zygote"); use_shared_network says when it is used. A child
+    makes it (a zygote in a user namespace of its own could not return to the host's
+    network namespace after unsharing its own). None when it cannot be made."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read_fd)
+            unshare(CLONE_NEWNET)
+            os.write(write_fd, b"k")
+            os.close(write_fd)
+            signal.pause()  # until the zygote has opened the namespace and kills this child
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    try:
+        if os.read(read_fd, 1) != b"k":
+            return None
+        return os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    finally:
+        os.close(read_fd)
+        os.kill(pid, signal.SIGKILL)
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:  # SIGCHLD ignored: reaped already
+            pass
+
+
+def use_shared_network(config: dict, plan: dict) -> bool:
+    """Whether a submission joins the zygote's network namespace (make_network_namespace)
+    rather than making one: only with seccomp's ban on socket() in force as well; else
+    (seccomp missing or left out) one of its own, as before."""
+    disable = config.get("disable") or ()
+    return (bool(config.get("harden", True)) and plan.get("netns") is not None and bool(plan.get("seccomp"))
+            and not {"network namespace", "seccomp"} & set(disable))
 
 
 # --- I: namespaces -------------------------------------------------------------------

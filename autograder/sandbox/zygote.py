@@ -321,7 +321,11 @@ def start_init(sock_fd: int, out_fd: int, config: dict, plan: dict, pid_namespac
             flags |= limits.CLONE_NEWPID
         else:
             report.off("pid namespace", pid_ns_why)
-        flags |= limits.enter_namespaces(report, config.get("disable") or (), skip=("pid namespace",))
+        shared = limits.use_shared_network(config, plan)
+        skip = ("pid namespace",) + (("network namespace",) if shared else ())
+        flags |= limits.enter_namespaces(report, config.get("disable") or (), skip=skip)
+        if shared:
+            flags |= _join_network(plan, report)
     scratch = None if harden and flags & limits.CLONE_NEWNS and plan.get("fs") else limits.host_scratch(plan, outer)
     try:
         send_message(sock, {"op": "spawned", "pid": outer, "pid_namespace": bool(flags & limits.CLONE_NEWPID),
@@ -329,6 +333,22 @@ def start_init(sock_fd: int, out_fd: int, config: dict, plan: dict, pid_namespac
     except OSError:
         os._exit(1)
     run_init(sock, config, plan, report, flags, outer, scratch)
+
+
+def _join_network(plan: dict, report: limits.Report) -> int:
+    """The zygote's network namespace (limits.make_network_namespace), else one of the
+    submission's own. The flag obtained (reported by run_init)."""
+    try:
+        limits.setns(plan["netns"], limits.CLONE_NEWNET)
+        plan["netns_joined"] = True  # (this process's copy of the plan)
+        return limits.CLONE_NEWNET
+    except OSError:
+        try:
+            limits.unshare(limits.CLONE_NEWNET)
+            return limits.CLONE_NEWNET
+        except OSError as exc:
+            report.off("network namespace", exc)
+            return 0
 
 
 def run_init(sock, config: dict, plan: dict, report: limits.Report, flags: int, outer_pid: int,
@@ -348,7 +368,9 @@ def run_init(sock, config: dict, plan: dict, report: limits.Report, flags: int, 
                 if flags & flag:
                     report.on(name + {"mount namespace": " (private mounts)",
                                       "pid namespace": " (all processes die with the submission)",
-                                      "network namespace": " (no network: loopback down, no interfaces)",
+                                      "network namespace": " (no network: loopback down, no interfaces"
+                                      + ("; the zygote's, made once and joined by its submissions one at a "
+                                         "time)" if plan.get("netns_joined") else ")"),
                                       "ipc namespace": " (no shared memory with other submissions)",
                                       "uts namespace": ""}[name])
             if flags & limits.CLONE_NEWNS and plan.get("fs"):
@@ -462,6 +484,8 @@ def main() -> None:
     plan = limits.prepare_zygote(userns=bool(why) and not userns_why)
     if why and userns_why:
         plan["namespaces_error"] = f"{why}; no user namespace either: {userns_why}"
+    else:
+        plan["netns"] = limits.make_network_namespace()
     try:
         namespaces = None if plan["userns"] else limits.PidNamespaces()
     except OSError:
