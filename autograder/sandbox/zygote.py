@@ -486,6 +486,7 @@ def main() -> None:
         plan["namespaces_error"] = f"{why}; no user namespace either: {userns_why}"
     else:
         plan["netns"] = limits.make_network_namespace()
+        limits.prepare_root(plan)
     try:
         namespaces = None if plan["userns"] else limits.PidNamespaces()
     except OSError:
