@@ -420,6 +420,27 @@ def test_exits_signals_and_crashes_at_top_level_cost_only_their_cell(grader, sta
     all_full(result)
 
 
+@linux_root
+@pytest.mark.parametrize("layers", ["all", "no-landlock"])
+def test_a_top_level_cell_cannot_end_the_submissions_init(graders, layers):
+    """A cell's parent is the submission's init, which never runs student code: pid 1 of
+    its namespace with no handler a signal from inside could reach, of another uid, or
+    out of Landlock's signal scope. Signalling it changes nothing: no restart. (Without
+    Landlock where a private root exists: as an ordinary user the init's uid is the
+    student's, and only pid 1's immunity is left.)"""
+    from autograder.sandbox.client import probe_sandbox
+
+    config = dict(ATTACK_LIMITS) if layers == "all" else dict(ATTACK_LIMITS, disable=("landlock",))
+    if layers != "all" and not any(a.startswith("private read-only root") for a in probe_sandbox(config)["active"]):
+        pytest.skip("no private root here: Landlock is what keeps the files closed, and cannot be left out")
+    grader = graders(A, **config)
+    cell = ("import os, signal\nfor sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL):\n"
+            "    try:\n        os.kill(os.getppid(), sig)\n    except OSError:\n        pass\n")
+    result = grade_text(grader, honest(cells=[cell]))
+    all_full(result)
+    assert not any("restarted" in n for n in result.notes), result.notes
+
+
 # --- files, identity, environment, /proc -------------------------------------------------------------
 
 @linux_root

@@ -10,17 +10,21 @@ student process and the write end of its output pipe (SCM_RIGHTS).
 One submission's processes:
 
   zygote ── I       forked straight into a new pid namespace, whose pid 1 it is; setsid,
-            │       unshare(mount, net, ipc, uts), builds the private root, reaps orphans;
-            │       when it dies the kernel kills every process of the submission (the
-            │       grader kills it at the end, or on a time-out); it dies with the zygote
-            └─ H0  the first holder: rlimits, dedicated uid, no_new_privs, Landlock,
-                      seccomp, then the runtime (cells fork-and-commit, units in forked children)
+            │       unshare(mount, ipc, uts), joins the zygote's network namespace, mounts
+            │       /proc and the scratch into the private root the zygote prepared and
+            │       pivots; reads the load request, forks and watches the cells child
+            │       (a fresh one after a cell that crashed or ran too long), reaps; when
+            │       it dies the kernel kills every process of the submission (the grader
+            │       kills it at the end, or on a time-out); it dies with the zygote
+            └─ C   the cells child: rlimits, dedicated uid, no_new_privs, Landlock,
+                      seccomp, a thread holding the uid's second process slot; then the
+                      cells; then the holder (units in forked children)
 
 An ordinary user's zygote first enters a user namespace of its own (uid 0 there, with the
 capabilities to create the other namespaces); there it may not return to the host's pid
 namespace after an unshare, so a small parent P creates each submission's pid namespace
-and forks I into it (zygote ── P ── I ── H0). Where no namespace can be made (a
-container's root), I and H0 run on the host, confined by the dedicated uid, Landlock and
+and forks I into it (zygote ── P ── I ── C). Where no namespace can be made (a
+container's root), I and C run on the host, confined by the dedicated uid, Landlock and
 seccomp; the zygote ends whatever is left when it ends (limits.end_descendants).
 """
 from __future__ import annotations
@@ -49,6 +53,7 @@ def become_holder(sock: socket.socket, request: dict, cells: list, pending: list
     of the submission, which sends the report (and the syntax errors) to the grader."""
     limits.set_name("rnng-cells")
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the init's handler (no pid namespace) is not ours
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     _close_fds_but(sock.fileno(), progress_fd)
     config, report = box["config"], box["report"]
     limits.enter_sandbox(config, box["uid"], report, box["plan"], box["scratch"], box["pid_namespace"],
@@ -100,6 +105,7 @@ def probe_holder(sock: socket.socket, box: dict) -> None:
     try:
         limits.set_name("rnng-cells")
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         _close_fds_but(sock.fileno())
         config, report = box["config"], box["report"]
         limits.enter_sandbox(config, box["uid"], report, box["plan"], box["scratch"], box["pid_namespace"],
@@ -301,6 +307,9 @@ def start_init(sock_fd: int, out_fd: int, config: dict, plan: dict, pid_namespac
     """I, forked by the zygote (as pid 1 of a new pid namespace when there is one): takes
     its outer pid from the zygote, its stdio, the other namespaces, then runs run_init."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    # no handler a student process could trigger: as pid 1 of its namespace the init then
+    # receives no signal sent from inside it (the cells child restores Python's handler)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     limits.set_name("rnng-init")
     limits.die_with_parent()
     outer = int(os.read(pid_fd, 32) or b"0")  # nothing: the zygote died before telling
