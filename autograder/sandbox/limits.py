@@ -550,8 +550,10 @@ def prepare_zygote(userns: bool = False) -> dict:
     without touching the file system again. One folder of the zygote's own holds the
     mount point of the private roots and, without a private root, each submission's
     scratch folder; the zygote removes it when it ends."""
-    plan = {"seccomp": None, "seccomp_error": "", "fs": None, "fs_error": "", "stage": None, "base": None, "netns": None,
-            "userns": userns, "landlock": landlock.abi_version()}
+    plan = {"seccomp": None, "seccomp_error": "", "fs": None, "fs_error": "", "stage": None, "base": None,
+            "userns": userns, "landlock": landlock.abi_version(),
+            "netns": None,      # the zygote's network namespace (make_network_namespace)
+            "prepared": False}  # the private root's fixed part is built (prepare_root)
     plan["seccomp"], plan["seccomp_error"] = compile_seccomp()
     plan["base"] = tempfile.mkdtemp(prefix=f"{BASE_PREFIX}{os.getpid()}-")
     os.chmod(plan["base"], 0o711)  # a student uid may reach its own scratch folder, not list the others
