@@ -76,7 +76,6 @@ def become_holder(sock: socket.socket, request: dict, cells: list, pending: list
     limits.release_process_slot()
     limits.after_commit()
     limits.set_name("rnng-holder")
-    del request, cells  # the cells' sources are the grader's; the namespace is what stays
     send_message(sock, {"op": "loaded", "defined": runtime.defined_names(namespace)})
     serve_units(sock, config, namespace, writer)
 
