@@ -423,11 +423,14 @@ class _Channel:
         self.sock, self.outbox, self.progress_fd = sock, outbox, progress_fd
 
     def ask(self, message: dict, full: bool = False):
-        if self.outbox is not None:
-            self.outbox.flush()  # what the unit reported so far arrives before its question
         if self.progress_fd is not None:
             _signal(self.progress_fd, b"+")  # each call earns the unit time (zygote.run_unit_in_child)
-        send_message(self.sock, message)
+        if self.outbox is not None and self.outbox.pending:
+            # what the unit reported so far arrives before its question, in the same frame
+            self.outbox.pending.append(encode(message))
+            self.outbox.flush()
+        else:
+            send_message(self.sock, message)
         reply = recv_message(self.sock)
         if "error" in reply:
             raise ReferenceCallError(reply["error"])
