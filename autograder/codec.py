@@ -76,22 +76,25 @@ def _ext(code: int, data: bytes) -> msgpack.ExtType:
     return tuple.__new__(msgpack.ExtType, (code, data))
 
 
-# Packers to reuse: msgpack.packb builds one (and its 256 KiB buffer) per call, and a
-# message packs once more for every tuple in it. A packer resets itself after each
-# message, also when packing fails; nested tuples each take their own.
+# Packers to reuse: msgpack.packb builds one (and mallocs its 256 KiB buffer) per call,
+# and a message packs once more for every tuple in it; in a freshly forked unit child
+# that was most of the cost of encoding. A packer resets itself after each message;
+# nested tuples each take their own. One whose buffer grew for a large message, or
+# that failed, is dropped (a buffer never shrinks).
 _PACKERS: list = []
 _SPARE_PACKERS = 8
+_PACKER_BUFFER = 256 * 1024
 
 
 def _pack(obj) -> bytes:
     # strict_types: subclasses of int/float/dict/list (with their own __eq__ ...) go
     # through _default and are refused instead of being silently accepted.
-    packer = _PACKERS.pop() if _PACKERS else msgpack.Packer(default=_default, strict_types=True, use_bin_type=True)
-    try:
-        return packer.pack(obj)
-    finally:
-        if len(_PACKERS) < _SPARE_PACKERS:
-            _PACKERS.append(packer)
+    packer = _PACKERS.pop() if _PACKERS else msgpack.Packer(default=_default, strict_types=True, use_bin_type=True,
+                                                            buf_size=_PACKER_BUFFER)
+    packed = packer.pack(obj)
+    if len(packed) <= _PACKER_BUFFER and len(_PACKERS) < _SPARE_PACKERS:
+        _PACKERS.append(packer)
+    return packed
 
 
 _CONTAINERS = (dict, list, tuple)
