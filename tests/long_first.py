@@ -25,6 +25,7 @@ LONG = {
     "tests/test_batch.py::test_resume_after_sigkill_then_idempotent_force_and_changed_file": 20,
     "tests/test_source_release.py::test_nbgrader_generate_assignment_accepts_the_source": 15,
     "tests/test_packaging.py::test_a_built_wheel_holds_no_reference_code": 10,
+    "tests/test_course.py::test_the_zip_grades_the_example_class_like_rnngrade_grade": 10,
 }
 
 
