@@ -36,6 +36,12 @@ class Cell:
     syntax_error: str = ""  # non-empty: the piece does not parse; it is reported, not run
 
 
+def warm_transformer() -> None:
+    """Import IPython's transformer now (a quarter of a second of CPU), e.g. before
+    worker processes are forked (grader.preload), rather than in each worker."""
+    _ipython_transform("%matplotlib inline\n")
+
+
 def _ipython_transform(source: str) -> str:
     """IPython's rewriting of magics, shell escapes and stray indentation."""
     from IPython.core.inputtransformer2 import TransformerManager
