@@ -311,6 +311,21 @@ def _init_local_worker(assignment: str, config: dict | None, parent: int) -> Non
         worker_grader(assignment, config)  # start the sandbox zygote before the first submission
     except Exception:
         pass  # not fatal here (it would break the pool): the first task retries and reports it
+    _collect_less()
+
+
+def _collect_less() -> None:
+    """A worker's garbage collector: what the worker holds from here on (modules, the
+    prepared reference, its Grader) is never scanned again, and young objects are
+    scanned about fourteen times less often. Grading a notebook allocates thousands of
+    short-lived objects (syntax trees, messages): with the default thresholds the
+    collector took ~7% of a worker's CPU (1.35 ms per notebook on a mix of the generated
+    class, 0.45 ms with these). What a submission leaves in reference cycles is still
+    collected."""
+    import gc
+
+    gc.freeze()   # (no collection first: it would write to every page the fork shares)
+    gc.set_threshold(10000, 20, 20)
 
 
 # --------------------------------------------------------------------------- executors
