@@ -420,6 +420,27 @@ def test_exits_signals_and_crashes_at_top_level_cost_only_their_cell(grader, sta
     all_full(result)
 
 
+@linux_root
+@pytest.mark.parametrize("layers", ["all", "no-landlock"])
+def test_a_top_level_cell_cannot_end_the_submissions_init(graders, layers):
+    """A cell's parent is the submission's init, which never runs student code: pid 1 of
+    its namespace with no handler a signal from inside could reach, of another uid, or
+    out of Landlock's signal scope. Signalling it changes nothing: no restart. (Without
+    Landlock where a private root exists: as an ordinary user the init's uid is the
+    student's, and only pid 1's immunity is left.)"""
+    from autograder.sandbox.client import probe_sandbox
+
+    config = dict(ATTACK_LIMITS) if layers == "all" else dict(ATTACK_LIMITS, disable=("landlock",))
+    if layers != "all" and not any(a.startswith("private read-only root") for a in probe_sandbox(config)["active"]):
+        pytest.skip("no private root here: Landlock is what keeps the files closed, and cannot be left out")
+    grader = graders(A, **config)
+    cell = ("import os, signal\nfor sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL):\n"
+            "    try:\n        os.kill(os.getppid(), sig)\n    except OSError:\n        pass\n")
+    result = grade_text(grader, honest(cells=[cell]))
+    all_full(result)
+    assert not any("restarted" in n for n in result.notes), result.notes
+
+
 # --- files, identity, environment, /proc -------------------------------------------------------------
 
 @linux_root
@@ -526,6 +547,88 @@ def rnn_backward(da, caches):
 
 
 # --- network -------------------------------------------------------------------------------------------
+
+NETNS_PLANT = r'''
+import ctypes, os, socket
+
+def _netns():
+    try:
+        return os.readlink("/proc/self/ns/net")
+    except OSError:
+        return "?"
+
+def _qlen():
+    try:
+        with open("/proc/sys/net/unix/max_dgram_qlen") as f:
+            return f.read().strip()
+    except OSError:
+        return "?"
+
+def _unbound_dgram():
+    """A datagram socket that may send to any name: socketpair (socket() is denied), then
+    disconnected (connect to AF_UNSPEC)."""
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    ctypes.CDLL(None).connect(a.fileno(), ctypes.create_string_buffer(16), 16)
+    return a, b
+
+FOUND = [f"before={_qlen()}"]
+try:
+    with open("/proc/sys/net/unix/max_dgram_qlen", "w") as f:
+        f.write("3")
+    FOUND.append("sysctl WRITTEN")
+except OSError as exc:
+    FOUND.append(f"sysctl blocked ({type(exc).__name__})")
+FOUND.append(f"after={_qlen()}")
+try:
+    KEPT = _unbound_dgram()
+    KEPT[0].bind(NAME)
+    FOUND.append("bound")
+except OSError as exc:
+    FOUND.append(f"bind blocked ({type(exc).__name__})")
+
+def rnn_backward(da, caches):
+    raise RuntimeError("PLANTED " + "; ".join(FOUND) + f"; ns={_netns()}")
+'''
+
+NETNS_LOOK = r'''
+def rnn_backward(da, caches):
+    found = [f"qlen={_qlen()}"]
+    a, b = _unbound_dgram()
+    try:
+        a.sendto(b"hello", NAME)
+        found.append("sendto DELIVERED")
+    except OSError as exc:
+        found.append(f"sendto refused ({type(exc).__name__})")
+    raise RuntimeError("LOOKED " + "; ".join(found) + f"; ns={_netns()}")
+'''
+
+
+@linux_root
+@pytest.mark.parametrize("layers", ["all", "no-landlock"])
+def test_nothing_of_a_submission_reaches_the_next_through_the_network_namespace(graders, layers):
+    """Submissions of a zygote share its network namespace (docs/SANDBOX.md, "One network
+    namespace per zygote"). One submission tries to leave something there: a sysctl of
+    the namespace, and an abstract Unix socket bound to a name (socketpair, then
+    disconnected: socket() is denied); the next one looks for them. Also without Landlock
+    (whose scoping would refuse the second's sendto anyway), where a private root exists."""
+    from autograder.sandbox.client import probe_sandbox
+
+    config = dict(ATTACK_LIMITS) if layers == "all" else dict(ATTACK_LIMITS, disable=("landlock",))
+    if layers != "all" and not any(a.startswith("private read-only root") for a in probe_sandbox(config)["active"]):
+        pytest.skip("no private root here: Landlock is what keeps the files closed, and cannot be left out")
+    g = graders(A, **config)
+    name = f"NAME = b'\\0rnngrade-test-netns-{RUN}-{layers}'\n"  # an abstract name
+    planted = check(grade_text(g, attack("rnn_backward", name + NETNS_PLANT)), "rnn_backward", 0.0, "PLANTED")
+    assert "sysctl blocked" in planted and "WRITTEN" not in planted and "; bound" in planted, planted
+    before = planted.split("before=", 1)[1].split(";")[0]
+    looked = check(grade_text(g, attack("rnn_backward", name + NETNS_PLANT.split("FOUND = ")[0] + NETNS_LOOK)),
+                   "rnn_backward", 0.0, "LOOKED")
+    assert f"qlen={before}" in looked, (planted, looked)
+    assert "sendto refused" in looked and "DELIVERED" not in looked, looked
+    shared = any("the zygote's" in a for a in probe_sandbox(config)["active"])
+    if shared:  # the same namespace: what is above is what keeps them apart
+        assert planted.split("ns=", 1)[1].split()[0] == looked.split("ns=", 1)[1].split()[0], (planted, looked)
+
 
 @linux_root
 def test_student_code_has_no_network(grader):

@@ -478,27 +478,30 @@ class StudentProcess:
         self.sock, out, self.pid = self.zygote.spawn(self.config, fresh=fresh)
         self.output = OutputCollector(out)
         deadline = time.monotonic() + SPAWN_SECONDS
-        ready = False
-        while not (ready and self.init_pid):
-            message = self._recv(deadline)
-            op = message.get("op")
-            if op == "spawned" and self.init_pid is None:  # from I, before any student code
-                pid = message.get("pid")
-                if type(pid) is not int or pid != self.pid or _ppid(pid) != self.zygote.process.pid:
-                    raise ProtocolError("the student process reported an impossible pid")
-                self.init_pid = pid
-                self.pid_namespace = message.get("pid_namespace") is True
-                self.scratch = _host_scratch(message.get("scratch"))
-                try:
-                    self.pidfd = os.pidfd_open(pid)
-                except (AttributeError, OSError):
-                    self.pidfd = None
-            elif op == "ready" and not ready:  # from the first holder, before any student code
-                report = message.get("report")
-                self.report = report if isinstance(report, dict) else {}
-                ready = True
-            else:
-                raise ProtocolError(f"unexpected message {op!r} at start-up")
+        message = self._recv(deadline)
+        if message.get("op") != "spawned":  # from I, before any student code
+            raise ProtocolError(f"unexpected message {message.get('op')!r} at start-up")
+        pid = message.get("pid")
+        if type(pid) is not int or pid != self.pid or _ppid(pid) != self.zygote.process.pid:
+            raise ProtocolError("the student process reported an impossible pid")
+        self.init_pid = pid
+        self.pid_namespace = message.get("pid_namespace") is True
+        self.scratch = _host_scratch(message.get("scratch"))
+        try:
+            self.pidfd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            self.pidfd = None
+        if self.config.get("probe"):
+            self._await_ready(deadline)  # the probe's process reports at once; others after the load
+
+    def _await_ready(self, deadline: float) -> None:
+        """The first message of the first cells child: its report, sent once its sandbox is
+        set up and before any student code runs."""
+        message = self._recv(deadline)
+        if message.get("op") != "ready":
+            raise ProtocolError(f"unexpected message {message.get('op')!r} at start-up")
+        report = message.get("report")
+        self.report = report if isinstance(report, dict) else {}
         self._take_notes()
 
     def _take_notes(self) -> None:
@@ -565,6 +568,7 @@ class StudentProcess:
             try:
                 self._spawn(fresh=fresh)
                 self._send(load, time.monotonic() + SPAWN_SECONDS)
+                self._await_ready(time.monotonic() + SPAWN_SECONDS)
                 break
             except (OSError, RuntimeError, ProtocolError, CodecError, EOFError, _Deadline) as exc:
                 said = self.output.take()  # I's traceback, if it had one

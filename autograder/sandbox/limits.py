@@ -9,16 +9,18 @@ Who applies what (see zygote.py for the process tree):
   zygote (once)    compiles the seccomp programs and the file-system plan; not root
                    (an ordinary user): enters a user namespace of its own first, where
                    it may create the other namespaces
-  P  (submission)  setsid, PDEATHSIG, unshare(mount, pid, net, ipc, uts namespaces)
-  I  (pid 1)       private root: pivot_root into a tmpfs holding read-only binds of
-                   the system libraries and Python, a fresh /proc, /dev, a scratch /tmp
-  H0 (holder)      rlimits, dedicated uid (root: setresuid; in a user namespace: a
+  P  (submission)  (an ordinary user only) unshare(pid namespace), forks I
+  I  (pid 1)       setsid, PDEATHSIG, unshare(mount, net, ipc, uts namespaces); private
+                   root: pivot_root into a tmpfs holding read-only binds of the system
+                   libraries and Python, a fresh /proc, /dev, a scratch /tmp
+  cells child C    rlimits, dedicated uid (root: setresuid; in a user namespace: a
                    nested user namespace of its own, all capabilities dropped),
-                   no_new_privs, Landlock, seccomp
-  cell child       own process group, CPU limit of a cell
+                   no_new_privs, Landlock, seccomp, a thread holding the second
+                   RLIMIT_NPROC slot; own process group, CPU limit of a cell; becomes
+                   the holder when its cells are done
   unit child       own process group, CPU limit of a unit, seccomp: no fork/vfork/clone
 
-Everything from H0 down is set before the first line of student code runs, so it is
+Everything from C down is set before the first line of student code runs, so it is
 inherited by every process that runs student code and cannot be lifted.
 """
 from __future__ import annotations
@@ -549,7 +551,9 @@ def prepare_zygote(userns: bool = False) -> dict:
     mount point of the private roots and, without a private root, each submission's
     scratch folder; the zygote removes it when it ends."""
     plan = {"seccomp": None, "seccomp_error": "", "fs": None, "fs_error": "", "stage": None, "base": None,
-            "userns": userns, "landlock": landlock.abi_version()}
+            "userns": userns, "landlock": landlock.abi_version(),
+            "netns": None,      # the zygote's network namespace (make_network_namespace)
+            "prepared": False}  # the private root's fixed part is built (prepare_root)
     plan["seccomp"], plan["seccomp_error"] = compile_seccomp()
     plan["base"] = tempfile.mkdtemp(prefix=f"{BASE_PREFIX}{os.getpid()}-")
     os.chmod(plan["base"], 0o711)  # a student uid may reach its own scratch folder, not list the others
@@ -572,8 +576,54 @@ def host_scratch(plan: dict, outer_pid: int) -> str:
 def cleanup_zygote(plan: dict) -> None:
     import shutil
 
+    if plan.get("prepared"):  # (never remove what the stage's binds show)
+        _libc.umount2(plan["stage"].encode(), MNT_DETACH)
     if plan.get("base"):
         shutil.rmtree(plan["base"], ignore_errors=True)
+
+
+def make_network_namespace() -> int | None:
+    """Once per zygote: an empty network namespace (loopback down, no interface), held
+    by a file descriptor; each submission's init joins it with setns instead of making
+    one of its own (creating and tearing down a network namespace costs the kernel
+    about a millisecond). What makes sharing it safe is in docs/SANDBOX.md ("One
+    network namespace per zygote"); use_shared_network says when it is used. A child
+    makes it (a zygote in a user namespace of its own could not return to the host's
+    network namespace after unsharing its own). None when it cannot be made."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read_fd)
+            unshare(CLONE_NEWNET)
+            os.write(write_fd, b"k")
+            os.close(write_fd)
+            signal.pause()  # until the zygote has opened the namespace and kills this child
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    try:
+        if os.read(read_fd, 1) != b"k":
+            return None
+        return os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    finally:
+        os.close(read_fd)
+        os.kill(pid, signal.SIGKILL)
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:  # SIGCHLD ignored: reaped already
+            pass
+
+
+def use_shared_network(config: dict, plan: dict) -> bool:
+    """Whether a submission joins the zygote's network namespace (make_network_namespace)
+    rather than making one: only with seccomp's ban on socket() in force as well; else
+    (seccomp missing or left out) one of its own, as before."""
+    disable = config.get("disable") or ()
+    return (bool(config.get("harden", True)) and plan.get("netns") is not None and bool(plan.get("seccomp"))
+            and not {"network namespace", "seccomp"} & set(disable))
 
 
 # --- I: namespaces -------------------------------------------------------------------
@@ -644,11 +694,11 @@ def _make_dev(stage: str) -> None:
         os.symlink(target, os.path.join(dev, name))
 
 
-def build_root(plan: dict, config: dict, uid: int, report: Report, pid_namespace: bool) -> None:
-    """In the init process (root, in its own mount namespace): pivot into a fresh
-    tmpfs root. Raises OSError when the host does not allow it (the caller falls back)."""
+def _stage_tree(plan: dict) -> None:
+    """The private root's fixed part, on the stage folder: a tmpfs holding read-only
+    binds of the shown folders and files, the links, /dev, and the empty mount points
+    of what each submission mounts itself (/proc, the scratch, the old root)."""
     fs, stage = plan["fs"], plan["stage"]
-    mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing we mount propagates to the host
     mount("tmpfs", stage, "tmpfs", MS_NOSUID, "size=4m,nr_inodes=4096,mode=0755")
     for path, target in fs["links"]:
         _mirror_link(stage, path, target)
@@ -663,7 +713,41 @@ def build_root(plan: dict, config: dict, uid: int, report: Report, pid_namespace
     for path in fs["cover"]:  # grader packages inside a shown folder (non-editable install)
         mount("tmpfs", stage + path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=0555")
     _make_dev(stage)
-    os.makedirs(stage + "/proc")
+    for point in ("/proc", fs["scratch"], "/.old-root"):
+        os.makedirs(stage + point)
+
+
+def prepare_root(plan: dict) -> str:
+    """Once per zygote (root, or root of its own user namespace): the private root's
+    fixed part (_stage_tree) built in a mount namespace of the zygote's own, read-only,
+    so that each submission's init, whose mount namespace is a copy of the zygote's,
+    only mounts its /proc and scratch and pivots (build_root): about twenty mounts
+    fewer per submission. '' when done, else why not (each init then builds it all)."""
+    if not plan.get("fs"):
+        return plan.get("fs_error") or "no plan"
+    try:
+        unshare(CLONE_NEWNS)
+        mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing mounted here reaches the host
+        _stage_tree(plan)
+        mount(None, plan["stage"], None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID)
+    except OSError as exc:
+        try:
+            _libc.umount2(plan["stage"].encode(), MNT_DETACH)
+        except (AttributeError, OSError):
+            pass
+        return str(exc)
+    plan["prepared"] = True
+    return ""
+
+
+def build_root(plan: dict, config: dict, uid: int, report: Report, pid_namespace: bool) -> None:
+    """In the init process (root, in its own mount namespace): pivot into a fresh
+    tmpfs root, whose fixed part the zygote prepared (prepare_root) or this builds.
+    Raises OSError when the host does not allow it (the caller falls back)."""
+    fs, stage, prepared = plan["fs"], plan["stage"], bool(plan.get("prepared"))
+    mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing we mount propagates to the host
+    if not prepared:
+        _stage_tree(plan)
     try:
         mount("proc", stage + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2")
         hidepid = True
@@ -671,13 +755,11 @@ def build_root(plan: dict, config: dict, uid: int, report: Report, pid_namespace
         mount("proc", stage + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
         hidepid = False
     scratch = fs["scratch"]
-    os.makedirs(stage + scratch)
     size = int(config.get("scratch_mb", DEFAULTS["scratch_mb"]))
-    owner = 0 if plan.get("userns") else uid  # in a user namespace H0 maps its own uid later
+    owner = 0 if plan.get("userns") else uid  # in a user namespace C maps its own uid later
     mount("tmpfs", stage + scratch, "tmpfs", MS_NOSUID | MS_NODEV,
           f"size={size}m,nr_inodes=8192,mode=0700,uid={owner},gid={owner}")
     old = stage + "/.old-root"
-    os.makedirs(old)
     number = SYS_PIVOT_ROOT.get(platform.machine())
     pivoted = False
     if number is not None:
@@ -685,12 +767,14 @@ def build_root(plan: dict, config: dict, uid: int, report: Report, pid_namespace
             pivoted = True
             os.chdir("/")
             _check(_libc.umount2(b"/.old-root", MNT_DETACH), "umount the old root")
-            os.rmdir("/.old-root")
+            if not prepared:  # (a prepared root is read-only already: the empty folder stays)
+                os.rmdir("/.old-root")
     if not pivoted:
         os.chdir(stage)
         os.chroot(".")
         report.off("pivot_root (the old root is detached)", "pivot_root failed; chroot used instead")
-    mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID)
+    if not prepared:
+        mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID)
     report.on("private read-only root (system libraries and Python only; checkout, reference, "
               "/tmp, /root, /home not there; layer: mount namespace)")
     report.on(f"scratch working directory {scratch}: empty tmpfs of {size} MiB, the only writable place "
@@ -703,9 +787,10 @@ def build_root(plan: dict, config: dict, uid: int, report: Report, pid_namespace
         report.off("private /proc", "no pid namespace and no hidepid")
 
 
-# --- H0: uid, rlimits, no_new_privs, seccomp -------------------------------------------
+# --- C: uid, rlimits, no_new_privs, seccomp ---------------------------------------------
 
-_STATE = {"own_groups": False, "nofork": None, "cell_cpu": None, "unit_cpu": DEFAULTS["unit_cpu_seconds"]}
+_STATE = {"own_groups": False, "nofork": None, "cell_cpu": None, "unit_cpu": DEFAULTS["unit_cpu_seconds"],
+          "nproc": False, "slot": None}
 
 
 def _set_limit(which, soft, hard=None) -> bool:
@@ -729,7 +814,7 @@ def scrub_environment(scratch: str) -> None:
 
 def enter_sandbox(config: dict, uid: int, report: Report, plan: dict, scratch: str, pid_namespace: bool,
                   private_root: bool = False) -> None:
-    """Applied once in the first holder, before any student code runs."""
+    """Applied in each cells child (zygote.become_holder), before any student code runs."""
     harden = bool(config.get("harden", True))
     memory = int(config.get("memory_mb", DEFAULTS["memory_mb"]))
     if _set_limit(resource.RLIMIT_AS, memory * 1024 * 1024):
@@ -772,13 +857,15 @@ def enter_sandbox(config: dict, uid: int, report: Report, plan: dict, scratch: s
     except OSError as exc:
         report.off("dedicated unprivileged uid", exc)
     # counted per uid (per user namespace): only once this process has a uid of its own;
-    # two processes: the holder and the child running student code
+    # two tasks: the cells child and its slot thread (hold_process_slot), later the holder
+    # and the unit child running student code
     if dropped and not plan.get("userns"):
         # the grader's sweep of this uid finds every process: cells and units may have
         # process groups of their own (kill(0) in a unit then reaches only that unit)
         _STATE["own_groups"] = True
     if dropped and _set_limit(resource.RLIMIT_NPROC, 2):
         report.on("RLIMIT_NPROC=2 for that uid: no process or thread can be created while student code runs")
+        _STATE["nproc"] = True
     else:
         report.off("RLIMIT_NPROC (no process creation in top-level cells)", "needs a dedicated uid")
     try:
@@ -816,6 +903,59 @@ def enter_sandbox(config: dict, uid: int, report: Report, plan: dict, scratch: s
             report.off("seccomp filters", exc)
     else:
         report.off("seccomp filters", plan.get("seccomp_error") or "not built")
+    hold_process_slot()
+
+
+# --- the second process slot of the student uid while cells run ------------------------
+
+try:
+    _threads = ctypes.CDLL(None, use_errno=True)
+    _threads.pthread_create.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+    _threads.pthread_join.argtypes = [ctypes.c_ulong, ctypes.c_void_p]
+    _threads.pthread_attr_setstacksize.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    _SEM_WAIT = ctypes.cast(_threads.sem_wait, ctypes.c_void_p)
+except (OSError, AttributeError):
+    _threads = None
+
+
+def hold_process_slot() -> None:
+    """RLIMIT_NPROC=2 counts the tasks of the student uid. The cells child is the only
+    process of that uid while the cells run (the init, its parent, is not of it): a
+    native thread of its own, which does nothing but wait on a semaphore, fills the
+    second slot, so a fork or a thread started by a cell gets EAGAIN. It replaces a
+    whole process (the first holder, which used to be the cells child's parent) and
+    costs far less: no copied page tables, no copy-on-write faults, no address space
+    to tear down. Made
+    last, after seccomp and Landlock, so it is confined as the child is; all signals are
+    blocked in it (a signal a cell raises cannot end its wait). The child releases it
+    when it commits (release_process_slot), before the holder forks unit children. Like
+    the first holder before it, student code could end it (sem_post) and then fork
+    once; what it starts is confined and dies with the submission."""
+    if not _STATE["nproc"] or _STATE["slot"] or _threads is None:
+        return
+    semaphore = ctypes.create_string_buffer(64)  # sem_t: 32 bytes on 64-bit glibc
+    attr = ctypes.create_string_buffer(128)      # pthread_attr_t: 56 bytes
+    if _threads.sem_init(semaphore, 0, 0) != 0 or _threads.pthread_attr_init(attr) != 0:
+        raise OSError(ctypes.get_errno(), "sem_init / pthread_attr_init")
+    _threads.pthread_attr_setstacksize(attr, 1 << 16)
+    thread = ctypes.c_ulong()
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())  # inherited by the thread
+    try:
+        code = _threads.pthread_create(ctypes.byref(thread), attr, _SEM_WAIT, semaphore)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        _threads.pthread_attr_destroy(attr)
+    if code != 0:
+        raise OSError(code, f"pthread_create: {os.strerror(code)}")
+    _STATE["slot"] = (thread.value, semaphore)
+
+
+def release_process_slot() -> None:
+    """The cells child commits: its thread ends, the slot is the unit children's."""
+    slot, _STATE["slot"] = _STATE["slot"], None
+    if slot is not None:
+        _threads.sem_post(slot[1])
+        _threads.pthread_join(slot[0], None)  # (the kernel may count it a moment longer: fork_retry)
 
 
 def limit_cell(config: dict) -> None:
@@ -896,8 +1036,9 @@ def fork() -> int:
 
 
 def fork_retry(limit_seconds: float = 3.0) -> int:
-    """os.fork, waiting while RLIMIT_NPROC still counts a holder that just handed over
-    (it is reaped by the init a moment after it exits)."""
+    """fork, waiting while RLIMIT_NPROC still counts a task that just ended (the slot
+    thread of a holder that committed, or a unit child: the kernel uncounts it a
+    moment after it is gone)."""
     import time
 
     delay, deadline = 0.0002, time.monotonic() + limit_seconds
@@ -1050,7 +1191,11 @@ def _deep_checks(targets: dict) -> list:
                     pass
         return "blocked" if not seen else f"VISIBLE {seen[:5]}"
 
-    for what, body in (("fork in a unit child", unit_fork), ("fork in a cell child", cell_fork),
+    # the probe's process is what a cells child is (its slot thread held): fork right here
+    result = cell_fork()
+    out.append(("fork in a cell child blocked", result.startswith("blocked"), result))
+    release_process_slot()  # as a holder does before its unit children
+    for what, body in (("fork in a unit child", unit_fork),
                        ("exec", exec_true), ("network", network),
                        ("reads of the checkout, the reference and host folders", read_outside),
                        ("writes outside scratch", write_outside),

@@ -1,10 +1,11 @@
 """Runs inside the untrusted student process. Holds no reference code and no expected
 values: it receives cell sources and case inputs, and sends back plain data only.
 
-Cells run fork-and-commit: each cell executes in a child of the process holding the
-namespace; a child that finishes in time becomes the new holder and its parent exits,
-one that crashes or runs past its time is killed and the parent carries on without
-it. No student code can catch or undo that time limit.
+Cells run fork-and-commit: the submission's init (trusted, it never runs student code)
+forks a cells child that sets up its own sandbox and runs the cells; a child that
+finishes them in time becomes the holder, one that crashes or runs past a cell's time
+is killed and the init forks a fresh one without that cell. No student code can catch
+or undo that time limit.
 
 Everything here runs after the kernel-level restrictions of limits.py are in force;
 nothing here is trusted by the grader (student code can patch this module): it is the
@@ -224,70 +225,59 @@ def _run_cell(outbox: Outbox, cell: dict, index: int, namespace: dict, writer: B
         outbox.put({"op": "cell", "index": index, "status": "error", "errors": [], "output": ""})
 
 
-def execute_cells(sock, cells: list, namespace: dict, cell_timeout: float, writer: BoundedWriter,
-                  skip=frozenset(), config: dict | None = None, careful: bool = False) -> dict:
-    """Fork-and-commit the cells. Returns the namespace of the process that survives.
-    Cells in `skip` are not run (they ended the student process on an earlier attempt).
+def pending_cells(cells: list, skip=frozenset()) -> list[int]:
+    """The cells to run: not skipped (they ended the student process on an earlier
+    attempt) and free of syntax errors."""
+    return [i for i, cell in enumerate(cells) if i not in skip and not cell.get("syntax_error")]
 
-    Optimistically, all remaining cells run in ONE child that reports a byte to this
-    holder after each cell; each byte restarts the cell's wall-clock limit. If every
-    cell finishes, the child commits (one fork for a well-behaved notebook). If a cell
-    runs past its time or crashes the child, the child is killed, that cell is reported
-    and dropped, and the remaining cells (those before it included, whose state died
-    with the child) run again in a new child: each failure removes one cell, so this ends.
-    `careful` (after the process itself was killed): every cell reports the moment it ends.
-    """
-    config = config or {}
-    _MEMORY_NOTE["mb"] = config.get("memory_mb", _MEMORY_NOTE["mb"])
-    pending = []
+
+def send_syntax_errors(sock, cells: list, skip=frozenset()) -> None:
     for index, cell in enumerate(cells):
-        if index in skip:
-            continue
-        if cell.get("syntax_error"):
+        if index not in skip and cell.get("syntax_error"):
             send_message(sock, {"op": "cell", "index": index, "status": "syntax_error",
                                 "error": cell["syntax_error"]})
-        else:
-            pending.append(index)
-    while pending:
-        read_fd, write_fd = os.pipe()
-        pid = limits.fork_retry()
-        if pid == 0:  # child: run the cells, report progress, take over as holder
-            limits.set_name("rnng-cells")
-            os.close(read_fd)
-            limits.limit_cell(config)
-            outbox = Outbox(sock, 0.0 if careful else Outbox.FLUSH_SECONDS)
-            for index in pending:
-                limits.renew_cell_cpu()
-                _run_cell(outbox, cells[index], index, namespace, writer)
-                _signal(write_fd, b"+")
-            outbox.flush()
-            _signal(write_fd, b"c")
-            os.close(write_fd)
-            limits.after_commit()
-            limits.set_name("rnng-holder")
-            return namespace
-        os.close(write_fd)
-        finished, committed = 0, False
-        # each cell has its own limit (autograder.budgets.cell_budget), else cell_timeout
-        limit = lambda: cells[pending[min(finished, len(pending) - 1)]].get("timeout") or cell_timeout  # noqa: E731
-        while wait_readable(read_fd, limit()):
-            data = os.read(read_fd, 64)
-            if not data:
-                break  # the child died
-            finished += data.count(b"+")
-            if b"c" in data:
-                committed = True
-                break
-        os.close(read_fd)
-        if committed:
-            os._exit(0)  # the child holds the namespace now
-        status, timed_out = wait_child(pid, 0)
-        failed = pending[min(finished, len(pending) - 1)]
-        send_message(sock, {"op": "cell", "index": failed,
-                            "status": "timeout" if timed_out else "crashed",
-                            "error": exit_description(status, limit(), timed_out, config, "cell")})
-        pending = [i for i in pending if i != failed]
-    return namespace
+
+
+def run_cells(sock, cells: list, pending: list, namespace: dict, writer: BoundedWriter, progress_fd: int,
+              config: dict | None = None, careful: bool = False) -> None:
+    """In the cells child (zygote.become_holder), in order: every pending cell, a byte
+    "+" to the init after each (each restarts the next cell's wall-clock limit, see
+    watch_cells), then "c": the child commits and is the holder from then on.
+    `careful` (after the process itself was killed): every cell reports the moment it ends."""
+    _MEMORY_NOTE["mb"] = (config or {}).get("memory_mb", _MEMORY_NOTE["mb"])
+    outbox = Outbox(sock, 0.0 if careful else Outbox.FLUSH_SECONDS)
+    for index in pending:
+        limits.renew_cell_cpu()
+        _run_cell(outbox, cells[index], index, namespace, writer)
+        _signal(progress_fd, b"+")
+    outbox.flush()
+    _signal(progress_fd, b"c")
+    os.close(progress_fd)
+
+
+def watch_cells(read_fd: int, cells: list, pending: list, cell_timeout: float) -> tuple[bool, int, bool]:
+    """In the init: follow a cells child through its progress pipe: "r" once its
+    sandbox is set up (before any student code), "+" after each cell, "c" when it
+    commits. Each cell has its own wall-clock limit (autograder.budgets.cell_budget,
+    else `cell_timeout`), restarted by each "+". Returns (it said "r", cells finished,
+    it committed); on a limit or the child's death it returns without killing it.
+    Nothing is decoded: the bytes are only counted."""
+    ready, finished = False, 0
+
+    def limit() -> float:
+        if not pending:
+            return cell_timeout
+        return cells[pending[min(finished, len(pending) - 1)]].get("timeout") or cell_timeout
+
+    while wait_readable(read_fd, limit()):
+        data = os.read(read_fd, 64)
+        if not data:
+            break  # the child died
+        ready = ready or b"r" in data
+        finished += data.count(b"+")
+        if b"c" in data:
+            return ready, finished, ready
+    return ready, finished, False
 
 
 def _signal(fd: int, byte: bytes) -> None:

@@ -10,17 +10,21 @@ student process and the write end of its output pipe (SCM_RIGHTS).
 One submission's processes:
 
   zygote ── I       forked straight into a new pid namespace, whose pid 1 it is; setsid,
-            │       unshare(mount, net, ipc, uts), builds the private root, reaps orphans;
-            │       when it dies the kernel kills every process of the submission (the
-            │       grader kills it at the end, or on a time-out); it dies with the zygote
-            └─ H0  the first holder: rlimits, dedicated uid, no_new_privs, Landlock,
-                      seccomp, then the runtime (cells fork-and-commit, units in forked children)
+            │       unshare(mount, ipc, uts), joins the zygote's network namespace, mounts
+            │       /proc and the scratch into the private root the zygote prepared and
+            │       pivots; reads the load request, forks and watches the cells child
+            │       (a fresh one after a cell that crashed or ran too long), reaps; when
+            │       it dies the kernel kills every process of the submission (the grader
+            │       kills it at the end, or on a time-out); it dies with the zygote
+            └─ C   the cells child: rlimits, dedicated uid, no_new_privs, Landlock,
+                      seccomp, a thread holding the uid's second process slot; then the
+                      cells; then the holder (units in forked children)
 
 An ordinary user's zygote first enters a user namespace of its own (uid 0 there, with the
 capabilities to create the other namespaces); there it may not return to the host's pid
 namespace after an unshare, so a small parent P creates each submission's pid namespace
-and forks I into it (zygote ── P ── I ── H0). Where no namespace can be made (a
-container's root), I and H0 run on the host, confined by the dedicated uid, Landlock and
+and forks I into it (zygote ── P ── I ── C). Where no namespace can be made (a
+container's root), I and C run on the host, confined by the dedicated uid, Landlock and
 seccomp; the zygote ends whatever is left when it ends (limits.end_descendants).
 """
 from __future__ import annotations
@@ -41,27 +45,49 @@ from autograder.codec import decode, recv_message, send_message
 from autograder.sandbox import limits, runtime
 
 
-def serve_submission(sock: socket.socket, config: dict, report: dict) -> None:
-    """Body of the holder. Never returns."""
+def become_holder(sock: socket.socket, request: dict, cells: list, pending: list, first: bool,
+                  progress_fd: int, box: dict) -> None:
+    """A cells child of the init: sets up its own sandbox (every restriction, before any
+    student code), runs the pending cells and, once they are done, is the holder: it
+    answers the grader's unit requests. Never returns. `first`: the first cells child
+    of the submission, which sends the report (and the syntax errors) to the grader."""
+    limits.set_name("rnng-cells")
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the init's handler (no pid namespace) is not ours
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    _close_fds_but(sock.fileno(), progress_fd)
+    config, report = box["config"], box["report"]
+    limits.enter_sandbox(config, box["uid"], report, box["plan"], box["scratch"], box["pid_namespace"],
+                         box["private"])
+    if config.get("harden", True):
+        limits.verify(report, box["plan"], box["uid"])
     writer = runtime.BoundedWriter()
     sys.stdout = sys.stderr = writer
     namespace = runtime.new_namespace()
+    skip = {int(i) for i in request.get("skip") or []}
+    if first:
+        send_message(sock, {"op": "ready", "report": report.plain()})
+        runtime.send_syntax_errors(sock, cells, skip)
+    os.write(progress_fd, b"r")  # the init counts the cells' limits from here
+    runtime.install_files(request.get("files") or {})
+    runtime.install_helpers(request["helpers"], request.get("helper_code"))
+    limits.limit_cell(config)
+    runtime.run_cells(sock, cells, pending, namespace, writer, progress_fd, config,
+                      careful=bool(request.get("careful")))
+    limits.release_process_slot()
+    limits.after_commit()
+    limits.set_name("rnng-holder")
+    send_message(sock, {"op": "loaded", "defined": runtime.defined_names(namespace)})
+    serve_units(sock, config, namespace, writer)
+
+
+def serve_units(sock, config: dict, namespace: dict, writer) -> None:
+    """The holder's loop: each unit request runs in a child. Never returns."""
     try:
-        send_message(sock, {"op": "ready", "report": report})
         while True:
             sock.setblocking(True)  # a unit child may have made the shared socket non-blocking
             request = recv_message(sock)
             op = request.get("op")
-            if op == "load":
-                runtime.install_files(request.get("files") or {})
-                runtime.install_helpers(request["helpers"], request.get("helper_code"))
-                cells = [{"label": "preamble", "source": request["preamble"], "syntax_error": "",
-                          "code": request.get("preamble_code")}] + request["cells"]
-                skip = {int(i) for i in request.get("skip") or []}
-                namespace = runtime.execute_cells(sock, cells, namespace, request["cell_timeout"], writer,
-                                                  skip=skip, config=config, careful=bool(request.get("careful")))
-                send_message(sock, {"op": "loaded", "defined": runtime.defined_names(namespace)})
-            elif op == "unit":
+            if op == "unit":
                 run_unit_in_child(sock, request, namespace, writer, config)
             elif op == "units":
                 run_units_in_child(sock, request, namespace, writer, config)
@@ -70,6 +96,74 @@ def serve_submission(sock: socket.socket, config: dict, report: dict) -> None:
     except (EOFError, OSError):
         pass
     os._exit(0)
+
+
+def probe_holder(sock: socket.socket, box: dict) -> None:
+    """The probe's student process: the set-up of a cells child, then every check from
+    inside, attacks included (limits.verify), and the report. Never returns."""
+    try:
+        limits.set_name("rnng-cells")
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        _close_fds_but(sock.fileno())
+        config, report = box["config"], box["report"]
+        limits.enter_sandbox(config, box["uid"], report, box["plan"], box["scratch"], box["pid_namespace"],
+                             box["private"])
+        if config.get("harden", True):
+            limits.verify(report, box["plan"], box["uid"], deep=config.get("probe"))
+        send_message(sock, {"op": "ready", "report": report.plain()})
+    finally:
+        os._exit(0)
+
+
+def _close_fds_but(*keep: int) -> None:
+    """Nothing of the zygote's or the init's but `keep` (and stdio)."""
+    low = 3
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 1 << 16)
+
+
+def run_cells_from_init(sock: socket.socket, request: dict, box: dict) -> None:
+    """The init's part of fork-and-commit: fork a cells child for the pending cells and
+    watch its progress pipe; a child that commits holds the notebook's state from then
+    on (this returns); one that crashes or runs past a cell's limit is killed, that cell
+    reported to the grader and dropped, and a fresh child runs the others (those before
+    it included: their state died with the child). Each failure removes one cell, so
+    this ends. The init only counts the child's bytes; it decodes nothing of it."""
+    cells = [{"label": "preamble", "source": request["preamble"], "syntax_error": "",
+              "code": request.get("preamble_code")}] + list(request["cells"])
+    pending = runtime.pending_cells(cells, {int(i) for i in request.get("skip") or []})
+    cell_timeout = float(request["cell_timeout"])
+    first = True
+    while True:
+        read_fd, write_fd = os.pipe()
+        pid = limits.fork()
+        if pid == 0:
+            try:
+                os.close(read_fd)
+                become_holder(sock, request, cells, pending, first, write_fd, box)
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                os._exit(1)
+        os.close(write_fd)
+        try:
+            ready, finished, committed = runtime.watch_cells(read_fd, cells, pending, cell_timeout)
+        finally:
+            os.close(read_fd)
+        if committed:
+            return
+        status, timed_out = runtime.wait_child(pid, 0)
+        if not ready or not pending:
+            return  # its set-up failed: the grader sees the socket close (a grader failure)
+        failed = pending[min(finished, len(pending) - 1)]
+        limit = cells[failed].get("timeout") or cell_timeout
+        send_message(sock, {"op": "cell", "index": failed, "status": "timeout" if timed_out else "crashed",
+                            "error": runtime.exit_description(status, limit, timed_out, box["config"], "cell")})
+        pending = [i for i in pending if i != failed]
+        first = False
 
 
 def run_unit_in_child(sock, request, namespace, writer, config) -> None:
@@ -212,6 +306,9 @@ def start_init(sock_fd: int, out_fd: int, config: dict, plan: dict, pid_namespac
     """I, forked by the zygote (as pid 1 of a new pid namespace when there is one): takes
     its outer pid from the zygote, its stdio, the other namespaces, then runs run_init."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    # no handler a student process could trigger: as pid 1 of its namespace the init then
+    # receives no signal sent from inside it (the cells child restores Python's handler)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     limits.set_name("rnng-init")
     limits.die_with_parent()
     outer = int(os.read(pid_fd, 32) or b"0")  # nothing: the zygote died before telling
@@ -232,7 +329,11 @@ def start_init(sock_fd: int, out_fd: int, config: dict, plan: dict, pid_namespac
             flags |= limits.CLONE_NEWPID
         else:
             report.off("pid namespace", pid_ns_why)
-        flags |= limits.enter_namespaces(report, config.get("disable") or (), skip=("pid namespace",))
+        shared = limits.use_shared_network(config, plan)
+        skip = ("pid namespace",) + (("network namespace",) if shared else ())
+        flags |= limits.enter_namespaces(report, config.get("disable") or (), skip=skip)
+        if shared:
+            flags |= _join_network(plan, report)
     scratch = None if harden and flags & limits.CLONE_NEWNS and plan.get("fs") else limits.host_scratch(plan, outer)
     try:
         send_message(sock, {"op": "spawned", "pid": outer, "pid_namespace": bool(flags & limits.CLONE_NEWPID),
@@ -240,6 +341,22 @@ def start_init(sock_fd: int, out_fd: int, config: dict, plan: dict, pid_namespac
     except OSError:
         os._exit(1)
     run_init(sock, config, plan, report, flags, outer, scratch)
+
+
+def _join_network(plan: dict, report: limits.Report) -> int:
+    """The zygote's network namespace (limits.make_network_namespace), else one of the
+    submission's own. The flag obtained (reported by run_init)."""
+    try:
+        limits.setns(plan["netns"], limits.CLONE_NEWNET)
+        plan["netns_joined"] = True  # (this process's copy of the plan)
+        return limits.CLONE_NEWNET
+    except OSError:
+        try:
+            limits.unshare(limits.CLONE_NEWNET)
+            return limits.CLONE_NEWNET
+        except OSError as exc:
+            report.off("network namespace", exc)
+            return 0
 
 
 def run_init(sock, config: dict, plan: dict, report: limits.Report, flags: int, outer_pid: int,
@@ -259,7 +376,9 @@ def run_init(sock, config: dict, plan: dict, report: limits.Report, flags: int, 
                 if flags & flag:
                     report.on(name + {"mount namespace": " (private mounts)",
                                       "pid namespace": " (all processes die with the submission)",
-                                      "network namespace": " (no network: loopback down, no interfaces)",
+                                      "network namespace": " (no network: loopback down, no interfaces"
+                                      + ("; the zygote's, made once and joined by its submissions one at a "
+                                         "time)" if plan.get("netns_joined") else ")"),
                                       "ipc namespace": " (no shared memory with other submissions)",
                                       "uts namespace": ""}[name])
             if flags & limits.CLONE_NEWNS and plan.get("fs"):
@@ -280,32 +399,32 @@ def run_init(sock, config: dict, plan: dict, report: limits.Report, flags: int, 
                 report.on(f"fresh scratch working directory {scratch} on the host")
         else:
             report.on(f"fresh scratch working directory {scratch}")
-        holder = limits.fork()
-        if holder == 0:
-            limits.set_name("rnng-holder")
-            keep = sock.fileno()
-            os.closerange(3, keep)  # nothing of the zygote's but the submission's socket
-            os.closerange(keep + 1, 1 << 16)
-            limits.enter_sandbox(config, uid, report, plan, scratch, pid_namespace, private)
-            if harden:
-                limits.verify(report, plan, uid, deep=config.get("probe"))
-            if config.get("probe"):
-                try:
-                    send_message(sock, {"op": "ready", "report": report.plain()})
-                finally:
-                    os._exit(0)
-            serve_submission(sock, config, report.plain())
-        sock.close()
+        box = {"config": config, "uid": uid, "report": report, "plan": plan, "scratch": scratch,
+               "pid_namespace": pid_namespace, "private": private}
         if not pid_namespace:
             # no namespace ends what a cell forked: the grader asks (SIGTERM, which no student
             # process may send it where Landlock scopes signals) and this init ends them all
             signal.signal(signal.SIGTERM, lambda *_: (limits.end_descendants(), os._exit(0)))
+        if config.get("probe"):
+            if limits.fork() == 0:
+                probe_holder(sock, box)
+        else:
+            try:
+                # the grader's load request: read before any process of this submission
+                # exists, so nothing a student wrote can be in it
+                request = recv_message(sock)
+            except (EOFError, OSError):  # a spare the grader discarded
+                os._exit(0)
+            if request.get("op") == "load":
+                run_cells_from_init(sock, request, box)
+            del request
+        sock.close()
         for fd in (0, 1, 2):
             try:
                 os.close(fd)
             except OSError:
                 pass
-        while True:  # reap the holders that hand over to their cell child, and orphans
+        while True:  # reap the cells children, the holder, and orphans
             try:
                 os.wait()
             except InterruptedError:
@@ -373,6 +492,9 @@ def main() -> None:
     plan = limits.prepare_zygote(userns=bool(why) and not userns_why)
     if why and userns_why:
         plan["namespaces_error"] = f"{why}; no user namespace either: {userns_why}"
+    else:
+        plan["netns"] = limits.make_network_namespace()
+        limits.prepare_root(plan)
     try:
         namespaces = None if plan["userns"] else limits.PidNamespaces()
     except OSError:
