@@ -46,13 +46,15 @@ class CodecError(ValueError):
 
 
 def _default(obj):
+    if type(obj) is np.ndarray:
+        # a known header is a validated one: numeric dtype (its string names the kind)
+        prefix = _ENCODED_HEADERS.get((obj.dtype.str, obj.shape))
+        if prefix is not None:
+            return _ext(EXT_NDARRAY, prefix + obj.tobytes())  # (tobytes: C order, contiguous or not)
     if type(obj) is np.ndarray or isinstance(obj, np.generic):
         arr = np.asarray(obj)
-        if type(obj) is not np.ndarray and not isinstance(obj, np.generic):
-            raise CodecError(f"ndarray subclass {type(obj).__name__} is not plain data")
         if arr.dtype.kind not in NUMERIC_KINDS:
             raise CodecError(f"array of dtype {arr.dtype} is not numeric")
-        arr = arr if arr.flags.c_contiguous else arr.copy(order="C")  # (ascontiguousarray turns 0-d into 1-d)
         key = (arr.dtype.str, arr.shape)
         prefix = _ENCODED_HEADERS.get(key)
         if prefix is None:
@@ -61,18 +63,38 @@ def _default(obj):
             if len(_ENCODED_HEADERS) >= _HEADER_CACHE_SIZE:
                 _ENCODED_HEADERS.clear()
             _ENCODED_HEADERS[key] = prefix
-        return msgpack.ExtType(EXT_NDARRAY, prefix + arr.tobytes())
+        return _ext(EXT_NDARRAY, prefix + arr.tobytes())
     if type(obj) is tuple:
-        return msgpack.ExtType(EXT_TUPLE, _pack(list(obj)))
+        return _ext(EXT_TUPLE, _pack(list(obj)))
     if isinstance(obj, np.ndarray):
         raise CodecError(f"ndarray subclass {type(obj).__name__} is not plain data")
     raise CodecError(f"an object of type {type(obj).__name__} is not plain data")
 
 
+def _ext(code: int, data: bytes) -> msgpack.ExtType:
+    """msgpack.ExtType(code, data) without its argument checks (code and data are ours)."""
+    return tuple.__new__(msgpack.ExtType, (code, data))
+
+
+# Packers to reuse: msgpack.packb builds one (and mallocs its 256 KiB buffer) per call,
+# and a message packs once more for every tuple in it; in a freshly forked unit child
+# that was most of the cost of encoding. A packer resets itself after each message;
+# nested tuples each take their own. One whose buffer grew for a large message, or
+# that failed, is dropped (a buffer never shrinks).
+_PACKERS: list = []
+_SPARE_PACKERS = 8
+_PACKER_BUFFER = 256 * 1024
+
+
 def _pack(obj) -> bytes:
     # strict_types: subclasses of int/float/dict/list (with their own __eq__ ...) go
     # through _default and are refused instead of being silently accepted.
-    return msgpack.packb(obj, default=_default, strict_types=True, use_bin_type=True)
+    packer = _PACKERS.pop() if _PACKERS else msgpack.Packer(default=_default, strict_types=True, use_bin_type=True,
+                                                            buf_size=_PACKER_BUFFER)
+    packed = packer.pack(obj)
+    if len(packed) <= _PACKER_BUFFER and len(_PACKERS) < _SPARE_PACKERS:
+        _PACKERS.append(packer)
+    return packed
 
 
 _CONTAINERS = (dict, list, tuple)
@@ -120,17 +142,19 @@ _DECODED_HEADERS: dict = {}
 def _decode_array(data: bytes) -> np.ndarray:
     if len(data) < 4:
         raise CodecError("truncated array")
-    (hlen,) = struct.unpack("<I", data[:4])
+    (hlen,) = struct.unpack_from("<I", data)
     if hlen > 4096 or 4 + hlen > len(data):
         raise CodecError("bad array header")
     raw_header = data[4 : 4 + hlen]
     known = _DECODED_HEADERS.get(raw_header)
     if known is not None:
         dtype, shape, nbytes = known
-        payload = data[4 + hlen :]
-        if nbytes != len(payload):
+        if nbytes != len(data) - 4 - hlen:
             raise CodecError("array payload does not match its shape")
-        return np.frombuffer(payload, dtype=dtype).reshape(shape).copy()
+        array = np.empty(shape, dtype)  # the payload copied straight into a new array of our own
+        if nbytes:
+            array.data.cast("B")[:] = memoryview(data)[4 + hlen:]
+        return array
     header = msgpack.unpackb(raw_header, raw=False, max_array_len=MAX_ARRAY_DIMS + 2)
     if not (isinstance(header, list) and len(header) == 2 and isinstance(header[0], str)
             and isinstance(header[1], list) and len(header[1]) <= MAX_ARRAY_DIMS):

@@ -241,6 +241,89 @@ def payload_bytes(value, limit: int, array_items: int | None = None) -> int:
                            "of its hidden inputs)") from None
 
 
+class _HeldArguments:
+    """The positional arguments of a served call while the reference function runs: every
+    array in them read-only (the arrays the grader decoded, its own copies), every
+    container (dict, list) remembered as it was. After the call, an argument holding a
+    container whose items were rebound is one the student side must mirror; none of its
+    arrays can have changed. Walking them also gives their size as codec.plain_size does
+    (a refusal, ServeRefused, when it passes `limit` or an array passes `array_items`)."""
+
+    def __init__(self, args: list, limit: int | None = None, array_items: int | None = None):
+        self.arrays: list = []
+        self.containers: list = []  # (container, its items before the call, argument index)
+        try:
+            self.size = self._walk(args, limit, array_items)
+        except BaseException:
+            self.release()
+            raise
+
+    def _walk(self, args: list, limit: int | None, array_items: int | None) -> int:
+        total = 4 + len(args)
+        stack = [(item, index) for index, item in enumerate(args)]
+        while stack:
+            item, index = stack.pop()
+            kind = type(item)
+            if kind is np.ndarray:
+                if array_items is not None and item.size > array_items:
+                    raise ServeRefused(f"an array of {item.size} elements (at most {array_items} for this unit: "
+                                       "a few times the largest of its hidden inputs)")
+                total += item.nbytes + 16
+                if item.flags.writeable:
+                    item.flags.writeable = False
+                    self.arrays.append(item)
+            elif kind is str or kind is bytes:
+                total += len(item) + 4
+            elif kind is dict:
+                total += 4 + len(item)
+                self.containers.append((item, dict(item), index))
+                stack.extend((key, index) for key in item)
+                stack.extend((value, index) for value in item.values())
+            elif kind is list or kind is tuple:
+                total += 4 + len(item)
+                if kind is list:
+                    self.containers.append((item, list(item), index))
+                stack.extend((value, index) for value in item)
+            else:
+                total += 9
+            if limit is not None and total > limit:
+                self.release()
+                break  # over the limit: the caller refuses the call
+        return total
+
+    def changed(self) -> set:
+        """The indexes of the arguments with a container whose items the call rebound."""
+        changed = set()
+        for container, before, index in self.containers:
+            if index in changed:
+                continue
+            if type(container) is dict:
+                same = len(container) == len(before) and all(
+                    key in container and container[key] is value for key, value in before.items())
+            else:
+                same = len(container) == len(before) and all(a is b for a, b in zip(container, before))
+            if not same:
+                changed.add(index)
+        return changed
+
+    def restore(self) -> None:
+        """Every container's items as they were before the call (arrays cannot have changed)."""
+        for container, before, _ in self.containers:
+            if type(container) is dict:
+                container.clear()
+                container.update(before)
+            else:
+                container[:] = before
+
+    def release(self) -> bool:
+        """The arrays writable again; whether there were any."""
+        held = bool(self.arrays)
+        for array in self.arrays:
+            array.flags.writeable = True
+        self.arrays = []
+        return held
+
+
 class ServeRefused(Exception):
     """A call to the reference over the unit's limits (ServeLimits)."""
 
@@ -264,11 +347,15 @@ class ReferenceServer:
         an error reply instead of a grader crash."""
         try:
             args = list(message.get("args") or [])
-            self._admit(message)
-            value = self._serve(message, args)
-            # a reference unit may update its arguments in place (update_parameters,
-            # a gradients dict): send them back so the student side can mirror that
-            reply = {"value": value, "args": args} if message.get("op") == "call" else {"value": value}
+            held = self._admit(message, args)
+            if held is None:
+                value = self._serve(message, args)
+                reply = {"value": value}
+            else:
+                value, changed = self._call(message, args, held)
+                # a reference unit may update its arguments in place (update_parameters,
+                # a gradients dict): those it changed go back, for the student side to mirror
+                reply = {"value": value, "changed": {i: args[i] for i in changed}}
             if self.limits is not None:
                 left = self.limits.reply_bytes - self.sent
                 size = payload_bytes(reply, left)
@@ -290,13 +377,59 @@ class ReferenceServer:
         except Exception as exc:
             return {"error": f"the reference {message.get('name', 'object')} raised {type(exc).__name__}: {exc}"}
 
-    def _admit(self, message: dict) -> None:
-        """Refuse a call over the limits before the reference runs."""
-        if self.limits is None:
-            return
+    # reference functions seen to write into an argument array: called on writable
+    # arguments straight away (shared by every server of the process; bounded by the
+    # reference's own functions)
+    writes_arrays: set = set()
+
+    def _call(self, message: dict, args: list, held: "_HeldArguments") -> tuple[object, set]:
+        """A call to a reference function, and the indexes of the arguments it changed.
+        First with every argument array read-only: if it returns, no array changed, and
+        only the arguments holding a container (dict, list) whose items it rebound go
+        back. If it raises (perhaps writing into a read-only array), what it did to the
+        containers is undone and it runs again on writable arrays, as it always did, and
+        every argument goes back (from then on at once for that function, when that
+        second run returns: it writes into its arguments)."""
+        name = message.get("name")
+        function = getattr(self.reference, name) if name in self.allowed else None
+        everything = set(range(len(args)))
+        if function in self.writes_arrays:
+            held.release()
+            return self._serve(message, args), everything
+        try:
+            value = self._serve(message, args)
+        except Exception:
+            held.restore()
+            if not held.release():
+                raise  # nothing was read-only: it failed as it always would
+            value = self._serve(message, args)  # (raises again if that was not the reason)
+            self.writes_arrays.add(function)
+            return value, everything
+        held.release()
+        return value, held.changed()
+
+    def _admit(self, message: dict, args: list) -> "_HeldArguments | None":
+        """Refuse a call over the limits before the reference runs. For a call to a
+        function: its arguments, held read-only (_HeldArguments), else None."""
         lim = self.limits
-        size = payload_bytes([message.get("args"), message.get("kwargs"), message.get("value")],
-                             lim.call_bytes, lim.array_items)
+        held = _HeldArguments(args, lim.call_bytes if lim else None, lim.array_items if lim else None) \
+            if message.get("op") == "call" else None
+        if lim is None:
+            return held
+        try:
+            self._check(message, held)
+        except BaseException:
+            if held:
+                held.release()
+            raise
+        return held
+
+    def _check(self, message: dict, held: "_HeldArguments | None") -> None:
+        lim = self.limits
+        # what codec.plain_size says of [args, kwargs, value], the arguments walked once
+        size = 7 + (held.size if held else payload_bytes(message.get("args"), lim.call_bytes, lim.array_items))
+        for part in (message.get("kwargs"), message.get("value")):
+            size += payload_bytes(part, lim.call_bytes, lim.array_items)
         if size > lim.call_bytes:
             raise ServeRefused(f"arguments of over {lim.call_bytes} bytes in one call")
         self.received += size
@@ -744,8 +877,17 @@ class Grader:
         return modes
 
     def _matches(self, expected: dict, got: dict) -> bool:
-        return all(name in got and values_match(value, got[name], self.tol, name)
-                   for name, value in expected.items() if not name.startswith("__"))
+        for name, value in expected.items():
+            if name.startswith("__"):
+                continue
+            if name not in got:
+                return False
+            actual = got[name]
+            if type(value) is np.ndarray and type(actual) is np.ndarray and value.shape != actual.shape:
+                return False  # (what compare says, without the shape explanation it builds first)
+            if not values_match(value, actual, self.tol, name):
+                return False
+        return True
 
     def _misplaced(self, prepared: PreparedUnit, actual: dict, expected: dict) -> str:
         return order_hint(expected, actual, self._matches, prepared.spec["returns"])

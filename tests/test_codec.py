@@ -35,6 +35,31 @@ def test_numeric_arrays_round_trip_exactly(array):
     assert back.flags.writeable and back.flags.c_contiguous
 
 
+def test_a_known_array_header_decodes_into_an_array_of_its_own():
+    array = np.arange(6.0).reshape(2, 3)
+    data = encode([array, array])  # the second one's header is known by then (codec._DECODED_HEADERS)
+    first, second = decode(data)
+    for back in (first, second):
+        assert np.array_equal(back, array) and back.flags.writeable and back.flags.owndata
+    second[0, 0] = 99.0  # its own memory: neither the message nor the other array changes
+    assert first[0, 0] == 0.0 and decode(data)[1][0, 0] == 0.0
+
+
+def test_encoding_after_a_refusal_or_a_large_message_is_unchanged():
+    """The codec reuses its msgpack packers: one that failed halfway, or grew for a large
+    message, must leave nothing behind in the next message."""
+    honest = {"a": (np.ones(3), [1, (2, "x")]), "b": None}
+    expected = encode(honest)
+    for spoiler in ({"a": (np.ones(3), [1, (2, object())])}, (np.zeros(1 << 16), (np.ones(2),))):
+        try:
+            encode(spoiler)
+        except CodecError:
+            pass
+        assert encode(honest) == expected
+        assert msgpack.unpackb(expected, raw=False, strict_map_key=False,
+                               ext_hook=lambda code, data: code)["a"] == EXT_TUPLE
+
+
 def test_plain_containers_round_trip():
     value = {"a": (1, 2.5, None, True, "s"), "b": [np.ones(2), {"c": (np.float64(3.0),)}], 7: b"raw"}
     back = roundtrip(value)

@@ -180,6 +180,7 @@ def run_unit_in_child(sock, request, namespace, writer, config) -> None:
             limits.set_name("rnng-unit")
             if read_fd is not None:
                 os.close(read_fd)
+                os.set_blocking(write_fd, False)  # a full pipe drops a byte (the calls' time is capped anyway)
             limits.limit_unit(config)
             runtime.run_unit(sock, request, namespace, writer, write_fd)
         finally:
@@ -192,8 +193,8 @@ def run_unit_in_child(sock, request, namespace, writer, config) -> None:
     try:
         if read_fd is not None:
             os.close(write_fd)
-            timeout, why = _wait_earning(pid, read_fd, timeout, per_call, most, deadline)
-        if not why:  # (a child that closed the pipe: the limit it has earned still holds)
+            timeout, why = _wait_earning(pid, child_fd, read_fd, timeout, per_call, most, deadline)
+        else:
             why = runtime.watch_child(pid, child_fd, timeout, 0.0, deadline)
     finally:
         if child_fd is not None:
@@ -207,20 +208,31 @@ def run_unit_in_child(sock, request, namespace, writer, config) -> None:
                                                            why if timed_out else "")})
 
 
-def _wait_earning(pid: int, progress_fd: int, timeout: float, per_call: float, most: float,
-                  deadline: float) -> tuple[float, str]:
-    """Wait until the unit child closes its end of the pipe (it ended) or reaches a
-    limit, each byte on the pipe adding `per_call` to its CPU limit `timeout`, up to
-    `most`. Returns the CPU limit it had and "cpu" or "wall" if it reached one, else ""."""
+def _wait_earning(pid: int, child_fd: int | None, progress_fd: int, timeout: float, per_call: float,
+                  most: float, deadline: float) -> tuple[float, str]:
+    """Wait until the unit child ends or reaches a limit, each byte it wrote on the pipe
+    adding `per_call` to its CPU limit `timeout`, up to `most`. The bytes are counted
+    when the child reaches its limit as it stood (a byte is written before each call, so
+    none is missed): reading each as it came woke this process once per call. Returns
+    the CPU limit it had and "cpu" or "wall" if it reached one, else ""."""
+    os.set_blocking(progress_fd, False)
     try:
         while True:
-            why = runtime.watch_child(pid, progress_fd, timeout, 0.0, deadline)
-            if why != "ready":
-                return timeout, why
-            data = os.read(progress_fd, 4096)
-            if not data:
-                return timeout, ""
-            timeout = min(timeout + len(data) * per_call, most)
+            why = runtime.watch_child(pid, child_fd, timeout, 0.0, deadline)
+            earned = 0
+            while True:
+                try:
+                    data = os.read(progress_fd, 65536)
+                except BlockingIOError:
+                    break
+                if not data:
+                    break
+                earned += len(data)
+            if why == "cpu" and earned and timeout < most:
+                timeout = min(timeout + earned * per_call, most)
+                continue
+            timeout = min(timeout + earned * per_call, most)
+            return timeout, why if why != "ready" else ""
     finally:
         os.close(progress_fd)
 

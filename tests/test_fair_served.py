@@ -1,0 +1,113 @@
+"""The grader's side of a served call (grader.ReferenceServer): only the arguments the
+reference changed go back to the student side, whatever the reference does to them."""
+import types
+
+import numpy as np
+
+from autograder.codec import decode, encode
+from autograder.grader import ReferenceServer, ServeLimits
+from autograder.sandbox import runtime
+
+
+def pure(x, parameters):
+    return {"y": x @ parameters["W"], "cache": (x, parameters)}
+
+
+def rebinds(x, parameters):
+    parameters["W"] = parameters["W"] * 2  # a new array under the same key
+    return x.sum()
+
+
+def writes(x, gradients):
+    gradients["dW"] += x  # into the argument's array
+    x *= 2
+    return gradients
+
+
+def raises(x, parameters):
+    raise ValueError("shapes do not fit")
+
+
+def server(limits=None):
+    reference = types.SimpleNamespace(pure=pure, rebinds=rebinds, writes=writes, raises=raises)
+    return ReferenceServer(reference, ("pure", "rebinds", "writes", "raises"), limits)
+
+
+def call(srv, name, *args):
+    """The message as the grader decodes it, and the decoded reply."""
+    message = decode(encode({"op": "call", "name": name, "args": list(args), "kwargs": {}}))
+    reply = srv(message)
+    return message, decode(reply) if isinstance(reply, bytes) else reply
+
+
+def arguments():
+    return np.arange(4.0).reshape(2, 2), {"W": np.eye(2), "b": np.zeros(2)}
+
+
+def test_a_call_that_changes_nothing_sends_no_argument_back():
+    message, reply = call(server(), "pure", *arguments())
+    assert reply["changed"] == {}
+    np.testing.assert_array_equal(reply["value"]["y"], arguments()[0])
+    # the arguments were read-only during the call only
+    assert all(a.flags.writeable for a in (message["args"][0], *message["args"][1].values()))
+
+
+def test_a_rebound_dict_item_sends_that_argument_back():
+    _, reply = call(server(), "rebinds", *arguments())
+    assert sorted(reply["changed"]) == [1]
+    np.testing.assert_array_equal(reply["changed"][1]["W"], 2 * np.eye(2))
+
+
+def test_a_write_into_an_argument_array_runs_again_on_writable_arrays():
+    ReferenceServer.writes_arrays.discard(writes)
+    x, gradients = np.ones((2, 2)), {"dW": np.zeros((2, 2))}
+    srv = server()
+    _, reply = call(srv, "writes", x, gradients)
+    assert "error" not in reply, reply
+    assert sorted(reply["changed"]) == [0, 1]
+    # once, as if it had run once: the first attempt's writes were refused, not applied
+    np.testing.assert_array_equal(reply["changed"][1]["dW"], np.ones((2, 2)))
+    np.testing.assert_array_equal(reply["changed"][0], 2 * np.ones((2, 2)))
+    assert writes in ReferenceServer.writes_arrays  # from now on at once, writable
+    _, again = call(srv, "writes", x, gradients)
+    np.testing.assert_array_equal(again["changed"][1]["dW"], np.ones((2, 2)))
+
+
+def test_a_reference_that_raises_anyway_is_an_error_and_is_not_remembered():
+    _, reply = call(server(), "raises", *arguments())
+    assert "raised ValueError: shapes do not fit" in reply["error"]
+    assert raises not in ReferenceServer.writes_arrays
+
+
+def test_a_refused_call_leaves_the_arguments_writable():
+    limits = ServeLimits(array_items=3, call_bytes=1 << 20, total_bytes=1 << 20, reply_bytes=1 << 20)
+    message, reply = call(server(limits), "pure", *arguments())
+    assert "an array of 4 elements" in reply["error"]
+    assert all(a.flags.writeable for a in (message["args"][0], *message["args"][1].values()))
+
+
+class Channel:
+    """The student side's proxy talking to a server in this process."""
+
+    def __init__(self, srv):
+        self.srv = srv
+
+    def ask(self, message, full=False):
+        reply = self.srv(decode(encode(message)))
+        reply = decode(reply) if isinstance(reply, bytes) else reply
+        return reply if full else reply.get("value")
+
+
+def test_the_student_side_mirrors_exactly_what_changed():
+    srv = server()
+    x, parameters = arguments()
+    kept = (1, 2)
+    parameters["kept"] = kept  # not plain data the student side gets back when nothing changed
+    runtime.make_function_proxy("pure", Channel(srv))(x, parameters)
+    assert parameters["kept"] is kept
+    runtime.make_function_proxy("rebinds", Channel(srv))(x, parameters)
+    np.testing.assert_array_equal(parameters["W"], 2 * np.eye(2))
+    x, gradients = np.ones((2, 2)), {"dW": np.zeros((2, 2))}
+    runtime.make_function_proxy("writes", Channel(srv))(x, gradients)
+    np.testing.assert_array_equal(gradients["dW"], np.ones((2, 2)))
+    np.testing.assert_array_equal(x, 2 * np.ones((2, 2)))
