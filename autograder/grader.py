@@ -640,6 +640,39 @@ def _indent(text: str) -> str:
     return "\n".join("      " + line for line in text.splitlines())
 
 
+def grading_config(assignment: Assignment, config: dict | None) -> dict:
+    """A Grader's sandbox limits: the assignment's own (Assignment.limits), then the
+    caller's (validated: an unknown key or a wrong type is a SettingsError naming it)."""
+    return {**assignment.limits, **check_config(config, "the grader's configuration")}
+
+
+def sandbox_note(config: dict, zygote: Zygote | None = None) -> str:
+    """Fail closed (client.require_sandbox) unless the caller said --unsafe-no-sandbox,
+    which then stands in every result: the note returned. `harden: False` (benchmarks,
+    tests) says so in every result already. The probe runs once per process and
+    configuration (client.probe_sandbox), and a worker forked after it inherits it."""
+    if not config.get("harden", True):
+        return ""
+    if config.get("unsafe_no_sandbox"):
+        missing = probe_sandbox(config, zygote)["missing"]
+        return UNSAFE_NOTE.format(missing="; ".join(missing) or "nothing (the flag was not needed)")
+    require_sandbox(config, zygote)
+    return ""
+
+
+def preload(assignment_id: str, config: dict | None = None) -> None:
+    """What every Grader of the assignment does before its first submission, done once in
+    this process: the hidden cases and the reference's outputs and cost (prepare), the
+    sandbox probe, and IPython's transformer (for cells that do not parse as they are).
+    Worker processes forked afterwards (batch.LocalExecutor) start with all of it instead
+    of importing and computing it again each. Raises what a Grader would raise."""
+    from autograder.submission import warm_transformer
+
+    assignment, _, _ = prepare(assignment_id)
+    sandbox_note(grading_config(assignment, config))
+    warm_transformer()
+
+
 class Grader:
     """Grades submissions of one assignment; reuse it across submissions."""
 
@@ -657,9 +690,7 @@ class Grader:
         self.prespawn = prespawn
         self.reference = load_reference(assignment_id)
         self.files = data_files(assignment_id)  # e.g. a names file the student's code reads
-        # sandbox limits: the assignment's own (Assignment.limits), then the caller's
-        # (validated: an unknown key or a wrong type is a SettingsError naming it)
-        self.config = {**self.assignment.limits, **check_config(config, "the grader's configuration")}
+        self.config = grading_config(self.assignment, config)
         self.tol = Tolerance(self.assignment.rtol, self.assignment.atol)
         # each unit's time limit follows the reference's cost on its cases (autograder.budgets)
         self.prepared = [self._with_budget(p) for p in self.prepared]
@@ -669,24 +700,11 @@ class Grader:
                                 | {k for p in self.prepared for i in p.reference_inputs for k in i})
         self._own_zygote = zygote is None
         self.zygote = zygote or Zygote()
-        self.unsafe_note = ""
         try:
-            self._check_sandbox()
+            self.unsafe_note = sandbox_note(self.config, self.zygote)
         except BaseException:
             self.close()
             raise
-
-    def _check_sandbox(self) -> None:
-        """Fail closed (client.require_sandbox) unless the caller said --unsafe-no-sandbox,
-        which then stands in every result. `harden: False` (benchmarks, tests) says so
-        in every result already."""
-        if not self.config.get("harden", True):
-            return
-        if self.config.get("unsafe_no_sandbox"):
-            missing = probe_sandbox(self.config, self.zygote)["missing"]
-            self.unsafe_note = UNSAFE_NOTE.format(missing="; ".join(missing) or "nothing (the flag was not needed)")
-        else:
-            require_sandbox(self.config, self.zygote)
 
     def _with_budget(self, prepared: PreparedUnit) -> PreparedUnit:
         own = budgets.unit_budget(prepared.reference_cpu, self.config)

@@ -52,8 +52,24 @@ class SliceResult:
     cells_dropped: int = 0  # cells with nothing left to run
 
 
+def _walk(node: ast.AST) -> list[ast.AST]:
+    """The nodes ast.walk yields, in another order, at ~60% of its cost (it runs a
+    generator per node and per field; the slice walks every statement of a notebook)."""
+    out, stack = [], [node]
+    while stack:
+        n = stack.pop()
+        out.append(n)
+        for field in n._fields:
+            value = getattr(n, field, None)
+            if value.__class__ is list:
+                stack.extend([v for v in value if isinstance(v, ast.AST)])
+            elif isinstance(value, ast.AST):
+                stack.append(value)
+    return out
+
+
 def _names(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+    return {n.id for n in _walk(node) if isinstance(n, ast.Name)}
 
 
 def _bound(node: ast.stmt) -> set[str]:
@@ -63,7 +79,7 @@ def _bound(node: ast.stmt) -> set[str]:
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         return {(a.asname or a.name).split(".")[0] for a in node.names}
     out = set()
-    for n in ast.walk(node):
+    for n in _walk(node):
         if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
             out.add(n.id)
         elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -114,7 +130,7 @@ def _facts(node: ast.stmt) -> _Facts:
     if facts is not None:
         return facts
     names, random_attr, scoped, store_roots, calls = set(), False, False, set(), []
-    for n in ast.walk(node):
+    for n in _walk(node):
         if isinstance(n, ast.Name):
             names.add(n.id)
         elif isinstance(n, ast.Attribute) and n.attr == "random":

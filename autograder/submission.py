@@ -36,6 +36,12 @@ class Cell:
     syntax_error: str = ""  # non-empty: the piece does not parse; it is reported, not run
 
 
+def warm_transformer() -> None:
+    """Import IPython's transformer now (a quarter of a second of CPU), e.g. before
+    worker processes are forked (grader.preload), rather than in each worker."""
+    _ipython_transform("%matplotlib inline\n")
+
+
 def _ipython_transform(source: str) -> str:
     """IPython's rewriting of magics, shell escapes and stray indentation."""
     from IPython.core.inputtransformer2 import TransformerManager
@@ -175,10 +181,24 @@ def _notebook_cells(data) -> list:
 DEFINITION = re.compile(r"^(?:async\s+def|def|class)\s+([A-Za-z_]\w*)", re.M)
 
 
+_LABELS: dict[str, str] = {}   # source -> label: the cells every student hands in again
+
+
 def cell_label(source: str) -> str:
     """A cell named the way a student finds it in the notebook: by the functions or
     classes it defines, else by its first line (a number would count markdown cells,
     which the student does not think of as cells of code)."""
+    label = _LABELS.get(source)
+    if label is None:
+        label = _label(source)
+        if len(source) <= _PARSE_CACHE_CHARS:   # bounded as the parse cache is
+            if len(_LABELS) >= _PARSE_CACHE_SIZE:
+                _LABELS.clear()
+            _LABELS[source] = label
+    return label
+
+
+def _label(source: str) -> str:
     names = list(dict.fromkeys(DEFINITION.findall(source)))
     if names:
         shown = ", ".join(names[:2]) + (f" and {len(names) - 2} more" if len(names) > 2 else "")
@@ -195,7 +215,10 @@ def read_notebook(data) -> list[Cell]:
         if cell.get("cell_type") == "code":
             source = cell.get("source", "")
             if isinstance(source, list):  # nbformat's multi-line string: a list of strings
-                source = "".join(line for line in source if isinstance(line, str))
+                try:
+                    source = "".join(source)
+                except TypeError:   # not all strings: the strings
+                    source = "".join(line for line in source if isinstance(line, str))
             source = source if isinstance(source, str) else ""
             sources.append((cell_label(source), source))
     return cells_from_sources(sources)

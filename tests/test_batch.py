@@ -247,6 +247,105 @@ def test_autograde_flat_examples(tmp_path):
     assert rows(db) == recorded
 
 
+
+def _log_calls(monkeypatch, log: Path):
+    """Append `<what> <pid>` to `log` for every sandbox probe and every preparation of an
+    assignment (hidden cases, the reference's outputs and cost), in any process."""
+    import functools
+
+    from autograder import grader
+    from autograder.sandbox import client
+
+    def note(what):
+        with open(log, "a") as f:
+            f.write(f"{what} {os.getpid()}\n")
+
+    run_probe, prepare = client._run_probe, grader._prepare.__wrapped__
+
+    def probe(*args, **kwargs):
+        note("probe")
+        return run_probe(*args, **kwargs)
+
+    @functools.lru_cache(maxsize=None)
+    def prepared(*args):
+        note("prepare")
+        return prepare(*args)
+
+    monkeypatch.setattr(client, "_run_probe", probe)
+    monkeypatch.setattr(client, "_PROBES", {})
+    monkeypatch.setattr(grader, "_prepare", prepared)
+
+
+def _calls(log: Path) -> list[tuple[str, int]]:
+    return [(what, int(pid)) for what, pid in (line.split() for line in log.read_text().splitlines())]
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork on this platform")
+def test_local_workers_are_forked_after_this_process_prepared_and_probed(tmp_path, monkeypatch):
+    """With no other thread running, local workers are forked from the batch process after
+    it prepared the assignment and probed the sandbox (grader.preload): no worker does
+    either again, and the grades are those of the examples."""
+    log = tmp_path / "calls"
+    _log_calls(monkeypatch, log)
+    # pytest-xdist's own thread takes no lock a worker needs: let the batch fork here
+    monkeypatch.setattr(batch.threading, "active_count", lambda: 1)
+    close_all = batch._close_all_graders
+
+    def closing():   # a forked worker ends without atexit: its Grader is closed all the same
+        with open(log, "a") as f:
+            f.write(f"closed {os.getpid()}\n")
+        close_all()
+
+    monkeypatch.setattr(batch, "_close_all_graders", closing)
+    subs = tmp_path / "subs"
+    shutil.copytree(EXAMPLES, subs)
+    db = tmp_path / "gb.db"
+    summary = autograde(A, subs, db_url(db), workers=2, progress="none")
+    assert summary.graded == 3 and not summary.failures, summary.text()
+    assert unit_scores(db) == EXPECTED
+    workers = {int(r[0]) for r in _read_workers(db)}
+    assert workers and os.getpid() not in workers     # graded in other processes
+    calls = _calls(log)
+    assert [c for c in calls if c[0] != "closed"] == [("prepare", os.getpid()), ("probe", os.getpid())]
+    assert workers <= {pid for what, pid in calls if what == "closed"}
+
+
+def _read_workers(db: Path) -> list:
+    with sqlite3.connect(db) as con:
+        return [(w.split(":")[-1],) for (w,) in con.execute("SELECT worker FROM submissions")]
+
+
+def test_workers_are_spawned_while_another_thread_runs(monkeypatch):
+    """A fork copies only the calling thread: with another one running (a caller's, a pool's
+    that has not ended yet), workers are spawned and nothing is preloaded for them."""
+    from autograder import grader
+
+    monkeypatch.setattr(batch.threading, "active_count", lambda: 2)
+    monkeypatch.setattr(grader, "preload", lambda *args: pytest.fail("preloaded for spawned workers"))
+    assert batch.worker_context(A, None).get_start_method() == "spawn"
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork on this platform")
+def test_the_commands_probe_answers_for_its_workers(tmp_path, monkeypatch):
+    """`rnngrade autograde` probes the sandbox once, before anything is graded, with the
+    gradebook and the submissions among what must stay unreadable and the workers' own
+    configuration: forked workers grade on that probe."""
+    from click.testing import CliRunner
+
+    from autograder.cli import main
+
+    log = tmp_path / "calls"
+    _log_calls(monkeypatch, log)
+    monkeypatch.setattr(batch.threading, "active_count", lambda: 1)
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    shutil.copy(EXAMPLES / "carol.py", subs / "carol.py")
+    out = CliRunner().invoke(main, ["autograde", A, str(subs), "--db", db_url(tmp_path / "gb.db"), "--workers", "1"])
+    assert out.exit_code == 0 and "Graded 1 " in out.output, out.output
+    assert [what for what, pid in _calls(log) if what == "probe"] == ["probe"]
+    assert {pid for _, pid in _calls(log)} == {os.getpid()}
+
+
 def test_cli_autograde_nbgrader_layout(tmp_path):
     """The CLI on nbgrader's layout, grading in its own process (`--workers 0`): the layout,
     the progress lines and the default gradebook are the coordinator's; the pool of the
@@ -623,3 +722,22 @@ def test_submissions_refused_by_a_pool_that_just_broke_are_handed_out_again(tmp_
     assert sorted(p["student"] for p, _ in results) == [p["student"] for p in payloads]   # each once
     assert all(outcome["ok"] for _, outcome in results)
     assert refused == [1, 4]
+
+
+def _collector_settings():
+    import gc
+
+    return gc.get_threshold(), gc.get_freeze_count()
+
+
+def test_a_local_worker_collects_garbage_less_often(monkeypatch):
+    """A worker's collector leaves what it holds at start (modules, the prepared reference)
+    alone and scans young objects less often than Python's default (700, 10, 10): the
+    collector was ~7% of a worker's CPU."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    monkeypatch.setattr(batch, "worker_grader", lambda assignment, config=None: _FreeGrader())
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"), initializer=batch._init_local_worker,
+                             initargs=(A, None, os.getpid())) as pool:
+        (threshold, *_), frozen = pool.submit(_collector_settings).result(timeout=60)
+    assert threshold >= 5000 and frozen > 1000

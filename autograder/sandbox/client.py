@@ -974,12 +974,18 @@ def probe_sandbox(config: dict | None = None, zygote: Zygote | None = None, also
     """Start a student process that checks every protection from inside and tries the
     attacks, then look on the host for what got through. Returns {"active": [...],
     "fallbacks": [[protection, why], ...], "properties": [{"name", "ok", "layers",
-    "detail"}], "missing": [names of properties not in force]}. Cached per config."""
+    "detail"}], "missing": [names of properties not in force]}. Cached per config: a probe
+    that tried to read at least the files of `also` answers for it (the batch's probe, with
+    the gradebook and submissions, answers for its workers' Graders)."""
     config = dict(config or {})
-    key = _probe_key(config) + tuple(also)
-    if key not in _PROBES:
-        _PROBES[key] = _run_probe(config, zygote, [os.path.abspath(f) for f in also])
-    return _PROBES[key]
+    wanted = [os.path.abspath(f) for f in also]
+    probes = _PROBES.setdefault(_probe_key(config), [])   # [(files read, report)]
+    for files, report in probes:
+        if files.issuperset(wanted):
+            return report
+    report = _run_probe(config, zygote, wanted)
+    probes.append((frozenset(wanted), report))
+    return report
 
 
 def _host_folders() -> list[str]:
