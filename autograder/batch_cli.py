@@ -105,7 +105,10 @@ def autograde(assignment, submissions, db, workers, scheduler, force, unsafe_no_
         # with the workers' own configuration, whose Graders then find this probe done
         # (client.probe_sandbox) when they are forked from this process (batch.LocalExecutor);
         # a course that turns hardening off is still refused where the sandbox is missing
-        workers_config = grading_config(get_assignment(assignment), config)
+        try:
+            workers_config = grading_config(get_assignment(assignment), config)
+        except SettingsError as exc:  # (a course's settings file: said as run() would say it)
+            raise click.UsageError(str(exc)) from None
         try:
             require_sandbox(workers_config if workers_config.get("harden", True) else None, also=files)
         except SandboxUnavailable as exc:

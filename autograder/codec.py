@@ -89,8 +89,10 @@ _PACKER_BUFFER = 256 * 1024
 def _pack(obj) -> bytes:
     # strict_types: subclasses of int/float/dict/list (with their own __eq__ ...) go
     # through _default and are refused instead of being silently accepted.
-    packer = _PACKERS.pop() if _PACKERS else msgpack.Packer(default=_default, strict_types=True, use_bin_type=True,
-                                                            buf_size=_PACKER_BUFFER)
+    try:  # (pop, not a test then pop: threads of a Dask worker encode at the same time)
+        packer = _PACKERS.pop()
+    except IndexError:
+        packer = msgpack.Packer(default=_default, strict_types=True, use_bin_type=True, buf_size=_PACKER_BUFFER)
     packed = packer.pack(obj)
     if len(packed) <= _PACKER_BUFFER and len(_PACKERS) < _SPARE_PACKERS:
         _PACKERS.append(packer)

@@ -386,25 +386,33 @@ class ReferenceServer:
         """A call to a reference function, and the indexes of the arguments it changed.
         First with every argument array read-only: if it returns, no array changed, and
         only the arguments holding a container (dict, list) whose items it rebound go
-        back. If it raises (perhaps writing into a read-only array), what it did to the
-        containers is undone and it runs again on writable arrays, as it always did, and
-        every argument goes back (from then on at once for that function, when that
-        second run returns: it writes into its arguments)."""
+        back. If it fails writing into a read-only array (numpy's ValueError), what it did to
+        the containers is undone and it runs again on writable arrays, as it always did, and
+        every argument goes back (from then on at once for that function: it writes into
+        its arguments). Any other exception is its answer, as before. A call with keyword
+        arguments runs once on writable arguments, every positional one going back."""
         name = message.get("name")
         function = getattr(self.reference, name) if name in self.allowed else None
         everything = set(range(len(args)))
-        if function in self.writes_arrays:
+        if function in self.writes_arrays or message.get("kwargs"):
+            # keyword arguments are neither held nor restored: one run on writable
+            # arguments, as before, so nothing can be applied twice
             held.release()
             return self._serve(message, args), everything
         try:
             value = self._serve(message, args)
-        except Exception:
+        except ValueError as exc:
+            if "read-only" not in str(exc) or not held.arrays:
+                held.release()
+                raise  # it failed as it would have on writable arrays
             held.restore()
-            if not held.release():
-                raise  # nothing was read-only: it failed as it always would
-            value = self._serve(message, args)  # (raises again if that was not the reason)
+            held.release()
+            value = self._serve(message, args)
             self.writes_arrays.add(function)
             return value, everything
+        except BaseException:
+            held.release()
+            raise
         held.release()
         return value, held.changed()
 

@@ -28,14 +28,31 @@ def raises(x, parameters):
     raise ValueError("shapes do not fit")
 
 
+def step(parameters, state):
+    """Rebinds a dict item, then writes into an argument array (the reviewer's case)."""
+    state["t"] += 1
+    parameters["W"] -= 0.1 * state["t"]
+    return state["t"]
+
+
+RUNS = []
+
+
+def counts_then_fails(x, parameters):
+    RUNS.append(1)
+    parameters["seen"] = len(RUNS)
+    raise KeyError("not a write into a read-only array")
+
+
 def server(limits=None):
-    reference = types.SimpleNamespace(pure=pure, rebinds=rebinds, writes=writes, raises=raises)
-    return ReferenceServer(reference, ("pure", "rebinds", "writes", "raises"), limits)
+    reference = types.SimpleNamespace(pure=pure, rebinds=rebinds, writes=writes, raises=raises, step=step,
+                                      counts_then_fails=counts_then_fails)
+    return ReferenceServer(reference, ("pure", "rebinds", "writes", "raises", "step", "counts_then_fails"), limits)
 
 
-def call(srv, name, *args):
+def call(srv, name, *args, **kwargs):
     """The message as the grader decodes it, and the decoded reply."""
-    message = decode(encode({"op": "call", "name": name, "args": list(args), "kwargs": {}}))
+    message = decode(encode({"op": "call", "name": name, "args": list(args), "kwargs": kwargs}))
     reply = srv(message)
     return message, decode(reply) if isinstance(reply, bytes) else reply
 
@@ -77,6 +94,22 @@ def test_a_reference_that_raises_anyway_is_an_error_and_is_not_remembered():
     _, reply = call(server(), "raises", *arguments())
     assert "raised ValueError: shapes do not fit" in reply["error"]
     assert raises not in ReferenceServer.writes_arrays
+
+
+def test_keyword_arguments_are_changed_once():
+    # not held read-only nor restored: a second run would count twice and step twice
+    ReferenceServer.writes_arrays.discard(step)
+    _, reply = call(server(), "step", {"W": np.zeros(2)}, state={"t": 0})
+    assert reply["value"] == 1, reply
+    np.testing.assert_allclose(reply["changed"][0]["W"], [-0.1, -0.1])
+
+
+def test_a_failure_that_is_not_a_refused_write_runs_once():
+    RUNS.clear()
+    _, reply = call(server(), "counts_then_fails", *arguments())
+    assert "raised KeyError" in reply["error"]
+    assert len(RUNS) == 1
+    assert counts_then_fails not in ReferenceServer.writes_arrays
 
 
 def test_a_refused_call_leaves_the_arguments_writable():

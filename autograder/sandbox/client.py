@@ -191,8 +191,10 @@ class Zygote:
     def bury(self, pidfd: int, scratch: str | None) -> None:
         """A submission's init process was sent SIGKILL: the kernel ends every process of
         its pid namespace before the pidfd becomes readable. That takes a millisecond or
-        two of teardown, which the grader need not wait for now: the next spawn (or
-        close) waits for it, so no submission's processes outlive the next one's start."""
+        two of teardown, which the grader need not wait for now: a spawn waits only for
+        those beyond MAX_DYING, close for all. A dying submission may overlap the next
+        one's start; nothing passes between them (other uids, pid namespaces, and in a
+        shared network namespace no socket() in any student process: docs/SANDBOX.md)."""
         self._dying.append((pidfd, scratch))
 
     def wait_dead(self, block: bool = True) -> None:
@@ -482,7 +484,12 @@ class StudentProcess:
         if message.get("op") != "spawned":  # from I, before any student code
             raise ProtocolError(f"unexpected message {message.get('op')!r} at start-up")
         pid = message.get("pid")
-        if type(pid) is not int or pid != self.pid or _ppid(pid) != self.zygote.process.pid:
+        if type(pid) is not int or pid != self.pid:
+            raise ProtocolError("the student process reported an impossible pid")
+        parent = _ppid(pid)
+        if parent is None:  # (as an ordinary user, P may be gone too: the init dies with it)
+            raise ProtocolError("the student process ended during its start-up")
+        if parent != self.zygote.process.pid:
             raise ProtocolError("the student process reported an impossible pid")
         self.init_pid = pid
         self.pid_namespace = message.get("pid_namespace") is True
@@ -615,8 +622,8 @@ class StudentProcess:
 
     def kill(self) -> None:
         """End every process of this submission: with a pid namespace, SIGKILL to its init
-        ends them all, and the zygote waits for that before the next spawn; without one,
-        wait here until they are gone."""
+        ends them all (bury: the teardown is waited for later); without one, wait here
+        until they are gone."""
         self._queued = []
         if self.init_pid and self.pid_namespace and self.pidfd is not None:
             try:

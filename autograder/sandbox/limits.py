@@ -10,7 +10,8 @@ Who applies what (see zygote.py for the process tree):
                    (an ordinary user): enters a user namespace of its own first, where
                    it may create the other namespaces
   P  (submission)  (an ordinary user only) unshare(pid namespace), forks I
-  I  (pid 1)       setsid, PDEATHSIG, unshare(mount, net, ipc, uts namespaces); private
+  I  (pid 1)       setsid, PDEATHSIG, unshare(mount, ipc, uts namespaces), joins the
+                   zygote's network namespace (else makes one); private
                    root: pivot_root into a tmpfs holding read-only binds of the system
                    libraries and Python, a fresh /proc, /dev, a scratch /tmp
   cells child C    rlimits, dedicated uid (root: setresuid; in a user namespace: a
@@ -900,6 +901,11 @@ def enter_sandbox(config: dict, uid: int, report: Report, plan: dict, scratch: s
             _STATE["nofork"] = plan["seccomp"]["nofork"]
             report.on("seccomp in every unit child: no fork, vfork or clone (no process, no thread)")
         except OSError as exc:
+            if plan.get("netns_joined"):
+                # the shared network namespace is safe only with socket() denied
+                # (docs/SANDBOX.md): refuse to start rather than run student code there
+                raise OSError(f"seccomp could not be loaded in a submission that joined the zygote's "
+                              f"network namespace: {exc}") from exc
             report.off("seccomp filters", exc)
     else:
         report.off("seccomp filters", plan.get("seccomp_error") or "not built")
