@@ -29,6 +29,7 @@ seccomp; the zygote ends whatever is left when it ends (limits.end_descendants).
 """
 from __future__ import annotations
 
+import fcntl
 import gc
 import os
 import signal
@@ -174,6 +175,15 @@ def run_unit_in_child(sock, request, namespace, writer, config) -> None:
     bounds the whole by the wall-clock backstop anyway."""
     per_call = float(request.get("per_call") or 0)
     read_fd, write_fd = os.pipe() if per_call > 0 else (None, None)
+    if read_fd is not None:
+        # the bytes are counted only when the child reaches its limit: room for every
+        # call it can earn time for (a pipe may start at one page for an ordinary user
+        # over pipe-user-pages-soft; a byte that does not fit is dropped)
+        room = int((float(request.get("most") or 0) - float(request.get("timeout") or 0)) / per_call) + 1
+        try:
+            fcntl.fcntl(read_fd, fcntl.F_SETPIPE_SZ, min(max(room, 4096), 1 << 20))
+        except OSError:
+            pass  # at the system's limits: the calls' time is capped anyway
     pid = limits.fork_retry()
     if pid == 0:
         try:
@@ -213,7 +223,7 @@ def _wait_earning(pid: int, child_fd: int | None, progress_fd: int, timeout: flo
     """Wait until the unit child ends or reaches a limit, each byte it wrote on the pipe
     adding `per_call` to its CPU limit `timeout`, up to `most`. The bytes are counted
     when the child reaches its limit as it stood (a byte is written before each call, so
-    none is missed): reading each as it came woke this process once per call. Returns
+    none is missed while the pipe has room: run_unit_in_child sizes it): reading each as it came woke this process once per call. Returns
     the CPU limit it had and "cpu" or "wall" if it reached one, else ""."""
     os.set_blocking(progress_fd, False)
     try:
