@@ -32,6 +32,7 @@ from __future__ import annotations
 import fcntl
 import gc
 import os
+import select
 import signal
 import socket
 import sys
@@ -430,6 +431,10 @@ def run_init(sock, config: dict, plan: dict, report: limits.Report, flags: int, 
         if config.get("probe"):
             if limits.fork() == 0:
                 probe_holder(sock, box)
+            # stay until the grader ends the probe (kills this process or closes its end):
+            # the holder may report and end before the grader has checked who this process
+            # is, and an init that ended at once was gone from /proc by then
+            select.select([sock], [], [])
         else:
             try:
                 # the grader's load request: read before any process of this submission
