@@ -19,6 +19,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from fork_server import ForkServer
 
 A = "rnn_step_by_step"
 UNITS = ["rnn_cell_forward", "rnn_forward", "rnn_cell_backward", "rnn_backward",
@@ -63,69 +64,23 @@ def _env() -> dict:
     return {**os.environ, "PYTHONPATH": str(PROJECT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
 
-# Imports the engine, then per request (a JSON line: code, argv, output files) forks a
-# child that runs `code` as `python -c code argv...` would, and answers with the child's
-# pid, then its exit status.
-FORK_SERVER = """
-import atexit, json, os, sys, traceback
-import autograder.cli, autograder.grader
-for line in sys.stdin:
-    request = json.loads(line)
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            os.setsid()
-            for fd, name, flags in ((0, os.devnull, os.O_RDONLY), (1, request["stdout"], os.O_WRONLY | os.O_CREAT),
-                                    (2, request["stderr"], os.O_WRONLY | os.O_CREAT)):
-                os.dup2(os.open(name, flags, 0o600), fd)
-            sys.argv = ["-c", *request["argv"]]
-            exec(compile(request["code"], "<string>", "exec"), {"__name__": "__main__"})
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        except BaseException:
-            traceback.print_exc()
-        finally:
-            atexit._run_exitfuncs()
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(code)
-    print(pid, flush=True)
-    print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), flush=True)
-"""
-_server: list = []
-
-
 @pytest.fixture(scope="module", autouse=True)
 def fork_server():
-    server = subprocess.Popen([sys.executable, "-c", FORK_SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              text=True, env=_env(), cwd=PROJECT)
+    server = ForkServer("import autograder.cli, autograder.grader", env=_env(), cwd=PROJECT)
     _server.append(server)
     yield server
     _server.remove(server)
-    server.stdin.close()
-    server.wait(timeout=30)
+    server.close()
+
+
+_server: list = []
 
 
 def run_forked(code: str, args: list[str], timeout: float) -> subprocess.CompletedProcess:
-    """`python -c code args...` in a fork of the server; killed (and failed) after `timeout` s."""
-    import select
-    import signal
-    import tempfile
-
-    server = _server[-1]
-    with tempfile.TemporaryDirectory() as tmp:
-        out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
-        server.stdin.write(json.dumps({"code": code, "argv": args, "stdout": str(out), "stderr": str(err)}) + "\n")
-        server.stdin.flush()
-        pid = int(server.stdout.readline())
-        if not select.select([server.stdout], [], [], timeout)[0]:
-            os.killpg(pid, signal.SIGKILL)
-            server.stdout.readline()
-            pytest.fail(f"still running after {timeout} s: {err.read_text()[-2000:]}")
-        returncode = int(server.stdout.readline())
-        return subprocess.CompletedProcess(args, returncode, out.read_text(), err.read_text())
+    """`python -c code args...` in a fork of the server (it imported the engine once);
+    killed, and the test failed, after `timeout` s."""
+    return _server[-1].run(code, args, timeout,
+                           on_timeout=lambda err: pytest.fail(f"still running after {timeout} s: {err[-2000:]}"))
 
 
 def grade_measured(path: Path, assignment: str = A, limits: dict | None = None, timeout: float = 60) -> dict:

@@ -3,14 +3,12 @@ weight, a dropped bias, a wrong sum axis, a swapped gate, a wrong normalisation)
 the published-value, gradient and oracle tests fail. Each mutant is a copy of
 reference/ with one edit, checked by running those test files against it in a
 subprocess (RNNGRADE_COURSE points the loader at a course holding the copy)."""
-import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from fork_server import ForkServer
 
 from autograder.course import reference_root
 
@@ -48,40 +46,16 @@ MUTANTS = [
 ]
 
 
-# Imports pytest and numpy once (about half of a child pytest's start-up), then per request
-# (a JSON line: environment, arguments, output file) forks a child that runs pytest with
-# them, and answers with its exit status. Nothing of the engine is imported before the
-# fork: each mutant's child loads its own copy of the reference.
-PYTEST_SERVER = """
-import json, os, sys
-import numpy, pytest
-for line in sys.stdin:
-    request = json.loads(line)
-    pid = os.fork()
-    if pid == 0:
-        code = 3
-        try:
-            os.environ.clear()
-            os.environ.update(request["env"])
-            fd = os.open(request["output"], os.O_WRONLY | os.O_CREAT, 0o600)
-            os.dup2(fd, 1)
-            os.dup2(fd, 2)
-            code = int(pytest.main(request["args"]))
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(code)
-    print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), flush=True)
-"""
-
-
 @pytest.fixture(scope="module")
 def pytest_server():
-    server = subprocess.Popen([sys.executable, "-c", PYTEST_SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              text=True, cwd=TESTS.parent)
+    # pytest and numpy imported once (about half of a child pytest's start-up); nothing of
+    # the engine before the fork: each mutant's child loads its own copy of the reference
+    server = ForkServer("import numpy, pytest", cwd=TESTS.parent)
     yield server
-    server.stdin.close()
-    server.wait(timeout=30)
+    server.close()
+
+
+RUN_PYTEST = "import sys, pytest\nsys.exit(int(pytest.main(sys.argv[1:])))\n"
 
 
 @pytest.mark.parametrize("assignment,what,old,new", MUTANTS, ids=[f"{m[0]}-{m[1]}" for m in MUTANTS])
@@ -95,9 +69,6 @@ def test_reference_mutant_is_caught(tmp_path, assignment, what, old, new, pytest
     # no third-party pytest plugins in the child (hypothesis alone takes ~1 s to import),
     # and none of the parent's options (parallel workers)
     env = dict(os.environ, RNNGRADE_COURSE=str(tmp_path), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTEST_ADDOPTS="")
-    output = tmp_path / "pytest.out"
     args = ["-x", "-q", "-p", "no:cacheprovider", "-o", "addopts=", *[str(TESTS / f) for f in FAMILY_TESTS[assignment]]]
-    pytest_server.stdin.write(json.dumps({"env": env, "args": args, "output": str(output)}) + "\n")
-    pytest_server.stdin.flush()
-    returncode = int(pytest_server.stdout.readline())
-    assert returncode == 1, f"{what} in {assignment} was not caught:\n{output.read_text()[-2000:]}"
+    done = pytest_server.run(RUN_PYTEST, args, timeout=300, env=env)
+    assert done.returncode == 1, f"{what} in {assignment} was not caught:\n{(done.stdout + done.stderr)[-2000:]}"
