@@ -53,15 +53,7 @@ def become_holder(sock: socket.socket, request: dict, cells: list, pending: list
     student code), runs the pending cells and, once they are done, is the holder: it
     answers the grader's unit requests. Never returns. `first`: the first cells child
     of the submission, which sends the report (and the syntax errors) to the grader."""
-    limits.set_name("rnng-cells")
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the init's handler (no pid namespace) is not ours
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    _close_fds_but(sock.fileno(), progress_fd)
-    config, report = box["config"], box["report"]
-    limits.enter_sandbox(config, box["uid"], report, box["plan"], box["scratch"], box["pid_namespace"],
-                         box["private"])
-    if config.get("harden", True):
-        limits.verify(report, box["plan"], box["uid"])
+    config, report = enter_cells_sandbox(box, sock.fileno(), progress_fd)
     writer = runtime.BoundedWriter()
     sys.stdout = sys.stderr = writer
     namespace = runtime.new_namespace()
@@ -104,18 +96,25 @@ def probe_holder(sock: socket.socket, box: dict) -> None:
     """The probe's student process: the set-up of a cells child, then every check from
     inside, attacks included (limits.verify), and the report. Never returns."""
     try:
-        limits.set_name("rnng-cells")
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        _close_fds_but(sock.fileno())
-        config, report = box["config"], box["report"]
-        limits.enter_sandbox(config, box["uid"], report, box["plan"], box["scratch"], box["pid_namespace"],
-                             box["private"])
-        if config.get("harden", True):
-            limits.verify(report, box["plan"], box["uid"], deep=config.get("probe"))
+        _, report = enter_cells_sandbox(box, sock.fileno(), deep=True)
         send_message(sock, {"op": "ready", "report": report.plain()})
     finally:
         os._exit(0)
+
+
+def enter_cells_sandbox(box: dict, *keep: int, deep: bool = False) -> tuple[dict, "limits.Report"]:
+    """A cells child's set-up, the same for the probe's (which then also tries the attacks,
+    `deep`): every restriction, before any student code. Keeps only the fds `keep`."""
+    limits.set_name("rnng-cells")
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the init's handler (no pid namespace) is not ours
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    _close_fds_but(*keep)
+    config, report = box["config"], box["report"]
+    limits.enter_sandbox(config, box["uid"], report, box["plan"], box["scratch"], box["pid_namespace"],
+                         box["private"])
+    if config.get("harden", True):
+        limits.verify(report, box["plan"], box["uid"], deep=config.get("probe") if deep else None)
+    return config, report
 
 
 def _close_fds_but(*keep: int) -> None:
