@@ -290,16 +290,13 @@ def _signal(fd: int, byte: bytes) -> None:
 def wait_child(pid: int, timeout: float) -> tuple[int, bool]:
     """Wait up to `timeout` seconds for a child; kill it if it is still running then.
     Returns (wait status, whether it was killed for its time)."""
-    try:
-        fd = os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        fd = None
+    fd = pidfd(pid) if timeout > 0 else None  # (0: has it ended? one waitpid says)
     if fd is not None:
         try:
             wait_readable(fd, timeout)
         finally:
             os.close(fd)
-    else:  # no pidfd: poll
+    elif timeout > 0:  # no pidfd: poll
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and os.waitpid(pid, os.WNOHANG) == (0, 0):
             time.sleep(0.005)

@@ -174,14 +174,16 @@ def run_unit_in_child(sock, request, namespace, writer, config) -> None:
     earns it `per_call` more CPU seconds, up to `most` (autograder.budgets): the grader
     bounds the whole by the wall-clock backstop anyway."""
     per_call = float(request.get("per_call") or 0)
-    read_fd, write_fd = os.pipe() if per_call > 0 else (None, None)
-    if read_fd is not None:
-        # the bytes are counted only when the child reaches its limit: room for every
-        # call it can earn time for (a pipe may start at one page for an ordinary user
-        # over pipe-user-pages-soft; a byte that does not fit is dropped)
-        room = int((float(request.get("most") or 0) - float(request.get("timeout") or 0)) / per_call) + 1
+    # non-blocking at both ends: a full pipe drops a byte, and the holder reads them all
+    # only when the child reaches its limit
+    read_fd, write_fd = os.pipe2(os.O_NONBLOCK) if per_call > 0 else (None, None)
+    room = int((float(request.get("most") or 0) - float(request.get("timeout") or 0)) / per_call) + 1 \
+        if per_call > 0 else 0
+    if room > 4096:
+        # room for every call it can earn time for (a pipe may start at one page for an
+        # ordinary user over pipe-user-pages-soft)
         try:
-            fcntl.fcntl(read_fd, fcntl.F_SETPIPE_SZ, min(max(room, 4096), 1 << 20))
+            fcntl.fcntl(read_fd, fcntl.F_SETPIPE_SZ, min(room, 1 << 20))
         except OSError:
             pass  # at the system's limits: the calls' time is capped anyway
     pid = limits.fork_retry()
@@ -190,7 +192,6 @@ def run_unit_in_child(sock, request, namespace, writer, config) -> None:
             limits.set_name("rnng-unit")
             if read_fd is not None:
                 os.close(read_fd)
-                os.set_blocking(write_fd, False)  # a full pipe drops a byte (the calls' time is capped anyway)
             limits.limit_unit(config)
             runtime.run_unit(sock, request, namespace, writer, write_fd)
         finally:
@@ -223,9 +224,9 @@ def _wait_earning(pid: int, child_fd: int | None, progress_fd: int, timeout: flo
     """Wait until the unit child ends or reaches a limit, each byte it wrote on the pipe
     adding `per_call` to its CPU limit `timeout`, up to `most`. The bytes are counted
     when the child reaches its limit as it stood (a byte is written before each call, so
-    none is missed while the pipe has room: run_unit_in_child sizes it): reading each as it came woke this process once per call. Returns
-    the CPU limit it had and "cpu" or "wall" if it reached one, else ""."""
-    os.set_blocking(progress_fd, False)
+    none is missed while the pipe has room: run_unit_in_child sizes it); reading each as
+    it came woke this process once per call. Returns the CPU limit it had and "cpu" or
+    "wall" if it reached one, else ""."""
     try:
         while True:
             why = runtime.watch_child(pid, child_fd, timeout, 0.0, deadline)
@@ -238,11 +239,11 @@ def _wait_earning(pid: int, child_fd: int | None, progress_fd: int, timeout: flo
                 if not data:
                     break
                 earned += len(data)
-            if why == "cpu" and earned and timeout < most:
-                timeout = min(timeout + earned * per_call, most)
-                continue
-            timeout = min(timeout + earned * per_call, most)
-            return timeout, why if why != "ready" else ""
+            earned_limit = min(timeout + earned * per_call, most)
+            if why == "cpu" and earned_limit > timeout:
+                timeout = earned_limit
+                continue  # it had earned more than it has used
+            return earned_limit, why if why != "ready" else ""
     finally:
         os.close(progress_fd)
 
