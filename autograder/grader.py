@@ -237,8 +237,11 @@ def payload_bytes(value, limit: int, array_items: int | None = None) -> int:
     try:
         return plain_size(value, limit, array_items)
     except CodecError as exc:
-        raise ServeRefused(f"{exc} (at most {array_items} for this unit: a few times the largest "
-                           "of its hidden inputs)") from None
+        raise ServeRefused(f"{exc} {_array_bound(array_items)}") from None
+
+
+def _array_bound(array_items: int) -> str:
+    return f"(at most {array_items} for this unit: a few times the largest of its hidden inputs)"
 
 
 class _HeldArguments:
@@ -247,6 +250,7 @@ class _HeldArguments:
     container (dict, list) remembered as it was. After the call, an argument holding a
     container whose items were rebound is one the student side must mirror; none of its
     arrays can have changed. Walking them also gives their size as codec.plain_size does
+    (the same sizes per item: keep the two in step; test_fair_served checks they agree)
     (a refusal, ServeRefused, when it passes `limit` or an array passes `array_items`)."""
 
     def __init__(self, args: list, limit: int | None = None, array_items: int | None = None):
@@ -266,8 +270,7 @@ class _HeldArguments:
             kind = type(item)
             if kind is np.ndarray:
                 if array_items is not None and item.size > array_items:
-                    raise ServeRefused(f"an array of {item.size} elements (at most {array_items} for this unit: "
-                                       "a few times the largest of its hidden inputs)")
+                    raise ServeRefused(f"an array of {item.size} elements {_array_bound(array_items)}")
                 total += item.nbytes + 16
                 if item.flags.writeable:
                     item.flags.writeable = False
@@ -703,6 +706,9 @@ class Grader:
         # each unit's time limit follows the reference's cost on its cases (autograder.budgets)
         self.prepared = [self._with_budget(p) for p in self.prepared]
         self.graded_names = frozenset(n for u in self.assignment.units for n in u.name.split("."))
+        # the graded units each unit depends on: the same for every submission (a regex walk)
+        self._callees = {p.unit.name: frozenset(u.name for u in self.assignment.depends_on(p.unit))
+                         for p in self.prepared}
         # where the static slice starts (autograder.slicing): what the hidden calls read
         self.roots = unit_roots(self.assignment, {k for p in self.prepared for c in p.cases for k in c.inputs}
                                 | {k for p in self.prepared for i in p.reference_inputs for k in i})
@@ -987,7 +993,7 @@ class Grader:
     def _failed_through_calls(self, state: "_UnitState", states: list) -> bool:
         """Whether a unit that failed together may have failed through a graded unit it
         depends on (one that did not pass together)."""
-        callees = {u.name for u in self.assignment.depends_on(state.prepared.unit)}
+        callees = self._callees[state.prepared.unit.name]
         return any(s.prepared.unit.name in callees and (s.own_failures is None or s.own_failures)
                    for s in states)
 

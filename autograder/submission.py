@@ -73,11 +73,18 @@ def _compile(source: str) -> tuple:
         result = (f"{exc.msg} (line {exc.lineno})", None)
     except (ValueError, RecursionError, MemoryError) as exc:
         return (str(exc) or type(exc).__name__, None)  # may depend on the moment: not cached
-    if len(source) <= _PARSE_CACHE_CHARS:
-        if len(_PARSE_CACHE) >= _PARSE_CACHE_SIZE:
-            _PARSE_CACHE.clear()
-        _PARSE_CACHE[source] = result
+    _remember(_PARSE_CACHE, source, source, result)
     return result
+
+
+def _remember(cache: dict, key, source: str, value, size: int | None = None) -> None:
+    """`value` kept under `key` unless its `source` is over _PARSE_CACHE_CHARS; a full
+    cache (`size`, else _PARSE_CACHE_SIZE) is emptied (what every student hands in again
+    comes back at once)."""
+    if len(source) <= _PARSE_CACHE_CHARS:
+        if len(cache) >= (size or _PARSE_CACHE_SIZE):
+            cache.clear()
+        cache[key] = value
 
 
 def _parses(source: str) -> str:
@@ -106,10 +113,7 @@ def cell_code(cell: "Cell") -> bytes | None:
         if verdict or compiled is None:
             return None
         code = marshal.dumps(_renamed(compiled, f"<{cell.label}>"))
-        if len(cell.source) <= _PARSE_CACHE_CHARS:
-            if len(_CODE_CACHE) >= _PARSE_CACHE_SIZE:
-                _CODE_CACHE.clear()
-            _CODE_CACHE[key] = code
+        _remember(_CODE_CACHE, key, cell.source, code)
     return code
 
 
@@ -191,10 +195,7 @@ def cell_label(source: str) -> str:
     label = _LABELS.get(source)
     if label is None:
         label = _label(source)
-        if len(source) <= _PARSE_CACHE_CHARS:   # bounded as the parse cache is
-            if len(_LABELS) >= _PARSE_CACHE_SIZE:
-                _LABELS.clear()
-            _LABELS[source] = label
+        _remember(_LABELS, source, source, label)
     return label
 
 
@@ -289,7 +290,7 @@ def load_submission(path: str | Path) -> list[Cell]:
 # import cells every student hands in again once per worker. Small, because a tree takes
 # far more memory than its source and a graded function's cell is rarely shared.
 _TREES: dict[str, ast.Module] = {}
-_TREES_SIZE, _TREES_CHARS = 256, 16_384
+_TREES_SIZE = 256
 
 
 def parse_tree(source: str) -> ast.Module:
@@ -298,10 +299,7 @@ def parse_tree(source: str) -> ast.Module:
     tree = _TREES.get(source)
     if tree is None:
         tree = ast.parse(source)
-        if len(source) <= _TREES_CHARS:
-            if len(_TREES) >= _TREES_SIZE:
-                _TREES.clear()
-            _TREES[source] = tree
+        _remember(_TREES, source, source, tree, _TREES_SIZE)
     return tree
 
 

@@ -144,3 +144,14 @@ def test_the_student_side_mirrors_exactly_what_changed():
     runtime.make_function_proxy("writes", Channel(srv))(x, gradients)
     np.testing.assert_array_equal(gradients["dW"], np.ones((2, 2)))
     np.testing.assert_array_equal(x, 2 * np.ones((2, 2)))
+
+
+def test_held_arguments_are_sized_as_the_codec_sizes_them():
+    # the served-call limits read _HeldArguments.size: it must be codec.plain_size's figure
+    from autograder.codec import plain_size
+    from autograder.grader import _HeldArguments
+
+    args = [np.ones((3, 4)), {"W": np.eye(2), "name": "x", "n": 3, "t": (1, 2.0, b"ab")}, [np.zeros(5), None]]
+    held = _HeldArguments(args)
+    held.release()
+    assert held.size == plain_size(args, 1 << 30)
