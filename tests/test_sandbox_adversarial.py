@@ -421,6 +421,24 @@ def test_exits_signals_and_crashes_at_top_level_cost_only_their_cell(grader, sta
     all_full(result)
 
 
+# tests/test_sandbox_setups.py expects this skip where no namespaces exist
+NO_PRIVATE_ROOT = "no private root here: Landlock is what keeps the files closed"
+
+
+def layered_config(layers: str) -> dict:
+    """The attack limits with every layer ("all"), or without Landlock ("no-landlock"):
+    that variant is skipped where no private root exists, since Landlock alone then keeps
+    the files closed and cannot be left out."""
+    from autograder.sandbox.client import probe_sandbox
+
+    if layers == "all":
+        return dict(ATTACK_LIMITS)
+    config = dict(ATTACK_LIMITS, disable=("landlock",))
+    if not any(a.startswith("private read-only root") for a in probe_sandbox(config)["active"]):
+        pytest.skip(NO_PRIVATE_ROOT + ", and cannot be left out")
+    return config
+
+
 @linux_root
 @pytest.mark.parametrize("layers", ["all", "no-landlock"])
 def test_a_top_level_cell_cannot_end_the_submissions_init(graders, layers):
@@ -429,11 +447,7 @@ def test_a_top_level_cell_cannot_end_the_submissions_init(graders, layers):
     out of Landlock's signal scope. Signalling it changes nothing: no restart. (Without
     Landlock where a private root exists: as an ordinary user the init's uid is the
     student's, and only pid 1's immunity is left.)"""
-    from autograder.sandbox.client import probe_sandbox
-
-    config = dict(ATTACK_LIMITS) if layers == "all" else dict(ATTACK_LIMITS, disable=("landlock",))
-    if layers != "all" and not any(a.startswith("private read-only root") for a in probe_sandbox(config)["active"]):
-        pytest.skip("no private root here: Landlock is what keeps the files closed, and cannot be left out")
+    config = layered_config(layers)
     grader = graders(A, **config)
     cell = ("import os, signal\nfor sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL):\n"
             "    try:\n        os.kill(os.getppid(), sig)\n    except OSError:\n        pass\n")
@@ -612,11 +626,7 @@ def test_nothing_of_a_submission_reaches_the_next_through_the_network_namespace(
     the namespace, and an abstract Unix socket bound to a name (socketpair, then
     disconnected: socket() is denied); the next one looks for them. Also without Landlock
     (whose scoping would refuse the second's sendto anyway), where a private root exists."""
-    from autograder.sandbox.client import probe_sandbox
-
-    config = dict(ATTACK_LIMITS) if layers == "all" else dict(ATTACK_LIMITS, disable=("landlock",))
-    if layers != "all" and not any(a.startswith("private read-only root") for a in probe_sandbox(config)["active"]):
-        pytest.skip("no private root here: Landlock is what keeps the files closed, and cannot be left out")
+    config = layered_config(layers)
     g = graders(A, **config)
     name = f"NAME = b'\\0rnngrade-test-netns-{RUN}-{layers}'\n"  # an abstract name
     planted = check(grade_text(g, attack("rnn_backward", name + NETNS_PLANT)), "rnn_backward", 0.0, "PLANTED")
@@ -626,6 +636,8 @@ def test_nothing_of_a_submission_reaches_the_next_through_the_network_namespace(
                    "rnn_backward", 0.0, "LOOKED")
     assert f"qlen={before}" in looked, (planted, looked)
     assert "sendto refused" in looked and "DELIVERED" not in looked, looked
+    from autograder.sandbox.client import probe_sandbox
+
     shared = any("the zygote's" in a for a in probe_sandbox(config)["active"])
     if shared:  # the same namespace: what is above is what keeps them apart
         assert planted.split("ns=", 1)[1].split()[0] == looked.split("ns=", 1)[1].split()[0], (planted, looked)

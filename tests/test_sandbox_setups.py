@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from setups.run import NOBODY, command
+from test_sandbox_adversarial import NO_PRIVATE_ROOT  # the reason of that file's expected skip
 
 PROJECT = Path(__file__).resolve().parent.parent
 HOSTILE = "tests/test_sandbox_adversarial.py"
@@ -122,7 +123,6 @@ FILES = {"adversarial": (HOSTILE, []), "harden": (HARDEN, HARDEN_HERE)}
 # the pid namespace comes with the user namespace, so the missing-protection test
 # (test_a_missing_protection_is_said_loudly_...) has no fallback to exercise there.
 # the variants without Landlock need a private root (else the probe refuses, as it should)
-NO_PRIVATE_ROOT = "no private root here: Landlock is what keeps the files closed"
 EXPECTED_SKIPS = {("ordinary-user", "adversarial"): {"as an ordinary user the pid namespace comes with"},
                   ("container-root", "adversarial"): {NO_PRIVATE_ROOT},
                   ("user-no-userns", "adversarial"): {NO_PRIVATE_ROOT}}
