@@ -5,9 +5,9 @@ short Python children: the attacks on the grading process (test_harden.py) and t
 reference mutants' pytest runs (test_reference_mutations.py).
 
 Each request is a JSON line: code, argv, the files for the child's stdout and stderr,
-and optionally the child's whole environment. The server answers with the child's pid
-(the child leads a session of its own, so a test can kill its process group), then its
-exit status.
+and optionally the child's whole environment and its working directory. The server
+answers with the child's pid (the child leads a session of its own, so a test can kill
+its process group), then its exit status.
 """
 from __future__ import annotations
 
@@ -30,6 +30,8 @@ for line in sys.stdin:
         code = 1
         try:
             os.setsid()
+            if request.get("cwd"):
+                os.chdir(request["cwd"])
             if request.get("env") is not None:
                 os.environ.clear()
                 os.environ.update(request["env"])
@@ -44,10 +46,14 @@ for line in sys.stdin:
         except BaseException:
             traceback.print_exc()
         finally:
-            atexit._run_exitfuncs()
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(code)
+            try:  # it ends as an interpreter does: its threads joined (concurrent.futures'
+                import threading  # exit hooks run with them), then the atexit functions
+                threading._shutdown()
+            finally:
+                atexit._run_exitfuncs()
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
     print(pid, flush=True)
     print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), flush=True)
 """
@@ -65,21 +71,65 @@ class ForkServer:
         `timeout` s its process group is killed and `on_timeout(stderr)` called (it may
         raise, e.g. pytest.fail); `env`: the child's whole environment instead of the
         server's."""
-        with tempfile.TemporaryDirectory() as tmp:
-            out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
-            request = {"code": code, "argv": argv, "stdout": str(out), "stderr": str(err), "env": env}
-            self.process.stdin.write(json.dumps(request) + "\n")
-            self.process.stdin.flush()
-            pid = int(self.process.stdout.readline())
-            if not select.select([self.process.stdout], [], [], timeout)[0]:
-                os.killpg(pid, signal.SIGKILL)
-                self.process.stdout.readline()
-                if on_timeout is not None:
-                    on_timeout(err.read_text())
-                return subprocess.CompletedProcess(argv, -signal.SIGKILL, out.read_text(), err.read_text())
-            returncode = int(self.process.stdout.readline())
-            return subprocess.CompletedProcess(argv, returncode, out.read_text(), err.read_text())
+        with self.start(code, argv, env) as child:
+            return child.wait(timeout, on_timeout)
+
+    def start(self, code: str, argv: list[str], env: dict | None = None, cwd: Path | None = None) -> "Forked":
+        """As `run`, without waiting, in `cwd` (else the server's): the child, whose `pid`
+        leads its process group (a test may signal it while it runs). One child at a time:
+        wait for it before the next."""
+        return Forked(self.process, code, argv, env, cwd)
 
     def close(self) -> None:
         self.process.stdin.close()
         self.process.wait(timeout=30)
+
+
+class Forked:
+    """A child of the fork server, running; its stdout and stderr go to files until it ends."""
+
+    def __init__(self, server: subprocess.Popen, code: str, argv: list[str], env: dict | None, cwd: Path | None):
+        self.server, self.argv = server, argv
+        self.folder = tempfile.TemporaryDirectory()
+        self.out, self.err = Path(self.folder.name) / "stdout", Path(self.folder.name) / "stderr"
+        request = {"code": code, "argv": argv, "stdout": str(self.out), "stderr": str(self.err), "env": env,
+                   "cwd": str(cwd) if cwd else None}
+        server.stdin.write(json.dumps(request) + "\n")
+        server.stdin.flush()
+        self.pid = int(server.stdout.readline())
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        """Its exit status once it has ended, else None."""
+        if self.returncode is None and select.select([self.server.stdout], [], [], 0)[0]:
+            self.returncode = int(self.server.stdout.readline())
+        return self.returncode
+
+    def wait(self, timeout: float, on_timeout=None) -> subprocess.CompletedProcess:
+        """Its result; after `timeout` s its process group is killed and `on_timeout(stderr)`
+        called (it may raise)."""
+        if self.returncode is None:
+            if not select.select([self.server.stdout], [], [], timeout)[0]:
+                self.kill()
+                if on_timeout is not None:
+                    on_timeout(self.err.read_text())
+                return subprocess.CompletedProcess(self.argv, -signal.SIGKILL, self.out.read_text(),
+                                                   self.err.read_text())
+            self.returncode = int(self.server.stdout.readline())
+        return subprocess.CompletedProcess(self.argv, self.returncode, self.out.read_text(), self.err.read_text())
+
+    def kill(self) -> None:
+        """SIGKILL to its process group, then its end collected."""
+        if self.returncode is None:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.returncode = int(self.server.stdout.readline())
+
+    def __enter__(self) -> "Forked":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.kill()  # (nothing if it has ended)
+        self.folder.cleanup()

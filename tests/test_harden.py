@@ -5,9 +5,10 @@ Every attack runs in a process of its own that grades it with the real Grader (o
 `rnngrade grade` command) and reports its own peak RSS (getrusage): the grading process
 must stay under 512 MB, finish within a minute, give a valid result and no unearned
 credit. Limits are short to keep the tests quick. That process is a fork of a server
-that has imported the engine once (the imports were half of each attack's CPU, and this
-file runs again in every sandbox setup); a fork starts with its parent's resident pages,
-so the peak it reports is, if anything, higher than a fresh interpreter's.
+that has imported the engine and prepared the assignment once (the imports were half of
+each attack's CPU, and this file runs again in every sandbox setup); a fork starts with
+its parent's resident pages, so the peak it reports is, if anything, higher than a fresh
+interpreter's.
 """
 from __future__ import annotations
 
@@ -64,9 +65,21 @@ def _env() -> dict:
     return {**os.environ, "PYTHONPATH": str(PROJECT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
 
+# What every child would do first, done once in the server: the engine's and the batch
+# command's imports, the prepared assignment and IPython's transformer (what
+# grader.preload does for a batch's forked workers; the sandbox probe, per configuration,
+# stays each child's own)
+PRELOAD = f"""
+import autograder.cli, autograder.grader, autograder.batch_cli, autograder.batch, autograder.gradebook
+autograder.grader.prepare({A!r})
+from autograder.submission import warm_transformer
+warm_transformer()
+"""
+
+
 @pytest.fixture(scope="module", autouse=True)
 def fork_server():
-    server = ForkServer("import autograder.cli, autograder.grader", env=_env(), cwd=PROJECT)
+    server = ForkServer(PRELOAD, env=_env(), cwd=PROJECT)
     _server.append(server)
     yield server
     _server.remove(server)
@@ -365,11 +378,11 @@ def test_ctrl_c_ends_a_batch_with_a_stalled_submission_at_once_and_keeps_what_wa
     (folder / "alice.py").write_text(solution_source(A))
     submission(tmp_path, DRIP, name="bob.py").rename(folder / "bob.py")  # default limits: up to 2 minutes
     db = f"sqlite:///{tmp_path / 'gradebook.db'}"
-    # one pool worker (each costs ~1 s of CPU to start, in every setup): alice, then bob stalls it
-    batch = subprocess.Popen([sys.executable, "-m", "autograder.cli", "autograde", A, str(folder), "--db", db,
-                              "--workers", "1"], cwd=tmp_path, env=_env(), start_new_session=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
+    # `rnngrade autograde` with one pool worker (alice, then bob stalls it), forked from the
+    # server (its imports done once); it leads a process group of its own, as a command run
+    # from a shell does
+    with _server[-1].start(CLI, ["autograde", A, str(folder), "--db", db, "--workers", "1"],
+                           cwd=tmp_path) as batch:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             time.sleep(0.1)
@@ -382,15 +395,12 @@ def test_ctrl_c_ends_a_batch_with_a_stalled_submission_at_once_and_keeps_what_wa
         else:
             pytest.fail("alice was never recorded")
         time.sleep(1.0)  # bob is being graded, its holder dripping
-        assert batch.poll() is None, batch.stdout.read()
+        assert batch.poll() is None, batch.out.read_text() + batch.err.read_text()
         os.killpg(batch.pid, signal.SIGINT)  # what Ctrl-C sends: the whole foreground group
         pressed = time.monotonic()
-        output, _ = batch.communicate(timeout=30)
+        done = batch.wait(timeout=30, on_timeout=lambda err: pytest.fail(f"still running 30 s after Ctrl-C: {err}"))
+        output = done.stdout + done.stderr
         assert time.monotonic() - pressed < 8, output
-    finally:
-        if batch.poll() is None:
-            os.killpg(batch.pid, signal.SIGKILL)
-            batch.wait()
     with Gradebook(db) as book:
         recorded = book.recorded(A)
     assert "alice" in recorded and "bob" not in recorded, recorded
