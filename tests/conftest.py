@@ -42,20 +42,28 @@ SEEDS = FIXTURES / "seeds"
 
 @pytest.fixture(scope="session")
 def graders():
-    """One Grader (and one sandbox zygote) per assignment for the whole session."""
+    """One Grader per assignment and configuration for the whole session, all on one
+    sandbox zygote: a zygote serves any configuration (each student process is spawned
+    with its grader's), and each one started cost ~0.15 s of CPU, in every sandbox setup."""
     from autograder.grader import Grader
+    from autograder.sandbox.client import Zygote
 
-    made = {}
+    made, zygote = {}, []
 
     def get(assignment_id, check_all_gradients=False, **config):
         key = (assignment_id, check_all_gradients, tuple(sorted(config.items())))
         if key not in made:
-            made[key] = Grader(assignment_id, config or None, check_all_gradients=check_all_gradients)
+            if not zygote:
+                zygote.append(Zygote())
+            made[key] = Grader(assignment_id, config or None, zygote=zygote[0],
+                               check_all_gradients=check_all_gradients)
         return made[key]
 
     yield get
     for grader in made.values():
         grader.close()
+    for shared in zygote:
+        shared.close()
 
 
 def grade_text(grader, text: str, suffix: str = ".py"):
