@@ -115,3 +115,28 @@ def test_cell_code_is_what_the_sandbox_would_compile():
     with pytest.raises(ZeroDivisionError):
         namespace["f"](0)
     assert cell_code(Cell("cell 5", "def broken(:\n", "invalid syntax")) is None
+
+
+def test_ipythons_transformer_loaded_on_its_own_rewrites_as_ipython_does():
+    """submission._transformer_manager loads IPython's inputtransformer2 without running
+    IPython's __init__ (the terminal, the debugger: 0.3 s at every start-up); it must be
+    IPython's own transformer, rewriting every kind of cell exactly as the usual import."""
+    import subprocess
+    import sys
+
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    from autograder import submission
+
+    loaded = submission._transformer_manager()
+    assert loaded.__module__ == "_rnngrade_ipython_inputtransformer2", loaded.__module__
+    cells = ["%matplotlib inline\nimport numpy as np\n", "!pip install numpy\nx = 1\n", "%%time\ny = 2\n",
+             "    indented = 3\n", "a = !ls\nb = %pwd\n", "np.zeros?\n", "def f(x):\n    return x\n",
+             "x = (1,\n", "print('%d' % 5)\n"]
+    for cell in cells:
+        assert loaded().transform_cell(cell) == TransformerManager().transform_cell(cell), cell
+    # and a process that reads a notebook does not import IPython's package
+    probe = "import sys; from autograder.submission import warm_transformer; warm_transformer(); " \
+            "print('IPython' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", out.stdout + out.stderr
