@@ -175,8 +175,9 @@ def test_an_endless_unit_costs_only_that_unit(graders, body):
 
 
 def test_the_whole_submission_has_a_total_budget(graders):
-    # 3 s: longer than one unit's 2 s limit, so the budget, not a unit's limit, ends the rest
-    g = graders(A, **dict(ATTACK_LIMITS, total_seconds=3))
+    # 1.5 s: longer than one unit's limit (each waits: 1 s, the least wall-clock backstop of a
+    # limit derived from the reference), so the budget, not a unit's limit, ends the rest
+    g = graders(A, **dict(LIMITS, total_seconds=1.5))
     hang = "import time\n    while True:\n        time.sleep(0.05)\n"
     from autograder.reference import solution_source
 
@@ -187,10 +188,10 @@ def test_the_whole_submission_has_a_total_budget(graders):
     started = time.monotonic()
     result = grade_text(g, text)
     elapsed = time.monotonic() - started
-    assert elapsed < 3 + 5, elapsed  # 8 units x 2 modes x 2 s without a budget
+    assert elapsed < 1.5 + 5, elapsed  # 8 units x 2 modes x 1 s without a budget
     assert result.score == 0
     last = explanation(result, "lstm_backward")
-    assert "total time budget of 3 s" in last, last
+    assert "total time budget of 1.5 s" in last, last
 
 
 # --- memory ------------------------------------------------------------------------------------
@@ -307,13 +308,15 @@ def test_nothing_a_top_level_cell_starts_outlives_the_grading(grader):
 
 
 @linux_root
-def test_no_process_of_a_submission_survives_its_grading(grader):
-    # a unit that hangs (its process is killed at the limit) and one that kills its
-    # holder: whatever was running must be gone once grade_file returns
+def test_no_process_of_a_submission_survives_its_grading(graders):
+    # a unit that hangs (its process is killed at the limit: its least wall-clock backstop,
+    # 1 s, with limits derived from the reference) and one that kills its holder: whatever
+    # was running must be gone once grade_file returns
+    g = graders(A, **LIMITS)
     body = "def rnn_backward(da, caches):\n    import os, time\n    os.kill(os.getppid(), 9)\n    time.sleep(30)\n"
-    result = grade_text(grader, attack("rnn_backward", body))
+    result = grade_text(g, attack("rnn_backward", body))
     check(result, "rnn_backward", 0.0)
-    assert _leftovers(grader) == []
+    assert _leftovers(g) == []
 
 
 KILLED_GRADER = r'''
