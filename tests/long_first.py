@@ -14,14 +14,14 @@ from __future__ import annotations
 # one worker, one after another (a module fixture they share is then made once).
 # tests/test_long_first.py checks that every prefix still matches a test.
 LONG = {
-    "tests/test_sandbox_setups.py::test_every_hostile_test_passes_in_each_setup[adversarial-ordinary-user]": 30,
-    "tests/test_sandbox_setups.py::test_every_hostile_test_passes_in_each_setup[adversarial-container-root]": 30,
-    "tests/test_sandbox_setups.py::test_every_hostile_test_passes_in_each_setup[adversarial-under-tmp]": 30,
-    "tests/test_sandbox_setups.py::test_every_hostile_test_passes_in_each_setup[adversarial-user-no-userns]": 30,
-    "tests/test_sandbox_setups.py::test_every_hostile_test_passes_in_each_setup[harden-ordinary-user]": 18,
-    "tests/test_sandbox_setups.py::test_every_hostile_test_passes_in_each_setup[harden-container-root]": 18,
-    "tests/test_sandbox_setups.py::test_every_hostile_test_passes_in_each_setup[harden-under-tmp]": 18,
-    "tests/test_sandbox_setups.py::test_every_hostile_test_passes_in_each_setup[harden-user-no-userns]": 18,
+    "tests/test_sandbox_setups.py::test_every_hostile_test_passes_in_each_setup[adversarial-ordinary-user]": 18,
+    "tests/test_sandbox_setups.py::test_every_hostile_test_passes_in_each_setup[adversarial-container-root]": 18,
+    "tests/test_sandbox_setups.py::test_every_hostile_test_passes_in_each_setup[adversarial-under-tmp]": 18,
+    "tests/test_sandbox_setups.py::test_every_hostile_test_passes_in_each_setup[adversarial-user-no-userns]": 18,
+    "tests/test_sandbox_setups.py::test_every_hostile_test_passes_in_each_setup[harden-ordinary-user]": 11,
+    "tests/test_sandbox_setups.py::test_every_hostile_test_passes_in_each_setup[harden-container-root]": 11,
+    "tests/test_sandbox_setups.py::test_every_hostile_test_passes_in_each_setup[harden-under-tmp]": 11,
+    "tests/test_sandbox_setups.py::test_every_hostile_test_passes_in_each_setup[harden-user-no-userns]": 11,
     "tests/test_batch.py::test_resume_after_sigkill_then_idempotent_force_and_changed_file": 20,
     "tests/test_source_release.py::test_nbgrader_generate_assignment_accepts_the_source": 15,
     "tests/test_packaging.py::test_a_built_wheel_holds_no_reference_code": 10,
