@@ -8,6 +8,7 @@ keeps its full score. Each test fails when the protection it is about is removed
 """
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
@@ -319,16 +320,15 @@ def test_no_process_of_a_submission_survives_its_grading(graders):
     assert _leftovers(g) == []
 
 
+# a grader of its own (argv: limits as JSON, the submission), in a fresh interpreter that
+# imports the engine only
 KILLED_GRADER = r'''
-import sys, time
-sys.path.insert(0, sys.argv[1])
-from conftest import grade_text
-from test_sandbox_adversarial import A, ATTACK_LIMITS, attack
+import json, sys
 from autograder.grader import Grader
 
-g = Grader(A, dict(ATTACK_LIMITS, unit_seconds=30, unit_cpu_seconds=30, unit_floor_seconds=30))
+g = Grader("rnn_step_by_step", json.loads(sys.argv[1]))
 print(g.zygote.process.pid, flush=True)
-grade_text(g, attack("rnn_backward", "def rnn_backward(da, caches):\n    while True:\n        pass\n"))
+g.grade_file(sys.argv[2])
 '''
 
 
@@ -341,7 +341,10 @@ def test_nothing_is_left_behind_when_the_grader_is_killed(tmp_path):
     import subprocess
     import tempfile
 
-    grader = subprocess.Popen([sys.executable, "-c", KILLED_GRADER, str(Path(__file__).parent)],
+    limits = dict(ATTACK_LIMITS, unit_seconds=30, unit_cpu_seconds=30, unit_floor_seconds=30)
+    hanging = tmp_path / "hanging.py"
+    hanging.write_text(attack("rnn_backward", "def rnn_backward(da, caches):\n    while True:\n        pass\n"))
+    grader = subprocess.Popen([sys.executable, "-c", KILLED_GRADER, json.dumps(limits), str(hanging)],
                               stdout=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
         zygote = int(grader.stdout.readline())
