@@ -13,6 +13,7 @@ no setpriv or unshare), saying why.
 """
 from __future__ import annotations
 
+import compileall
 import json
 import os
 import shutil
@@ -53,6 +54,11 @@ def place():
     shutil.copytree(PROJECT, checkout, ignore=shutil.ignore_patterns(".git", "__pycache__", ".benchmarks",
                                                                       ".pytest_cache", "*.egg-info", "build",
                                                                       PROBE_PREFIX + "*"))
+    # the bytecode of the engine and of the tests, compiled once here: an ordinary user cannot
+    # write it into the copy, so each of its processes (child pytest, fork server, every
+    # zygote and fresh grader) would compile what it imports again
+    for folder, depth in (("autograder", 10), ("tests", 0), ("tests/setups", 0)):
+        compileall.compile_dir(checkout / folder, maxlevels=depth, quiet=1)
     home = root / "home"
     home.mkdir()
     subprocess.run(["chmod", "-R", "a+rX", str(checkout)], check=True)
