@@ -135,10 +135,12 @@ def _drip(sock, *args, **kwargs):
         sock.send(b"\\0")
         time.sleep(0.2)
 
-_rt.run_units = _drip
-_rt.run_unit = _drip
-_rt.wait_readable = lambda fd, timeout: time.sleep(1e6)  # the holder never stops its child
-_rt.wait_child = lambda pid, timeout: (time.sleep(1e6), (0, False))[1]
+# (through setattr, which the static slice keeps whatever the limits: a plain assignment to
+# an attribute no graded function reads is sliced away, and the holder then never drips)
+setattr(_rt, "run_units", _drip)
+setattr(_rt, "run_unit", _drip)
+setattr(_rt, "wait_readable", lambda fd, timeout: time.sleep(1e6))  # the holder never stops its child
+setattr(_rt, "wait_child", lambda pid, timeout: (time.sleep(1e6), (0, False))[1])
 """
 
 
