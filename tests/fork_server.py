@@ -1,23 +1,28 @@
 """A Python process that imports what a test's children need once, then runs each of them
 as a fork of itself (`python -c CODE ARGS...` without the interpreter's start-up and
 imports, which were half of the CPU of a short child). Used by the tests that start many
-short Python children: the attacks on the grading process (test_harden.py) and the
-reference mutants' pytest runs (test_reference_mutations.py).
+short Python children: the attacks on the grading process (test_harden.py), the
+reference mutants' pytest runs (test_reference_mutations.py) and the graders sharing one
+gradebook (test_gradebook_db.py).
 
 Each request is a JSON line: code, argv, the files for the child's stdout and stderr,
-and optionally the child's whole environment. The server answers with the child's pid
-(the child leads a session of its own, so a test can kill its process group), then its
-exit status.
+and optionally the child's whole environment and working directory. The server answers
+with the child's pid (the child leads a session of its own, so a test can kill its process
+group), then its exit status; or, for a child started to run beside others (`start`: the
+graders at once of test_gradebook_db.py), with its pid alone, and its exit status when a
+later request asks to wait for it.
 """
 from __future__ import annotations
 
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 SERVER = """
@@ -25,6 +30,9 @@ import atexit, json, os, sys, traceback
 {preload}
 for line in sys.stdin:
     request = json.loads(line)
+    if "wait" in request:
+        print(os.waitstatus_to_exitcode(os.waitpid(request["wait"], 0)[1]), flush=True)
+        continue
     pid = os.fork()
     if pid == 0:
         code = 1
@@ -33,6 +41,8 @@ for line in sys.stdin:
             if request.get("env") is not None:
                 os.environ.clear()
                 os.environ.update(request["env"])
+            if request.get("cwd") is not None:
+                os.chdir(request["cwd"])
             for fd, name, flags in ((0, os.devnull, os.O_RDONLY), (1, request["stdout"], os.O_WRONLY | os.O_CREAT),
                                     (2, request["stderr"], os.O_WRONLY | os.O_CREAT)):
                 os.dup2(os.open(name, flags, 0o600), fd)
@@ -49,7 +59,8 @@ for line in sys.stdin:
             sys.stderr.flush()
             os._exit(code)
     print(pid, flush=True)
-    print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), flush=True)
+    if not request.get("detach"):
+        print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), flush=True)
 """
 
 
@@ -80,6 +91,75 @@ class ForkServer:
             returncode = int(self.process.stdout.readline())
             return subprocess.CompletedProcess(argv, returncode, out.read_text(), err.read_text())
 
+    def start(self, code: str, argv: list[str], env: dict | None = None, cwd: Path | None = None) -> "ForkedChild":
+        """`code` as `python -c code argv...` would run it, in a fork of the server, without
+        waiting for it: several run at once. Wait for each (`wait`, `communicate`) before
+        the next `run`: the server answers requests in order."""
+        tmp = Path(tempfile.mkdtemp(prefix="forked-"))
+        out, err = tmp / "stdout", tmp / "stderr"
+        out.touch(), err.touch()   # readable before the child opens them
+        request = {"code": code, "argv": argv, "stdout": str(out), "stderr": str(err), "env": env,
+                   "cwd": None if cwd is None else str(cwd), "detach": True}
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        return ForkedChild(self, int(self.process.stdout.readline()), tmp)
+
     def close(self) -> None:
         self.process.stdin.close()
         self.process.wait(timeout=30)
+
+
+class ForkedChild:
+    """A child from `ForkServer.start`, used as a `subprocess.Popen` with text pipes is
+    (`communicate`, `wait`, `send_signal`, `kill`, `returncode`); its stdout is a file,
+    read by `readline` as the child writes it."""
+
+    def __init__(self, server: ForkServer, pid: int, folder: Path):
+        self.server, self.pid, self.folder = server, pid, folder
+        self.returncode: int | None = None
+        self._exit = os.pidfd_open(pid)   # readable once the child has ended (not being its parent)
+
+    def _ended(self, timeout: float = 0) -> bool:
+        return bool(select.select([self._exit], [], [], timeout)[0])
+
+    def readline(self, timeout: float = 60) -> str:
+        """The first line the child printed (flushed), once it has; what it printed if it
+        ended first; "" after `timeout` s."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = (self.folder / "stdout").read_text()
+            if "\n" in text:
+                return text.split("\n")[0] + "\n"
+            if self._ended(0.01) or time.monotonic() > deadline:
+                return (self.folder / "stdout").read_text()
+
+    def send_signal(self, sig: int) -> None:
+        if self.returncode is None:
+            try:
+                os.killpg(self.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def wait(self, timeout: float | None = None) -> int:
+        """The exit status; after `timeout` s the child's process group is killed and
+        `subprocess.TimeoutExpired` raised."""
+        if self.returncode is None:
+            expired = timeout is not None and not self._ended(timeout)
+            if expired:
+                self.kill()
+            self.server.process.stdin.write(json.dumps({"wait": self.pid}) + "\n")
+            self.server.process.stdin.flush()
+            self.returncode = int(self.server.process.stdout.readline())
+            os.close(self._exit)
+            if expired:
+                raise subprocess.TimeoutExpired(["fork", str(self.pid)], timeout)
+        return self.returncode
+
+    def communicate(self, timeout: float | None = None) -> tuple[str, str]:
+        self.wait(timeout)
+        outs = (self.folder / "stdout").read_text(), (self.folder / "stderr").read_text()
+        shutil.rmtree(self.folder, ignore_errors=True)
+        return outs
