@@ -191,14 +191,22 @@ def test_leak_check_finds_planted_leaks(tmp_path):
     unit = get_assignment("rnn_step_by_step").units[0]
     size = {k: v for k, v in unit.sizes[0].items() if k != "label"}
     seed = size.pop("seed")
+    assert len(size) >= 3   # its values in a row are a leak too
+    values = ", ".join(repr(v) for v in size.values())
+    # glued to a name or a number, the values in a row are something else
+    (tmp_path / "rnn_step_by_step" / "glued.py").write_text(f"x = f(a{values}, b.{values})\n")
+    assert find(tmp_path) == []
     with open(tmp_path / "rnn_step_by_step" / "rnn_utils.py", "a") as f:
         f.write(f"\n# {line}\n")
         f.write(f"np.random.seed({seed})\n")
         f.write("case = dict(" + ", ".join(f"{k}={v}" for k, v in size.items()) + ")\n")
+        f.write(f"shape = ({values.replace(', ', ',')})\n")
     leaks = find(tmp_path)
     assert any("solution line" in leak and line in leak for leak in leaks)
     assert any(f"seed {seed}" in leak for leak in leaks)
     assert any("sizes" in leak for leak in leaks)
+    assert any("size values" in leak and "rnn_utils.py" in leak for leak in leaks)
+    assert not any("glued.py" in leak for leak in leaks)
     # a solution line hidden in a notebook's JSON escaping is found too
     nb = nbformat.read(tmp_path / "rnn_step_by_step" / "rnn_step_by_step.ipynb", as_version=4)
     quoted = next(s for s in secret_lines("rnn_step_by_step") if '"' in s)
