@@ -61,6 +61,10 @@ def _read_gradebook(db: str, assignment: str):
 @click.option("--db", default=DEFAULT_DB, show_default=True, help=DB_HELP)
 @click.option("--workers", type=click.IntRange(min=0), default=None,
               help="Local worker processes (default: the number of CPUs; 0 grades in this process).")
+@click.option("--pin/--no-pin", "pin", default=True, show_default=True,
+              help="Run each local worker, and the student processes it starts, on a CPU of its own (when "
+                   "there are as many CPUs as workers); --no-pin leaves them to the scheduler, e.g. on a "
+                   "machine busy with other work.")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Run on an existing Dask distributed cluster (e.g. tcp://host:8786) instead.")
 @click.option("--force", is_flag=True, help="Grade every submission again, changed or not.")
@@ -72,8 +76,8 @@ def _read_gradebook(db: str, assignment: str):
 @click.option("--settings", "settings_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Course settings with the [deadlines] section (default: ./rnngrade.toml if present).")
 @limit_options
-def autograde(assignment, submissions, db, workers, scheduler, force, unsafe_no_sandbox, students, settings_file,
-              limits):
+def autograde(assignment, submissions, db, workers, pin, scheduler, force, unsafe_no_sandbox, students,
+              settings_file, limits):
     """Grade every submission in SUBMISSIONS of ASSIGNMENT into the gradebook.
 
     SUBMISSIONS is nbgrader's layout (the folder holding <student>/<ASSIGNMENT>/*.ipynb,
@@ -115,7 +119,7 @@ def autograde(assignment, submissions, db, workers, scheduler, force, unsafe_no_
             raise click.ClickException(str(exc)) from None
     try:
         summary = run(assignment, submissions, db, workers=workers, scheduler=scheduler, force=force, config=config,
-                      students=students, deadlines=load_deadlines(settings_file))
+                      students=students, deadlines=load_deadlines(settings_file), pin=pin)
     except (DiscoveryError, SettingsError) as exc:
         raise click.UsageError(str(exc)) from None
     from autograder.results import terminal_text

@@ -310,6 +310,46 @@ def test_local_workers_are_forked_after_this_process_prepared_and_probed(tmp_pat
     assert workers <= {pid for what, pid in calls if what == "closed"}
 
 
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods() or not hasattr(os, "sched_getaffinity")
+                    or (os.cpu_count() or 1) < 2, reason="needs fork and two CPUs")
+@pytest.mark.parametrize("pin", [True, False], ids=["pinned", "no-pin"])
+def test_each_local_worker_runs_with_its_sandbox_on_a_cpu_of_its_own(tmp_path, monkeypatch, pin):
+    """Pinned (the default, as many workers as CPUs): each worker and its sandbox zygote
+    (whence every student process) on one CPU, no two workers on the same one; with
+    --no-pin, where this process may run. Read in each worker as it shuts down."""
+    import json
+
+    # every CPU of the machine (this test process may itself be held to one: tests/conftest.py)
+    monkeypatch.setattr(batch, "usable_cpus", lambda: list(range(os.cpu_count())))
+    log = tmp_path / "affinity"
+    monkeypatch.setattr(batch.threading, "active_count", lambda: 1)
+    close_all = batch._close_all_graders
+
+    def closing():
+        with batch._all_graders_lock:
+            zygotes = [g.zygote.process.pid for g in batch._all_graders if g.zygote is not None]
+        with open(log, "a") as f:
+            f.write(json.dumps({"worker": sorted(os.sched_getaffinity(0)),
+                                "zygotes": [sorted(os.sched_getaffinity(z)) for z in zygotes]}) + "\n")
+        close_all()
+
+    monkeypatch.setattr(batch, "_close_all_graders", closing)
+    subs = tmp_path / "subs"
+    shutil.copytree(EXAMPLES, subs)
+    db = tmp_path / "gb.db"
+    summary = autograde(A, subs, db_url(db), workers=2, progress="none", pin=pin)
+    assert summary.graded == 3 and not summary.failures, summary.text()
+    assert unit_scores(db) == EXPECTED
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(rows) == 2 and all(r["zygotes"] for r in rows), rows
+    everywhere = sorted(os.sched_getaffinity(0))  # what the workers inherit unpinned
+    for row in rows:
+        assert all(z == row["worker"] for z in row["zygotes"]), row
+        assert (len(row["worker"]) == 1) if pin else (row["worker"] == everywhere), row
+    if pin:
+        assert rows[0]["worker"] != rows[1]["worker"], rows
+
+
 def _read_workers(db: Path) -> list:
     with sqlite3.connect(db) as con:
         return [(w.split(":")[-1],) for (w,) in con.execute("SELECT worker FROM submissions")]
