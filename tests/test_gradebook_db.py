@@ -79,7 +79,7 @@ def forks():
 
 def _python(forks: ForkServer, code: str, *args: str):
     """`python -c code args...`, started (a Popen-like handle), not waited for."""
-    return forks.start(code, list(args))
+    return forks.spawn(code, list(args))
 
 
 def test_old_schema_gradebook_opens_with_every_row(tmp_path):
@@ -425,7 +425,7 @@ def _two_runs_at_once(forks: ForkServer, url: str, cwd: Path, *extra: str) -> li
     # gradebook (claims, records) whatever the executor, so a pool worker per run
     # (~0.7 s of CPU to spawn, four runs per test) would test nothing more.
     args = ["autograde", A, str(EXAMPLES), "--db", url, "--workers", "0", *extra]
-    procs = [forks.start(RNNGRADE, args, cwd=cwd) for _ in range(2)]
+    procs = [forks.spawn(RNNGRADE, args, cwd=cwd) for _ in range(2)]
     outs = [p.communicate(timeout=300) for p in procs]
     return [subprocess.CompletedProcess(args, p.returncode, out, err) for p, (out, err) in zip(procs, outs)]
 
