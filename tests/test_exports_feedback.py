@@ -13,7 +13,6 @@ from click.testing import CliRunner
 from autograder.batch import autograde
 from autograder.batch_cli import export, feedback
 from autograder.gradebook import Gradebook, assignment_fingerprint
-from autograder.report import failure_reason
 from conftest import mutate, reference_text
 
 A = "rnn_step_by_step"
@@ -138,6 +137,10 @@ def test_gradescope_export_matches_the_format(book, tmp_path, graders):
 # --------------------------------------------------------------------------- feedback
 
 def test_failure_reasons_group_by_first_line_without_numbers():
+    # imported here: autograder.report brings matplotlib (~0.4 s of CPU), which a parallel
+    # worker that only collects this file does not need
+    from autograder.report import failure_reason
+
     a = ("Passed 1 of 4 hidden cases.\n- case batch 1: n_x=3, m=1, seed 101: `a_next` differs at index [0, 2] "
          "(expected -0.89, got 1.5e-03); 5 of 5 values differ\n- case ...")
     b = ("Passed 0 of 4 hidden cases.\n- case larger: n_x=9, m=20, seed 104: `a_next` differs at index [3, 1] "

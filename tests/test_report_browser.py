@@ -14,7 +14,6 @@ from autograder.assignments import assignment_ids, get_assignment
 from autograder.batch import result_dict
 from autograder.gradebook import Gradebook
 from autograder.reference import reference_dir
-from autograder.report import write_feedback
 
 ROOT = Path(__file__).resolve().parent.parent
 VIEWPORTS = {"laptop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
@@ -38,6 +37,8 @@ def reports(tmp_path_factory, graders):
     """Per assignment, a class built from two real gradings (the released notebook, every
     unit a stub, and the reference, full marks): each student takes each unit's result
     from one or the other, so the report shows real explanations and knock-on failures."""
+    from autograder.report import write_feedback   # (matplotlib: not at collection, in every worker)
+
     tmp = tmp_path_factory.mktemp("reports")
     out = {}
     for assignment in assignment_ids():
