@@ -1,23 +1,26 @@
 """A Python process that imports what a test's children need once, then runs each of them
 as a fork of itself (`python -c CODE ARGS...` without the interpreter's start-up and
 imports, which were half of the CPU of a short child). Used by the tests that start many
-short Python children: the attacks on the grading process (test_harden.py) and the
-reference mutants' pytest runs (test_reference_mutations.py).
+short Python children: the attacks on the grading process (test_harden.py), the
+reference mutants' pytest runs (test_reference_mutations.py) and the graders sharing one
+gradebook (test_gradebook_db.py).
 
 Each request is a JSON line: code, argv, the files for the child's stdout and stderr,
-and optionally the child's whole environment. The server answers with the child's pid
-(the child leads a session of its own, so a test can kill its process group), then its
-exit status.
+and optionally the child's whole environment and its working directory. The server
+answers with the child's pid (the child leads a session of its own, so a test can kill
+its process group), then its exit status.
 """
 from __future__ import annotations
 
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 SERVER = """
@@ -25,11 +28,16 @@ import atexit, json, os, sys, traceback
 {preload}
 for line in sys.stdin:
     request = json.loads(line)
+    if "wait" in request:  # for a child started with `detach`
+        print(os.waitstatus_to_exitcode(os.waitpid(request["wait"], 0)[1]), flush=True)
+        continue
     pid = os.fork()
     if pid == 0:
         code = 1
         try:
             os.setsid()
+            if request.get("cwd"):
+                os.chdir(request["cwd"])
             if request.get("env") is not None:
                 os.environ.clear()
                 os.environ.update(request["env"])
@@ -44,12 +52,17 @@ for line in sys.stdin:
         except BaseException:
             traceback.print_exc()
         finally:
-            atexit._run_exitfuncs()
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(code)
+            try:  # it ends as an interpreter does: its threads joined (concurrent.futures'
+                import threading  # exit hooks run with them), then the atexit functions
+                threading._shutdown()
+            finally:
+                atexit._run_exitfuncs()
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
     print(pid, flush=True)
-    print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), flush=True)
+    if not request.get("detach"):
+        print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), flush=True)
 """
 
 
@@ -65,21 +78,135 @@ class ForkServer:
         `timeout` s its process group is killed and `on_timeout(stderr)` called (it may
         raise, e.g. pytest.fail); `env`: the child's whole environment instead of the
         server's."""
-        with tempfile.TemporaryDirectory() as tmp:
-            out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
-            request = {"code": code, "argv": argv, "stdout": str(out), "stderr": str(err), "env": env}
-            self.process.stdin.write(json.dumps(request) + "\n")
-            self.process.stdin.flush()
-            pid = int(self.process.stdout.readline())
-            if not select.select([self.process.stdout], [], [], timeout)[0]:
-                os.killpg(pid, signal.SIGKILL)
-                self.process.stdout.readline()
-                if on_timeout is not None:
-                    on_timeout(err.read_text())
-                return subprocess.CompletedProcess(argv, -signal.SIGKILL, out.read_text(), err.read_text())
-            returncode = int(self.process.stdout.readline())
-            return subprocess.CompletedProcess(argv, returncode, out.read_text(), err.read_text())
+        with self.start(code, argv, env) as child:
+            return child.wait(timeout, on_timeout)
+
+    def start(self, code: str, argv: list[str], env: dict | None = None, cwd: Path | None = None) -> "Forked":
+        """As `run`, without waiting, in `cwd` (else the server's): the child, whose `pid`
+        leads its process group (a test may signal it while it runs). One child at a time:
+        wait for it before the next."""
+        return Forked(self.process, code, argv, env, cwd)
 
     def close(self) -> None:
         self.process.stdin.close()
         self.process.wait(timeout=30)
+
+    def spawn(self, code: str, argv: list[str], env: dict | None = None, cwd: Path | None = None) -> "Spawned":
+        """As `start`, but several may run at once (graders at work together): the server
+        answers with the child's pid only, and its exit status when `Spawned.wait` asks for
+        it. These may run beside a later `run` or `start`; a child from `start` must have
+        been waited for before a `spawn` (the server is waiting for it)."""
+        tmp = Path(tempfile.mkdtemp(prefix="forked-"))
+        out, err = tmp / "stdout", tmp / "stderr"
+        out.touch(), err.touch()   # readable before the child opens them
+        request = {"code": code, "argv": argv, "stdout": str(out), "stderr": str(err), "env": env,
+                   "cwd": str(cwd) if cwd else None, "detach": True}
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        return Spawned(self, int(self.process.stdout.readline()), tmp)
+
+
+class Forked:
+    """A child of the fork server, running; its stdout and stderr go to files until it ends."""
+
+    def __init__(self, server: subprocess.Popen, code: str, argv: list[str], env: dict | None, cwd: Path | None):
+        self.server, self.argv = server, argv
+        self.folder = tempfile.TemporaryDirectory()
+        self.out, self.err = Path(self.folder.name) / "stdout", Path(self.folder.name) / "stderr"
+        request = {"code": code, "argv": argv, "stdout": str(self.out), "stderr": str(self.err), "env": env,
+                   "cwd": str(cwd) if cwd else None}
+        server.stdin.write(json.dumps(request) + "\n")
+        server.stdin.flush()
+        self.pid = int(server.stdout.readline())
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        """Its exit status once it has ended, else None."""
+        if self.returncode is None and select.select([self.server.stdout], [], [], 0)[0]:
+            self.returncode = int(self.server.stdout.readline())
+        return self.returncode
+
+    def wait(self, timeout: float, on_timeout=None) -> subprocess.CompletedProcess:
+        """Its result; after `timeout` s its process group is killed and `on_timeout(stderr)`
+        called (it may raise)."""
+        if self.returncode is None:
+            if not select.select([self.server.stdout], [], [], timeout)[0]:
+                self.kill()
+                if on_timeout is not None:
+                    on_timeout(self.err.read_text())
+                return subprocess.CompletedProcess(self.argv, -signal.SIGKILL, self.out.read_text(),
+                                                   self.err.read_text())
+            self.returncode = int(self.server.stdout.readline())
+        return subprocess.CompletedProcess(self.argv, self.returncode, self.out.read_text(), self.err.read_text())
+
+    def kill(self) -> None:
+        """SIGKILL to its process group, then its end collected."""
+        if self.returncode is None:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.returncode = int(self.server.stdout.readline())
+
+    def __enter__(self) -> "Forked":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.kill()  # (nothing if it has ended)
+        self.folder.cleanup()
+
+
+class Spawned:
+    """A child from `ForkServer.spawn`, used as a `subprocess.Popen` with text pipes is
+    (`communicate`, `wait`, `send_signal`, `kill`, `returncode`); its stdout is a file,
+    read by `readline` as the child writes it."""
+
+    def __init__(self, server: ForkServer, pid: int, folder: Path):
+        self.server, self.pid, self.folder = server, pid, folder
+        self.returncode: int | None = None
+        self._exit = os.pidfd_open(pid)   # readable once the child has ended (not being its parent)
+
+    def _ended(self, timeout: float = 0) -> bool:
+        return bool(select.select([self._exit], [], [], timeout)[0])
+
+    def readline(self, timeout: float = 60) -> str:
+        """The first line the child printed (flushed), once it has; else what it printed
+        when it ended or when `timeout` s have passed."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = (self.folder / "stdout").read_text()
+            if "\n" in text:
+                return text.split("\n")[0] + "\n"
+            if self._ended(0.01) or time.monotonic() > deadline:
+                return (self.folder / "stdout").read_text()
+
+    def send_signal(self, sig: int) -> None:
+        if self.returncode is None:
+            try:
+                os.killpg(self.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def wait(self, timeout: float | None = None) -> int:
+        """The exit status; after `timeout` s the child's process group is killed and
+        `subprocess.TimeoutExpired` raised."""
+        if self.returncode is None:
+            expired = timeout is not None and not self._ended(timeout)
+            if expired:
+                self.kill()
+            self.server.process.stdin.write(json.dumps({"wait": self.pid}) + "\n")
+            self.server.process.stdin.flush()
+            self.returncode = int(self.server.process.stdout.readline())
+            os.close(self._exit)
+            if expired:
+                raise subprocess.TimeoutExpired(["fork", str(self.pid)], timeout)
+        return self.returncode
+
+    def communicate(self, timeout: float | None = None) -> tuple[str, str]:
+        self.wait(timeout)
+        outs = (self.folder / "stdout").read_text(), (self.folder / "stderr").read_text()
+        shutil.rmtree(self.folder, ignore_errors=True)
+        return outs
