@@ -39,10 +39,13 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
-from autograder.gradebook import (DEFAULT_DB, Gradebook, assignment_fingerprint, content_hash,
-                                  needs_grading, summary_line)
+# autograder.gradebook (SQLAlchemy, ~0.3 s of CPU to import) is imported where a
+# gradebook is used, not here: a Gradescope run grades one submission through
+# _grade_files and has no gradebook.
+if TYPE_CHECKING:
+    from autograder.gradebook import Gradebook
 
 FLAT = "flat"
 NBGRADER = "nbgrader"
@@ -276,6 +279,8 @@ def grade_payload(assignment: str, payload: dict, config: dict | None = None) ->
     try:
         grader = worker_grader(assignment, config)
         out["result"] = result_dict(_grade_files(grader, payload))
+        from autograder.gradebook import assignment_fingerprint
+
         out["fingerprint"] = assignment_fingerprint(assignment)
         out["ok"] = True
     except Exception:
@@ -732,6 +737,8 @@ class BatchSummary:
             lines.append("Interrupted: what was recorded stays; run the same command again to resume.")
         if self.failures:
             lines.append("Failures (recorded with score 0, retried on the next run):")
+            from autograder.gradebook import summary_line
+
             lines += [f"  {student}: {summary_line(reason)}" for student, reason in self.failures]
         if self.missing:
             lines.append(f"In the gradebook but not in {self.source} (kept): {', '.join(self.missing)}")
@@ -783,7 +790,7 @@ def make_executor(assignment: str, workers: int | None, scheduler: str | None, c
     return LocalExecutor(assignment, min(workers, max(1, pending)), config, mp_context, pin)
 
 
-def autograde(assignment: str, submissions: str | Path, db: str = DEFAULT_DB, *, workers: int | None = None,
+def autograde(assignment: str, submissions: str | Path, db: str | None = None, *, workers: int | None = None,
               scheduler: str | None = None, force: bool = False, config: dict | None = None,
               progress: str = "auto", mp_context=None, students: Iterable[str] = (),
               deadlines=None, on_recorded: Callable[[str, int], None] | None = None,
@@ -798,7 +805,10 @@ def autograde(assignment: str, submissions: str | Path, db: str = DEFAULT_DB, *,
     `pin`: local workers each on a CPU of their own with their sandbox (LocalExecutor)."""
     from autograder.assignments import get_assignment
     from autograder.deadlines import lateness, load_deadlines
+    from autograder.gradebook import (DEFAULT_DB, Gradebook, assignment_fingerprint, content_hash,
+                                      needs_grading)
 
+    db = DEFAULT_DB if db is None else db
     if deadlines is None:
         deadlines = load_deadlines()
 

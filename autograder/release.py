@@ -116,8 +116,13 @@ def hidden_case_patterns(assignment_id: str) -> list[tuple[str, re.Pattern]]:
                 keyword = r"\W{1,6}".join(rf"{re.escape(k)}\s*[=:]\s*{v!r}(?![\w.])" for k, v in size.items())
                 patterns[f"sizes {size} ({what})"] = re.compile(keyword)
             if len(size) >= 3:
-                run = r",\s*".join(rf"{v!r}" for v in size.values())
-                patterns[f"size values {tuple(size.values())} ({what})"] = re.compile(rf"(?<![\w.]){run}(?![\w.])")
+                first, *rest = (f"{v!r}" for v in size.values())
+                # the run not glued to a name or number before it, said after its first
+                # value: a pattern that starts with a literal is searched for that literal
+                # first (a leading look-behind was tried at every position: 10x slower)
+                run = r",\s*".join(rest)
+                patterns[f"size values {tuple(size.values())} ({what})"] = re.compile(
+                    rf"{first}(?<![\w.]{first}),\s*{run}(?![\w.])")
     return sorted(patterns.items())
 
 

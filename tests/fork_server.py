@@ -1,8 +1,9 @@
 """A Python process that imports what a test's children need once, then runs each of them
 as a fork of itself (`python -c CODE ARGS...` without the interpreter's start-up and
 imports, which were half of the CPU of a short child). Used by the tests that start many
-short Python children: the attacks on the grading process (test_harden.py) and the
-reference mutants' pytest runs (test_reference_mutations.py).
+short Python children: the attacks on the grading process (test_harden.py), the
+reference mutants' pytest runs (test_reference_mutations.py) and the graders sharing one
+gradebook (test_gradebook_db.py).
 
 Each request is a JSON line: code, argv, the files for the child's stdout and stderr,
 and optionally the child's whole environment and its working directory. The server
@@ -14,10 +15,12 @@ from __future__ import annotations
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 SERVER = """
@@ -25,6 +28,9 @@ import atexit, json, os, sys, traceback
 {preload}
 for line in sys.stdin:
     request = json.loads(line)
+    if "wait" in request:  # for a child started with `detach`
+        print(os.waitstatus_to_exitcode(os.waitpid(request["wait"], 0)[1]), flush=True)
+        continue
     pid = os.fork()
     if pid == 0:
         code = 1
@@ -55,7 +61,8 @@ for line in sys.stdin:
                 sys.stderr.flush()
                 os._exit(code)
     print(pid, flush=True)
-    print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), flush=True)
+    if not request.get("detach"):
+        print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), flush=True)
 """
 
 
@@ -83,6 +90,20 @@ class ForkServer:
     def close(self) -> None:
         self.process.stdin.close()
         self.process.wait(timeout=30)
+
+    def spawn(self, code: str, argv: list[str], env: dict | None = None, cwd: Path | None = None) -> "Spawned":
+        """As `start`, but several may run at once (graders at work together): the server
+        answers with the child's pid only, and its exit status when `Spawned.wait` asks for
+        it. These may run beside a later `run` or `start`; a child from `start` must have
+        been waited for before a `spawn` (the server is waiting for it)."""
+        tmp = Path(tempfile.mkdtemp(prefix="forked-"))
+        out, err = tmp / "stdout", tmp / "stderr"
+        out.touch(), err.touch()   # readable before the child opens them
+        request = {"code": code, "argv": argv, "stdout": str(out), "stderr": str(err), "env": env,
+                   "cwd": str(cwd) if cwd else None, "detach": True}
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        return Spawned(self, int(self.process.stdout.readline()), tmp)
 
 
 class Forked:
@@ -133,3 +154,59 @@ class Forked:
     def __exit__(self, *exc) -> None:
         self.kill()  # (nothing if it has ended)
         self.folder.cleanup()
+
+
+class Spawned:
+    """A child from `ForkServer.spawn`, used as a `subprocess.Popen` with text pipes is
+    (`communicate`, `wait`, `send_signal`, `kill`, `returncode`); its stdout is a file,
+    read by `readline` as the child writes it."""
+
+    def __init__(self, server: ForkServer, pid: int, folder: Path):
+        self.server, self.pid, self.folder = server, pid, folder
+        self.returncode: int | None = None
+        self._exit = os.pidfd_open(pid)   # readable once the child has ended (not being its parent)
+
+    def _ended(self, timeout: float = 0) -> bool:
+        return bool(select.select([self._exit], [], [], timeout)[0])
+
+    def readline(self, timeout: float = 60) -> str:
+        """The first line the child printed (flushed), once it has; else what it printed
+        when it ended or when `timeout` s have passed."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = (self.folder / "stdout").read_text()
+            if "\n" in text:
+                return text.split("\n")[0] + "\n"
+            if self._ended(0.01) or time.monotonic() > deadline:
+                return (self.folder / "stdout").read_text()
+
+    def send_signal(self, sig: int) -> None:
+        if self.returncode is None:
+            try:
+                os.killpg(self.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def wait(self, timeout: float | None = None) -> int:
+        """The exit status; after `timeout` s the child's process group is killed and
+        `subprocess.TimeoutExpired` raised."""
+        if self.returncode is None:
+            expired = timeout is not None and not self._ended(timeout)
+            if expired:
+                self.kill()
+            self.server.process.stdin.write(json.dumps({"wait": self.pid}) + "\n")
+            self.server.process.stdin.flush()
+            self.returncode = int(self.server.process.stdout.readline())
+            os.close(self._exit)
+            if expired:
+                raise subprocess.TimeoutExpired(["fork", str(self.pid)], timeout)
+        return self.returncode
+
+    def communicate(self, timeout: float | None = None) -> tuple[str, str]:
+        self.wait(timeout)
+        outs = (self.folder / "stdout").read_text(), (self.folder / "stderr").read_text()
+        shutil.rmtree(self.folder, ignore_errors=True)
+        return outs

@@ -23,9 +23,14 @@ LONG = {
     "tests/test_sandbox_setups.py::test_every_hostile_test_passes_in_each_setup[harden-under-tmp]": 11,
     "tests/test_sandbox_setups.py::test_every_hostile_test_passes_in_each_setup[harden-user-no-userns]": 11,
     "tests/test_batch.py::test_resume_after_sigkill_then_idempotent_force_and_changed_file": 20,
-    "tests/test_source_release.py::test_nbgrader_generate_assignment_accepts_the_source": 15,
-    "tests/test_packaging.py::test_a_built_wheel_holds_no_reference_code": 10,
-    "tests/test_course.py::test_the_zip_grades_the_example_class_like_rnngrade_grade": 10,
+    "tests/test_source_release.py::test_nbgrader_generate_assignment_accepts_the_source": 6,
+    # whole files whose module fixtures cost seconds (a class graded, a gradebook server, a
+    # browser, the reports): split between workers, each worker made them again
+    "tests/test_course.py::": 20,
+    "tests/test_gradebook_db.py::": 20,
+    "tests/test_report_browser.py::": 12,
+    "tests/test_exports_feedback.py::": 6,
+    "tests/test_reference_mutations.py::": 10,
 }
 
 

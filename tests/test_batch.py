@@ -386,17 +386,23 @@ def test_the_commands_probe_answers_for_its_workers(tmp_path, monkeypatch):
     assert {pid for _, pid in _calls(log)} == {os.getpid()}
 
 
-def test_cli_autograde_nbgrader_layout(tmp_path):
-    """The CLI on nbgrader's layout, grading in its own process (`--workers 0`): the layout,
-    the progress lines and the default gradebook are the coordinator's; the pool of the
-    CLI is run by the resume test, the in-process pool by test_autograde_flat_examples."""
+def test_cli_autograde_nbgrader_layout(tmp_path, monkeypatch):
+    """The CLI on nbgrader's layout, grading in its own process (`--workers 0`; here, this
+    one: the command's own start-up is the resume test's): the layout, the progress lines
+    and the default gradebook are the coordinator's; the pool of the CLI is run by the
+    resume test, the in-process pool by test_autograde_flat_examples."""
+    from click.testing import CliRunner
+
+    from autograder.cli import main
+
     submitted = tmp_path / "course" / "submitted"
     for student, src in {"alice": "alice.ipynb", "bob": "bob.ipynb"}.items():
         folder = submitted / student / A
         folder.mkdir(parents=True)
         shutil.copy(EXAMPLES / src, folder / src)
-    run = cli("autograde", A, str(submitted), "--workers", "0", cwd=tmp_path)
-    assert run.returncode == 0, run.stderr
+    monkeypatch.chdir(tmp_path)
+    run = CliRunner().invoke(main, ["autograde", A, str(submitted), "--workers", "0"])
+    assert run.exit_code == 0, (run.output, run.exception)
     assert "2 submission(s)" in run.stdout and "nbgrader layout" in run.stdout
     assert "0 failure(s)" in run.stdout
     # not a terminal: plain progress lines on stderr, ending at 100%

@@ -226,6 +226,20 @@ def test_in_the_zip_the_reference_stays_out_of_reach_and_the_engine_is_the_zips(
     assert Path(where[1]) == root / "source" / "course" / "reference" / A, where
 
 
+def test_a_gradescope_run_loads_no_gradebook():
+    """A Gradescope run grades one submission (gradescope.grade_submission_folder, through
+    batch._grade_files): the gradebook and SQLAlchemy (0.3 s of CPU to import, in every
+    student's run) stay unloaded."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; import autograder.gradescope; from autograder.batch import _grade_files; "
+             "from autograder.grader import Grader; print(sorted(m for m in ('sqlalchemy', 'alembic', "
+             "'autograder.gradebook') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
 def test_the_zip_explains_a_submission_without_a_notebook(autograder_zip, tmp_path):
     import json
 

@@ -10,7 +10,6 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from sqlalchemy import create_engine, inspect, make_url, text
 
 from autograder import gradebook
 from autograder.gradebook import Gradebook, database_url, schema_head, schema_revision, upgrade
+from fork_server import ForkServer
 from postgres_server import PostgresServer, find_bin
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,9 +65,21 @@ def _rows(path: Path) -> dict[str, list[tuple]]:
         return {t: conn.execute(f"SELECT * FROM {t} ORDER BY id").fetchall() for t in TABLES}
 
 
-def _python(code: str, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", code, *args], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+@pytest.fixture(scope="module")
+def forks():
+    """The graders of these tests are forks of one process that imported the engine once
+    (tests/fork_server.py): each is a process of its own with its own connections, as two
+    `rnngrade` commands are, without the ~0.5 s of CPU of each one's start-up (40 of them)."""
+    server = ForkServer("import autograder.cli, autograder.batch, autograder.gradebook, autograder.grader, "
+                        "psycopg, sqlalchemy.dialects.postgresql.psycopg, sqlalchemy.dialects.sqlite",
+                        cwd=ROOT)
+    yield server
+    server.close()
+
+
+def _python(forks: ForkServer, code: str, *args: str):
+    """`python -c code args...`, started (a Popen-like handle), not waited for."""
+    return forks.spawn(code, list(args))
 
 
 def test_old_schema_gradebook_opens_with_every_row(tmp_path):
@@ -282,11 +294,11 @@ def test_db_commands(tmp_path):
 
 # --------------------------------------------------------------------------- several graders at once
 
-def test_graders_opening_a_new_gradebook_at_once_create_it_once(new_url):
+def test_graders_opening_a_new_gradebook_at_once_create_it_once(new_url, forks):
     """Before the schema lock, PostgreSQL failed one of two: both ran CREATE TABLE
     (UniqueViolation on pg_type_typname_nsp_index)."""
     code = "import sys; from autograder.gradebook import Gradebook; Gradebook(sys.argv[1]).close()"
-    procs = [_python(code, new_url) for _ in range(4)]
+    procs = [_python(forks, code, new_url) for _ in range(4)]
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, [err for _, err in outs]
     engine = create_engine(database_url(new_url))
@@ -308,12 +320,12 @@ with Gradebook(url) as book:
 """
 
 
-def test_two_graders_recording_one_submission_leave_one_consistent_row(new_url):
+def test_two_graders_recording_one_submission_leave_one_consistent_row(new_url, forks):
     """Recording is an upsert: two graders writing the same submission at once (as two
     `--force` runs did, with an IntegrityError on PostgreSQL) leave one row whose unit rows
     are those of the grading it holds."""
     Gradebook(new_url).close()
-    procs = [_python(RECORDER, new_url, "1", "2"), _python(RECORDER, new_url, "2", "3")]
+    procs = [_python(forks, RECORDER, new_url, "1", "2"), _python(forks, RECORDER, new_url, "2", "3")]
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [err for _, err in outs]
     with Gradebook(new_url) as book:
@@ -337,11 +349,11 @@ time.sleep(600)
 """
 
 
-def test_a_claim_is_exclusive_and_ends_with_its_process(new_url):
+def test_a_claim_is_exclusive_and_ends_with_its_process(new_url, forks):
     Gradebook(new_url).close()
-    holder = _python(HOLDER, new_url, A, "bob")
+    holder = _python(forks, HOLDER, new_url, A, "bob")
     try:
-        assert holder.stdout.readline().strip() == "held", holder.stderr.read()
+        assert holder.readline().strip() == "held", holder.communicate(timeout=30)
         with Gradebook(new_url) as book, book.claims() as claims:
             assert not claims.try_claim(A, "bob")
             assert claims.try_claim(A, "alice") and claims.try_claim("other", "bob")
@@ -357,7 +369,7 @@ def test_a_claim_is_exclusive_and_ends_with_its_process(new_url):
         holder.wait()
 
 
-def test_a_submission_claimed_by_a_grader_that_stops_is_graded_after_waiting(new_url, tmp_path):
+def test_a_submission_claimed_by_a_grader_that_stops_is_graded_after_waiting(new_url, tmp_path, forks):
     """The other grader holds bob and dies without recording him: this run grades the
     others, waits, then grades bob itself, and says so."""
     from autograder.batch import autograde
@@ -365,9 +377,9 @@ def test_a_submission_claimed_by_a_grader_that_stops_is_graded_after_waiting(new
     subs = tmp_path / "subs"
     shutil.copytree(EXAMPLES, subs)
     Gradebook(new_url).close()
-    holder = _python(HOLDER, new_url, A, "bob")
+    holder = _python(forks, HOLDER, new_url, A, "bob")
     try:
-        assert holder.stdout.readline().strip() == "held", holder.stderr.read()
+        assert holder.readline().strip() == "held", holder.communicate(timeout=30)
 
         def on_recorded(student, count):
             if count == 2:  # alice and carol: bob is the one left waiting
@@ -405,14 +417,15 @@ def one_run(tmp_path_factory):
     return _grades(str(db))
 
 
-def _two_runs_at_once(url: str, cwd: Path, *extra: str) -> list[subprocess.CompletedProcess]:
+RNNGRADE = "from autograder.cli import main\nmain(prog_name='rnngrade')\n"   # the `rnngrade` command
+
+
+def _two_runs_at_once(forks: ForkServer, url: str, cwd: Path, *extra: str) -> list[subprocess.CompletedProcess]:
     # `--workers 0`: each run grades in its own process. Only that process touches the
     # gradebook (claims, records) whatever the executor, so a pool worker per run
     # (~0.7 s of CPU to spawn, four runs per test) would test nothing more.
-    args = [sys.executable, "-m", "autograder.cli", "autograde", A, str(EXAMPLES), "--db", url, "--workers", "0",
-            *extra]
-    procs = [subprocess.Popen(args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    args = ["autograde", A, str(EXAMPLES), "--db", url, "--workers", "0", *extra]
+    procs = [forks.spawn(RNNGRADE, args, cwd=cwd) for _ in range(2)]
     outs = [p.communicate(timeout=300) for p in procs]
     return [subprocess.CompletedProcess(args, p.returncode, out, err) for p, (out, err) in zip(procs, outs)]
 
@@ -422,12 +435,12 @@ def _runs(url: str) -> list[tuple]:
         return [(r.id, r.graded, r.failed, r.finished_at is not None) for r in book.runs(A)]
 
 
-def test_two_autograde_runs_at_once_end_with_the_grades_of_one(new_url, tmp_path, one_run):
+def test_two_autograde_runs_at_once_end_with_the_grades_of_one(new_url, tmp_path, one_run, forks):
     """On a new gradebook, then again with --force on the now full one: no error, no
     traceback, one row per student, exactly the grades of a run alone; on the new gradebook
     every submission graded once in all (by one run or the other)."""
     for extra in ((), ("--force",)):
-        done = _two_runs_at_once(new_url, tmp_path, *extra)
+        done = _two_runs_at_once(forks, new_url, tmp_path, *extra)
         for proc in done:
             assert proc.returncode == 0, proc.stdout + proc.stderr
             assert "Traceback" not in proc.stderr + proc.stdout and "Error" not in proc.stderr
@@ -481,21 +494,21 @@ with Gradebook(sys.argv[1]) as book, book.claims() as claims:
 """
 
 
-def _claimed_elsewhere(url: str, students: str) -> str:
-    proc = _python(CLAIMER, url, A, students)
+def _claimed_elsewhere(forks: ForkServer, url: str, students: str) -> str:
+    proc = _python(forks, CLAIMER, url, A, students)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     return out.strip()
 
 
-def test_claims_taken_and_released_several_at_once(new_url):
+def test_claims_taken_and_released_several_at_once(new_url, forks):
     Gradebook(new_url).close()
     with Gradebook(new_url) as book, book.claims() as claims:
         assert claims.try_claim_many(A, ["alice", "carol"]) == ["alice", "carol"]
         assert claims.try_claim_many(A, ["carol", "dan"]) == ["carol", "dan"]   # already ours: still ours
-        assert _claimed_elsewhere(new_url, "alice,bob,carol,dan") == "bob"
+        assert _claimed_elsewhere(forks, new_url, "alice,bob,carol,dan") == "bob"
         claims.release_many(A, ["alice", "dan", "zed"])   # zed: never claimed, nothing to release
-        assert _claimed_elsewhere(new_url, "alice,bob,carol,dan") == "alice,bob,dan"
+        assert _claimed_elsewhere(forks, new_url, "alice,bob,carol,dan") == "alice,bob,dan"
 
 
 def test_recorded_meanwhile_many(new_url):

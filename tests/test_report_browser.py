@@ -14,7 +14,6 @@ from autograder.assignments import assignment_ids, get_assignment
 from autograder.batch import result_dict
 from autograder.gradebook import Gradebook
 from autograder.reference import reference_dir
-from autograder.report import write_feedback
 
 ROOT = Path(__file__).resolve().parent.parent
 VIEWPORTS = {"laptop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
@@ -38,6 +37,8 @@ def reports(tmp_path_factory, graders):
     """Per assignment, a class built from two real gradings (the released notebook, every
     unit a stub, and the reference, full marks): each student takes each unit's result
     from one or the other, so the report shows real explanations and knock-on failures."""
+    from autograder.report import write_feedback   # (matplotlib: not at collection, in every worker)
+
     tmp = tmp_path_factory.mktemp("reports")
     out = {}
     for assignment in assignment_ids():
@@ -66,8 +67,7 @@ def test_the_reports_have_every_unit_and_root_causes(reports):
 
 @pytest.fixture(scope="module")
 def browser():
-    """One headless chromium for the module's pages (a launch costs about a second of CPU);
-    each test opens pages of its own."""
+    """One headless chromium for the module's pages (a launch costs about a second of CPU)."""
     if _chromium() is None:
         pytest.skip("chromium not found (apt-get install -y chromium)")
     playwright = pytest.importorskip("playwright.sync_api")
@@ -79,12 +79,22 @@ def browser():
             chromium.close()
 
 
+@pytest.fixture(scope="module")
+def tabs(browser):
+    """A page per device, shared by the assignments' tests (each new page is a new browser
+    context and renderer): every load below replaces the whole document."""
+    pages = {device: browser.new_page(viewport=viewport) for device, viewport in VIEWPORTS.items()}
+    yield pages
+    for page in pages.values():
+        page.close()
+
+
 @pytest.mark.parametrize("assignment", assignment_ids())
-def test_pages_fit_the_viewport_and_images_load(reports, browser, assignment):
+def test_pages_fit_the_viewport_and_images_load(reports, tabs, assignment):
     shots = os.environ.get("RNNGRADE_SCREENSHOTS")
     index, student = reports[assignment][0], reports[assignment][2]  # the long-named student
     for device, viewport in VIEWPORTS.items():
-        page = browser.new_page(viewport=viewport)
+        page = tabs[device]
         for kind, path in (("class-report", index), ("student-page", student)):
             page.goto(path.resolve().as_uri())
             page.wait_for_load_state("load")
@@ -114,4 +124,3 @@ def test_pages_fit_the_viewport_and_images_load(reports, browser, assignment):
                 Path(shots).mkdir(parents=True, exist_ok=True)
                 page.evaluate("() => { for (const b of document.querySelectorAll('.scroll')) b.scrollLeft = 0; }")
                 page.screenshot(path=str(Path(shots) / f"{kind}-{device}.png"), full_page=True)
-        page.close()
