@@ -28,6 +28,21 @@ def pytest_xdist_auto_num_workers(config):
     return 2 * cores
 
 
+def pytest_configure(config):
+    """A parallel worker (pytest-xdist's gwN) and everything it starts run on one CPU,
+    worker N on the N-th CPU this run may use (round robin), as `rnngrade autograde` pins
+    its workers (autograder.batch._pin): a test's grader and student processes hand the
+    work to each other constantly, and on one CPU the one woken runs where its waker was.
+    The whole suite on 2 cores: 6% less CPU (189 against 202 s), 104 against 107 s of wall."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker.startswith("gw") and worker[2:].isdigit() and hasattr(os, "sched_setaffinity"):
+        cpus = sorted(os.sched_getaffinity(0))
+        try:
+            os.sched_setaffinity(0, {cpus[int(worker[2:]) % len(cpus)]})
+        except OSError:
+            pass
+
+
 @pytest.hookimpl(optionalhook=True)  # pytest-xdist's, on the controlling process
 def pytest_xdist_make_scheduler(config, log):
     """`--dist worksteal` (pyproject's addopts), with the longest tests first on each worker
