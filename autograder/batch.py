@@ -277,10 +277,10 @@ def grade_payload(assignment: str, payload: dict, config: dict | None = None) ->
     started = time.monotonic()
     out = {"student": payload["student"], "worker": f"{socket.gethostname()}:{os.getpid()}"}
     try:
+        from autograder.gradebook import assignment_fingerprint  # (before grading: it cannot fail after)
+
         grader = worker_grader(assignment, config)
         out["result"] = result_dict(_grade_files(grader, payload))
-        from autograder.gradebook import assignment_fingerprint
-
         out["fingerprint"] = assignment_fingerprint(assignment)
         out["ok"] = True
     except Exception:
@@ -426,9 +426,11 @@ class LocalExecutor:
         self.assignment, self.config, self.workers = assignment, config, max(1, workers)
         self.context = mp_context   # None: worker_context() for each pool
         cpus = usable_cpus()
-        # one worker per CPU, each with its sandbox on it (_pin); more workers than CPUs
-        # are left to the scheduler
-        self.cpus = cpus if pin and self.workers <= len(cpus) else []
+        # one worker per CPU, each with its sandbox on it (_pin). Fewer workers than CPUs
+        # (--workers 1, a small class, several runs sharing a gradebook) or more are left to
+        # the scheduler: each run numbers its workers from the first CPU, so pinning those
+        # would crowd runs onto the same CPUs while others idle
+        self.cpus = cpus if pin and self.workers == len(cpus) else []
         self.description = f"{self.workers} local worker process{'es' if self.workers > 1 else ''}" + \
             (" (one CPU each)" if self.cpus and self.workers > 1 else "")
 

@@ -113,10 +113,10 @@ def hidden_case_patterns(assignment_id: str) -> list[tuple[str, re.Pattern]]:
                 patterns[f"seed {seed} ({what})"] = re.compile(
                     rf"(?:seed|RandomState|default_rng)\W{{0,4}}{int(seed)}(?![\w.])")
             if size:
-                keyword = r"\W{1,6}".join(rf"{re.escape(k)}\s*[=:]\s*{v!r}(?![\w.])" for k, v in size.items())
+                keyword = r"\W{1,6}".join(rf"{re.escape(k)}\s*[=:]\s*{re.escape(repr(v))}(?![\w.])" for k, v in size.items())
                 patterns[f"sizes {size} ({what})"] = re.compile(keyword)
             if len(size) >= 3:
-                first, *rest = (f"{v!r}" for v in size.values())
+                first, *rest = (re.escape(f"{v!r}") for v in size.values())
                 # the run not glued to a name or number before it, said after its first
                 # value: a pattern that starts with a literal is searched for that literal
                 # first (a leading look-behind was tried at every position: 10x slower)
