@@ -94,16 +94,23 @@ class ForkServer:
     def spawn(self, code: str, argv: list[str], env: dict | None = None, cwd: Path | None = None) -> "Spawned":
         """As `start`, but several may run at once (graders at work together): the server
         answers with the child's pid only, and its exit status when `Spawned.wait` asks for
-        it. These may run beside a later `run` or `start`; a child from `start` must have
-        been waited for before a `spawn` (the server is waiting for it)."""
+        it. A child from `start` must have been waited for before a `spawn`, or before a
+        spawned child's `wait` (the server is waiting for it, and their exit statuses would
+        come back in the wrong order)."""
         tmp = Path(tempfile.mkdtemp(prefix="forked-"))
         out, err = tmp / "stdout", tmp / "stderr"
         out.touch(), err.touch()   # readable before the child opens them
-        request = {"code": code, "argv": argv, "stdout": str(out), "stderr": str(err), "env": env,
-                   "cwd": str(cwd) if cwd else None, "detach": True}
-        self.process.stdin.write(json.dumps(request) + "\n")
-        self.process.stdin.flush()
-        return Spawned(self, int(self.process.stdout.readline()), tmp)
+        return Spawned(self, _fork(self.process, code, argv, env, cwd, out, err, detach=True), tmp)
+
+
+def _fork(server: subprocess.Popen, code: str, argv: list[str], env: dict | None, cwd: Path | None,
+          out: Path, err: Path, detach: bool = False) -> int:
+    """Ask the server for a child running `code`; its pid."""
+    request = {"code": code, "argv": argv, "stdout": str(out), "stderr": str(err), "env": env,
+               "cwd": str(cwd) if cwd else None, "detach": detach}
+    server.stdin.write(json.dumps(request) + "\n")
+    server.stdin.flush()
+    return int(server.stdout.readline())
 
 
 class Forked:
@@ -113,11 +120,7 @@ class Forked:
         self.server, self.argv = server, argv
         self.folder = tempfile.TemporaryDirectory()
         self.out, self.err = Path(self.folder.name) / "stdout", Path(self.folder.name) / "stderr"
-        request = {"code": code, "argv": argv, "stdout": str(self.out), "stderr": str(self.err), "env": env,
-                   "cwd": str(cwd) if cwd else None}
-        server.stdin.write(json.dumps(request) + "\n")
-        server.stdin.flush()
-        self.pid = int(server.stdout.readline())
+        self.pid = _fork(server, code, argv, env, cwd, self.out, self.err)
         self.returncode: int | None = None
 
     def poll(self) -> int | None:
