@@ -84,6 +84,25 @@ def graders():
         shared.close()
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """One headless chromium for a module's pages (Playwright driving the system's browser:
+    a launch costs about a second of CPU); skipped, saying so, where there is none."""
+    import shutil
+
+    path = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+                 if shutil.which(n)), None)
+    if path is None:
+        pytest.skip("chromium not found (apt-get install -y chromium): the browser tests are skipped")
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=path, args=["--no-sandbox"])
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
 def grade_text(grader, text: str, suffix: str = ".py"):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"submission{suffix}"

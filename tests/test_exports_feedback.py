@@ -184,30 +184,6 @@ def test_feedback_pages_are_complete_and_escaped(pages):
     assert "<script" not in index
 
 
-def _chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """One headless chromium for the pages below (Playwright driving the system's browser;
-    a start costs about a second of CPU, one per page cost three)."""
-    path = _chromium()
-    if path is None:
-        pytest.skip("chromium not found (apt-get install -y chromium): the browser rendering test is skipped")
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=path, args=["--no-sandbox"])
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
 def dump_dom(browser, page: Path) -> str:
     """The document as the browser made it, its scripts run, once the page has loaded."""
     tab = browser.new_page()

@@ -5,7 +5,6 @@ time_layers) must fit its box at 1280 px. Set RNNGRADE_SCREENSHOTS=docs/screensh
 refresh the screenshots kept in the docs."""
 import dataclasses
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -19,13 +18,6 @@ ROOT = Path(__file__).resolve().parent.parent
 VIEWPORTS = {"laptop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 STUDENTS = ["ada", "bartholomew.featherstonehaugh-cholmondeley", "chen", "dmitri", "eve", "fatima",
             "gus", "hiroko", "ines", "jo"]
-
-
-def _chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        if shutil.which(name):
-            return shutil.which(name)
-    return None
 
 
 def release_notebook(assignment: str) -> Path:
@@ -63,20 +55,6 @@ def test_the_reports_have_every_unit_and_root_causes(reports):
         for unit in get_assignment(assignment).units:
             assert f'title="{unit.name}"' in index
         assert 'id="reasons-chart"' in index
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """One headless chromium for the module's pages (a launch costs about a second of CPU)."""
-    if _chromium() is None:
-        pytest.skip("chromium not found (apt-get install -y chromium)")
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=_chromium(), args=["--no-sandbox"])
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture(scope="module")
