@@ -323,6 +323,11 @@ def _pin(cpus: list[int], slots) -> None:
     with slots.get_lock():
         index = slots.value
         slots.value += 1
+    pin_to_cpu(index, cpus)
+
+
+def pin_to_cpu(index: int, cpus: list[int]) -> None:
+    """This process, and what it starts from here on, on cpus[index], round robin."""
     try:
         os.sched_setaffinity(0, {cpus[index % len(cpus)]})
     except OSError:

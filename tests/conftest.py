@@ -16,6 +16,7 @@ sys.modules.setdefault("rfc3987_syntax", None)
 os.environ.setdefault("RNNGRADE_COURSE", str(Path(__file__).resolve().parent.parent))
 
 FIXTURES = Path(__file__).parent / "fixtures"
+SEEDS = FIXTURES / "seeds"
 
 
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, which a child pytest may not load
@@ -37,13 +38,9 @@ def pytest_configure(config):
     against 107 s of wall."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     if worker.startswith("gw") and worker[2:].isdigit() and hasattr(os, "sched_setaffinity"):
-        from autograder.batch import usable_cpus
+        from autograder.batch import pin_to_cpu, usable_cpus
 
-        cpus = usable_cpus()
-        try:
-            os.sched_setaffinity(0, {cpus[int(worker[2:]) % len(cpus)]})
-        except OSError:
-            pass
+        pin_to_cpu(int(worker[2:]), usable_cpus())
 
 
 @pytest.hookimpl(optionalhook=True)  # pytest-xdist's, on the controlling process
@@ -55,7 +52,6 @@ def pytest_xdist_make_scheduler(config, log):
 
         return make_scheduler(config, log)
     return None
-SEEDS = FIXTURES / "seeds"
 
 
 @pytest.fixture(scope="session")

@@ -378,13 +378,24 @@ def test_the_commands_probe_answers_for_its_workers(tmp_path, monkeypatch):
     log = tmp_path / "calls"
     _log_calls(monkeypatch, log)
     monkeypatch.setattr(batch.threading, "active_count", lambda: 1)
+    close_all = batch._close_all_graders
+
+    def closing():   # written by a worker forked from here (a spawned one would not have this)
+        with open(log, "a") as f:
+            f.write(f"closed {os.getpid()}\n")
+        close_all()
+
+    monkeypatch.setattr(batch, "_close_all_graders", closing)
     subs = tmp_path / "subs"
     subs.mkdir()
     shutil.copy(EXAMPLES / "carol.py", subs / "carol.py")
     out = CliRunner().invoke(main, ["autograde", A, str(subs), "--db", db_url(tmp_path / "gb.db"), "--workers", "1"])
     assert out.exit_code == 0 and "Graded 1 " in out.output, out.output
-    assert [what for what, pid in _calls(log) if what == "probe"] == ["probe"]
-    assert {pid for _, pid in _calls(log)} == {os.getpid()}
+    calls = _calls(log)
+    workers = {pid for what, pid in calls if what == "closed"}
+    assert workers and os.getpid() not in workers, calls   # graded in a forked worker
+    assert [what for what, pid in calls if what == "probe"] == ["probe"]
+    assert {pid for what, pid in calls if what != "closed"} == {os.getpid()}
 
 
 def test_cli_autograde_nbgrader_layout(tmp_path, monkeypatch):
