@@ -343,10 +343,15 @@ def _recv_exact(sock, n: int, deadline: float | None = None) -> bytearray:
     return buffer
 
 
-def recv_message(sock, max_bytes: int = MAX_MESSAGE_BYTES, deadline: float | None = None):
-    """The next framed message. `deadline` (time.monotonic()) bounds the whole read:
-    ReadDeadline when the frame is not complete by then."""
+def recv_frame(sock, max_bytes: int = MAX_MESSAGE_BYTES, deadline: float | None = None) -> bytearray:
+    """The next frame's payload, not decoded. `deadline` (time.monotonic()) bounds the
+    whole read: ReadDeadline when the frame is not complete by then."""
     (length,) = struct.unpack("<I", _recv_exact(sock, 4, deadline))
     if length > max_bytes:
         raise CodecError(f"message of {length} bytes exceeds the limit")
-    return decode(_recv_exact(sock, length, deadline))
+    return _recv_exact(sock, length, deadline)
+
+
+def recv_message(sock, max_bytes: int = MAX_MESSAGE_BYTES, deadline: float | None = None):
+    """The next framed message, decoded (see recv_frame)."""
+    return decode(recv_frame(sock, max_bytes, deadline))

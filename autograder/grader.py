@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import difflib
 import io
+import random
 import re
 import time
 import types
@@ -331,26 +332,106 @@ class ServeRefused(Exception):
     """A call to the reference over the unit's limits (ServeLimits)."""
 
 
+@dataclass
+class _KnownReply:
+    name: str          # the function called
+    call_size: int     # what ReferenceServer._check counted for the call
+    largest: int       # elements of its largest argument array
+    reply_size: int    # codec.plain_size of the reply, as checked before encoding it
+    reply: bytes       # the reply, encoded
+    confirmed: bool = False
+
+
+class ServedReplies:
+    """The replies to calls of reference functions, by the exact bytes of the call's
+    frame, shared by the ReferenceServers of one grader. Students whose loops are right
+    make the same calls (the same step inputs, the reference's own earlier replies), and
+    decoding, checking, running and encoding each again was most of the grading process's
+    time on a buggy notebook. A reply is kept for a call that rebound nothing in its
+    arguments and left both random generators (numpy's global one and `random`'s) as
+    they were; it is used only once a second call with the same bytes has given the same
+    reply (a function with hidden state or unseeded draws never gets there), and a hit
+    passes the unit's ServeLimits as the call would (ReferenceServer.answer_frame)."""
+
+    MAX_BYTES = 32 << 20  # frames and replies kept; all forgotten when full (a class's common calls come back)
+
+    def __init__(self):
+        self.known: dict[bytes, _KnownReply | None] = {}  # None: always served afresh
+        self.size = 0
+
+    def confirmed(self, frame: bytes) -> "_KnownReply | None":
+        entry = self.known.get(frame)
+        return entry if entry is not None and entry.confirmed else None
+
+    def learn(self, frame: bytes, entry: "_KnownReply | None") -> None:
+        """A call served afresh: its reply (entry), or None when it may not be kept."""
+        before = self.known.get(frame, False)
+        if before is None:
+            return
+        if entry is None or (before is not False and (before.reply != entry.reply or before.name != entry.name)):
+            self.known[frame] = None  # not reproducible, or not to be kept: served afresh from now on
+            return
+        if before is not False:
+            before.confirmed = True
+            return
+        if self.size + len(frame) + len(entry.reply) > self.MAX_BYTES:
+            self.known.clear()
+            self.size = 0
+        self.known[frame] = entry
+        self.size += len(frame) + len(entry.reply)
+
+
+def _random_states() -> tuple:
+    """What a call could draw from: numpy's global generator and `random`'s."""
+    state = np.random.get_state()
+    return state[1].tobytes(), state[2:], random.getstate()
+
+
 class ReferenceServer:
     """Answers a student unit's calls to the reference units it depends on, and only
     those, only while that unit is graded, within the unit's ServeLimits: a student
     cannot make the grading process compute or encode gigabytes (a long thin sequence
     and a large weight ask little and return much)."""
 
-    def __init__(self, reference: types.SimpleNamespace, allowed: tuple[str, ...], limits: ServeLimits | None = None):
+    def __init__(self, reference: types.SimpleNamespace, allowed: tuple[str, ...], limits: ServeLimits | None = None,
+                 replies: ServedReplies | None = None):
         self.reference = reference
         self.allowed = set(allowed)
         self.objects: dict[int, object] = {}
         self.limits = limits
+        self.replies = replies
         self.received = self.sent = 0
         self.refused: list[str] = []  # why calls were refused, in the grader's words (for the explanation)
 
-    def __call__(self, message: dict) -> dict | bytes:
+    def answer_frame(self, frame: bytes) -> bytes | None:
+        """The reply to a call whose frame (undecoded) was answered before, when it is
+        known (ServedReplies) and this unit may make it within its limits; else None
+        (the call is decoded and served afresh, and any refusal is said there)."""
+        known = self.replies.confirmed(frame) if self.replies is not None else None
+        if known is None or known.name not in self.allowed:
+            return None
+        lim = self.limits
+        if lim is not None:
+            if (known.largest > lim.array_items or known.call_size > lim.call_bytes
+                    or self.received + known.call_size > lim.total_bytes
+                    or known.reply_size > lim.reply_bytes - self.sent):
+                return None
+            self.received += known.call_size
+        self.sent += len(known.reply)
+        return known.reply
+
+    def __call__(self, message: dict, frame: bytes | None = None) -> dict | bytes:
         """The reply, encoded here (once) so that a value that is not plain data becomes
-        an error reply instead of a grader crash."""
+        an error reply instead of a grader crash. `frame`: the call's own frame (a call
+        that came alone), whose reply ServedReplies may keep."""
+        learning = frame is not None and self.replies is not None and self.limits is not None \
+            and message.get("op") == "call"
         try:
             args = list(message.get("args") or [])
+            received = self.received
+            states = _random_states() if learning else None
             held = self._admit(message, args)
+            changed = ()
             if held is None:
                 value = self._serve(message, args)
                 reply = {"value": value}
@@ -359,6 +440,7 @@ class ReferenceServer:
                 # a reference unit may update its arguments in place (update_parameters,
                 # a gradients dict): those it changed go back, for the student side to mirror
                 reply = {"value": value, "changed": {i: args[i] for i in changed}}
+            size = 0
             if self.limits is not None:
                 left = self.limits.reply_bytes - self.sent
                 size = payload_bytes(reply, left)
@@ -366,6 +448,12 @@ class ReferenceServer:
                     raise ServeRefused(f"its replies would pass {self.limits.reply_bytes} bytes for this unit")
             encoded = encode(reply)
             self.sent += len(encoded)
+            if learning:
+                keep = not changed and _random_states() == states
+                self.replies.learn(frame, _KnownReply(
+                    message["name"], self.received - received,
+                    max((a.size for a in _arrays([args, message.get("kwargs")])), default=0),
+                    size, encoded) if keep else None)
             return encoded
         except ServeRefused as exc:
             name = message.get("name")
@@ -695,6 +783,7 @@ class Grader:
         self.check_all_gradients = check_all_gradients
         self._hint_cache: dict = {}
         self._serve_limits: dict[str, ServeLimits] = {}
+        self._served_replies = ServedReplies()
         self._own_problems: dict = {}  # (unit, case) -> an own-mode failure of the submission being graded
         self._mistakes: dict = {}  # model.Mistake -> the reference's definitions with it
         # batch grading: each submission's end starts the next one's sandbox (Zygote.prepare_spare)
@@ -873,7 +962,7 @@ class Grader:
             limits = self._serve_limits.get(unit.name)
             if limits is None:
                 limits = self._serve_limits[unit.name] = ServeLimits.for_unit(prepared)
-        server = ReferenceServer(self.reference, served, limits)
+        server = ReferenceServer(self.reference, served, limits, self._served_replies if mode != "own" else None)
         # the numerical check is reported for the student's own forward/backward pair
         run = student.run_unit(packed, substitute, server, gradcheck=(mode == "own"))
         # any run but the student's own may hold the reference's outputs: never shown verbatim

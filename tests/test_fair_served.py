@@ -5,7 +5,7 @@ import types
 import numpy as np
 
 from autograder.codec import decode, encode
-from autograder.grader import ReferenceServer, ServeLimits
+from autograder.grader import ReferenceServer, ServedReplies, ServeLimits
 from autograder.sandbox import runtime
 
 
@@ -155,3 +155,88 @@ def test_held_arguments_are_sized_as_the_codec_sizes_them():
     held = _HeldArguments(args)
     held.release()
     assert held.size == plain_size(args, 1 << 30)
+
+
+# --- replies answered from the bytes of a call seen before (grader.ServedReplies) -----
+
+def drifts(x, parameters):
+    """Hidden state: the same call gives another reply each time."""
+    RUNS.append(1)
+    return x * len(RUNS)
+
+
+def draws(x, parameters):
+    return x + np.random.rand()  # the global generator, unseeded
+
+
+def seeds_and_draws(x, parameters):
+    np.random.seed(0)
+    return x + np.random.rand()  # the same reply every time, but the generator moved
+
+
+SERVED = ("pure", "rebinds", "drifts", "draws", "seeds_and_draws")
+LIMITS = ServeLimits(array_items=1 << 10, call_bytes=1 << 20, total_bytes=1 << 20, reply_bytes=1 << 20)
+
+
+def replying_server(replies, limits=LIMITS, allowed=SERVED):
+    reference = types.SimpleNamespace(pure=pure, rebinds=rebinds, drifts=drifts, draws=draws,
+                                      seeds_and_draws=seeds_and_draws)
+    return ReferenceServer(reference, allowed, limits, replies)
+
+
+def frame_of(name, *args):
+    return encode({"op": "call", "name": name, "args": list(args), "kwargs": {}})
+
+
+def ask(srv, frame):
+    """What the client does with a call that came alone: the frame first, then the message."""
+    known = srv.answer_frame(frame)
+    return ("known", known) if known is not None else ("served", srv(decode(frame), frame))
+
+
+def test_a_reply_is_answered_from_the_frame_once_a_second_call_gave_the_same_bytes():
+    replies = ServedReplies()
+    frame = frame_of("pure", *arguments())
+    first, second, third = (ask(replying_server(replies), frame) for _ in range(3))
+    assert [first[0], second[0], third[0]] == ["served", "served", "known"]
+    assert first[1] == second[1] == third[1]
+    # another call's bytes are another call
+    assert ask(replying_server(replies), frame_of("pure", np.ones((2, 2)), arguments()[1]))[0] == "served"
+
+
+def test_calls_that_may_not_give_the_same_reply_again_are_always_served_afresh():
+    replies = ServedReplies()
+    for name in ("drifts", "draws", "seeds_and_draws", "rebinds"):
+        frame = frame_of(name, *arguments())
+        kinds = [ask(replying_server(replies), frame)[0] for _ in range(4)]
+        assert kinds == ["served"] * 4, name
+    RUNS.clear()
+    # a reply that changes between its first and second call is never used
+    frame = frame_of("drifts", *arguments())
+    replies = ServedReplies()
+    assert decode(ask(replying_server(replies), frame)[1])["value"][0, 1] == 1
+    assert decode(ask(replying_server(replies), frame)[1])["value"][0, 1] == 2
+
+
+def test_a_known_reply_passes_the_units_limits_as_a_fresh_call_would():
+    replies = ServedReplies()
+    frame = frame_of("pure", *arguments())
+    for _ in range(2):
+        ask(replying_server(replies), frame)
+    assert ask(replying_server(replies), frame)[0] == "known"
+    # a unit that may not call it, or not with such arrays, or not this often, is refused in the grader's words
+    kind, reply = ask(replying_server(replies, allowed=("rebinds",)), frame)
+    assert kind == "served" and "pure is not served" in reply["error"]
+    small = ServeLimits(array_items=3, call_bytes=1 << 20, total_bytes=1 << 20, reply_bytes=1 << 20)
+    kind, reply = ask(replying_server(replies, small), frame)
+    assert kind == "served" and "an array of 4 elements" in reply["error"]
+    size = replies.known[frame].call_size
+    few = ServeLimits(array_items=1 << 10, call_bytes=1 << 20, total_bytes=2 * size + 1, reply_bytes=1 << 20)
+    srv = replying_server(replies, few)
+    assert [ask(srv, frame)[0] for _ in range(2)] == ["known", "known"]
+    kind, reply = ask(srv, frame)
+    assert kind == "served" and "in all for this unit" in reply["error"]
+    short = ServeLimits(array_items=1 << 10, call_bytes=1 << 20, total_bytes=1 << 20,
+                        reply_bytes=replies.known[frame].reply_size - 1)
+    kind, reply = ask(replying_server(replies, short), frame)
+    assert kind == "served" and "its replies would pass" in reply["error"]

@@ -23,13 +23,14 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-from autograder.codec import (MAX_CASE_OUTPUTS, CodecError, encode, encode_list, encode_map, plain_size,
-                              recv_message, send_encoded, send_message)
+from autograder.codec import (MAX_CASE_OUTPUTS, CodecError, decode, encode, encode_list, encode_map, plain_size,
+                              recv_frame, send_encoded, send_message)
 from autograder.budgets import cell_budget, wall_limit, wall_why
 from autograder.sandbox.limits import BASE_PREFIX, DEFAULTS, ENV_KEEP
 from autograder.submission import Cell, cell_code, helper_code
 
 MAX_CASE_MESSAGE = 64 * 1024 * 1024
+MAX_ANSWERED_FRAME = 256 * 1024  # larger calls are served afresh each time (ReferenceServer.answer_frame)
 MAX_BATCH = 4096  # messages in one batch (cells of a notebook, cases of a unit)
 GRACE = 1.5             # seconds the grader waits beyond a limit the student side applies itself
 SPAWN_SECONDS = 15.0    # a new student process must say it is ready within this
@@ -433,6 +434,10 @@ class StudentProcess:
         """The next message, draining the output pipe meanwhile; _Deadline when time is up."""
         if self._queued:
             return self._queued.pop(0)
+        return self._unpack(self._next_frame(deadline))[0]
+
+    def _next_frame(self, deadline: float) -> bytearray:
+        """The next frame, not decoded, draining the output pipe meanwhile."""
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -445,19 +450,24 @@ class StudentProcess:
                 try:
                     # the same deadline bounds the whole frame: a peer that sends a large
                     # header and then a byte a second is cut off at it
-                    message = recv_message(self.sock, MAX_CASE_MESSAGE, deadline=deadline)
+                    return recv_frame(self.sock, MAX_CASE_MESSAGE, deadline=deadline)
                 except socket.timeout:  # (ReadDeadline is one)
                     raise _Deadline() from None
-                if not isinstance(message, dict):
-                    raise ProtocolError("a message that is not a dict")
-                if message.get("op") == "batch":  # several messages sent together (runtime.Outbox)
-                    batch = message.get("messages")
-                    if not (isinstance(batch, list) and 0 < len(batch) <= MAX_BATCH
-                            and all(isinstance(m, dict) and m.get("op") != "batch" for m in batch)):
-                        raise ProtocolError("a malformed batch of messages")
-                    self._queued = batch[1:]
-                    return batch[0]
-                return message
+
+    def _unpack(self, frame) -> tuple[dict, bool]:
+        """A frame's message (the first of a batch, the others queued), and whether the
+        frame held that message alone."""
+        message = decode(frame)
+        if not isinstance(message, dict):
+            raise ProtocolError("a message that is not a dict")
+        if message.get("op") == "batch":  # several messages sent together (runtime.Outbox)
+            batch = message.get("messages")
+            if not (isinstance(batch, list) and 0 < len(batch) <= MAX_BATCH
+                    and all(isinstance(m, dict) and m.get("op") != "batch" for m in batch)):
+                raise ProtocolError("a malformed batch of messages")
+            self._queued = batch[1:]
+            return batch[0], False
+        return message, True
 
     def _send(self, message: dict | bytes, deadline: float) -> None:
         """Send a message (a dict, or one already encoded)."""
@@ -679,7 +689,10 @@ class StudentProcess:
     # -- units --------------------------------------------------------------------------
     def run_unit(self, unit: PackedUnit, substitute: dict, serve, gradcheck: bool = True) -> UnitRun:
         """Run one unit on all cases in a fresh child. `serve(message)` answers calls to
-        substituted reference units (it returns the reply dict). A student process that
+        substituted reference units (it returns the reply dict); a `serve` with an
+        `answer_frame(frame)` method is asked first, with a call's frame undecoded, and
+        is then given the frame of each message that came alone: `serve(message, frame)`
+        (frame None for one that came in a batch). A student process that
         turns out to be broken before the unit said anything (an earlier unit killed or
         damaged it) is restarted and the unit run once more."""
         if not substitute and self.served:
@@ -740,8 +753,25 @@ class StudentProcess:
             self._send(encode_map({"op": "unit", "substitute": substitute, "gradcheck": gradcheck, "timeout": budget,
                                    "per_call": per_call, "most": most, "wall": wall},
                                   {"spec": unit.spec, "cases": unit.cases}), deadline)
+            # a call whose frame the grader has answered before is answered from its bytes
+            # alone (ReferenceServer.answer_frame), without decoding it
+            answer_frame = getattr(serve, "answer_frame", None)
             while True:
-                message = self._recv(deadline)
+                frame = None
+                if self._queued:
+                    message = self._queued.pop(0)
+                else:
+                    raw = self._next_frame(deadline)
+                    heard = True
+                    if answer_frame and len(raw) <= MAX_ANSWERED_FRAME:
+                        frame = bytes(raw)
+                        reply = answer_frame(frame)
+                        if reply is not None:
+                            calls += 1
+                            self._send(reply, deadline)
+                            continue
+                    message, alone = self._unpack(raw)
+                    frame = frame if alone else None
                 heard = True
                 op = message.get("op")
                 if op == "case":
@@ -751,7 +781,7 @@ class StudentProcess:
                     run.cases[index] = _case_run(message)
                 elif op in ("call", "new", "getattr", "setattr", "method"):
                     calls += 1
-                    self._send(serve(message), deadline)
+                    self._send(serve(message, frame) if answer_frame else serve(message), deadline)
                 elif op in ("unit_done", "unit_started"):
                     pass
                 elif op == "unit_exit":

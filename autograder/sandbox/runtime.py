@@ -413,11 +413,10 @@ class _Channel:
         if self.progress_fd is not None:
             _signal(self.progress_fd, b"+")  # each call earns the unit time (zygote.run_unit_in_child)
         if self.outbox is not None and self.outbox.pending:
-            # what the unit reported so far arrives before its question, in the same frame
-            self.outbox.pending.append(encode(message))
+            # what the unit reported so far arrives before its question; the question in a
+            # frame of its own, whose bytes the grader may have answered before
             self.outbox.flush()
-        else:
-            send_message(self.sock, message)
+        send_message(self.sock, message)
         reply = recv_message(self.sock)
         if "error" in reply:
             raise ReferenceCallError(reply["error"])
