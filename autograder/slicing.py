@@ -290,7 +290,7 @@ def slice_cells(cells: list[Cell], roots: set[str]) -> SliceResult:
         kept_lines = _kept_lines(tree.body, keep)
         # a statement sharing a line with a kept one (`import os; print(os.sep)`) runs too
         dropped = [n for n in tree.body if id(n) not in keep
-                   and not kept_lines & set(range(n.lineno, n.end_lineno + 1))]
+                   and n.lineno not in kept_lines and n.end_lineno not in kept_lines]
         if not dropped:
             result.cells.append(cell)
             continue
@@ -303,8 +303,15 @@ def slice_cells(cells: list[Cell], roots: set[str]) -> SliceResult:
 
 
 def _kept_lines(body: list[ast.stmt], keep: set[int]) -> set[int]:
-    return {i for n in body if id(n) in keep
-            for i in range(min([n.lineno] + [d.lineno for d in getattr(n, "decorator_list", [])]), n.end_lineno + 1)}
+    """The first and last lines of the kept statements (with their decorators): two
+    top-level statements can share only such a line, so for the others' lines this is
+    as good as every kept line, and cheaper (a kept definition spans its whole body)."""
+    lines = set()
+    for n in body:
+        if id(n) in keep:
+            lines.add(min([n.lineno] + [d.lineno for d in getattr(n, "decorator_list", [])]))
+            lines.add(n.end_lineno)
+    return lines
 
 
 def _blank(source: str, dropped: list[ast.stmt], kept_lines: set[int]) -> str:

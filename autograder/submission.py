@@ -13,6 +13,7 @@ import json
 import marshal
 import os
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -312,20 +313,31 @@ def load_submission(path: str | Path) -> list[Cell]:
 
 
 # Syntax trees by source text, shared by the stages that read a cell's statements (the
-# slice, the cell budgets): each cell is parsed once per submission, and the test and
-# import cells every student hands in again once per worker. Small, because a tree takes
-# far more memory than its source and a graded function's cell is rarely shared.
-_TREES: dict[str, ast.Module] = {}
-_TREES_SIZE = 256
+# slice, the cell budgets): each cell is parsed once per submission, and the cells every
+# student hands in again (imports, test cells, the hand-out's code) once per worker.
+# Least recently used first out, within a budget of source characters: a tree takes
+# about 45 bytes per character (some 25 MiB in all), and a graded function's cell is
+# rarely shared, so it ages out while the shared ones are used by every submission.
+_TREES: "OrderedDict[str, ast.Module]" = OrderedDict()
+_TREES_CHARS = 600_000
+_trees_chars = 0
 
 
 def parse_tree(source: str) -> ast.Module:
     """ast.parse(source), shared; raises what ast.parse raises. The tree is read-only for
     its users (the slice keeps per-statement facts on it, which depend only on it)."""
+    global _trees_chars
     tree = _TREES.get(source)
-    if tree is None:
-        tree = ast.parse(source)
-        _remember(_TREES, source, source, tree, _TREES_SIZE)
+    if tree is not None:
+        _TREES.move_to_end(source)
+        return tree
+    tree = ast.parse(source)
+    if len(source) <= _PARSE_CACHE_CHARS:
+        _TREES[source] = tree
+        _trees_chars += len(source)
+        while _trees_chars > _TREES_CHARS:
+            oldest, _ = _TREES.popitem(last=False)
+            _trees_chars -= len(oldest)
     return tree
 
 

@@ -44,6 +44,24 @@ def test_line_numbers_stay_and_a_shared_line_stays_whole():
     assert result.dropped == 2  # x = 1 and print(x): the unit reads neither
 
 
+def test_statements_over_several_lines_share_only_their_first_and_last():
+    # the kept `scale = ...` shares a line with the end of a dropped call and with the
+    # start of another: both run whole; the print over three lines in between shares none
+    source = ("first = print(1,\n"
+              "              2); scale = (3 +\n"
+              "                           0); last = print(4,\n"
+              "                                            5)\n"
+              "print(6,\n"
+              "      7,\n"
+              "      8)\n"
+              "@staticmethod\n"
+              "def rnn_cell_forward(xt, a_prev, parameters):\n"
+              "    return xt * scale\n")
+    result = slice_cells([Cell("cell 1", source)], {"rnn_cell_forward"})
+    assert result.cells[0].source.splitlines() == source.splitlines()[:4] + ["", "", ""] + source.splitlines()[7:]
+    assert result.dropped == 1
+
+
 def test_a_name_the_unit_reads_is_kept_with_what_it_needs():
     unit = "def rnn_cell_forward(xt, a_prev, parameters):\n    return xt * SCALE + helper(xt)\n"
     lines = kept("BASE = 2\nSCALE = BASE * 3\nOTHER = 4\n", "def helper(v):\n    return v + OFFSET\n",

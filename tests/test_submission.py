@@ -140,3 +140,19 @@ def test_ipythons_transformer_loaded_on_its_own_rewrites_as_ipython_does():
             "print('IPython' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", out.stdout + out.stderr
+
+
+def test_a_tree_every_submission_shares_stays_while_unique_cells_age_out(monkeypatch):
+    from autograder import submission
+
+    monkeypatch.setattr(submission, "_TREES", submission.OrderedDict())
+    monkeypatch.setattr(submission, "_trees_chars", 0)
+    monkeypatch.setattr(submission, "_TREES_CHARS", 2_000)
+    shared = "import numpy as np\nx = np.zeros(3)\n"
+    first = submission.parse_tree(shared)
+    for student in range(200):  # each hands in the shared cell and a function of its own
+        assert submission.parse_tree(shared) is first
+        unique = f"def f_{student}(x):\n    return x * {student}\n" * 3
+        assert submission.parse_tree(unique) is submission.parse_tree(unique)  # parsed once per submission
+    assert submission._trees_chars == sum(map(len, submission._TREES)) <= 2_000
+    assert len(submission._TREES) < 30
