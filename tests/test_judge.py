@@ -67,3 +67,17 @@ def test_matches_agrees_with_compare():
              (base, np.where(base > 0, base, np.nan)), (1.5, 1.5), (base, "text")]
     for expected, actual in pairs:
         assert matches(expected, actual, tol) == (not compare(expected, actual, tol, "x")), (expected, actual)
+
+
+@pytest.mark.parametrize("rtol,atol", [(1e-5, 1e-8), (0.0, 0.0)])
+def test_the_same_bits_pass_exactly_when_numpy_says_close(rtol, atol):
+    """compare's shortcut for identical bytes gives numpy's verdict: NaN is never close
+    to itself, infinities are, and a value in another float type is compared as before."""
+    tol = Tolerance(rtol, atol)
+    for expected, _ in _cases():
+        expected = np.asarray(expected, dtype=np.float64)
+        for actual in (expected.copy(), expected.astype(np.float32)):
+            same = bool(np.isclose(actual.astype(np.float64), expected, rtol=rtol, atol=atol).all())
+            assert (compare(expected, actual, tol, "a") == "") == same, (expected, actual)
+    nan = np.array([1.0, np.nan])
+    assert "1 of 2 values differ" in compare(nan, nan.copy(), tol, "a")
