@@ -872,9 +872,10 @@ class Grader:
                                     "that did not run cleanly.")
             missing = {p.unit.name: missing_explanation(p.unit, student.defined, reports, self.graded_names)
                        for p in self.prepared}
-            together = self._run_together(student, [p for p in self.prepared if not missing[p.unit.name]])
+            together, ran_first = self._run_together(student, [p for p in self.prepared if not missing[p.unit.name]])
             states = [_UnitState(p, missing[p.unit.name], together.get(p.unit.name),
-                                 self._fair_modes(p.unit, student.defined)) for p in self.prepared]
+                                 self._fair_modes(p.unit, student.defined), ran_first=p.unit.name in ran_first)
+                      for p in self.prepared]
             # Every own-mode run comes before any run with reference units served: after one
             # of those the student process may hold the reference's outputs, and an own-mode
             # run (whose words are shown) would need a fresh process (StudentProcess.served).
@@ -903,20 +904,23 @@ class Grader:
                 self.zygote.prepare_spare(student.config)
         return result
 
-    def _run_together(self, student, units: list[PreparedUnit]) -> dict:
+    def _run_together(self, student, units: list[PreparedUnit]) -> tuple[dict, set]:
         """First pass: every defined unit in the student's own mode, all in one child
         (a fork per unit costs more than most units' cases). Only a unit that passes
-        every case keeps this result; any other runs again alone (see _grade_unit), so
+        every case keeps this result; any other runs again alone (_own_first), so
         another unit's side effects can never cost it points. A child stopped by one
-        unit leaves the units after it for another pass."""
-        runs, pending = {}, list(units)
+        unit leaves the units after it for another pass. Also returns the units that
+        ran first in their child: nothing of another unit's ran before them there."""
+        runs, pending, first = {}, list(units), set()
         while pending:
             results = student.run_units([p.own for p in pending])
             if all(r is None for r in results):
                 break  # not started (budget, start-up failure): each unit gets its own attempt
+            if results[0] is not None:
+                first.add(pending[0].unit.name)
             runs.update((p.unit.name, r) for p, r in zip(pending, results) if r is not None)
             pending = [p for p, r in zip(pending, results) if r is None]
-        return runs
+        return runs, first
 
     def _judge_run(self, prepared: PreparedUnit, run, redacted: "_Redacted | None" = None) -> list:
         """(case, problem) for every case of a run that does not match the reference.
@@ -1032,6 +1036,8 @@ class Grader:
         checked = self.check_all_gradients and prepared.unit.gradcheck is not None
         if together is not None and not checked and not state.failed_together:
             return  # passed together, or ran out of time there
+        if together is not None and state.ran_first and prepared.unit.gradcheck is None:
+            return  # it ran first in a fresh child, as it would alone, and has no gradient to check
         if state.failed_together and state.fair_modes and not checked and self._failed_through_calls(state, states):
             state.own_deferred = True
             return
@@ -1197,6 +1203,7 @@ class _UnitState:
     own_failures: list | None = None
     own_deferred: bool = False   # its own run alone waits for the fair-credit modes
     failed_together: bool = False
+    ran_first: bool = False  # it ran first in its shared child (Grader._run_together)
     fair: dict = field(default_factory=dict)  # mode -> (run, failures)
 
     @property

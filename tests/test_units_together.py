@@ -92,8 +92,9 @@ def test_a_unit_stuck_because_of_a_dependency_still_gets_fair_credit(graders):
 
 def test_a_unit_that_fails_only_through_what_it_calls_needs_no_run_alone(grader, monkeypatch):
     # a bias left out of rnn_cell_forward: rnn_forward and rnn_backward fail together with
-    # the others and pass with the reference's units substituted; only rnn_cell_forward
-    # itself needs its own run alone (its verdict, with the gradient check where there is one)
+    # the others and pass with the reference's units substituted; rnn_cell_forward itself
+    # needs no run alone either: it ran first in the shared child, as it would alone, and
+    # has no gradient to check (a unit that did not run first: the next test)
     from autograder.sandbox.client import StudentProcess
 
     runs = []
@@ -107,7 +108,34 @@ def test_a_unit_that_fails_only_through_what_it_calls_needs_no_run_alone(grader,
     assert by_name["rnn_forward"].mode == by_name["rnn_backward"].mode == "reference"
     assert "With your own rnn_cell_forward" in by_name["rnn_forward"].explanation
     reference_mode = [u.name for u in result.units if u.mode == "reference"]
-    assert runs.count("own") == 1 and runs.count("reference") == len(reference_mode), (runs, reference_mode)
+    assert runs.count("own") == 0 and runs.count("reference") == len(reference_mode), (runs, reference_mode)
+
+
+def test_the_first_unit_of_the_shared_child_gets_the_verdict_of_its_run_alone(grader, monkeypatch):
+    """Grader._run_together: a unit that ran first in a fresh child, with no gradient to
+    check, keeps that run as its run alone; every verdict and word is what the run
+    alone gives (the same submission graded with every failing unit run alone)."""
+    from autograder import grader as grading
+    from autograder.sandbox.client import StudentProcess
+
+    text = mutate(reference_text(A), CELL_FORWARD_LINE,
+                  "    a_next = np.tanh(Waa @ a_prev + Wax @ xt) + 1\n    print('a_next', a_next.shape)\n")
+    runs = []
+    original = StudentProcess.run_unit
+    monkeypatch.setattr(StudentProcess, "run_unit", lambda self, unit, substitute, *a, **k: runs.append(
+        "reference" if substitute else "own") or original(self, unit, substitute, *a, **k))
+
+    def verdicts():
+        runs.clear()
+        return [(u.name, u.score, u.status, u.mode, u.explanation) for u in grade_text(grader, text).units], list(runs)
+
+    shortcut, shortcut_runs = verdicts()
+    monkeypatch.setattr(grading._UnitState, "ran_first", property(lambda self: False, lambda self, value: None))
+    alone, alone_runs = verdicts()
+    assert shortcut == alone
+    assert shortcut_runs.count("own") == 0 and alone_runs.count("own") == 1
+    explanation = dict((name, words) for name, _, _, _, words in shortcut)["rnn_cell_forward"]
+    assert "Printed output (trimmed):\n      a_next (5, 1)" in explanation
 
 
 def test_every_own_run_comes_before_any_run_with_reference_units(grader, monkeypatch):
