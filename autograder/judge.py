@@ -7,6 +7,7 @@ index with both values and the relative error, and a hint where a classic mistak
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -163,6 +164,12 @@ def matches(expected, actual, tol: Tolerance, name: str = "value") -> bool:
     arrays of one shape (the hints test dozens of candidate outputs per failing case)."""
     if (isinstance(expected, np.ndarray) and isinstance(actual, np.ndarray) and expected.shape == actual.shape
             and expected.dtype.kind == "f" and actual.dtype.kind == "f"):
+        if expected.size and tol.rtol >= 0 and tol.atol >= 0:
+            # most candidates a hint tries are far off: one element says so (the same
+            # formula on the same float64 values, for finite ones)
+            e, a = float(expected.flat[0]), float(actual.flat[0])
+            if math.isfinite(e) and math.isfinite(a) and not abs(a - e) <= tol.atol + tol.rtol * abs(e):
+                return False
         return bool(_isclose(actual.astype(np.float64), expected.astype(np.float64), tol.rtol, tol.atol).all())
     return not compare(expected, actual, tol, name)
 

@@ -81,3 +81,18 @@ def test_the_same_bits_pass_exactly_when_numpy_says_close(rtol, atol):
             assert (compare(expected, actual, tol, "a") == "") == same, (expected, actual)
     nan = np.array([1.0, np.nan])
     assert "1 of 2 values differ" in compare(nan, nan.copy(), tol, "a")
+
+
+@pytest.mark.parametrize("rtol,atol", [(1e-5, 1e-8), (0.0, 0.0), (1e-3, 0.0), (0.0, 1e-6)])
+def test_matches_is_numpys_allclose_with_its_first_element_shortcut(rtol, atol):
+    """judge.matches rejects on the first element alone when that one is finite and far
+    off: the verdict is numpy's on every pair, whichever element differs (infinities and
+    NaN first included)."""
+    from autograder.judge import matches
+
+    tol = Tolerance(rtol, atol)
+    for expected, actual in _cases():
+        expected, actual = np.atleast_1d(expected), np.atleast_1d(actual)
+        for e, a in ((expected, actual), (actual, expected), (expected[::-1], actual[::-1])):
+            numpy_says = bool(np.isclose(a.astype(np.float64), e.astype(np.float64), rtol=rtol, atol=atol).all())
+            assert matches(e, a, tol) == numpy_says, (e, a)
