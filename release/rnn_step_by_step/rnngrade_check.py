@@ -261,6 +261,7 @@ index with both values and the relative error, and a hint where a classic mistak
 (transposed weight, missing sum over the batch, flipped sign, constant factor) fits.
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -375,6 +376,12 @@ def compare(expected, actual, tol: Tolerance, name: str, exact: bool = False, si
         return ""
     if actual is None and expected is not None:
         return f"`{name}`: got None"
+    if (type(expected) is np.ndarray and type(actual) is np.ndarray and expected.dtype == actual.dtype
+            and expected.dtype.kind == "f" and expected.shape == actual.shape and not exact
+            and expected.tobytes() == actual.tobytes() and not np.isnan(expected).any()):
+        # the same bits (most right answers: the same operations in the same order) are
+        # within any tolerance; NaN alone is not close to itself
+        return ""
     try:
         exp = np.asarray(expected)
         act = np.asarray(actual)
@@ -410,6 +417,12 @@ def matches(expected, actual, tol: Tolerance, name: str = "value") -> bool:
     arrays of one shape (the hints test dozens of candidate outputs per failing case)."""
     if (isinstance(expected, np.ndarray) and isinstance(actual, np.ndarray) and expected.shape == actual.shape
             and expected.dtype.kind == "f" and actual.dtype.kind == "f"):
+        if expected.size and tol.rtol >= 0 and tol.atol >= 0:
+            # most candidates a hint tries are far off: one element says so (the same
+            # formula on the same float64 values, for finite ones)
+            e, a = float(expected.flat[0]), float(actual.flat[0])
+            if math.isfinite(e) and math.isfinite(a) and not abs(a - e) <= tol.atol + tol.rtol * abs(e):
+                return False
         return bool(_isclose(actual.astype(np.float64), expected.astype(np.float64), tol.rtol, tol.atol).all())
     return not compare(expected, actual, tol, name)
 
