@@ -12,7 +12,6 @@ import contextlib
 import dataclasses
 import difflib
 import io
-import random
 import re
 import time
 import types
@@ -347,44 +346,81 @@ class ServedReplies:
     frame, shared by the ReferenceServers of one grader. Students whose loops are right
     make the same calls (the same step inputs, the reference's own earlier replies), and
     decoding, checking, running and encoding each again was most of the grading process's
-    time on a buggy notebook. A reply is kept for a call that rebound nothing in its
-    arguments and left both random generators (numpy's global one and `random`'s) as
-    they were; it is used only once a second call with the same bytes has given the same
-    reply (a function with hidden state or unseeded draws never gets there), and a hit
-    passes the unit's ServeLimits as the call would (ReferenceServer.answer_frame)."""
+    time on a buggy notebook. A frame's first call costs only a hash (a wrong loop's
+    calls seldom come again); at its second, the reply is kept if the call rebound
+    nothing in its arguments and the function's code names no random generator
+    (_draws_randomness); it is used once a third call with the same bytes has given the
+    same reply (a function with hidden state never gets there), and a hit passes the
+    unit's ServeLimits as the call would (ReferenceServer.answer_frame)."""
 
-    MAX_BYTES = 32 << 20  # frames and replies kept; all forgotten when full (a class's common calls come back)
+    MAX_BYTES = 32 << 20   # frames and replies kept; all forgotten when full (a class's common calls come back)
+    MAX_SEEN = 1 << 16     # hashes of frames seen once
 
     def __init__(self):
         self.known: dict[bytes, _KnownReply | None] = {}  # None: always served afresh
+        self.seen: set[int] = set()
         self.size = 0
 
     def confirmed(self, frame: bytes) -> "_KnownReply | None":
         entry = self.known.get(frame)
         return entry if entry is not None and entry.confirmed else None
 
+    def worth_learning(self, frame: bytes) -> bool:
+        """Whether a call served afresh is to be learned: its frame came before."""
+        if frame in self.known:
+            return self.known[frame] is not None
+        key = hash(frame)
+        if key in self.seen:
+            return True
+        if len(self.seen) >= self.MAX_SEEN:
+            self.seen.clear()
+        self.seen.add(key)
+        return False
+
     def learn(self, frame: bytes, entry: "_KnownReply | None") -> None:
         """A call served afresh: its reply (entry), or None when it may not be kept."""
         before = self.known.get(frame, False)
         if before is None:
             return
-        if entry is None or (before is not False and (before.reply != entry.reply or before.name != entry.name)):
-            self.known[frame] = None  # not reproducible, or not to be kept: served afresh from now on
-            return
-        if before is not False:
+        if before is not False and entry is not None and before.reply == entry.reply and before.name == entry.name:
             before.confirmed = True
             return
-        if self.size + len(frame) + len(entry.reply) > self.MAX_BYTES:
+        # a first reply, or one that may not be kept or did not come again (None: served
+        # afresh from now on); either way the frame is counted
+        size = len(frame) + (len(entry.reply) if entry is not None and before is False else 0)
+        if self.size + size > self.MAX_BYTES:
             self.known.clear()
             self.size = 0
-        self.known[frame] = entry
-        self.size += len(frame) + len(entry.reply)
+        self.known[frame] = entry if before is False else None
+        self.size += size
 
 
-def _random_states() -> tuple:
-    """What a call could draw from: numpy's global generator and `random`'s."""
-    state = np.random.get_state()
-    return state[1].tobytes(), state[2:], random.getstate()
+_RANDOM_NAMES = frozenset({"random", "seed", "rand", "randn", "randint", "choice", "shuffle", "permutation",
+                           "default_rng", "RandomState", "Generator", "normal", "uniform", "getrandbits"})
+
+
+@lru_cache(maxsize=None)
+def _draws_randomness(function) -> bool:
+    """Whether a reference function's code, or the Python functions it names (the
+    reference's own, the helpers'), mentions a random generator: its replies are never
+    kept (ServedReplies), even when they come back the same (it seeds itself) — a
+    reply from memory would skip what it does to the generator."""
+    seen, stack = set(), [function]
+    while stack:
+        item = stack.pop()
+        code = getattr(item, "__code__", None)
+        if code is None or code in seen:
+            continue
+        seen.add(code)
+        codes = [code]
+        while codes:
+            current = codes.pop()
+            if _RANDOM_NAMES & set(current.co_names):
+                return True
+            codes.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
+            names = getattr(item, "__globals__", {})
+            stack.extend(names[n] for n in current.co_names if isinstance(names.get(n), types.FunctionType))
+    return False
 
 
 class ReferenceServer:
@@ -425,11 +461,10 @@ class ReferenceServer:
         an error reply instead of a grader crash. `frame`: the call's own frame (a call
         that came alone), whose reply ServedReplies may keep."""
         learning = frame is not None and self.replies is not None and self.limits is not None \
-            and message.get("op") == "call"
+            and message.get("op") == "call" and self.replies.worth_learning(frame)
         try:
             args = list(message.get("args") or [])
             received = self.received
-            states = _random_states() if learning else None
             held = self._admit(message, args)
             changed = ()
             if held is None:
@@ -449,7 +484,7 @@ class ReferenceServer:
             encoded = encode(reply)
             self.sent += len(encoded)
             if learning:
-                keep = not changed and _random_states() == states
+                keep = not changed and not _draws_randomness(getattr(self.reference, message["name"], None))
                 self.replies.learn(frame, _KnownReply(
                     message["name"], self.received - received,
                     max((a.size for a in _arrays([args, message.get("kwargs")])), default=0),

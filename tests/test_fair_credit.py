@@ -118,8 +118,8 @@ def test_char_lm_rnn_backward_keeps_its_credit(graders):
 
 
 def test_the_same_mistake_gets_the_same_verdict_from_replies_known_by_their_bytes(graders, monkeypatch):
-    """grader.ServedReplies: the second student with the same loop asks the same calls;
-    from the third on they are answered from the bytes of their frames, and every verdict
+    """grader.ServedReplies: the next students with the same loop ask the same calls;
+    from the fourth on they are answered from the bytes of their frames, and every verdict
     and word stays as it was."""
     from autograder import grader as grading
 
@@ -133,11 +133,11 @@ def test_the_same_mistake_gets_the_same_verdict_from_replies_known_by_their_byte
                         lambda self, frame: (lambda reply: known.append(reply is not None) or reply)(answer(self, frame)))
     text = STEP_BY_STEP_BROKEN["missing bias"][1](reference_text("rnn_step_by_step"))
     runs = []
-    for _ in range(3):
+    for _ in range(4):
         fresh.clear(), known.clear()
         result = grade_text(grader, text)
         runs.append(([(u.name, u.score, u.status, u.mode, u.explanation) for u in result.units], len(fresh), sum(known)))
-    assert runs[0][0] == runs[1][0] == runs[2][0]
+    assert runs[0][0] == runs[1][0] == runs[2][0] == runs[3][0]
     assert {u: (score, mode) for u, score, _, mode, _ in runs[0][0]}["rnn_forward"] == (1.0, "reference")
-    assert runs[0][1] > 10 and runs[0][2] == 0 and runs[1][2] == 0  # the first two: every call served afresh
-    assert runs[2][1] == 0 and runs[2][2] == runs[0][1]  # the third: every call answered from its frame
+    assert runs[0][1] > 10 and runs[0][2] == runs[1][2] == runs[2][2] == 0  # the first three: every call served afresh
+    assert runs[3][1] == 0 and runs[3][2] == runs[0][1]  # the fourth: every call answered from its frame
