@@ -353,7 +353,7 @@ class ServedReplies:
     same reply (a function with hidden state never gets there), and a hit passes the
     unit's ServeLimits as the call would (ReferenceServer.answer_frame)."""
 
-    MAX_BYTES = 32 << 20   # frames and replies kept; all forgotten when full (a class's common calls come back)
+    MAX_BYTES = 8 << 20    # frames and replies kept; all forgotten when full (a class's common calls come back)
     MAX_SEEN = 1 << 16     # hashes of frames seen once
 
     def __init__(self):

@@ -313,14 +313,19 @@ def load_submission(path: str | Path) -> list[Cell]:
 
 
 # Syntax trees by source text, shared by the stages that read a cell's statements (the
-# slice, the cell budgets): each cell is parsed once per submission, and the cells every
-# student hands in again (imports, test cells, the hand-out's code) once per worker.
-# Least recently used first out, within a budget of source characters: a tree takes
-# about 45 bytes per character (some 25 MiB in all), and a graded function's cell is
-# rarely shared, so it ages out while the shared ones are used by every submission.
+# slice, the cell budgets). A tree takes about 45 bytes per character of its source, and
+# most of a class's distinct cells are one student's own: each tree is kept among the
+# last _RECENT_TREES parsed (the stages of one submission parse each cell once), and a
+# source parsed again after it left them (a cell other students hand in too: imports,
+# test cells, the hand-out's code, common variants) is kept for good, least recently
+# used first out within _TREES_CHARS characters of source. Memory stays flat (full
+# within a few dozen notebooks) while a cell every student hands in is parsed once.
+_RECENT: "OrderedDict[str, ast.Module]" = OrderedDict()
+_RECENT_TREES = 64
 _TREES: "OrderedDict[str, ast.Module]" = OrderedDict()
-_TREES_CHARS = 600_000
+_TREES_CHARS = 300_000
 _trees_chars = 0
+_PARSED_BEFORE: set[int] = set()  # hashes of sources parsed once (bounded: cleared when full)
 
 
 def parse_tree(source: str) -> ast.Module:
@@ -331,13 +336,26 @@ def parse_tree(source: str) -> ast.Module:
     if tree is not None:
         _TREES.move_to_end(source)
         return tree
+    tree = _RECENT.get(source)
+    if tree is not None:
+        return tree
     tree = ast.parse(source)
-    if len(source) <= _PARSE_CACHE_CHARS:
-        _TREES[source] = tree
-        _trees_chars += len(source)
-        while _trees_chars > _TREES_CHARS:
-            oldest, _ = _TREES.popitem(last=False)
-            _trees_chars -= len(oldest)
+    if len(source) > _PARSE_CACHE_CHARS:
+        return tree
+    _RECENT[source] = tree
+    if len(_RECENT) > _RECENT_TREES:
+        _RECENT.popitem(last=False)
+    key = hash(source)
+    if key not in _PARSED_BEFORE:
+        if len(_PARSED_BEFORE) >= _PARSE_CACHE_SIZE * 16:
+            _PARSED_BEFORE.clear()
+        _PARSED_BEFORE.add(key)
+        return tree
+    _TREES[source] = tree
+    _trees_chars += len(source)
+    while _trees_chars > _TREES_CHARS:
+        oldest, _ = _TREES.popitem(last=False)
+        _trees_chars -= len(oldest)
     return tree
 
 

@@ -146,13 +146,19 @@ def test_a_tree_every_submission_shares_stays_while_unique_cells_age_out(monkeyp
     from autograder import submission
 
     monkeypatch.setattr(submission, "_TREES", submission.OrderedDict())
+    monkeypatch.setattr(submission, "_RECENT", submission.OrderedDict())
+    monkeypatch.setattr(submission, "_PARSED_BEFORE", set())
     monkeypatch.setattr(submission, "_trees_chars", 0)
     monkeypatch.setattr(submission, "_TREES_CHARS", 2_000)
+    monkeypatch.setattr(submission, "_RECENT_TREES", 8)
     shared = "import numpy as np\nx = np.zeros(3)\n"
-    first = submission.parse_tree(shared)
+    parsed = []
     for student in range(200):  # each hands in the shared cell and a function of its own
-        assert submission.parse_tree(shared) is first
+        parsed.append(submission.parse_tree(shared))
         unique = f"def f_{student}(x):\n    return x * {student}\n" * 3
         assert submission.parse_tree(unique) is submission.parse_tree(unique)  # parsed once per submission
-    assert submission._trees_chars == sum(map(len, submission._TREES)) <= 2_000
-    assert len(submission._TREES) < 30
+    # the shared cell: parsed when it came first, and once more after it had left the
+    # recent trees; kept since
+    assert len({id(tree) for tree in parsed}) == 2 and all(tree is parsed[-1] for tree in parsed[10:])
+    assert list(submission._TREES) == [shared]  # no student's own cell is kept for good
+    assert submission._trees_chars == len(shared) and len(submission._RECENT) == 8
