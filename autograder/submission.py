@@ -79,14 +79,61 @@ def _ipython_transform(source: str) -> str:
         return source
 
 
-# Parse verdicts by source text. Compiling is most of the reading time, and the cells a
-# notebook is handed out with (imports, test cells) come back unchanged from every student
-# of a class. Bounded: sources over _PARSE_CACHE_CHARS are not kept, and the cache is
-# emptied when it holds _PARSE_CACHE_SIZE of them.
-_PARSE_CACHE: dict[str, tuple] = {}   # source -> (verdict, code object or None)
-_CODE_CACHE: dict[tuple, bytes] = {}   # (source, label) -> marshalled code, as the sandbox runs it
-_PARSE_CACHE_SIZE = 4096
-_PARSE_CACHE_CHARS = 16_384
+# Values computed from a cell's source (parse verdicts, compiled code, labels, syntax
+# trees). Computing them is most of the reading time, and the cells a notebook is handed
+# out with (imports, test cells) come back unchanged from every student of a class.
+_PARSE_CACHE_CHARS = 16_384   # longer sources are never kept
+_PARSE_CACHE_SIZE = 4096      # (hashes of sources seen once, per cache: a bound)
+
+
+class _SourceCache:
+    """Values by source: the last `recent` are kept (one submission's stages use a cell's
+    value more than once), and one whose source comes again after it left them (a cell
+    other students hand in too: imports, test cells, the hand-out's code, common
+    variants) is kept for good, least recently used first out within `chars` characters
+    of source. A student's own cells never fill it, so its memory is flat over a class."""
+
+    def __init__(self, recent: int, chars: int):
+        self.recent: OrderedDict = OrderedDict()
+        self.kept: OrderedDict = OrderedDict()   # key -> (value, characters of its source)
+        self.seen: set[int] = set()              # hashes of keys met once
+        self.recent_size, self.chars, self.kept_chars = recent, chars, 0
+
+    def __len__(self) -> int:
+        return len(self.recent) + len(self.kept)
+
+    def __iter__(self):
+        return iter(list(self.kept) + [k for k in self.recent if k not in self.kept])
+
+    def get(self, key):
+        entry = self.kept.get(key)
+        if entry is not None:
+            self.kept.move_to_end(key)
+            return entry[0]
+        return self.recent.get(key)
+
+    def put(self, key, source: str, value) -> None:
+        if len(source) > _PARSE_CACHE_CHARS:
+            return
+        self.recent[key] = value
+        if len(self.recent) > self.recent_size:
+            self.recent.popitem(last=False)
+        mark = hash(key)
+        if mark not in self.seen:
+            if len(self.seen) >= _PARSE_CACHE_SIZE * 16:
+                self.seen.clear()
+            self.seen.add(mark)
+            return
+        if key not in self.kept:
+            self.kept[key] = (value, len(source))
+            self.kept_chars += len(source)
+            while self.kept_chars > self.chars:
+                _, (_, chars) = self.kept.popitem(last=False)
+                self.kept_chars -= chars
+
+
+_PARSE_CACHE = _SourceCache(recent=128, chars=200_000)   # source -> (verdict, code object or None)
+_CODE_CACHE = _SourceCache(recent=128, chars=300_000)    # (source, label) -> marshalled code, as the sandbox runs it
 
 
 def _compile(source: str) -> tuple:
@@ -100,18 +147,8 @@ def _compile(source: str) -> tuple:
         result = (f"{exc.msg} (line {exc.lineno})", None)
     except (ValueError, RecursionError, MemoryError) as exc:
         return (str(exc) or type(exc).__name__, None)  # may depend on the moment: not cached
-    _remember(_PARSE_CACHE, source, source, result)
+    _PARSE_CACHE.put(source, source, result)
     return result
-
-
-def _remember(cache: dict, key, source: str, value, size: int | None = None) -> None:
-    """`value` kept under `key` unless its `source` is over _PARSE_CACHE_CHARS; a full
-    cache (`size`, else _PARSE_CACHE_SIZE) is emptied (what every student hands in again
-    comes back at once)."""
-    if len(source) <= _PARSE_CACHE_CHARS:
-        if len(cache) >= (size or _PARSE_CACHE_SIZE):
-            cache.clear()
-        cache[key] = value
 
 
 def _parses(source: str) -> str:
@@ -140,7 +177,7 @@ def cell_code(cell: "Cell") -> bytes | None:
         if verdict or compiled is None:
             return None
         code = marshal.dumps(_renamed(compiled, f"<{cell.label}>"))
-        _remember(_CODE_CACHE, key, cell.source, code)
+        _CODE_CACHE.put(key, cell.source, code)
     return code
 
 
@@ -212,7 +249,7 @@ def _notebook_cells(data) -> list:
 DEFINITION = re.compile(r"^(?:async\s+def|def|class)\s+([A-Za-z_]\w*)", re.M)
 
 
-_LABELS: dict[str, str] = {}   # source -> label: the cells every student hands in again
+_LABELS = _SourceCache(recent=128, chars=300_000)   # source -> label
 
 
 def cell_label(source: str) -> str:
@@ -222,7 +259,7 @@ def cell_label(source: str) -> str:
     label = _LABELS.get(source)
     if label is None:
         label = _label(source)
-        _remember(_LABELS, source, source, label)
+        _LABELS.put(source, source, label)
     return label
 
 
@@ -312,50 +349,18 @@ def load_submission(path: str | Path) -> list[Cell]:
     return read_python(text)
 
 
-# Syntax trees by source text, shared by the stages that read a cell's statements (the
-# slice, the cell budgets). A tree takes about 45 bytes per character of its source, and
-# most of a class's distinct cells are one student's own: each tree is kept among the
-# last _RECENT_TREES parsed (the stages of one submission parse each cell once), and a
-# source parsed again after it left them (a cell other students hand in too: imports,
-# test cells, the hand-out's code, common variants) is kept for good, least recently
-# used first out within _TREES_CHARS characters of source. Memory stays flat (full
-# within a few dozen notebooks) while a cell every student hands in is parsed once.
-_RECENT: "OrderedDict[str, ast.Module]" = OrderedDict()
-_RECENT_TREES = 64
-_TREES: "OrderedDict[str, ast.Module]" = OrderedDict()
-_TREES_CHARS = 300_000
-_trees_chars = 0
-_PARSED_BEFORE: set[int] = set()  # hashes of sources parsed once (bounded: cleared when full)
+# Syntax trees, shared by the stages that read a cell's statements (the slice, the cell
+# budgets). A tree takes about 45 bytes per character of its source.
+_TREES = _SourceCache(recent=64, chars=250_000)
 
 
 def parse_tree(source: str) -> ast.Module:
     """ast.parse(source), shared; raises what ast.parse raises. The tree is read-only for
     its users (the slice keeps per-statement facts on it, which depend only on it)."""
-    global _trees_chars
     tree = _TREES.get(source)
-    if tree is not None:
-        _TREES.move_to_end(source)
-        return tree
-    tree = _RECENT.get(source)
-    if tree is not None:
-        return tree
-    tree = ast.parse(source)
-    if len(source) > _PARSE_CACHE_CHARS:
-        return tree
-    _RECENT[source] = tree
-    if len(_RECENT) > _RECENT_TREES:
-        _RECENT.popitem(last=False)
-    key = hash(source)
-    if key not in _PARSED_BEFORE:
-        if len(_PARSED_BEFORE) >= _PARSE_CACHE_SIZE * 16:
-            _PARSED_BEFORE.clear()
-        _PARSED_BEFORE.add(key)
-        return tree
-    _TREES[source] = tree
-    _trees_chars += len(source)
-    while _trees_chars > _TREES_CHARS:
-        oldest, _ = _TREES.popitem(last=False)
-        _trees_chars -= len(oldest)
+    if tree is None:
+        tree = ast.parse(source)
+        _TREES.put(source, source, tree)
     return tree
 
 

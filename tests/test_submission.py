@@ -78,13 +78,13 @@ def test_cells_read_again_from_the_parse_cache_are_the_same(tmp_path, monkeypatc
             "%time x = 1\nimport os\n\n  y = 2\n  z = 3\n\nreturn 3\n")
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(t) for t in text.split("\n\n")])
     path = write(tmp_path, "n.ipynb", nbformat.writes(nb))
-    monkeypatch.setattr(submission, "_PARSE_CACHE", {})
+    monkeypatch.setattr(submission, "_PARSE_CACHE", submission._SourceCache(recent=128, chars=10_000))
     first = load_submission(path)
-    assert submission._PARSE_CACHE  # filled
+    assert len(submission._PARSE_CACHE)  # filled
     assert load_submission(path) == first  # read again, verdicts from the cache
     monkeypatch.setattr(submission, "_PARSE_CACHE_CHARS", -1)  # no cache at all: the same again
-    monkeypatch.setattr(submission, "_PARSE_CACHE", {})
-    assert load_submission(path) == first and not submission._PARSE_CACHE
+    monkeypatch.setattr(submission, "_PARSE_CACHE", submission._SourceCache(recent=128, chars=10_000))
+    assert load_submission(path) == first and not len(submission._PARSE_CACHE)
     assert [bool(c.syntax_error) for c in first] == [False, True, False, False, True]
     assert "run_line_magic('time'" in first[2].source and first[3].source.startswith("y = 2")
 
@@ -92,11 +92,14 @@ def test_cells_read_again_from_the_parse_cache_are_the_same(tmp_path, monkeypatc
 def test_the_parse_cache_stays_bounded(monkeypatch):
     from autograder import submission
 
-    monkeypatch.setattr(submission, "_PARSE_CACHE", {})
-    monkeypatch.setattr(submission, "_PARSE_CACHE_SIZE", 10)
-    for i in range(25):
-        assert submission._parses(f"x = {i}\n") == ""
-    assert submission._parses("x = (\n" + "y" * 20_000) and len(submission._PARSE_CACHE) <= 10
+    monkeypatch.setattr(submission, "_PARSE_CACHE", submission._SourceCache(recent=10, chars=40))
+    for _ in range(2):
+        for i in range(25):
+            assert submission._parses(f"x = {i}\n") == ""
+    assert submission._parses("x = (\n" + "y" * 20_000) and len(submission._PARSE_CACHE.recent) <= 10
+    # kept for good on their second reading, the last first: "x = 20\n" to "x = 24\n" fit in 40 characters
+    assert list(submission._PARSE_CACHE.kept) == [f"x = {i}\n" for i in range(20, 25)]
+    assert submission._PARSE_CACHE.kept_chars == 35
     assert all(len(s) <= submission._PARSE_CACHE_CHARS for s in submission._PARSE_CACHE)
 
 
@@ -145,12 +148,7 @@ def test_ipythons_transformer_loaded_on_its_own_rewrites_as_ipython_does():
 def test_a_tree_every_submission_shares_stays_while_unique_cells_age_out(monkeypatch):
     from autograder import submission
 
-    monkeypatch.setattr(submission, "_TREES", submission.OrderedDict())
-    monkeypatch.setattr(submission, "_RECENT", submission.OrderedDict())
-    monkeypatch.setattr(submission, "_PARSED_BEFORE", set())
-    monkeypatch.setattr(submission, "_trees_chars", 0)
-    monkeypatch.setattr(submission, "_TREES_CHARS", 2_000)
-    monkeypatch.setattr(submission, "_RECENT_TREES", 8)
+    monkeypatch.setattr(submission, "_TREES", submission._SourceCache(recent=8, chars=2_000))
     shared = "import numpy as np\nx = np.zeros(3)\n"
     parsed = []
     for student in range(200):  # each hands in the shared cell and a function of its own
@@ -160,5 +158,5 @@ def test_a_tree_every_submission_shares_stays_while_unique_cells_age_out(monkeyp
     # the shared cell: parsed when it came first, and once more after it had left the
     # recent trees; kept since
     assert len({id(tree) for tree in parsed}) == 2 and all(tree is parsed[-1] for tree in parsed[10:])
-    assert list(submission._TREES) == [shared]  # no student's own cell is kept for good
-    assert submission._trees_chars == len(shared) and len(submission._RECENT) == 8
+    assert list(submission._TREES.kept) == [shared]  # no student's own cell is kept for good
+    assert submission._TREES.kept_chars == len(shared) and len(submission._TREES.recent) == 8
