@@ -55,6 +55,31 @@ def _read_gradebook(db: str, assignment: str):
     return book
 
 
+def _probe(assignment: str, submissions: Path, db: str, config: dict | None, zygote) -> None:
+    """Fail closed: the sandbox probe, with the gradebook (an SQLite file, by path or URL)
+    and the submissions as read targets, with the workers' own configuration, whose
+    Graders then find this probe done (client.probe_sandbox) when they are forked from
+    this process (batch.LocalExecutor); a course that turns hardening off is still
+    refused where the sandbox is missing."""
+    from autograder.assignments import get_assignment
+    from autograder.gradebook import database_url, sqlite_file
+    from autograder.grader import grading_config
+    from autograder.sandbox.client import SandboxUnavailable, require_sandbox
+    from autograder.settings import SettingsError
+
+    gradebook_file = sqlite_file(database_url(db))
+    files = [str(gradebook_file)] if gradebook_file is not None and gradebook_file.is_file() else []
+    files += [str(p) for p in sorted(Path(submissions).rglob("*")) if p.suffix in (".ipynb", ".py")][:3]
+    try:
+        workers_config = grading_config(get_assignment(assignment), config)
+    except SettingsError as exc:  # (a course's settings file: said as run() would say it)
+        raise click.UsageError(str(exc)) from None
+    try:
+        require_sandbox(workers_config if workers_config.get("harden", True) else None, zygote, also=files)
+    except SandboxUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @click.command()
 @click.argument("assignment", type=ASSIGNMENT, metavar="ASSIGNMENT")
 @click.argument("submissions", type=click.Path(exists=True, file_okay=False, path_type=Path))
@@ -85,38 +110,26 @@ def autograde(assignment, submissions, db, workers, pin, scheduler, force, unsaf
     <student>.ipynb / <student>.py files. Only what is missing or changed is graded:
     an interrupted run picks up where it stopped.
     """
-    from autograder.batch import DiscoveryError, autograde as run
-    from autograder.deadlines import load_deadlines
-    from autograder.settings import SettingsError, check_config
+    probing = not unsafe_no_sandbox and scheduler is None
+    with contextlib.ExitStack() as stack:
+        if probing:
+            from autograder.sandbox.client import Zygote
 
-    config = dict(limits, **({"unsafe_no_sandbox": True} if unsafe_no_sandbox else {})) or None
-    try:
-        check_config(config, "the command line")
-    except SettingsError as exc:
-        raise click.UsageError(str(exc)) from None
-    _open_gradebook(db).close()
-    if not unsafe_no_sandbox and scheduler is None:  # fail closed before anything is graded
-        from autograder.assignments import get_assignment
-        from autograder.grader import grading_config
-        from autograder.sandbox.client import SandboxUnavailable, require_sandbox
+            # the probe's sandbox zygote starts first: its interpreter imports numpy on
+            # another CPU while this process imports the rest and opens the gradebook
+            stack.callback((zygote := Zygote()).close)
+        from autograder.batch import DiscoveryError, autograde as run
+        from autograder.deadlines import load_deadlines
+        from autograder.settings import SettingsError, check_config
 
-        from autograder.gradebook import database_url, sqlite_file
-
-        # the gradebook (an SQLite file, by path or URL) and the submissions are read targets of the probe
-        gradebook_file = sqlite_file(database_url(db))
-        files = [str(gradebook_file)] if gradebook_file is not None and gradebook_file.is_file() else []
-        files += [str(p) for p in sorted(Path(submissions).rglob("*")) if p.suffix in (".ipynb", ".py")][:3]
-        # with the workers' own configuration, whose Graders then find this probe done
-        # (client.probe_sandbox) when they are forked from this process (batch.LocalExecutor);
-        # a course that turns hardening off is still refused where the sandbox is missing
+        config = dict(limits, **({"unsafe_no_sandbox": True} if unsafe_no_sandbox else {})) or None
         try:
-            workers_config = grading_config(get_assignment(assignment), config)
-        except SettingsError as exc:  # (a course's settings file: said as run() would say it)
+            check_config(config, "the command line")
+        except SettingsError as exc:
             raise click.UsageError(str(exc)) from None
-        try:
-            require_sandbox(workers_config if workers_config.get("harden", True) else None, also=files)
-        except SandboxUnavailable as exc:
-            raise click.ClickException(str(exc)) from None
+        _open_gradebook(db).close()
+        if probing:  # fail closed before anything is graded
+            _probe(assignment, submissions, db, config, zygote)
     try:
         summary = run(assignment, submissions, db, workers=workers, scheduler=scheduler, force=force, config=config,
                       students=students, deadlines=load_deadlines(settings_file), pin=pin)
