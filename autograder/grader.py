@@ -353,8 +353,9 @@ class ServedReplies:
     same reply (a function with hidden state never gets there), and a hit passes the
     unit's ServeLimits as the call would (ReferenceServer.answer_frame)."""
 
-    MAX_BYTES = 8 << 20    # frames and replies kept; all forgotten when full (a class's common calls come back)
-    MAX_SEEN = 1 << 16     # hashes of frames seen once
+    MAX_BYTES = 8 << 20    # frames, replies and their upkeep; all forgotten when full (a class's common calls come back)
+    ENTRY_BYTES = 320      # what an entry holds beyond its frame's and reply's bytes (measured: dict slot, objects)
+    MAX_SEEN = 1 << 14     # hashes of frames seen once
 
     def __init__(self):
         self.known: dict[bytes, _KnownReply | None] = {}  # None: always served afresh
@@ -387,7 +388,7 @@ class ServedReplies:
             return
         # a first reply, or one that may not be kept or did not come again (None: served
         # afresh from now on); either way the frame is counted
-        size = len(frame) + (len(entry.reply) if entry is not None and before is False else 0)
+        size = self.ENTRY_BYTES + len(frame) + (len(entry.reply) if entry is not None and before is False else 0)
         if self.size + size > self.MAX_BYTES:
             self.known.clear()
             self.size = 0
@@ -395,32 +396,62 @@ class ServedReplies:
         self.size += size
 
 
-_RANDOM_NAMES = frozenset({"random", "seed", "rand", "randn", "randint", "choice", "shuffle", "permutation",
-                           "default_rng", "RandomState", "Generator", "normal", "uniform", "getrandbits"})
+_CALL_FIELDS = frozenset({"op", "name", "args", "kwargs"})
+# anything numpy.random or random defines (a Generator's methods included): a name that
+# only looks like one keeps a function's replies from being kept, which costs only time
+_RANDOM_NAMES = frozenset(n for n in {*dir(np.random), *dir(np.random.Generator), *dir(__import__("random"))}
+                          if not n.startswith("_"))
 
 
 @lru_cache(maxsize=None)
 def _draws_randomness(function) -> bool:
-    """Whether a reference function's code, or the Python functions it names (the
-    reference's own, the helpers'), mentions a random generator: its replies are never
-    kept (ServedReplies), even when they come back the same (it seeds itself) — a
-    reply from memory would skip what it does to the generator."""
+    """Whether a reference function's code, or the Python code it reaches by name (the
+    reference's own functions, the helpers', what a module it names defines, what it
+    wraps or closes over), mentions a random generator: its replies are never kept
+    (ServedReplies), even when they come back the same (it seeds itself), since a reply
+    from memory would skip what it does to the generator. Anything that is not plain
+    Python code counts as drawing."""
     seen, stack = set(), [function]
     while stack:
         item = stack.pop()
+        if isinstance(item, type):
+            stack.extend(vars(item).values())
+            continue
+        item = getattr(item, "__func__", item)  # (a method)
         code = getattr(item, "__code__", None)
-        if code is None or code in seen:
+        if code is None:
+            if callable(item):
+                return True  # a builtin, a C function, a cache's wrapper: cannot be read
+            continue
+        if code in seen:
             continue
         seen.add(code)
+        names = getattr(item, "__globals__", {})
+        stack.extend(cell.cell_contents for cell in (item.__closure__ or ()) if _is_cell_full(cell))
+        if getattr(item, "__wrapped__", None) is not None:
+            stack.append(item.__wrapped__)
         codes = [code]
         while codes:
             current = codes.pop()
             if _RANDOM_NAMES & set(current.co_names):
                 return True
             codes.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
-            names = getattr(item, "__globals__", {})
-            stack.extend(names[n] for n in current.co_names if isinstance(names.get(n), types.FunctionType))
+            for name in current.co_names:
+                value = names.get(name)
+                if isinstance(value, (types.FunctionType, type)):
+                    stack.append(value)
+                elif isinstance(value, types.ModuleType):  # `utils.step(...)`: what the module defines
+                    stack.extend(getattr(value, attr) for attr in current.co_names
+                                 if isinstance(getattr(value, attr, None), types.FunctionType))
     return False
+
+
+def _is_cell_full(cell) -> bool:
+    try:
+        cell.cell_contents
+    except ValueError:
+        return False
+    return True
 
 
 class ReferenceServer:
@@ -460,11 +491,14 @@ class ReferenceServer:
         """The reply, encoded here (once) so that a value that is not plain data becomes
         an error reply instead of a grader crash. `frame`: the call's own frame (a call
         that came alone), whose reply ServedReplies may keep."""
+        # (a call with nothing but its name and arguments: what the limits count is then
+        # what the kept reply records)
         learning = frame is not None and self.replies is not None and self.limits is not None \
-            and message.get("op") == "call" and self.replies.worth_learning(frame)
+            and message.get("op") == "call" and set(message) <= _CALL_FIELDS and self.replies.worth_learning(frame)
         try:
             args = list(message.get("args") or [])
             received = self.received
+            largest = max((a.size for a in _arrays([args, message.get("kwargs")])), default=0) if learning else 0
             held = self._admit(message, args)
             changed = ()
             if held is None:
@@ -485,10 +519,8 @@ class ReferenceServer:
             self.sent += len(encoded)
             if learning:
                 keep = not changed and not _draws_randomness(getattr(self.reference, message["name"], None))
-                self.replies.learn(frame, _KnownReply(
-                    message["name"], self.received - received,
-                    max((a.size for a in _arrays([args, message.get("kwargs")])), default=0),
-                    size, encoded) if keep else None)
+                self.replies.learn(frame, _KnownReply(message["name"], self.received - received, largest, size, encoded)
+                                   if keep else None)
             return encoded
         except ServeRefused as exc:
             name = message.get("name")
@@ -951,8 +983,8 @@ class Grader:
             results = student.run_units([p.own for p in pending])
             if all(r is None for r in results):
                 break  # not started (budget, start-up failure): each unit gets its own attempt
-            if results[0] is not None:
-                first.add(pending[0].unit.name)
+            if results[0] is not None and all(case is not None for case in results[0].cases):
+                first.add(pending[0].unit.name)  # (it ran all its cases: not a run the child's end cut short)
             runs.update((p.unit.name, r) for p, r in zip(pending, results) if r is not None)
             pending = [p for p, r in zip(pending, results) if r is None]
         return runs, first

@@ -83,7 +83,8 @@ def _ipython_transform(source: str) -> str:
 # trees). Computing them is most of the reading time, and the cells a notebook is handed
 # out with (imports, test cells) come back unchanged from every student of a class.
 _PARSE_CACHE_CHARS = 16_384   # longer sources are never kept
-_PARSE_CACHE_SIZE = 4096      # (hashes of sources seen once, per cache: a bound)
+_PARSE_CACHE_SIZE = 8192      # hashes of sources seen once, per cache (cleared when full)
+_ENTRY_CHARS = 64             # what an entry costs beyond its source, in characters of the budget
 
 
 class _SourceCache:
@@ -91,13 +92,14 @@ class _SourceCache:
     value more than once), and one whose source comes again after it left them (a cell
     other students hand in too: imports, test cells, the hand-out's code, common
     variants) is kept for good, least recently used first out within `chars` characters
-    of source. A student's own cells never fill it, so its memory is flat over a class."""
+    of source (each entry charged _ENTRY_CHARS more) and `entries` entries. A student's
+    own cells seldom get there, so its memory is flat over a class and bounded."""
 
-    def __init__(self, recent: int, chars: int):
+    def __init__(self, recent: int, chars: int, entries: int = 2048):
         self.recent: OrderedDict = OrderedDict()
-        self.kept: OrderedDict = OrderedDict()   # key -> (value, characters of its source)
+        self.kept: OrderedDict = OrderedDict()   # key -> (value, characters charged)
         self.seen: set[int] = set()              # hashes of keys met once
-        self.recent_size, self.chars, self.kept_chars = recent, chars, 0
+        self.recent_size, self.chars, self.entries, self.kept_chars = recent, chars, entries, 0
 
     def __len__(self) -> int:
         return len(self.recent) + len(self.kept)
@@ -120,14 +122,15 @@ class _SourceCache:
             self.recent.popitem(last=False)
         mark = hash(key)
         if mark not in self.seen:
-            if len(self.seen) >= _PARSE_CACHE_SIZE * 16:
+            if len(self.seen) >= _PARSE_CACHE_SIZE:
                 self.seen.clear()
             self.seen.add(mark)
             return
         if key not in self.kept:
-            self.kept[key] = (value, len(source))
-            self.kept_chars += len(source)
-            while self.kept_chars > self.chars:
+            charged = len(source) + _ENTRY_CHARS
+            self.kept[key] = (value, charged)
+            self.kept_chars += charged
+            while self.kept_chars > self.chars or len(self.kept) > self.entries:
                 _, (_, chars) = self.kept.popitem(last=False)
                 self.kept_chars -= chars
 

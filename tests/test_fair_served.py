@@ -262,3 +262,65 @@ def test_a_known_reply_passes_the_units_limits_as_a_fresh_call_would():
                         reply_bytes=replies.known[frame].reply_size - 1)
     kind, reply = ask(replying_server(replies, short), frame)
     assert kind == "served" and "its replies would pass" in reply["error"]
+
+
+def test_a_call_with_more_than_its_name_and_arguments_is_never_kept():
+    # what ServeLimits counts of a "value" field would not be in the kept reply's record
+    replies = ServedReplies()
+    frame = encode({"op": "call", "name": "pure", "args": list(arguments()), "kwargs": {}, "value": np.ones(500)})
+    assert [ask(replying_server(replies), frame)[0] for _ in range(4)] == ["served"] * 4
+    small = ServeLimits(array_items=100, call_bytes=1 << 20, total_bytes=1 << 20, reply_bytes=1 << 20)
+    kind, reply = ask(replying_server(replies, small), frame)
+    assert kind == "served" and "an array of 500 elements" in reply["error"]
+
+
+def _wrapped_draw(x):
+    return x * np.random.rand()
+
+
+def _cached(function):
+    import functools
+
+    return functools.lru_cache(maxsize=None)(function)
+
+
+class _Stepper:
+    def step(self, x):
+        return x + np.random.standard_normal()
+
+
+helpers = types.ModuleType("helpers")  # an assignment's helper module
+helpers.noisy_step = _wrapped_draw
+helpers.step = pure
+
+
+def test_what_a_function_reaches_is_read_for_random_draws():
+    import functools
+
+    from autograder.grader import _draws_randomness
+
+    def through_a_closure(x):
+        return inner(x)
+
+    inner = _wrapped_draw
+
+    @functools.wraps(_wrapped_draw)
+    def wrapper(x):
+        return _wrapped_draw(x)
+
+    def through_a_class(x):
+        return _Stepper().step(x)
+
+    def through_a_module(x):
+        return helpers.noisy_step(x)
+
+    def through_a_module_too(x, parameters):
+        return helpers.step(x, parameters)
+
+    def plain(x, parameters):
+        return np.tanh(parameters["W"] @ x)
+
+    assert _draws_randomness(through_a_closure) and _draws_randomness(wrapper)
+    assert _draws_randomness(through_a_class) and _draws_randomness(_cached(pure))  # (a C wrapper: unreadable)
+    assert _draws_randomness(through_a_module)
+    assert not any(_draws_randomness(f) for f in (plain, pure, through_a_module_too))

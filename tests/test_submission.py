@@ -92,14 +92,20 @@ def test_cells_read_again_from_the_parse_cache_are_the_same(tmp_path, monkeypatc
 def test_the_parse_cache_stays_bounded(monkeypatch):
     from autograder import submission
 
-    monkeypatch.setattr(submission, "_PARSE_CACHE", submission._SourceCache(recent=10, chars=40))
+    monkeypatch.setattr(submission, "_ENTRY_CHARS", 3)
+    monkeypatch.setattr(submission, "_PARSE_CACHE", submission._SourceCache(recent=10, chars=50))
     for _ in range(2):
         for i in range(25):
             assert submission._parses(f"x = {i}\n") == ""
     assert submission._parses("x = (\n" + "y" * 20_000) and len(submission._PARSE_CACHE.recent) <= 10
-    # kept for good on their second reading, the last first: "x = 20\n" to "x = 24\n" fit in 40 characters
+    # kept for good on their second reading, the last first: "x = 20\n" to "x = 24\n" (7 + 3 each) fit in 50
     assert list(submission._PARSE_CACHE.kept) == [f"x = {i}\n" for i in range(20, 25)]
-    assert submission._PARSE_CACHE.kept_chars == 35
+    assert submission._PARSE_CACHE.kept_chars == 50
+    few = submission._SourceCache(recent=1, chars=10_000, entries=3)
+    for _ in range(2):
+        for i in range(10):
+            few.put(i, "x", i)
+    assert list(few.kept) == [7, 8, 9]
     assert all(len(s) <= submission._PARSE_CACHE_CHARS for s in submission._PARSE_CACHE)
 
 
@@ -159,4 +165,4 @@ def test_a_tree_every_submission_shares_stays_while_unique_cells_age_out(monkeyp
     # recent trees; kept since
     assert len({id(tree) for tree in parsed}) == 2 and all(tree is parsed[-1] for tree in parsed[10:])
     assert list(submission._TREES.kept) == [shared]  # no student's own cell is kept for good
-    assert submission._TREES.kept_chars == len(shared) and len(submission._TREES.recent) == 8
+    assert submission._TREES.kept_chars == len(shared) + submission._ENTRY_CHARS and len(submission._TREES.recent) == 8

@@ -161,3 +161,27 @@ def test_every_own_run_comes_before_any_run_with_reference_units(grader, monkeyp
     assert "own" in runs and "reference" in runs[runs.index("own"):], runs
     assert "own" not in runs[runs.index("reference"):], runs
     assert len(spawns) == 1, spawns
+
+
+def test_a_first_unit_cut_short_with_its_child_still_runs_alone(grader, monkeypatch):
+    """Only a first unit that reported every case stands for its run alone: one whose
+    shared child ended under it (the holder gone, the protocol broken) runs again."""
+    from autograder.sandbox.client import StudentProcess, UnitRun
+
+    real_units, runs, passes = StudentProcess.run_units, [], []
+
+    def cut_short(self, requests):
+        results = real_units(self, requests)
+        passes.append(len(requests))
+        if len(passes) == 1:  # the first pass: as if the child had ended under unit 0
+            results = [UnitRun(cases=[None] * requests[0].count, ended="the student process broke the grading "
+                               "protocol or ended (EOFError); it was restarted")] + [None] * (len(requests) - 1)
+        return results
+
+    monkeypatch.setattr(StudentProcess, "run_units", cut_short)
+    original = StudentProcess.run_unit
+    monkeypatch.setattr(StudentProcess, "run_unit", lambda self, unit, substitute, *a, **k: runs.append(
+        "reference" if substitute else "own") or original(self, unit, substitute, *a, **k))
+    result = grade_text(grader, reference_text(A))
+    assert scores(result) == FULL, [(u.name, u.explanation) for u in result.units]
+    assert runs == ["own"] and passes == [8, 7]  # rnn_cell_forward alone; the others in a further shared child

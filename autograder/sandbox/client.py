@@ -762,11 +762,11 @@ class StudentProcess:
                     message = self._queued.pop(0)
                 else:
                     raw = self._next_frame(deadline)
-                    heard = True
                     if answer_frame and len(raw) <= MAX_ANSWERED_FRAME:
                         frame = bytes(raw)
                         reply = answer_frame(frame)
                         if reply is not None:
+                            heard = True
                             calls += 1
                             self._send(reply, deadline)
                             continue
