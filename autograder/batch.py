@@ -375,8 +375,12 @@ def failure(payload: dict, reason: str) -> dict:
 
 # Every executor's run() yields (payload, outcome) pairs as results arrive, and IDLE when
 # nothing more is ready and it is about to wait: the coordinator then commits the results
-# it holds (autograde's Recorder), so no result waits on a slow one for its commit.
+# it holds (autograde's Recorder), so no result waits on a slow one for its commit. Local
+# workers, whose results come every few milliseconds, yield PAUSE instead and wait at most
+# PAUSE_SECONDS: the results are committed together once the oldest has waited that long.
 IDLE = None
+PAUSE = object()
+PAUSE_SECONDS = 0.2
 
 
 class InlineExecutor:
@@ -494,8 +498,8 @@ class LocalExecutor:
                     continue
                 done = [f for f in inflight if f.done()]
                 if not done:
-                    yield IDLE
-                    done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
+                    yield PAUSE
+                    done, _ = wait(list(inflight), timeout=PAUSE_SECONDS, return_when=FIRST_COMPLETED)
                 lost = []  # (payload, alone) of the tasks the dead worker took down with the pool
                 arrived = []
                 for future in done:
@@ -670,13 +674,15 @@ CLAIM_GROUP = 8   # submissions claimed (and checked against the gradebook) per 
 class Recorder:
     """Results waiting for their commit. Several results are committed in one transaction
     (Gradebook.record_many), when the executor has nothing more ready (IDLE), when
-    `max_waiting` are waiting, or when the oldest has waited `max_delay` seconds. A run
-    killed outright loses at most the results not yet committed, and those are graded again
-    on the next run: their claims are released only after the commit, so no other grader
+    `max_waiting` are waiting, or when the oldest has waited `max_delay` seconds (checked
+    as each result arrives and at each PAUSE of the executor, at most PAUSE_SECONDS
+    apart): a transaction per result took a third of the coordinator's CPU. A run killed
+    outright loses at most the results not yet committed, and those are graded again on
+    the next run: their claims are released only after the commit, so no other grader
     sees them unclaimed and unrecorded."""
 
     max_waiting = 64
-    max_delay = 0.01
+    max_delay = PAUSE_SECONDS
 
     def __init__(self, book: Gradebook, claims, assignment: str, committed: Callable[[dict], None]):
         self.book, self.claims, self.assignment, self.committed = book, claims, assignment, committed
@@ -688,6 +694,11 @@ class Recorder:
             self.oldest = time.monotonic()
         self.waiting.append(record)
         if len(self.waiting) >= self.max_waiting or time.monotonic() - self.oldest >= self.max_delay:
+            self.flush()
+
+    def pause(self) -> None:
+        """The executor waits a moment: commit if the oldest result has waited long enough."""
+        if self.waiting and time.monotonic() - self.oldest >= self.max_delay:
             self.flush()
 
     def flush(self) -> None:
@@ -908,6 +919,8 @@ def autograde(assignment: str, submissions: str | Path, db: str | None = None, *
                 for item in results:
                     if item is IDLE:
                         recorder.flush()
+                    elif item is PAUSE:
+                        recorder.pause()
                     else:
                         recorder.add(outcome_record(*item))
                 recorder.flush()

@@ -704,6 +704,16 @@ def test_results_are_committed_together_and_their_claims_released_after_the_comm
         add("s5")
         assert "s5" in rows(db) and committed[-1] == "s5"
 
+        # a pause of the executor commits only what has waited max_delay (workers busy:
+        # their results go together), a moment of nothing to do (IDLE) commits at once
+        recorder.max_delay = 3600.0
+        add("s6")
+        recorder.pause()
+        assert "s6" not in rows(db) and len(claims.held) == 1
+        recorder.oldest -= 3600.0
+        recorder.pause()
+        assert "s6" in rows(db) and not claims.held and committed[-1] == "s6"
+
 
 class _FreeGrader:
     """Grading that costs nothing (the bench's stand-in): 1 point for every submission;
@@ -776,7 +786,7 @@ def test_submissions_refused_by_a_pool_that_just_broke_are_handed_out_again(tmp_
         payloads.append({"student": f"s{i:02d}", "source": f"s{i:02d}.py", "paths": [str(tmp_path / f"s{i:02d}.py")],
                          "hash": "", "notes": []})
     executor = batch.LocalExecutor(A, 1, mp_context=multiprocessing.get_context("fork"))
-    results = [item for item in executor.run(payloads) if item is not batch.IDLE]
+    results = [item for item in executor.run(payloads) if item is not batch.IDLE and item is not batch.PAUSE]
     assert sorted(p["student"] for p, _ in results) == [p["student"] for p in payloads]   # each once
     assert all(outcome["ok"] for _, outcome in results)
     assert refused == [1, 4]
