@@ -144,8 +144,13 @@ def _compile(source: str) -> tuple:
     if cached is not None:
         return cached
     try:
-        # compile, not ast.parse: `return` outside a function is only caught here
-        result = ("", compile(source, CELL_FILENAME, "exec", dont_inherit=True))
+        try:
+            # the syntax tree the slice reads next: a cell's text is parsed once
+            tree = parse_tree(source)
+        except (RecursionError, MemoryError):
+            tree = None  # nested deeper than the tree's objects allow: the text is compiled itself
+        # compiled too, not only parsed: `return` outside a function is only caught here
+        result = ("", compile(source if tree is None else tree, CELL_FILENAME, "exec", dont_inherit=True))
     except SyntaxError as exc:
         result = (f"{exc.msg} (line {exc.lineno})", None)
     except (ValueError, RecursionError, MemoryError) as exc:

@@ -166,3 +166,52 @@ def test_a_tree_every_submission_shares_stays_while_unique_cells_age_out(monkeyp
     assert len({id(tree) for tree in parsed}) == 2 and all(tree is parsed[-1] for tree in parsed[10:])
     assert list(submission._TREES.kept) == [shared]  # no student's own cell is kept for good
     assert submission._TREES.kept_chars == len(shared) + submission._ENTRY_CHARS and len(submission._TREES.recent) == 8
+
+
+TRICKY = ["return 3\n", "break\n", "nonlocal x\n", "x = 1\0\n", "f'{'\n", "await f()\n", "from __future__ import braces\n",
+          "from __future__ import annotations\ndef f(x: int) -> int:\n    return x\n", "class A:\n    return 1\n",
+          "print 'hi'\n", "def f():\n    x = 1\n    nonlocal x\n", "(a, b) += 1\n", "None = 1\n", "def f(a, a): pass\n",
+          "x = (" * 300 + "1" + ")" * 300 + "\n", "def f():\n    yield 1\n    return 2\n", "a = 1\n  b = 2\n"]
+
+
+@pytest.mark.parametrize("source", TRICKY)
+def test_a_cell_compiled_from_its_syntax_tree_is_what_compiling_its_text_gives(source, monkeypatch):
+    """submission._compile compiles the tree the slice reads (one parse per cell): the
+    verdict and the code are those of compile() on the text, errors found by the
+    compiler alone (`return` outside a function) included."""
+    from autograder import submission
+
+    monkeypatch.setattr(submission, "_PARSE_CACHE", submission._SourceCache(recent=8, chars=1_000))
+    monkeypatch.setattr(submission, "_TREES", submission._SourceCache(recent=8, chars=1_000))
+    try:
+        expected = ("", compile(source, submission.CELL_FILENAME, "exec", dont_inherit=True))
+    except SyntaxError as exc:
+        expected = (f"{exc.msg} (line {exc.lineno})", None)
+    except ValueError as exc:
+        expected = (str(exc), None)
+    verdict, code = submission._compile(source)
+    assert verdict == expected[0]
+    assert (code is None) == (expected[1] is None)
+    if code is not None:
+        assert (code.co_code, code.co_consts, code.co_names) == (expected[1].co_code, expected[1].co_consts,
+                                                                 expected[1].co_names)
+
+
+def test_a_cell_is_parsed_once_between_reading_and_slicing(monkeypatch):
+    import ast
+
+    from autograder import submission
+    from autograder.slicing import slice_cells
+
+    monkeypatch.setattr(submission, "_PARSE_CACHE", submission._SourceCache(recent=8, chars=1_000))
+    monkeypatch.setattr(submission, "_TREES", submission._SourceCache(recent=8, chars=1_000))
+    parsed, real = [], ast.parse
+    monkeypatch.setattr(submission.ast, "parse", lambda source, *a, **k: parsed.append(source) or real(source, *a, **k))
+    texts, real_compile = [], compile
+    monkeypatch.setattr(submission, "compile", lambda what, *a, **k: (texts.append(what) if isinstance(what, str)
+                                                                      else None) or real_compile(what, *a, **k),
+                        raising=False)
+    source = "def rnn_cell_forward(xt, a_prev, parameters):\n    return xt\nprint(rnn_cell_forward(1, 2, 3))\n"
+    cells = submission.cells_from_sources([("cell 1", source)])
+    slice_cells(cells, {"rnn_cell_forward"})
+    assert parsed == [source] and texts == []  # the tree is compiled, not the text again
