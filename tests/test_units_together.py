@@ -185,3 +185,30 @@ def test_a_first_unit_cut_short_with_its_child_still_runs_alone(grader, monkeypa
     result = grade_text(grader, reference_text(A))
     assert scores(result) == FULL, [(u.name, u.explanation) for u in result.units]
     assert runs == ["own"] and passes == [8, 7]  # rnn_cell_forward alone; the others in a further shared child
+
+
+def test_a_unit_that_writes_garbage_into_the_grading_socket_before_any_message_runs_once_more(grader, monkeypatch):
+    """A run whose first frame cannot be decoded heard nothing from its unit: the student
+    process may have been damaged before (StudentProcess.run_unit), so it is restarted and
+    the unit runs once more; the garbage costs that unit its cases, and no other unit anything."""
+    from autograder.sandbox.client import StudentProcess
+
+    garbage = ("    import os as _os, stat as _stat\n"
+               "    for _fd in range(3, 64):\n"
+               "        try:\n"
+               "            if _stat.S_ISSOCK(_os.fstat(_fd).st_mode):\n"
+               "                _os.write(_fd, b'\\x01\\x00\\x00\\x00\\xc1')  # a frame of one byte msgpack refuses\n"
+               "        except OSError:\n"
+               "            pass\n")
+    text = reference_text(A).replace("def rnn_forward(x, a0, parameters):\n",
+                                     "def rnn_forward(x, a0, parameters):\n" + garbage, 1)
+    attempts = []
+    original = StudentProcess._run_unit_once
+    monkeypatch.setattr(StudentProcess, "_run_unit_once", lambda self, unit, substitute, *a, **k: attempts.append(
+        (unit.spec, bool(substitute))) or original(self, unit, substitute, *a, **k))
+    result = grade_text(grader, text)
+    by_name = {u.name: u for u in result.units}
+    assert scores(result) == {**FULL, "rnn_forward": 0.0}, [(u.name, u.explanation) for u in result.units]
+    assert "broke the grading protocol" in by_name["rnn_forward"].explanation
+    own = [spec for spec, substituted in attempts if not substituted]
+    assert len(own) == 2 and own[0] == own[1]  # its run alone, and once more in a fresh process
