@@ -693,11 +693,13 @@ class Recorder:
         if not self.waiting:
             self.oldest = time.monotonic()
         self.waiting.append(record)
-        if len(self.waiting) >= self.max_waiting or time.monotonic() - self.oldest >= self.max_delay:
+        if len(self.waiting) >= self.max_waiting:
             self.flush()
+        else:
+            self.pause()
 
     def pause(self) -> None:
-        """The executor waits a moment: commit if the oldest result has waited long enough."""
+        """Commit if the oldest result has waited long enough (also the executor's PAUSE)."""
         if self.waiting and time.monotonic() - self.oldest >= self.max_delay:
             self.flush()
 

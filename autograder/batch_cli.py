@@ -110,23 +110,24 @@ def autograde(assignment, submissions, db, workers, pin, scheduler, force, unsaf
     <student>.ipynb / <student>.py files. Only what is missing or changed is graded:
     an interrupted run picks up where it stopped.
     """
+    from autograder.settings import SettingsError, check_config
+
+    config = dict(limits, **({"unsafe_no_sandbox": True} if unsafe_no_sandbox else {})) or None
+    try:
+        check_config(config, "the command line")
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from None
     probing = not unsafe_no_sandbox and scheduler is None
     with contextlib.ExitStack() as stack:
         if probing:
             from autograder.sandbox.client import Zygote
 
-            # the probe's sandbox zygote starts first: its interpreter imports numpy on
+            # the probe's sandbox zygote starts now: its interpreter imports numpy on
             # another CPU while this process imports the rest and opens the gradebook
             stack.callback((zygote := Zygote()).close)
         from autograder.batch import DiscoveryError, autograde as run
         from autograder.deadlines import load_deadlines
-        from autograder.settings import SettingsError, check_config
 
-        config = dict(limits, **({"unsafe_no_sandbox": True} if unsafe_no_sandbox else {})) or None
-        try:
-            check_config(config, "the command line")
-        except SettingsError as exc:
-            raise click.UsageError(str(exc)) from None
         _open_gradebook(db).close()
         if probing:  # fail closed before anything is graded
             _probe(assignment, submissions, db, config, zygote)

@@ -113,7 +113,8 @@ def hidden_case_patterns(assignment_id: str) -> list[tuple[str, re.Pattern]]:
                 patterns[f"seed {seed} ({what})"] = re.compile(
                     rf"(?:seed|RandomState|default_rng)\W{{0,4}}{int(seed)}(?![\w.])")
             if size:
-                keyword = r"\W{1,6}".join(rf"{re.escape(k)}\s*[=:]\s*{re.escape(repr(v))}(?![\w.])" for k, v in size.items())
+                keyword = r"\W{1,6}".join(rf"{re.escape(k)}\s*[=:]\s*{re.escape(repr(v))}(?![\w.])"
+                                          for k, v in size.items())
                 patterns[f"sizes {size} ({what})"] = re.compile(keyword)
             if len(size) >= 3:
                 first, *rest = (re.escape(f"{v!r}") for v in size.values())

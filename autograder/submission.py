@@ -101,12 +101,6 @@ class _SourceCache:
         self.seen: set[int] = set()              # hashes of keys met once
         self.recent_size, self.chars, self.entries, self.kept_chars = recent, chars, entries, 0
 
-    def __len__(self) -> int:
-        return len(self.recent) + len(self.kept)
-
-    def __iter__(self):
-        return iter(list(self.kept) + [k for k in self.recent if k not in self.kept])
-
     def get(self, key):
         entry = self.kept.get(key)
         if entry is not None:

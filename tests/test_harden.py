@@ -466,3 +466,33 @@ def test_huge_outputs_of_every_case_are_not_kept(tmp_path):
     for unit in ("rnn_cell_forward", "rnn_forward", "lstm_cell_forward", "lstm_forward"):
         assert out["scores"][unit] == 0, out["explanations"][unit]
     assert "at most that may cross back" in out["explanations"]["rnn_cell_forward"], out["explanations"]
+
+
+# --- what a unit writes into the grading socket itself ---------------------------------------------
+
+GARBAGE = """
+import os as _os, stat as _stat
+_rnn_forward = rnn_forward
+
+def rnn_forward(x, a0, parameters):
+    # a frame of one byte msgpack refuses, into every socket the process holds
+    for _fd in range(3, 256):
+        try:
+            if _stat.S_ISSOCK(_os.fstat(_fd).st_mode):
+                _os.write(_fd, b"\\x01\\x00\\x00\\x00\\xc1")
+        except OSError:
+            pass
+    return _rnn_forward(x, a0, parameters)
+"""
+
+
+@SETUPS
+def test_garbage_in_the_grading_socket_costs_the_unit_that_wrote_it_and_nothing_else(tmp_path, setup):
+    """A frame that does not decode ends the unit's run ("broke the grading protocol"),
+    which runs once more in a fresh process (the frame came before anything of the unit,
+    so the process may have been damaged before: tests/test_units_together.py counts the
+    runs); the units that call rnn_forward keep their credit with the reference's."""
+    out = grade_measured(submission(tmp_path, GARBAGE), limits=dict(LIMITS, **setup))
+    assert out["scores"] == {u: 0.0 if u == "rnn_forward" else 1.0 for u in UNITS}, out["explanations"]
+    assert "broke the grading protocol" in out["explanations"]["rnn_forward"], out["explanations"]["rnn_forward"]
+    assert any("restarted" in note for note in out["notes"]), out["notes"]

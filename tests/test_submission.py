@@ -80,11 +80,11 @@ def test_cells_read_again_from_the_parse_cache_are_the_same(tmp_path, monkeypatc
     path = write(tmp_path, "n.ipynb", nbformat.writes(nb))
     monkeypatch.setattr(submission, "_PARSE_CACHE", submission._SourceCache(recent=128, chars=10_000))
     first = load_submission(path)
-    assert len(submission._PARSE_CACHE)  # filled
+    assert submission._PARSE_CACHE.recent  # filled
     assert load_submission(path) == first  # read again, verdicts from the cache
     monkeypatch.setattr(submission, "_PARSE_CACHE_CHARS", -1)  # no cache at all: the same again
     monkeypatch.setattr(submission, "_PARSE_CACHE", submission._SourceCache(recent=128, chars=10_000))
-    assert load_submission(path) == first and not len(submission._PARSE_CACHE)
+    assert load_submission(path) == first and not submission._PARSE_CACHE.recent
     assert [bool(c.syntax_error) for c in first] == [False, True, False, False, True]
     assert "run_line_magic('time'" in first[2].source and first[3].source.startswith("y = 2")
 
@@ -106,7 +106,8 @@ def test_the_parse_cache_stays_bounded(monkeypatch):
         for i in range(10):
             few.put(i, "x", i)
     assert list(few.kept) == [7, 8, 9]
-    assert all(len(s) <= submission._PARSE_CACHE_CHARS for s in submission._PARSE_CACHE)
+    assert all(len(s) <= submission._PARSE_CACHE_CHARS for s in [*submission._PARSE_CACHE.recent,
+                                                                   *submission._PARSE_CACHE.kept])
 
 
 def test_cell_code_is_what_the_sandbox_would_compile():

@@ -432,9 +432,22 @@ class StudentProcess:
     # -- plumbing -----------------------------------------------------------------------
     def _recv(self, deadline: float) -> dict:
         """The next message, draining the output pipe meanwhile; _Deadline when time is up."""
+        return self._recv_framed(deadline)[0]
+
+    def _recv_framed(self, deadline: float, answer_frame=None) -> tuple[dict | None, bytes | None, bytes | None]:
+        """(message, frame, None): the next message, with its frame's bytes when it came
+        alone in a frame `answer_frame` may be asked about; or (None, None, reply) for a
+        call `answer_frame(frame)` answered from its bytes alone (never decoded)."""
         if self._queued:
-            return self._queued.pop(0)
-        return self._unpack(self._next_frame(deadline))[0]
+            return self._queued.pop(0), None, None
+        raw = self._next_frame(deadline)
+        frame = bytes(raw) if answer_frame and len(raw) <= MAX_ANSWERED_FRAME else None
+        if frame is not None:
+            reply = answer_frame(frame)
+            if reply is not None:
+                return None, None, reply
+        message, alone = self._unpack(raw)
+        return message, frame if alone else None, None
 
     def _next_frame(self, deadline: float) -> bytearray:
         """The next frame, not decoded, draining the output pipe meanwhile."""
@@ -757,22 +770,12 @@ class StudentProcess:
             # alone (ReferenceServer.answer_frame), without decoding it
             answer_frame = getattr(serve, "answer_frame", None)
             while True:
-                frame = None
-                if self._queued:
-                    message = self._queued.pop(0)
-                else:
-                    raw = self._next_frame(deadline)
-                    if answer_frame and len(raw) <= MAX_ANSWERED_FRAME:
-                        frame = bytes(raw)
-                        reply = answer_frame(frame)
-                        if reply is not None:
-                            heard = True
-                            calls += 1
-                            self._send(reply, deadline)
-                            continue
-                    message, alone = self._unpack(raw)
-                    frame = frame if alone else None
-                heard = True
+                message, frame, reply = self._recv_framed(deadline, answer_frame)
+                heard = True  # (a frame that does not decode raises before this)
+                if reply is not None:
+                    calls += 1
+                    self._send(reply, deadline)
+                    continue
                 op = message.get("op")
                 if op == "case":
                     index = message.get("index")
