@@ -58,6 +58,8 @@ def _default(obj):
         key = (arr.dtype.str, arr.shape)
         prefix = _ENCODED_HEADERS.get(key)
         if prefix is None:
+            if not arr.size and _extent(arr.shape) * arr.dtype.itemsize > MAX_MESSAGE_BYTES:
+                raise CodecError(f"an empty array of shape {arr.shape} (as large as it would be full)")
             header = msgpack.packb([arr.dtype.str, list(arr.shape)])
             prefix = struct.pack("<I", len(header)) + header
             if len(_ENCODED_HEADERS) >= _HEADER_CACHE_SIZE:
@@ -176,6 +178,8 @@ def _decode_array(data: bytes) -> np.ndarray:
         count *= n
     if count * dtype.itemsize != len(payload):
         raise CodecError("array payload does not match its shape")
+    if not count and _extent(shape) * dtype.itemsize > MAX_MESSAGE_BYTES:
+        raise CodecError("an empty array whose other dimensions are too large (as large as it would be full)")
     if len(_DECODED_HEADERS) >= _HEADER_CACHE_SIZE:
         _DECODED_HEADERS.clear()
     _DECODED_HEADERS[raw_header] = (dtype, tuple(shape), count * dtype.itemsize)
@@ -240,18 +244,35 @@ def decode(data):
         raise CodecError(f"malformed message: {type(exc).__name__}: {exc}"[:300]) from None
 
 
-def plain_size(value, limit: int, array_items: int | None = None) -> int:
+def _extent(shape) -> int:
+    count = 1
+    for n in shape:
+        count *= n or 1
+    return count
+
+
+def array_items(array: np.ndarray) -> int:
+    """The elements an array counts for in every size limit: its own, or for an empty
+    one the product of its other dimensions. An array of shape (0, 2**31) holds no bytes,
+    but numpy builds 2**31 elements from it (a sum over its empty axis, in a comparison's
+    hint or in a served reference call): it is as large as it would be full."""
+    return array.size or _extent(array.shape)
+
+
+def plain_size(value, limit: int, array_items_limit: int | None = None) -> int:
     """About what plain data takes encoded, counting a shared object every time it is
     reached (msgpack encodes it every time): a walk, without encoding, that stops once
-    `limit` is passed (a cycle passes it too). CodecError when an array has more than
-    `array_items` elements."""
+    `limit` is passed (a cycle passes it too). An array counts for array_items(): an
+    empty one as if it were full. CodecError when an array has more than
+    `array_items_limit` elements."""
     total, stack = 0, [value]
     while stack and total <= limit:
         item = stack.pop()
         if isinstance(item, np.ndarray):
-            if array_items is not None and item.size > array_items:
-                raise CodecError(f"an array of {item.size} elements")
-            total += item.nbytes + 16
+            items = item.size or _extent(item.shape)
+            if array_items_limit is not None and items > array_items_limit:
+                raise CodecError(f"an array of {items} elements")
+            total += items * item.itemsize + 16
         elif isinstance(item, (str, bytes)):
             total += len(item) + 4
         elif isinstance(item, dict):

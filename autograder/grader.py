@@ -24,7 +24,7 @@ import numpy as np
 
 from autograder import __version__, budgets
 from autograder.assignments import Assignment, Unit, get_assignment
-from autograder.codec import CodecError, decode, encode, plain_size
+from autograder.codec import CodecError, decode, encode, plain_size, array_items as array_items_of
 from autograder.driver import run_case, unit_spec
 from autograder.hints import classic_mistake_hint, order_hint, tanh_hint
 from autograder.judge import Tolerance, compare, gradcheck_error
@@ -269,9 +269,10 @@ class _HeldArguments:
             item, index = stack.pop()
             kind = type(item)
             if kind is np.ndarray:
-                if array_items is not None and item.size > array_items:
-                    raise ServeRefused(f"an array of {item.size} elements {_array_bound(array_items)}")
-                total += item.nbytes + 16
+                items = array_items_of(item)  # an empty array counts as if full (codec.array_items)
+                if array_items is not None and items > array_items:
+                    raise ServeRefused(f"an array of {items} elements {_array_bound(array_items)}")
+                total += items * item.itemsize + 16
                 if item.flags.writeable:
                     item.flags.writeable = False
                     self.arrays.append(item)

@@ -324,3 +324,19 @@ def test_what_a_function_reaches_is_read_for_random_draws():
     assert _draws_randomness(through_a_class) and _draws_randomness(_cached(pure))  # (a C wrapper: unreadable)
     assert _draws_randomness(through_a_module)
     assert not any(_draws_randomness(f) for f in (plain, pure, through_a_module_too))
+
+
+def test_an_empty_argument_counts_as_large_as_it_would_be_full():
+    """Arrays of shape (1, 0) and (0, 2**27) carry no bytes, and the reference made
+    (1, 2**27) arrays of them: the grader grew to 5.3 GB. An empty array counts for the
+    elements it would have full (codec.array_items), in the call's limits too."""
+    from autograder.codec import plain_size
+    from autograder.grader import _HeldArguments
+
+    args = [np.zeros((0, 2**27)), {"W": np.zeros((1, 0))}]
+    held = _HeldArguments(args)
+    held.release()
+    assert held.size == plain_size(args, 1 << 40) > 2**30
+    limits = ServeLimits(array_items=1 << 10, call_bytes=1 << 20, total_bytes=1 << 20, reply_bytes=1 << 20)
+    _, reply = call(server(limits), "pure", np.zeros((0, 2**20)), {"W": np.zeros((2**20, 0))})
+    assert "an array of 1048576 elements" in reply["error"], reply

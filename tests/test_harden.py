@@ -496,3 +496,23 @@ def test_garbage_in_the_grading_socket_costs_the_unit_that_wrote_it_and_nothing_
     assert out["scores"] == {u: 0.0 if u == "rnn_forward" else 1.0 for u in UNITS}, out["explanations"]
     assert "broke the grading protocol" in out["explanations"]["rnn_forward"], out["explanations"]["rnn_forward"]
     assert any("restarted" in note for note in out["notes"]), out["notes"]
+
+
+# --- a cell's report forged by the cell itself ----------------------------------------------------
+
+FORGED_REPORT = """
+import gc as _gc, socket as _socket, sys as _sys
+_codec = _sys.modules["autograder.codec"]
+# every socket this process holds gets a cell report with errors that are not dicts
+for _s in [_o for _o in _gc.get_objects() if isinstance(_o, _socket.socket)]:
+    _codec.send_message(_s, {"op": "cell", "index": 1, "status": "timeout", "errors": [5, "x", {"message": 7}]})
+"""
+
+
+@SETUPS
+def test_a_cell_report_forged_by_a_cell_is_read_only_once_checked(tmp_path, setup):
+    """The grader edited the first error of a timed-out cell's report before checking it
+    was a dict: a forged report crashed `rnngrade grade` with a traceback, and a batch
+    recorded a grader failure for the submission at every run."""
+    out = grade_measured(submission(tmp_path, FORGED_REPORT), limits=dict(LIMITS, **setup))
+    assert out["scores"] == {u: 1.0 for u in UNITS}, out["explanations"]

@@ -624,11 +624,13 @@ class StudentProcess:
                 return reports, None, ""
             index = message.get("index")
             if op == "cell" and type(index) is int and 0 <= index < len(labels) and index not in self.skipped:
-                errors = message.get("errors") or ([{"message": message["error"]}] if message.get("error") else [])
+                # what a cell child says is checked before anything reads it (student code
+                # can write to this socket)
+                errors = _sanitize_errors(message.get("errors")
+                                          or ([{"message": message["error"]}] if message.get("error") else []))
                 if message.get("status") == "timeout" and index > 0 and errors:
-                    errors[0] = dict(errors[0], message=f"{_text(errors[0].get('message'))} ({budgets[index - 1].why})")
-                reports[index] = CellReport(index, labels[index], _status(message.get("status")),
-                                            _sanitize_errors(errors),
+                    errors[0]["message"] = f"{errors[0].get('message', '')} ({budgets[index - 1].why})"
+                reports[index] = CellReport(index, labels[index], _status(message.get("status")), errors,
                                             _trim(_join_output(_text(message.get("output")), self.output.take())))
                 deadline = min(time.monotonic() + per_cell, total_deadline)
         self.kill()
