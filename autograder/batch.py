@@ -706,12 +706,38 @@ class Recorder:
     def flush(self) -> None:
         if not self.waiting:
             return
+        from sqlalchemy.exc import DataError  # (the gradebook's library: imported where one is used)
+
         records = self.waiting
-        self.book.record_many(records)
+        try:
+            self.book.record_many(records)
+        except DataError:
+            records = self._one_by_one(records)
         self.waiting = []   # after the commit: an interrupted commit is tried again
         self.claims.release_many(self.assignment, [r["student"] for r in records])
         for record in records:
             self.committed(record)
+
+
+    def _one_by_one(self, records: list[dict]) -> list[dict]:
+        """The database refused the data of a transaction (a value it cannot store): each
+        result is committed alone, and one it refuses again is recorded as that
+        submission's grader failure (not a zero: graded again on the next run), so one
+        result never costs the others theirs."""
+        from sqlalchemy.exc import DataError
+
+        from autograder.gradebook import summary_line
+
+        kept = []
+        for record in records:
+            try:
+                self.book.record_many([record])
+            except DataError as exc:
+                record = dict(record, result=None,
+                              error=f"the gradebook refused this submission's result ({summary_line(str(exc))})")
+                self.book.record_many([record])
+            kept.append(record)
+        return kept
 
 
 # --------------------------------------------------------------------------- driver

@@ -590,6 +590,12 @@ class Gradebook:
             return list(session.scalars(select(Run).where(Run.assignment == assignment).order_by(Run.id)))
 
 
+def _storable(text: str) -> str:
+    """PostgreSQL's text and JSON refuse the NUL character, which a student's exception
+    message or printed output can hold: every backend keeps U+FFFD in its place."""
+    return text.replace("\0", "\ufffd") if "\0" in text else text
+
+
 def _grading_rows(*, assignment: str, student: str, source: str, content_hash: str, fingerprint: str,
                   run_id: int | None, result: dict | None = None, error: str | None = None,
                   units_on_error=(), wall_time: float = 0.0, worker: str = "",
@@ -598,20 +604,21 @@ def _grading_rows(*, assignment: str, student: str, source: str, content_hash: s
     if result is not None and error is None:
         units = [dict(position=i, name=u["name"], score=float(u["score"]),
                       max_score=float(u["max_score"]), status=u["status"],
-                      explanation=u.get("explanation", ""), mode=u.get("mode", "own"),
+                      explanation=_storable(u.get("explanation", "")), mode=u.get("mode", "own"),
                       cases_passed=int(u.get("cases_passed", 0)),
                       cases_total=int(u.get("cases_total", 0)),
                       cpu=float(u.get("cpu", 0.0)), wall=float(u.get("wall", 0.0)))
                  for i, u in enumerate(result["units"])]
-        row = dict(status=GRADED, error=None, notes=list(result.get("notes", [])),
+        row = dict(status=GRADED, error=None, notes=[_storable(str(n)) for n in result.get("notes", [])],
                    execution_time=float(result.get("execution_time", 0.0)),
                    grader_version=str(result.get("grader_version", __version__)))
     else:
+        error = _storable(error or "unknown error")
         units = [dict(position=i, name=name, score=0.0, max_score=float(points), status=ERROR,
                       explanation=f"Not graded: the grader failed on this submission ({summary_line(error)}).",
                       mode="own", cases_passed=0, cases_total=0, cpu=0.0, wall=0.0)
                  for i, (name, points) in enumerate(units_on_error)]
-        row = dict(status=ERROR, error=error or "unknown error", notes=[], execution_time=0.0,
+        row = dict(status=ERROR, error=error, notes=[], execution_time=0.0,
                    grader_version=__version__)
     row.update(assignment=assignment, student=student, source=source, content_hash=content_hash,
                fingerprint=fingerprint, run_id=run_id,

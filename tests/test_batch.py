@@ -809,3 +809,35 @@ def test_a_local_worker_collects_garbage_less_often(monkeypatch):
                              initargs=(A, None, os.getpid())) as pool:
         (threshold, *_), frozen = pool.submit(_collector_settings).result(timeout=60)
     assert threshold >= 5000 and frozen > 1000
+
+
+def test_a_result_the_database_refuses_costs_only_its_own_submission(tmp_path, monkeypatch):
+    """A value the database cannot store (PostgreSQL and NUL, before gradebook._storable)
+    stopped the whole run and lost the results of its transaction, and the submission was
+    graded again and refused again at every run. Each result is now committed alone
+    after such a refusal; one refused again is recorded as that submission's failure."""
+    from sqlalchemy.exc import DataError
+
+    db = tmp_path / "gb.db"
+    committed = []
+    with Gradebook(db_url(db)) as book, book.claims() as claims:
+        recorder = batch.Recorder(book, claims, A, committed.append)
+        recorder.max_waiting, recorder.max_delay = 10, 3600.0
+        original = book.record_many
+
+        def refuses_mallory(records):
+            if any(r["student"] == "mallory" and r["error"] is None for r in records):
+                raise DataError("INSERT ...", {}, ValueError("text fields cannot contain NUL"))
+            return original(records)
+
+        monkeypatch.setattr(book, "record_many", refuses_mallory)
+        for student in ("alice", "mallory", "bob"):
+            assert claims.try_claim(A, student)
+            recorder.add(dict(assignment=A, student=student, source=f"{student}.py", content_hash="h",
+                              fingerprint="f", run_id=None, units_on_error=[("u", 1.0)], error=None,
+                              result={"units": [{"name": "u", "score": 1.0, "max_score": 1.0, "status": "passed"}]}))
+        recorder.flush()
+        assert {s: r[4] for s, r in rows(db).items()} == {"alice": "graded", "bob": "graded", "mallory": "error"}
+        assert [r["student"] for r in committed] == ["alice", "mallory", "bob"] and not claims.held
+        (refused,) = [r for r in committed if r["student"] == "mallory"]
+        assert refused["result"] is None and "the gradebook refused" in refused["error"]

@@ -525,3 +525,19 @@ def test_recorded_meanwhile_many(new_url):
         assert book.recorded_meanwhile_many("a", {"amy": (seen["amy"], "h1")}, "f") == set()
         older = Recorded(seen["amy"].id, "h0", "f", "graded", None)
         assert book.recorded_meanwhile_many("a", {"amy": (older, "h1")}, "f") == {"amy"}
+
+
+def test_a_nul_character_in_any_text_is_stored_on_every_backend(new_url):
+    """PostgreSQL refused an explanation holding NUL (a student's `raise ValueError("\\0")`):
+    the batch stopped with a traceback and lost the results committed with it. Every
+    backend now keeps U+FFFD in its place."""
+    result = {"units": [{"name": "u0", "score": 0.0, "max_score": 1.0, "status": "failed",
+                         "explanation": "ValueError: nul here:\0:end"}],
+              "notes": ["printed \0 this"]}
+    with Gradebook(new_url) as book:
+        book.record_many([_grading("amy", "h1", result),
+                          dict(_grading("bob", "b1", None), error="crash \0", units_on_error=[("u0", 1.0)])])
+        graded = {s.student: s for s in book.submissions("a")}
+        assert graded["amy"].units[0].explanation == "ValueError: nul here:\ufffd:end"
+        assert graded["amy"].notes == ["printed \ufffd this"]
+        assert graded["bob"].error == "crash \ufffd" and graded["bob"].status == "error"
