@@ -31,7 +31,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from autograder.submission import Cell, parse_tree
+from autograder.submission import Cell, parse_tree, source_lines
 
 _DYNAMIC = {"exec", "eval", "globals", "locals", "vars", "setattr", "delattr", "__import__", "compile",
             "get_ipython"}
@@ -316,7 +316,7 @@ def _kept_lines(body: list[ast.stmt], keep: set[int]) -> set[int]:
 
 def _blank(source: str, dropped: list[ast.stmt], kept_lines: set[int]) -> str:
     """The source with the dropped statements' lines emptied (line numbers unchanged)."""
-    lines = source.splitlines(keepends=True)
+    lines = source_lines(source)
     for node in dropped:
         for i in range(node.lineno, node.end_lineno + 1):
             if i not in kept_lines and i - 1 < len(lines):

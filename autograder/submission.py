@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import io
 import json
 import marshal
 import os
@@ -188,7 +189,7 @@ def split_unparsable(source: str, label: str) -> list[Cell]:
     error = _parses(source)
     if not error:
         return [Cell(label, source)]
-    lines = source.splitlines(keepends=True)
+    lines = source_lines(source)
     starts = [0] + [i for i, line in enumerate(lines) if i and TOP_LEVEL_BOUNDARY.match(line)]
     # keep decorators with the definition that follows them
     starts = [s for k, s in enumerate(starts) if not (k and lines[s - 1].startswith("@"))]
@@ -293,7 +294,7 @@ def read_notebook(data) -> list[Cell]:
 
 def _top_level_statements(source: str) -> list[tuple[str, str]]:
     tree = ast.parse(source)
-    lines = source.splitlines(keepends=True)
+    lines = source_lines(source)
     out = []
     for node in tree.body:
         start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
@@ -301,9 +302,17 @@ def _top_level_statements(source: str) -> list[tuple[str, str]]:
     return out
 
 
+def source_lines(text: str) -> list[str]:
+    """The lines of Python source as the compiler numbers them, each with its end: split
+    at \\n, \\r\\n and \\r only. str.splitlines also splits at form feeds, vertical tabs
+    and other separators that may stand in source (PEP 8 allows a form feed): the
+    statements cut out by the syntax tree's line numbers came out one line off."""
+    return io.StringIO(text, newline="").readlines()
+
+
 def read_python(text: str) -> list[Cell]:
     _check_size([("file", text)])
-    lines = text.splitlines(keepends=True)
+    lines = source_lines(text)
     marks = [i for i, line in enumerate(lines) if PY_CELL_MARKER.match(line)]
     if marks:
         bounds = ([0] if marks[0] else []) + marks + [len(lines)]

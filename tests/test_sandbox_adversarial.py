@@ -616,8 +616,8 @@ def rnn_backward(da, caches):
 NETNS_LOOK = r'''
 def rnn_backward(da, caches):
     found = [f"qlen={_qlen()}"]
-    a, b = _unbound_dgram()
     try:
+        a, b = _unbound_dgram()
         a.sendto(b"hello", NAME)
         found.append("sendto DELIVERED")
     except OSError as exc:
@@ -638,7 +638,9 @@ def test_nothing_of_a_submission_reaches_the_next_through_the_network_namespace(
     g = graders(A, **config)
     name = f"NAME = b'\\0rnngrade-test-netns-{RUN}-{layers}'\n"  # an abstract name
     planted = check(grade_text(g, attack("rnn_backward", name + NETNS_PLANT)), "rnn_backward", 0.0, "PLANTED")
-    assert "sysctl blocked" in planted and "WRITTEN" not in planted and "; bound" in planted, planted
+    assert "sysctl blocked" in planted and "WRITTEN" not in planted, planted
+    # seccomp makes no datagram socket (socketpair gives only stream sockets): nothing to plant
+    assert "; bound" in planted or "bind blocked (PermissionError)" in planted, planted
     before = planted.split("before=", 1)[1].split(";")[0]
     looked = check(grade_text(g, attack("rnn_backward", name + NETNS_PLANT.split("FOUND = ")[0] + NETNS_LOOK)),
                    "rnn_backward", 0.0, "LOOKED")
@@ -649,6 +651,68 @@ def test_nothing_of_a_submission_reaches_the_next_through_the_network_namespace(
     shared = any("the zygote's" in a for a in probe_sandbox(config)["active"])
     if shared:  # the same namespace: what is above is what keeps them apart
         assert planted.split("ns=", 1)[1].split()[0] == looked.split("ns=", 1)[1].split()[0], (planted, looked)
+
+
+HOST_DATAGRAM = r'''
+import socket
+
+def rnn_backward(da, caches):
+    found = []
+    for kind in ("SOCK_DGRAM", "SOCK_SEQPACKET"):
+        try:
+            a, b = socket.socketpair(socket.AF_UNIX, getattr(socket, kind))
+        except OSError as exc:
+            found.append(f"{kind} refused ({type(exc).__name__})")
+            continue
+        try:
+            a.sendto(b"from the sandbox", PATH)
+            found.append(f"{kind} SENT")
+        except OSError as exc:
+            found.append(f"{kind} sendto refused ({type(exc).__name__})")
+    raise RuntimeError("DATAGRAM " + "; ".join(found))
+'''
+
+
+@linux_root
+def test_no_datagram_reaches_a_unix_socket_of_the_host(grader):
+    """A Unix datagram socket of the host that anyone may write to (/dev/log, journald's,
+    a desktop bus): socket() is denied, but socketpair(AF_UNIX, SOCK_DGRAM) made one that
+    could sendto() it by its path where the host's files are in sight (a container's
+    root, an ordinary user without user namespaces). socketpair() now makes only stream
+    sockets, already connected to each other."""
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix=f"rnngrade-test-dgram-{RUN}-")
+    try:
+        os.chmod(folder, 0o711)
+        path = os.path.join(folder, "listener")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        listener.bind(path)
+        os.chmod(path, 0o777)
+        listener.setblocking(False)
+        text = check(grade_text(grader, attack("rnn_backward", f"PATH = {path!r}\n" + HOST_DATAGRAM)),
+                     "rnn_backward", 0.0, "DATAGRAM")
+        assert "SOCK_DGRAM refused (PermissionError)" in text and "SENT" not in text, text
+        with pytest.raises(BlockingIOError):
+            listener.recv(64)
+        listener.close()
+    finally:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@linux_root
+def test_without_seccomp_the_host_unix_sockets_are_closed_or_grading_is_refused():
+    """Without seccomp a student process makes any socket. Where a private root hides the
+    host's files (and a network namespace of its own its abstract names) the network
+    stays closed; where none exists (a container's root) the probe sends a datagram to a
+    Unix socket of the grader's host, and the sandbox refuses to grade."""
+    from autograder.sandbox.client import probe_sandbox
+
+    found = probe_sandbox(dict(LIMITS, disable=("seccomp",)))
+    private_root = any(a.startswith("private read-only root") for a in found["active"])
+    assert ("network closed" in found["missing"]) != private_root, found
 
 
 @linux_root
@@ -896,10 +960,16 @@ def test_a_missing_protection_is_said_loudly_and_the_fallback_still_cleans_up(gr
     still leaves nothing behind. Every result says what is missing."""
     from autograder.sandbox.client import probe_sandbox
 
-    if any(a.startswith("user namespace of the grader") for a in probe_sandbox(LIMITS)["active"]):
+    active = probe_sandbox(LIMITS)["active"]
+    if any(a.startswith("user namespace of the grader") for a in active):
         pytest.skip("as an ordinary user the pid namespace comes with the user namespace: its fallback "
                     "(a uid sweep) cannot arise")
-    g = graders(A, **dict(LIMITS, disable=("pid namespace", "seccomp")))
+    # seccomp is left out too where a private root hides the host's Unix sockets; where
+    # none exists (a container's root) seccomp is what keeps them closed, and the sandbox
+    # refuses to grade without it (test_no_datagram_reaches_a_unix_socket_of_the_host)
+    private_root = any(a.startswith("private read-only root") for a in active)
+    disable = ("pid namespace", "seccomp") if private_root else ("pid namespace",)
+    g = graders(A, **dict(LIMITS, disable=disable))
     # (setsid fails where the unit child leads a process group of its own: a dedicated uid)
     body = "def rnn_backward(da, caches):\n    import os, time\n    os.kill(os.getppid(), 9)\n    try:\n" \
            "        os.setsid()\n    except OSError:\n        pass\n    time.sleep(30)\n"
@@ -908,7 +978,7 @@ def test_a_missing_protection_is_said_loudly_and_the_fallback_still_cleans_up(gr
     assert _leftovers(g) == []
     notes = "\n".join(result.notes)
     assert "Sandbox fallback: pid namespace is not in force" in notes, notes
-    assert "Sandbox fallback: seccomp filters is not in force" in notes, notes
+    assert ("Sandbox fallback: seccomp filters is not in force" in notes) == private_root, notes
     assert "rnngrade: warning: Sandbox fallback: pid namespace" in capsys.readouterr().err
     again = grade_text(g, honest())
     all_full(again)

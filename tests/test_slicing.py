@@ -44,6 +44,12 @@ def test_line_numbers_stay_and_a_shared_line_stays_whole():
     assert result.dropped == 2  # x = 1 and print(x): the unit reads neither
 
 
+def test_a_form_feed_in_a_cell_blanks_the_statements_the_slice_dropped():
+    source = "x = 1\x0c  # page 2\nprint(x)\ndef rnn_cell_forward(xt, a_prev, parameters):\n    return xt\n"
+    result = slice_cells([Cell("cell 1", source)], {"rnn_cell_forward"})
+    assert result.cells[0].source == "\n\ndef rnn_cell_forward(xt, a_prev, parameters):\n    return xt\n"
+
+
 def test_statements_over_several_lines_share_only_their_first_and_last():
     # the kept `scale = ...` shares a line with the end of a dropped call and with the
     # start of another: both run whole; the print over three lines in between shares none

@@ -18,6 +18,21 @@ def test_py_file_without_markers_is_split_into_top_level_statements(tmp_path):
     assert [c.source.strip().splitlines()[0] for c in cells] == ["import public_tests", "@dec", "x = 2"]
 
 
+@pytest.mark.parametrize("separator", ["\x0c", "\x0b", "\x1c", "\x85", "\u2028"])
+def test_a_form_feed_or_other_separator_does_not_shift_the_statements(tmp_path, separator):
+    # str.splitlines splits at these too, the compiler does not: every statement after
+    # one was cut a line off (a correct .py solution with a form feed scored 1/8)
+    text = f"# section 1 {separator} helpers\ndef f():\n    return 1\n\n\ndef g():\n    return 2\nx = 3\r\ny = 4\rz = 5\n"
+    cells = load_submission(write(tmp_path, "s.py", text))
+    assert [c.source.strip().splitlines()[-1].strip() for c in cells] == ["return 1", "return 2", "x = 3", "y = 4",
+                                                                          "z = 5"]
+    assert not any(c.syntax_error for c in cells)
+    broken = load_submission(write(tmp_path, "b.py", text.replace("return 2", "return 2 +")))
+    assert [c.source.strip().split("(")[0] for c in broken if not c.syntax_error][-1] == "def f"
+    assert [c.syntax_error for c in broken if c.syntax_error] == ["invalid syntax (line 7)"]
+    assert all("def f" not in c.source for c in broken if c.syntax_error)
+
+
 def test_py_file_with_cell_markers(tmp_path):
     text = "# %%\nimport numpy as np\n# %%\ndef f():\n    pass\n# In[3]:\nx = 1\n"
     cells = load_submission(write(tmp_path, "s.py", text))

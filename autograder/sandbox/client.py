@@ -1093,11 +1093,20 @@ def _run_probe(config: dict, zygote: Zygote | None, also: list[str]) -> dict:
     listener.bind(("127.0.0.1", 0))
     listener.listen(4)
     listener.setblocking(False)
+    # and a Unix datagram socket anyone may write to, as /dev/log or a desktop bus is
+    unix_folder = tempfile.mkdtemp(prefix=nonce)
+    os.chmod(unix_folder, 0o711)
+    unix_path = os.path.join(unix_folder, "dgram")
+    unix_listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    unix_listener.bind(unix_path)
+    os.chmod(unix_path, 0o777)
+    unix_listener.setblocking(False)
     own = zygote is None
     zygote = zygote or Zygote()
     report: dict = {}
     try:
-        targets = {"read": markers + _grader_files() + also, "write": writes, "port": listener.getsockname()[1]}
+        targets = {"read": markers + _grader_files() + also, "write": writes, "port": listener.getsockname()[1],
+                   "unix": unix_path}
         student = StudentProcess(zygote, {}, "", [], dict(config, probe=targets))
         try:
             student._spawn()
@@ -1112,8 +1121,14 @@ def _run_probe(config: dict, zygote: Zygote | None, also: list[str]) -> dict:
             connected = True
         except (BlockingIOError, OSError):
             connected = False
+        try:
+            connected = connected or bool(unix_listener.recv(64))
+        except (BlockingIOError, OSError):
+            pass
     finally:
         listener.close()
+        unix_listener.close()
+        shutil.rmtree(unix_folder, ignore_errors=True)
         if own:
             zygote.close()
         written = [w for w in writes if os.path.lexists(w)]

@@ -374,10 +374,12 @@ BASE_DENY = (
     "io_uring_enter", "io_uring_register", "open_by_handle_at", "name_to_handle_at", "iopl", "ioperm",
     "quotactl", "syslog", "settimeofday", "clock_settime", "adjtimex", "clock_adjtime", "sethostname",
     "setdomainname", "vhangup", "uselib", "lookup_dcookie", "fanotify_init",
-    # no new sockets at all (socketpair stays): the network, and the host's Unix sockets
-    # (a database's, a desktop bus), stay closed even where there is no network namespace
+    # no new sockets at all (socketpair of stream sockets stays, see compile_seccomp): the
+    # network, and the host's Unix sockets (a database's, a desktop bus, /dev/log), stay
+    # closed even where there is no network namespace
     "socket",
 )
+SOCK_TYPE_MASK = 0xF
 
 
 def compile_seccomp() -> tuple[dict | None, str]:
@@ -402,6 +404,12 @@ def compile_seccomp() -> tuple[dict | None, str]:
             pass
         for flag, _ in NAMESPACES + ((CLONE_NEWUSER, ""), (CLONE_NEWCGROUP, "")):
             base.add_rule(eperm, "clone", sc.Arg(0, sc.MASKED_EQ, flag, flag))
+        # socketpair() makes only a connected pair of stream sockets: a datagram (or
+        # seqpacket) one can sendto() any Unix socket by its path (a container's root, where
+        # the host's files are in sight) or be disconnected and bound to an abstract name
+        for kind in range(SOCK_TYPE_MASK + 1):
+            if kind != socket.SOCK_STREAM:
+                base.add_rule(eperm, "socketpair", sc.Arg(1, sc.MASKED_EQ, SOCK_TYPE_MASK, kind))
         # kill(-1, ...) and kill(-pgid, ...): a student may signal a process, not a crowd
         base.add_rule(eperm, "kill", sc.Arg(0, sc.MASKED_EQ, 0x80000000, 0x80000000))
         nofork = sc.SyscallFilter(sc.ALLOW)
@@ -1155,7 +1163,21 @@ def _deep_checks(targets: dict) -> list:
         except ConnectionRefusedError as exc:
             return f"loopback reachable: {exc}"
         except OSError as exc:
-            return f"blocked: {exc}"
+            blocked = f"blocked: {exc}"
+        # a Unix datagram socket of the grader's host, by its path (the grader looks for
+        # what arrived): socketpair() makes no datagram socket, or the path is not in sight
+        try:
+            a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        except OSError as exc:
+            return f"{blocked}; datagram socketpair: {exc}"
+        try:
+            a.sendto(b"rnngrade probe", targets.get("unix") or "/nonexistent")
+            return "SENT a datagram to the grader's Unix socket"
+        except OSError as exc:
+            return f"{blocked}; datagram to the host: {exc}"
+        finally:
+            a.close()
+            b.close()
 
     def read_outside():
         got = []
