@@ -1162,12 +1162,15 @@ class Grader:
 
     @staticmethod
     def _calls_all_passed(unit: Unit, graded) -> bool:
-        """Whether every graded unit that `unit` calls (by its name or its class) passed."""
+        """Whether `unit` calls graded units and every one (by its name or its class) passed
+        in the student's own mode: one that passed only with the reference's units may
+        itself be what loops (a softmax that never returns). A unit whose fair-credit
+        mode sets up the reference's state instead (no calls) is never said to be."""
         status = {}
         for result in graded:
             for name in {result.name, result.name.partition(".")[0]}:
-                status[name] = status.get(name, True) and result.status == "passed"
-        return all(status.get(name, False) for name in unit.calls)
+                status[name] = status.get(name, True) and result.status == "passed" and result.mode == "own"
+        return bool(unit.calls) and all(status.get(name, False) for name in unit.calls)
 
     @staticmethod
     def _is_stub(unit: Unit, total: int, runs: list) -> bool:

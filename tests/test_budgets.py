@@ -164,3 +164,23 @@ def test_a_unit_earns_cpu_for_each_call_it_makes_with_the_reference_substituted(
     result = grade_text(grader, text)
     unit = next(u for u in result.units if u.name == "rnn_forward")
     assert unit.score == 1.0 and unit.mode == "reference", unit.explanation
+
+
+def test_a_correct_solution_that_prints_its_locals_at_every_step_keeps_its_points(graders):
+    """Debug prints of whole arrays in every step of every function: formatting them cost
+    more CPU than rnn_backward's and lstm_forward's limits (0.05 s), and a correct notebook
+    scored 6/8. Once the output a student sees is full (4,000 characters per unit), a print
+    is counted, not formatted."""
+    grader = graders(A)
+    text = reference_text(A)
+    for name in [p.unit.name for p in grader.prepared]:
+        head = f"\ndef {name}("
+        start = text.index(head)
+        body = text.index(":\n", start) + 2
+        text = text[:body] + "    print(locals())\n" + text[body:]
+    text = text.replace("    for t in range(T_x):\n", "    for t in range(T_x):\n        print(t, locals())\n")
+    text = text.replace("    for t in reversed(range(T_x)):\n",
+                        "    for t in reversed(range(T_x)):\n        print(t, locals())\n")
+    assert text.count("locals()") >= 12
+    result = grade_text(grader, text)
+    assert all(u.score == u.max_score for u in result.units), [(u.name, u.explanation) for u in result.units]

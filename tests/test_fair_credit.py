@@ -141,3 +141,23 @@ def test_the_same_mistake_gets_the_same_verdict_from_replies_known_by_their_byte
     assert {u: (score, mode) for u, score, _, mode, _ in runs[0][0]}["rnn_forward"] == (1.0, "reference")
     assert runs[0][1] > 10 and runs[0][2] == runs[1][2] == runs[2][2] == 0  # the first three: every call served afresh
     assert runs[3][1] == 0 and runs[3][2] == runs[0][1]  # the fourth: every call answered from its frame
+
+
+# --- a loop in a unit that others call costs only that unit ---------------------------------
+
+@pytest.mark.parametrize("assignment,block,old,looping", [
+    ("char_lm", "softmax", "    e_x = np.exp(x - np.max(x))\n", "softmax"),
+    ("time_layers", "RNN", "        Wx, Wh, b = self.params\n        h_next", "RNN.forward"),
+])
+def test_a_unit_that_loops_costs_only_itself(graders, assignment, block, old, looping):
+    """A unit stopped at its limit was not run again with the reference's units when every
+    unit it calls had passed: but softmax "passed" only with the reference's own softmax
+    behind it, and RNN.backward calls nothing (its fair-credit mode sets up the reference
+    forward's state), so rnn_forward, rnn_backward, model and RNN.backward lost their points
+    to softmax's or RNN.forward's loop, with an explanation that blamed their own code."""
+    indent = old[:len(old) - len(old.lstrip())]
+    text = in_block(reference_text(assignment), block, old, f"{indent}while True:\n{indent}    pass\n" + old)
+    result = grade_text(graders(assignment), text)
+    lost = {u.name: u.explanation for u in result.units if u.score < u.max_score}
+    assert list(lost) == [looping], lost
+    assert "CPU time limit" in lost[looping], lost

@@ -38,10 +38,15 @@ MAX_OUTPUT_BYTES = MAX_CASE_OUTPUTS  # one case's encoded outputs (the grader re
 
 
 class BoundedWriter(io.TextIOBase):
-    """stdout/stderr replacement: keeps the first OUTPUT_LIMIT characters, counts the rest."""
+    """stdout/stderr replacement: keeps the first OUTPUT_LIMIT characters, counts the rest
+    (and the print calls made once it was full: see print_within)."""
 
     def __init__(self):
-        self.parts, self.kept, self.dropped = [], 0, 0
+        self.parts, self.kept, self.dropped, self.prints_cut = [], 0, 0, 0
+
+    @property
+    def full(self) -> bool:
+        return self.kept >= OUTPUT_LIMIT
 
     def writable(self):
         return True
@@ -57,10 +62,27 @@ class BoundedWriter(io.TextIOBase):
 
     def take(self) -> str:
         text = "".join(self.parts)
-        if self.dropped:
-            text += f"\n... [{self.dropped} more characters of output cut]"
-        self.parts, self.kept, self.dropped = [], 0, 0
+        if self.dropped or self.prints_cut:
+            more = [f"{self.dropped} more characters"] if self.dropped else []
+            more += [f"{self.prints_cut} more print calls"] if self.prints_cut else []
+            text += f"\n... [{' and '.join(more)} of output cut]"
+        self.parts, self.kept, self.dropped, self.prints_cut = [], 0, 0, 0
         return text
+
+
+def print_within(writer: BoundedWriter) -> None:
+    """Make `print` count its calls once `writer` (stdout and stderr) is full, without
+    formatting their arguments. A debug `print(locals())` in a loop formatted arrays for
+    text nobody would see, and its CPU time stopped correct units at their limits."""
+    real_print = builtins.print
+
+    def print(*args, sep=" ", end="\n", file=None, flush=False):
+        if writer.full and (file is None or file is writer):
+            writer.prints_cut += 1
+            return
+        real_print(*args, sep=sep, end=end, file=file, flush=flush)
+
+    builtins.print = print
 
 
 class _NoIPython:

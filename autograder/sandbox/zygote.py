@@ -56,6 +56,7 @@ def become_holder(sock: socket.socket, request: dict, cells: list, pending: list
     config, report = enter_cells_sandbox(box, sock.fileno(), progress_fd)
     writer = runtime.BoundedWriter()
     sys.stdout = sys.stderr = writer
+    runtime.print_within(writer)
     namespace = runtime.new_namespace()
     skip = {int(i) for i in request.get("skip") or []}
     if first:
