@@ -9,6 +9,7 @@ modified) raise ContractError with a sentence a student can act on.
 """
 from __future__ import annotations
 
+import builtins
 import copy
 import functools
 
@@ -154,10 +155,31 @@ def _same(a, b) -> bool:
         return False
 
 
+def _snippet_builtins(spec: dict) -> dict:
+    """The built-ins the spec's own snippets name (at their top level), as local names of
+    the case: a notebook that rebinds one (`list = [1, 2]`; `from numpy import *` brings
+    numpy's `sum` and `abs`) must not break the grader's code that runs beside it."""
+    key = (spec["setup"], spec["call"], tuple(spec["extras"].values()), spec["name"])
+    found = _SNIPPET_BUILTINS.get(key)
+    if found is None:
+        codes = [compiled(spec["call"], "<call>", "eval")]
+        codes += [compiled(e, "<extra>", "eval") for e in spec["extras"].values()]
+        if spec["setup"]:
+            codes.append(compiled(spec["setup"], "<setup>", "exec"))
+        own = spec["name"].partition(".")[0]  # (a unit named like a built-in stays the student's)
+        found = {n: getattr(builtins, n) for c in codes for n in c.co_names if hasattr(builtins, n) and n != own}
+        if len(_SNIPPET_BUILTINS) < 1024:
+            _SNIPPET_BUILTINS[key] = found
+    return found
+
+
+_SNIPPET_BUILTINS: dict = {}
+
+
 def run_case(definitions: dict, spec: dict, inputs: dict, gradcheck: bool = False) -> dict:
     """Run one case; return its named outputs (plus `__mutated__`, `__gradcheck__`)."""
     before = copy_data(inputs)
-    local_names = dict(inputs)
+    local_names = {**_snippet_builtins(spec), **inputs}
     if spec["setup"]:
         try:
             exec(compiled(spec["setup"], "<setup>", "exec"), definitions, local_names)

@@ -253,3 +253,13 @@ def _log_softmax(x):
     assert scores(result) == {u: 1.0 for u in UNITS}, [(u.name, u.explanation) for u in result.units]
     by_name = {u.name: u for u in result.units}
     assert by_name["LSTM.backward"].mode == "own" and by_name["TimeLSTM.backward"].mode == "own"
+
+
+@pytest.mark.parametrize("header", ["from numpy import *\n", "list = [1, 2, 3]\nsum = max\nabs = len\n"])
+def test_built_ins_the_notebook_rebinds_do_not_break_the_graders_snippets(grader, header):
+    """The grader's check that a backward wrote its gradients in place uses list, sum, zip,
+    len and abs, evaluated with the notebook's names as globals: a notebook that rebinds
+    them (numpy's sum and abs with `from numpy import *`) lost all six backward units."""
+    result = grade_text(grader, header + reference_text(A))
+    assert all(u.score == u.max_score for u in result.units), [(u.name, u.explanation) for u in result.units
+                                                                if u.score < u.max_score]
