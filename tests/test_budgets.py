@@ -184,3 +184,15 @@ def test_a_correct_solution_that_prints_its_locals_at_every_step_keeps_its_point
     assert text.count("locals()") >= 12
     result = grade_text(grader, text)
     assert all(u.score == u.max_score for u in result.units), [(u.name, u.explanation) for u in result.units]
+
+
+def test_cases_that_passed_before_a_unit_was_stopped_keep_their_credit(graders):
+    """The unit child kept its case reports up to 50 ms before sending them, the CPU limit's
+    floor too: a unit stopped in its last case lost the three cases it had passed (0 of 4,
+    the explanation naming the first case), where one raising in that case scored 3 of 4."""
+    grader = graders(A)
+    text = mutate(reference_text(A), "def rnn_cell_forward(xt, a_prev, parameters):\n",
+                  "def rnn_cell_forward(xt, a_prev, parameters):\n    while xt.shape[1] == 20:\n        pass\n")
+    unit = next(u for u in grade_text(grader, text).units if u.name == "rnn_cell_forward")
+    assert (unit.cases_passed, unit.cases_total) == (3, 4), unit.explanation
+    assert "case larger" in unit.explanation and "CPU time limit" in unit.explanation, unit.explanation
