@@ -14,6 +14,7 @@ import json
 import marshal
 import os
 import re
+import tokenize
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -343,10 +344,17 @@ def load_submission(path: str | Path) -> list[Cell]:
         raise SubmissionError(f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB")
     if not raw.strip():
         raise SubmissionError("the submission is empty")
+    encoding = "utf-8"
+    if path.suffix == ".py":  # a coding line (PEP 263) says how Python itself reads the file
+        try:
+            encoding = tokenize.detect_encoding(io.BytesIO(raw).readline)[0]
+        except SyntaxError as exc:
+            raise SubmissionError(f"the file cannot be read as Python source: {exc}") from None
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode(encoding)
     except UnicodeDecodeError:
-        raise SubmissionError("the submission is not UTF-8 text") from None
+        raise SubmissionError(f"the submission is not {'UTF-8' if encoding.startswith('utf') else encoding} text "
+                              "(Python reads a file as UTF-8 unless a coding line names another encoding)") from None
     text = text.lstrip("\ufeff")
     looks_like_json = text.lstrip().startswith("{")
     if path.suffix == ".ipynb" or (path.suffix != ".py" and looks_like_json):

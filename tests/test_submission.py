@@ -231,3 +231,16 @@ def test_a_cell_is_parsed_once_between_reading_and_slicing(monkeypatch):
     cells = submission.cells_from_sources([("cell 1", source)])
     slice_cells(cells, {"rnn_cell_forward"})
     assert parsed == [source] and texts == []  # the tree is compiled, not the text again
+
+
+def test_a_py_file_is_read_in_the_encoding_its_coding_line_names(tmp_path):
+    # PEP 263: Python runs this file; a grader that read only UTF-8 gave it 0 everywhere
+    path = tmp_path / "s.py"
+    path.write_bytes(b"# -*- coding: latin-1 -*-\n# r\xe9sum\xe9 of the step\ndef f():\n    return '\xe9'\n")
+    cells = load_submission(path)
+    assert any("résumé" in c.source for c in cells) and any("return 'é'" in c.source for c in cells)
+    path.write_bytes(b"# r\xe9sum\xe9 without a coding line\ndef f():\n    return 1\n")
+    with pytest.raises(SubmissionError, match="unless a coding line"):
+        load_submission(path)
+    path.write_bytes(b"\xef\xbb\xbfdef f():\n    return 1\n")  # a byte-order mark, as some editors write
+    assert [c.source.strip() for c in load_submission(path)] == ["def f():\n    return 1"]
