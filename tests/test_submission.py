@@ -238,7 +238,7 @@ def test_a_py_file_is_read_in_the_encoding_its_coding_line_names(tmp_path):
     path = tmp_path / "s.py"
     path.write_bytes(b"# -*- coding: latin-1 -*-\n# r\xe9sum\xe9 of the step\ndef f():\n    return '\xe9'\n")
     cells = load_submission(path)
-    assert any("résumé" in c.source for c in cells) and any("return 'é'" in c.source for c in cells)
+    assert [c.source.strip() for c in cells] == ["def f():\n    return 'é'"]
     path.write_bytes(b"# r\xe9sum\xe9 without a coding line\ndef f():\n    return 1\n")
     with pytest.raises(SubmissionError, match="unless a coding line"):
         load_submission(path)
