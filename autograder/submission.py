@@ -348,8 +348,8 @@ def load_submission(path: str | Path) -> list[Cell]:
     if path.suffix == ".py":  # a coding line (PEP 263) says how Python itself reads the file
         try:
             encoding = tokenize.detect_encoding(io.BytesIO(raw).readline)[0]
-        except SyntaxError as exc:
-            raise SubmissionError(f"the file cannot be read as Python source: {exc}") from None
+        except SyntaxError:
+            pass  # no usable coding line and not UTF-8 at the top: UTF-8 says more below
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError:
