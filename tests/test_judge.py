@@ -120,3 +120,18 @@ def test_an_empty_output_of_a_huge_shape_is_explained_without_building_its_sums(
     assert peak < 8 << 20, peak
     # a hint still comes for an output of a plausible size
     assert "Summed over axis 1" in compare(np.ones((5, 1)), np.ones((5, 3)) / 3, Tolerance(1e-6, 1e-8), "a")
+
+
+def test_a_value_right_but_where_it_should_be_zero_says_so():
+    expected = np.array([[0.2, 0.0, -0.1], [0.0, 0.3, 0.0]])
+    actual = expected + np.array([[0, 0.13, 0], [0.05, 0, 0.02]])
+    message = compare(expected, actual, Tolerance(1e-6, 1e-8), "dxs")
+    assert "not 0 where it is" in message and "times 1" not in message, message
+
+
+def test_an_array_returned_in_a_one_item_tuple_is_named_so():
+    # `return dW,` (a trailing comma): numpy makes it shape (1, 4, 3), and the hint spoke of a sum
+    message = compare(np.ones((4, 3)), (np.ones((4, 3)),), Tolerance(1e-6, 1e-8), "dW")
+    assert "is a tuple holding one array of shape (4, 3)" in message and "Summed" not in message, message
+    # a list of one row where one row is expected is the same numbers: not refused here
+    assert compare(np.ones((1, 3)), [np.ones(3)], Tolerance(1e-6, 1e-8), "y") == ""

@@ -365,6 +365,9 @@ def _value_hint(expected: np.ndarray, actual: np.ndarray, tol: Tolerance) -> str
     if expected.ndim == 2 and expected.shape[0] == expected.shape[1] and _allclose(actual, expected.T, tol.rtol, tol.atol):
         return " It equals the transpose of the expected value: a transposed weight?"
     nonzero = np.abs(expected) > 1e-12
+    if nonzero.any() and not nonzero.all() and _allclose(actual[nonzero], expected[nonzero], tol.rtol, tol.atol):
+        return (" It is right wherever the expected value is not 0, and not 0 where it is: entries that "
+                "should be zero (masked, e.g. ignored positions) are not?")
     if nonzero.sum() >= 2:
         ratio = actual[nonzero] / expected[nonzero]
         if _allclose(ratio, ratio.flat[0], rtol=1e-6) and abs(ratio.flat[0]) > 1e-12:
@@ -400,6 +403,10 @@ def compare(expected, actual, tol: Tolerance, name: str, exact: bool = False, si
         return ""
     if actual is None and expected is not None:
         return f"`{name}`: got None"
+    if (isinstance(expected, np.ndarray) and isinstance(actual, (list, tuple)) and len(actual) == 1
+            and isinstance(actual[0], np.ndarray) and (1, *actual[0].shape) != expected.shape):
+        return (f"`{name}` is a {type(actual).__name__} holding one array of shape {actual[0].shape}, not the "
+                f"array (a trailing comma, as in `return {name.split('[')[0]},`?); expected shape {expected.shape}.")
     if (type(expected) is np.ndarray and type(actual) is np.ndarray and expected.dtype == actual.dtype
             and expected.dtype.kind == "f" and expected.shape == actual.shape and not exact
             and tol.rtol >= 0 and tol.atol >= 0
