@@ -147,8 +147,9 @@ def autograde(assignment, submissions, db, workers, pin, scheduler, force, unsaf
 @click.argument("assignment", type=ASSIGNMENT, metavar="ASSIGNMENT")
 @click.option("--db", default=DEFAULT_DB, show_default=True, help=DB_HELP)
 @click.option("--format", "fmt", type=click.Choice(["csv", "canvas", "json", "gradescope"]), required=True)
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
-              help="File (csv, canvas, json; default: standard output) or folder (gradescope; default: ./gradescope).")
+@click.option("-o", "--output", type=click.Path(path_type=Path, allow_dash=True), default=None,
+              help="File (csv, canvas, json; default or -: standard output) or folder (gradescope; default: "
+                   "./gradescope).")
 @click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Class roster CSV (columns student, and any of name, email, id, sis_user_id, sis_login_id, "
                    "section): e-mails in the CSV, identities in the Canvas import.")
@@ -160,6 +161,10 @@ def export(assignment, db, fmt, output, roster, canvas_column):
     everything as JSON, or a Gradescope results.json per student (<OUTPUT>/<student>/results.json)."""
     from autograder import exports
 
+    if output == Path("-"):
+        if fmt == "gradescope":
+            raise click.UsageError("--format gradescope writes a folder: give -o FOLDER, not -")
+        output = None  # standard output, as the usual `-` means
     try:
         people = exports.read_roster(roster) if roster else None
     except exports.RosterError as exc:

@@ -83,8 +83,11 @@ def test_csv_export(book, tmp_path):
         assert float(row["raw_score"]) == sum(map(float, (row[u] for u in UNITS)))
         if student != "eve":  # no timestamp.txt in a flat folder: the file's time, said so
             assert row["submitted_at"].endswith(" UTC") and row["submitted_at_source"] == "file mtime"
-    # without -o: standard output
+    # without -o, or with -o -: standard output (no file named "-")
     assert invoke(export, A, "--db", book["url"], "--format", "csv").output == out.read_text()
+    with CliRunner().isolated_filesystem(temp_dir=tmp_path):
+        assert invoke(export, A, "--db", book["url"], "--format", "csv", "-o", "-").output == out.read_text()
+        assert not Path("-").exists()
 
 
 def test_json_export_holds_everything(book, tmp_path):
