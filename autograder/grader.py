@@ -719,6 +719,8 @@ def _case_failure(run, expected, tol, unit: Unit, sizes: dict | None = None) -> 
             return f"`{name}` was not produced"
         problem = compare(value, run.outputs[name], tol, name, exact=unit.exact, sizes=sizes)
         if problem:
+            if dict(unit.extras).get(name) == name:  # an argument, as the call left it (updated in place)
+                problem += f" (`{name}` is the argument as your function left it: it must be updated in place.)"
             return problem
     return ""
 

@@ -180,3 +180,12 @@ def test_cli_grades_seed_000(tmp_path):
     data = json.loads(out.stdout)
     assert [t["name"] for t in data["tests"]] == UNITS
     assert data["score"] == pytest.approx(2.2)
+
+
+def test_an_update_returned_but_not_made_in_place_says_what_is_compared(graders):
+    """update_parameters returning a new dict: the comparison reads the argument after the
+    call, which the student's returned dict does not show; the explanation says so."""
+    text = mutate(reference_text("char_lm"), "    parameters[\"Wax\"] -= lr * gradients[\"dWax\"]\n",
+                  "    parameters = dict(parameters)\n    parameters[\"Wax\"] = parameters[\"Wax\"] - lr * gradients[\"dWax\"]\n")
+    unit = next(u for u in grade_text(graders("char_lm"), text).units if u.name == "update_parameters")
+    assert unit.score == 0 and "it must be updated in place" in unit.explanation, unit.explanation
