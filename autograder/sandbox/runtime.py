@@ -501,7 +501,7 @@ def _run_cases(outbox: Outbox, request: dict, namespace: dict, writer: BoundedWr
     """Every case of one unit, one message per case (tagged with `tag`)."""
     spec = request["spec"]
     for index, inputs in enumerate(request["cases"]):
-        if outbox.pending:
+        if index and outbox.pending:
             # the cases before this one reach the grader before it starts: a unit stopped
             # at its limit in this case keeps them (queued, they died with the child)
             outbox.flush()
