@@ -10,12 +10,17 @@ a training loop of thousands of iterations. The slice keeps, statement by statem
   bases, a kept statement's own reads), wherever it stands;
 - anything with effects a unit could see: a statement that uses the global random state
   (`np.random.seed`, `random.shuffle`, ...), assigns to an attribute or item of an
-  imported module or of a name the units read, calls a method of one (`params.update(...)`)
-  or a module function that may change its module (`np.seterr(...)`, anything in `os`,
-  `sys`, `warnings`, the assignment's helpers; not numpy's computing functions, not
-  plotting), passes such a name to a call, calls a notebook function that
-  declares `global` (itself or through what it calls), or reaches the namespace
-  dynamically (`exec`, `eval`, `globals`, `setattr`, `__import__`, ...);
+  imported module, of a notebook function or class (`RNN.backward = backward`) or of a
+  name the units read (or another name for one: `cfg = CONFIG; cfg["act"] = ...`), calls
+  a method of one (`params.update(...)`) or a module function that may change its module
+  (`np.seterr(...)`, anything in `os`, `sys`, `warnings`, the assignment's helpers; not
+  numpy's computing functions, not plotting), passes such a name to a call, calls a
+  notebook function that changes the notebook's names (a `global` statement, or a write
+  into or a method call on a name neither its own nor a module's: `REGISTRY[k] = f`;
+  itself or through what it calls), or reaches the namespace dynamically (`exec`,
+  `eval`, `globals`, `setattr`, `__import__`, ...);
+- every statement, when a function the units call reads names by a string (`globals()`,
+  `eval`, `exec` in its body);
 - when in doubt (a statement it cannot classify), the statement.
 
 Dropped: statements whose only effect is on names no unit reads: test calls
@@ -29,6 +34,7 @@ that were kept leave it; a unit that draws from it without seeding it sees other
 from __future__ import annotations
 
 import ast
+import builtins
 from dataclasses import dataclass
 
 from autograder.submission import Cell, parse_tree, source_lines
@@ -43,6 +49,10 @@ _STATEFUL_PREFIXES = ("set", "seed", "random", "save", "tofile", "load_library",
 _DISPLAY_MODULES = {"matplotlib", "pylab", "seaborn", "tqdm"}
 _RANDOM_NAMES = {"random", "seed", "randn", "rand", "randint", "choice", "shuffle", "permutation",
                  "default_rng", "RandomState", "normal", "uniform"}
+_BUILTIN_NAMES = frozenset(dir(builtins))
+# in a function a unit calls, these reach the notebook's names by a string: the slice cannot
+# follow them, so every statement runs
+_DYNAMIC_IN_BODY = {"globals", "eval", "exec"}
 
 
 @dataclass
@@ -123,16 +133,21 @@ class _Facts:
     scoped: bool              # a global or nonlocal statement inside
     store_roots: set          # roots of attribute/item assignments (None: not a plain name)
     calls: list               # (called name or None, root of an attribute call or None, attribute chain, arg names)
+    outer_roots: set          # a def or class: names it writes into or calls a method of that are not its own
 
 
 def _facts(node: ast.stmt) -> _Facts:
     facts = node.__dict__.get("_slice_facts")
     if facts is not None:
         return facts
-    names, random_attr, scoped, store_roots, calls = set(), False, False, set(), []
+    names, random_attr, scoped, store_roots, calls, own = set(), False, False, set(), [], set()
     for n in _walk(node):
         if isinstance(n, ast.Name):
             names.add(n.id)
+            if n.ctx.__class__ is not ast.Load:
+                own.add(n.id)
+        elif isinstance(n, ast.arg):
+            own.add(n.arg)
         elif isinstance(n, ast.Attribute) and n.attr == "random":
             random_attr = True
         elif isinstance(n, (ast.Global, ast.Nonlocal)):
@@ -150,7 +165,12 @@ def _facts(node: ast.stmt) -> _Facts:
                 arg_names |= _names(a)
             calls.append((func.id if isinstance(func, ast.Name) else None,
                           _root(func) if isinstance(func, ast.Attribute) else None, tuple(chain), arg_names))
-    facts = _Facts(names, _bound(node), random_attr, scoped, store_roots, calls)
+    outer = set()
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        # what its code changes outside itself without a `global` statement (`REGISTRY[k] = f`,
+        # `STATE.update(kw)`): every name it binds or takes as an argument is its own
+        outer = (store_roots | {root for _, root, chain, _ in calls if chain}) - own - _BUILTIN_NAMES - {None}
+    facts = _Facts(names, _bound(node), random_attr, scoped, store_roots, calls, outer)
     node._slice_facts = facts
     return facts
 
@@ -162,7 +182,10 @@ class _Analysis:
         self.random_names: set[str] = {"random"}
         self.functions: dict[str, list] = {}  # notebook function/class name -> its definitions
         self.module_of: dict[str, str] = {}   # import alias -> module (np -> numpy)
+        self.aliases: list[tuple[set, str]] = []  # `cfg = CONFIG`: (names bound, the name they alias)
         for node in statements:
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name):
+                self.aliases.append((_bound(node), node.value.id))
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 self.modules |= _bound(node)
                 for alias in node.names:
@@ -175,8 +198,11 @@ class _Analysis:
         self._writes_globals = self._global_writers()
 
     def _global_writers(self) -> set[str]:
-        """Notebook functions that declare `global`, directly or through what they call."""
-        direct = {name for name, defs in self.functions.items() if any(_facts(d).scoped for d in defs)}
+        """Notebook functions that change the notebook's names, directly or through what they
+        call: by a `global` statement, or by writing into (or calling a method of) a name
+        that is neither their own nor a module's."""
+        direct = {name for name, defs in self.functions.items()
+                  if any(_facts(d).scoped or _facts(d).outer_roots - self.modules for d in defs)}
         calls = {name: {c for d in defs for c in _facts(d).names} & set(self.functions)
                  for name, defs in self.functions.items()}
         writers, changed = set(direct), True
@@ -203,8 +229,9 @@ class _Analysis:
         f = _facts(node)
         if f.random_attr or f.names & self.random_names or f.scoped:
             return True
-        if None in f.store_roots or f.store_roots & (self.modules | data):
-            return True
+        if f.store_roots and (None in f.store_roots or not f.store_roots.isdisjoint(self.modules)
+                              or not f.store_roots.isdisjoint(data) or not f.store_roots.isdisjoint(self.functions)):
+            return True  # (also a method attached to a class later, `RNN.backward = backward`, a function's attribute)
         for called, root, chain, arg_names in f.calls:
             if called is not None and (called in _DYNAMIC or called in self._writes_globals):
                 return True
@@ -276,12 +303,21 @@ def slice_cells(cells: list[Cell], roots: set[str]) -> SliceResult:
             for node in binders.get(name, ()):
                 keep_node(node, unit_visible)
         data = visible - set(analysis.functions) - analysis.modules
+        grown = True
+        while grown:  # `cfg = CONFIG; cfg["act"] = np.tanh` changes what the units read
+            grown = False
+            for names, source in analysis.aliases:
+                if source in data and not names <= data:
+                    data |= names
+                    grown = True
         extra = [n for n in statements if id(n) not in keep and analysis.has_effects(n, data)]
         if not extra:
             break
         for node in extra:
             keep_node(node, False)
 
+    if any(reached.get(id(n)) is not None and _facts(n).names & _DYNAMIC_IN_BODY for n in statements):
+        return SliceResult([cell for cell, _ in parsed])  # when in doubt, keep
     result = SliceResult([])
     for cell, tree in parsed:
         if tree is None:

@@ -107,6 +107,41 @@ def test_a_change_in_place_of_what_a_unit_reads_is_kept():
     assert "other.update(k=3)" not in lines
 
 
+@pytest.mark.parametrize("cells,needed", [
+    # a method attached to the class later, in another cell or in a test cell
+    (["class Layer:\n    def forward(self, x):\n        return x\n",
+      "def backward(self, d):\n    return d\n", "Layer.backward = backward\nprint(Layer)\n"],
+     {"Layer.backward = backward"}),
+    # an attribute of the notebook's class or function, set after its definition
+    (["class Cfg:\n    pass\n", "def rnn_cell_forward(xt, a_prev, parameters):\n    return Cfg.act(xt)\n",
+      "import numpy as np\nCfg.act = staticmethod(np.tanh)\nprint(1)\n"], {"Cfg.act = staticmethod(np.tanh)"}),
+    (["import numpy as np\n", "def rnn_cell_forward(xt, a_prev, parameters):\n    return rnn_cell_forward.act(xt)\n",
+      "rnn_cell_forward.act = np.tanh\nprint(1)\n"], {"rnn_cell_forward.act = np.tanh"}),
+    # a function that fills a global registry or state without a `global` statement
+    (["import numpy as np\nACT = {}\n", "def register(name, fn):\n    ACT[name] = fn\n",
+      "def rnn_cell_forward(xt, a_prev, parameters):\n    return ACT['tanh'](xt)\n",
+      "register('tanh', np.tanh)\nprint(1)\n"], {"register('tanh', np.tanh)"}),
+    (["import numpy as np\n_STATE = {}\n", "def configure(**kw):\n    _STATE.update(kw)\n",
+      "def rnn_cell_forward(xt, a_prev, parameters):\n    return _STATE['act'](xt)\n",
+      "configure(act=np.tanh)\nprint(1)\n"], {"configure(act=np.tanh)"}),
+    # a change through another name for what the unit reads
+    (["import numpy as np\nCONFIG = {}\n", "def rnn_cell_forward(xt, a_prev, parameters):\n    return CONFIG['act'](xt)\n",
+      "cfg = CONFIG\ncfg['act'] = np.tanh\nprint(1)\n"], {"cfg = CONFIG", "cfg['act'] = np.tanh"}),
+])
+def test_what_changes_a_units_names_without_rebinding_them_is_kept(cells, needed):
+    """Each of these cost a correct notebook a unit's points: the slice dropped the
+    statement, and the unit found no method, attribute or registry entry."""
+    lines = kept(*cells, roots={"Layer", "rnn_cell_forward"})
+    assert needed <= set(lines), lines
+    assert "print(1)" not in lines and "print(Layer)" not in lines
+
+
+def test_a_unit_that_reads_names_by_a_string_keeps_every_statement():
+    unit = "def rnn_cell_forward(xt, a_prev, parameters):\n    return globals()['ACTIVATION'](xt)\n"
+    lines = kept("import numpy as np\n", unit, "ACTIVATION = np.tanh\nprint(1)\n")
+    assert "ACTIVATION = np.tanh" in lines and "print(1)" in lines
+
+
 def test_a_statement_kept_for_its_effect_keeps_what_it_runs_on():
     # the random draws of a test cell stay (with the dict they fill); its call and print go
     lines = kept("import numpy as np\n", UNIT,
