@@ -346,3 +346,39 @@ def test_the_grader_agrees_with_the_public_check_on_each_mutant(graders, assignm
     assert source.count(old) == 1
     graded = {u.name: u for u in grade_text(graders(assignment_id), source.replace(old, new)).units}[unit]
     assert graded.score < graded.max_score, graded.explanation
+
+
+def test_the_checks_run_a_notebooks_magics_and_imports_as_the_grader_does(tmp_path, graders):
+    """`%%time` around a definition (the grader and Jupyter define it; `rnngrade check` said
+    TODO), `%%writefile` around one (Jupyter writes a file and defines nothing: the grader
+    keeps the stub before it, the shell check ran the cell's code and said ok), and no
+    import cell (the grader runs the assignment's imports first: the shell check failed
+    every unit on NameError np)."""
+    import shutil
+    import subprocess
+
+    import nbformat
+
+    source = nbformat.read(ROOT / "source" / "rnn_step_by_step" / "rnn_step_by_step.ipynb", as_version=4)
+    code = [c for c in source.cells if c.cell_type == "code"]
+    imports = next(c for c in code if "import numpy as np" in c.source)
+    forward = next(c for c in code if c.source.lstrip().startswith("def rnn_forward("))
+    backward = next(c for c in code if c.source.lstrip().startswith("def lstm_cell_backward("))
+    forward.source = "%%time\n" + forward.source
+    stub = "def lstm_cell_backward(da_next, dc_next, cache):\n    raise NotImplementedError\n"
+    source.cells.insert(source.cells.index(backward), nbformat.v4.new_code_cell(stub))
+    backward.source = "%%writefile lstm_cell_backward.py\n" + backward.source
+    source.cells.remove(imports)
+    folder = tmp_path / "rnn_step_by_step"
+    shutil.copytree(ROOT / "release" / "rnn_step_by_step", folder)
+    nbformat.write(source, folder / "mine.ipynb")
+
+    graded = {u.name: u.score for u in graders("rnn_step_by_step").grade_file(folder / "mine.ipynb").units}
+    assert graded["rnn_forward"] == 1 and graded["lstm_cell_backward"] == 0, graded
+    shell = subprocess.run([sys.executable, "-I", "rnngrade_check.py", "mine.ipynb"], cwd=folder,
+                           capture_output=True, text=True, timeout=300)
+    cli = _run_cli("check", "rnn_step_by_step", str(folder / "mine.ipynb"))
+    for output in (shell.stdout, cli.output):
+        verdict = {line.split()[0]: line.split()[1] for line in output.splitlines() if not line.startswith("note")}
+        assert verdict["rnn_forward"] == "ok" and verdict["lstm_cell_backward"] == "TODO", output
+        assert verdict["rnn_cell_forward"] == "ok", output

@@ -79,6 +79,8 @@ def standalone_source(assignment_id: str) -> str:
     assignment's checks, and the reading rules of its units. Deterministic."""
     import pprint
 
+    from autograder.course import get_assignment
+
     engine = HERE.parent
     parts = [(f"autograder/{name}", _code_of(engine / name)) for name in SHARED]
     parts.append(("autograder/selfcheck/runner.py", _code_of(HERE / "runner.py")))
@@ -98,6 +100,8 @@ def standalone_source(assignment_id: str) -> str:
         "\n\n# ------------------------------------------------------------------ entry point\n"
         "# How the grader reads each unit's return value (the assignment's description).\n"
         f"RETURNS = {pprint.pformat(rules, width=100, sort_dicts=True)}\n"
+        "# What the grader runs before the notebook's cells.\n"
+        f"PREAMBLE = {get_assignment(assignment_id).preamble!r}\n"
         "for _unit in UNITS:\n"
         "    _unit.returns = RETURNS[_unit.name]\n"
         "check = make_check(UNITS)\n"

@@ -1017,8 +1017,28 @@ def run_payload(units, payload, out=None):
 
 
 class _NoIPython:
+    """What `get_ipython()` returns, as in the grader's sandbox (runtime._NoIPython): magics
+    and shell escapes do nothing, but the cell magics that only wrap their cell (`%%time`,
+    `%%capture`) run it, as Jupyter does: their definitions exist."""
+
+    RUN_BODY = ("time", "capture")
+
+    def run_cell_magic(self, name, line, cell):
+        if name in self.RUN_BODY:
+            exec(compile(cell, f"<%%{name} cell>", "exec"), sys._getframe(1).f_globals)
+
     def __getattr__(self, name):
         return lambda *args, **kwargs: None
+
+
+def _outside_jupyter(text: str) -> str:
+    """A cell as it runs outside Jupyter, without IPython's transformer: a cell magic that
+    only wraps its cell (`%%time`, `%%capture`) runs the cell, any other (`%%writefile`,
+    `%%bash`) defines nothing; line magics and shell escapes (`%matplotlib`, `!pip`) go."""
+    first = text.lstrip().split("\n", 1)[0].strip()
+    if first.startswith("%%") and first[2:].split(" ", 1)[0] not in _NoIPython.RUN_BODY:
+        return ""
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(("%", "!")))
 
 
 # ---------------------------------------- `python rnngrade_check.py NOTEBOOK` (no install)
@@ -1045,11 +1065,9 @@ def main(units, argv=None):
                        for c in json.load(handle)["cells"] if c.get("cell_type") == "code"]
         else:
             sources = [handle.read()]
-    # IPython-only lines (%matplotlib, !pip) mean nothing outside Jupyter
-    cells = [[f"code cell {i + 1}", "\n".join(line for line in text.splitlines()
-                                              if not line.lstrip().startswith(("%", "!")))]
-             for i, text in enumerate(sources)]
-    return run_payload(units, {"cells": cells, "units": argv[1:]})
+    cells = [[f"code cell {i + 1}", _outside_jupyter(text)] for i, text in enumerate(sources)]
+    # the lines the grader runs before the notebook's cells (its imports), as `rnngrade check` does
+    return run_payload(units, {"cells": cells, "units": argv[1:], "preamble": PREAMBLE})
 
 
 # ------------------------------------------------------------ reference/rnn_step_by_step/checks.py
@@ -1395,6 +1413,8 @@ RETURNS = {'lstm_backward': {'kind': 'dict',
                       'nested': {},
                       'optional': []},
  'rnn_forward': {'kind': 'tuple', 'names': ['a', 'y_pred', '_'], 'nested': {}, 'optional': []}}
+# What the grader runs before the notebook's cells.
+PREAMBLE = 'import numpy as np\nfrom rnn_utils import *\n'
 for _unit in UNITS:
     _unit.returns = RETURNS[_unit.name]
 check = make_check(UNITS)
