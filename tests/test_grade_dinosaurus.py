@@ -131,3 +131,16 @@ def test_the_public_check_of_the_older_model_reads_the_released_names_file(tmp_p
                                                                              + OLDER_MODEL)]), path)
     run = CliRunner().invoke(main, ["check", A, str(path)], catch_exceptions=False)
     assert run.exit_code == 0 and run.output.count(" ok ") == 4, run.output
+
+
+def test_the_released_names_hold_every_letter_the_course_code_indexes():
+    """The course's data cell builds char_to_ix from sorted(set(data)) and model uses a
+    vocabulary of 27: a names file without j, q or w (the 63 names first shipped) made the
+    standard training cell fail with KeyError 26 on the student's side (spec: 27 symbols,
+    newline and a-z)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    for folder in ("reference", "source", "release"):
+        data = (root / folder / "dinosaurus" / "dinos.txt").read_text().lower()
+        assert sorted(set(data)) == ["\n"] + [chr(c) for c in range(ord("a"), ord("z") + 1)], folder
