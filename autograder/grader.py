@@ -7,6 +7,7 @@ submission graded by this process.
 """
 from __future__ import annotations
 
+import ast
 import builtins
 import contextlib
 import dataclasses
@@ -34,7 +35,7 @@ from autograder.reference import data_files, execute_with_helpers, helper_source
 from autograder.sandbox.client import UNSAFE_NOTE, PackedUnit, StudentProcess, Zygote, probe_sandbox, require_sandbox
 from autograder.settings import check_config
 from autograder.slicing import slice_cells, slice_note, unit_roots
-from autograder.submission import Cell, SubmissionError, load_submission
+from autograder.submission import Cell, SubmissionError, load_submission, parse_tree
 
 GRADCHECK_THRESHOLD = {"float64": 1e-5, "float32": 5e-2}
 MAX_CELL_NOTES = 20  # notes about cells that failed, per result
@@ -636,6 +637,28 @@ class ReferenceServer:
         raise PermissionError(f"unknown request {op}")
 
 
+def _own_helpers(cells, helper_functions: dict) -> list[str]:
+    """The helper modules' functions whose last binding in the notebook is its own `def`
+    (not an import of the helper module, which gives the provided one back)."""
+    own: dict[str, bool] = {}
+    for cell in cells:
+        if cell.syntax_error:
+            continue
+        try:
+            body = parse_tree(cell.source).body
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        for node in body:
+            if isinstance(node, ast.FunctionDef) and node.name in helper_functions:
+                own[node.name] = True
+            elif isinstance(node, ast.ImportFrom) and node.module in set(helper_functions.values()):
+                for alias in node.names:
+                    for name in (helper_functions if alias.name == "*" else [alias.asname or alias.name]):
+                        if name in helper_functions and helper_functions[name] == node.module:
+                            own[name] = False
+    return sorted(name for name, mine in own.items() if mine)
+
+
 def missing_explanation(unit: Unit, defined: dict, cell_notes, graded_names=frozenset()) -> str | None:
     """Why a unit cannot be graded at all, or None when it is defined."""
     base, _, method = unit.name.partition(".")
@@ -865,6 +888,9 @@ class Grader:
         # each unit's time limit follows the reference's cost on its cases (autograder.budgets)
         self.prepared = [self._with_budget(p) for p in self.prepared]
         self.graded_names = frozenset(n for u in self.assignment.units for n in u.name.split("."))
+        # the helper modules' functions (rnn_utils.softmax, ...): a notebook's own version is named in a note
+        self._helper_functions = {node.name: module for module, source in self.helpers.items()
+                                  for node in ast.parse(source).body if isinstance(node, ast.FunctionDef)}
         # the graded units each unit depends on: the same for every submission (a regex walk)
         self._callees = {p.unit.name: frozenset(u.name for u in self.assignment.depends_on(p.unit))
                          for p in self.prepared}
@@ -940,6 +966,11 @@ class Grader:
             if len(cell_notes) > MAX_CELL_NOTES:
                 result.notes.append(f"... and {len(cell_notes) - MAX_CELL_NOTES} more cells or fragments "
                                     "that did not run cleanly.")
+            own_helpers = _own_helpers(cells, self._helper_functions)
+            if own_helpers:
+                result.notes.append(f"The notebook defines its own {', '.join(f'`{n}`' for n in own_helpers)} "
+                                    f"(given in {', '.join(sorted({self._helper_functions[n] for n in own_helpers}))}):"
+                                    " the graded functions call the notebook's, as they would in Jupyter.")
             missing = {p.unit.name: missing_explanation(p.unit, student.defined, reports, self.graded_names)
                        for p in self.prepared}
             together, ran_first = self._run_together(student, [p for p in self.prepared if not missing[p.unit.name]])

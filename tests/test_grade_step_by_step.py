@@ -181,3 +181,13 @@ def test_cells_run_without_the_graders_future_imports(grader):
     result = grade_text(grader, text)
     assert scores(result) == {u: 1.0 for u in UNITS}
     assert any("NameError" in n and "NameThatDoesNotExist" in n for n in result.notes), result.notes
+
+
+def test_a_notebook_that_defines_a_given_helper_again_is_told_it_runs_its_own(graders):
+    wrong = "def sigmoid(x):\n    return 1 / (1 + np.exp(x))\n"
+    result = grade_text(graders(A), reference_text(A) + "\n" + wrong)
+    assert any("defines its own `sigmoid` (given in rnn_utils)" in n for n in result.notes), result.notes
+    assert next(u for u in result.units if u.name == "lstm_cell_forward").score == 0
+    # imported again after it: the given one is back, and nothing is said
+    again = grade_text(graders(A), reference_text(A) + "\n" + wrong + "\nfrom rnn_utils import *\n")
+    assert not any("defines its own" in n for n in again.notes) and sum(u.score for u in again.units) == 8
