@@ -38,6 +38,31 @@ def _sheet_time(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value is not None else ""
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value):
+    """A text cell a spreadsheet would run as a formula (a student named
+    `=HYPERLINK(...)`, a roster's field) gets a leading apostrophe (OWASP's advice for CSV
+    injection); numbers, negative ones included, stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        try:
+            float(value)
+        except ValueError:
+            return "'" + value
+    return value
+
+
+class _SheetWriter:
+    """csv.writer whose text cells cannot be formulas."""
+
+    def __init__(self, out):
+        self._writer = csv.writer(out, lineterminator="\n")
+
+    def writerow(self, row) -> None:
+        self._writer.writerow([_cell(value) for value in row])
+
+
 def to_csv(assignment: str, submissions: list[Submission], overrides: dict | None = None,
            roster: dict | None = None) -> str:
     """One row per student: a column per unit (assignment order; an override replaces the
@@ -48,7 +73,7 @@ def to_csv(assignment: str, submissions: list[Submission], overrides: dict | Non
     overrides = overrides or {}
     units = unit_order(assignment, submissions)
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = _SheetWriter(out)
     with_email = bool(roster) and any(r.get("email") for r in roster.values())
     writer.writerow(["student", *(["email"] if with_email else []), *units, *SHEET_COLUMNS])
     for sub in submissions:
@@ -104,7 +129,7 @@ def to_canvas_csv(assignment: str, submissions: list[Submission], overrides: dic
     spec = get_assignment(assignment)
     overrides, roster = overrides or {}, roster or {}
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = _SheetWriter(out)
     writer.writerow([*CANVAS_IDENTITY, column or spec.id])
     writer.writerow(["Points Possible", "", "", "", "", _num(spec.total_points)])
     for sub in submissions:

@@ -218,3 +218,30 @@ def test_feedback_renders_in_headless_chromium(pages, browser, tmp_path):
         assert f'id="{plot}"' in dom
     for student in ["alice", "bob", "carol", "eve", "mallory"]:
         assert f'data-student="{student}"' in dom
+
+
+def test_no_cell_of_a_grade_sheet_is_a_formula(tmp_path):
+    """Students (file names) and roster fields starting with = + - @ were written as they
+    were: a spreadsheet opening the sheet would run `=HYPERLINK(...)`. Numbers stay numbers."""
+    from autograder.exports import to_canvas_csv, to_csv
+    from autograder.gradebook import Gradebook
+
+    url = f"sqlite:///{tmp_path / 'gb.db'}"
+    names = ['=HYPERLINK("http://evil.example","x")', "+SUM(1,2)", "@cmd", "-rf", "\tTAB", "plain"]
+    with Gradebook(url) as gb:
+        for name in names:
+            gb.record(assignment=A, student=name, source=f"{name}.py", content_hash="0" * 64, fingerprint="f",
+                      run_id=None, result={"units": [{"name": u, "score": 1.0, "max_score": 1.0, "status": "passed"}
+                                                     for u in UNITS]})
+        gb.set_override(assignment=A, student="plain", unit=UNITS[0], score=0.0, reason="a negative change", author="ta")
+        subs, overrides = gb.submissions(A), gb.overrides(A)
+    roster = {"plain": {"student": "plain", "name": "=1+1", "email": "-x@example.org"}}
+    sheet = to_csv(A, subs, overrides, roster)
+    for text in (sheet, to_canvas_csv(A, subs, overrides, roster)):
+        cells = [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+        assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r")], text
+        assert not [c for c in cells if c.startswith("-") and not c.lstrip("-").replace(".", "").isdigit()], text
+        assert "'@cmd" in cells and "'-rf" in cells, text
+    sheet_cells = [cell for row in csv.reader(io.StringIO(sheet)) for cell in row]
+    assert "'=HYPERLINK(\"http://evil.example\",\"x\")" in sheet_cells and "'-x@example.org" in sheet_cells, sheet
+    assert ",-1," in sheet, sheet  # the override's net change, a number
