@@ -70,6 +70,21 @@ def _visible(path: Path) -> bool:
     return not path.name.startswith(".")
 
 
+LINK_WORDS = "a symbolic link, not graded: a submission is the student's own files, not a link to some"
+
+
+def read_submission_bytes(path: Path) -> bytes:
+    """A submission file's bytes, at most what the reader accepts and one more (a larger
+    file is refused by that; a 3 GiB file read whole took the coordinator's memory), never
+    through a symbolic link (OSError: discovery leaves links out, this keeps a link put in
+    their place later out too)."""
+    from autograder.submission import MAX_FILE_BYTES
+
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as f:
+        return f.read(MAX_FILE_BYTES + 1)
+
+
 def _nbgrader_root(root: Path, assignment: str) -> Path | None:
     """The folder holding the student folders, if `root` is in nbgrader's layout (either
     that folder itself, e.g. `submitted/`, or the course folder containing `submitted/`)."""
@@ -93,12 +108,15 @@ def _released_notebook(folder: Path, assignment: str) -> tuple[Path | None, list
     nbgrader folder. The released notebook's name is graded, as nbgrader does; any other
     file is ignored, and the note names it (a stale untitled.ipynb must not redefine
     anything). Without that name: the only notebook (or, without notebooks, the only .py)."""
-    files = sorted(p for p in folder.iterdir() if p.is_file() and _visible(p) and p.suffix in SUFFIXES)
+    found = sorted(p for p in folder.iterdir() if p.is_file() and _visible(p) and p.suffix in SUFFIXES)
+    links = [p.name for p in found if p.is_symlink()]
+    files = [p for p in found if not p.is_symlink()]
     wanted = released_name(assignment)
     named = [p for p in files if p.name == wanted]
     candidates = named or [p for p in files if p.suffix == ".ipynb"] or files
     if not files:
-        return None, [], "no .ipynb or .py file"
+        return None, [], (f"only symbolic links ({', '.join(links)}), which are not graded" if links
+                          else "no .ipynb or .py file")
     if len(candidates) > 1:
         return None, [], (f"no {wanted} and {len(candidates)} other files ({', '.join(p.name for p in candidates)}): "
                           "which one to grade is unclear")
@@ -107,6 +125,8 @@ def _released_notebook(folder: Path, assignment: str) -> tuple[Path | None, list
     others = [p.name for p in files if p != chosen]
     if others:
         notes.append(f"Not graded (only {chosen.name} is): {', '.join(others)}.")
+    if links:
+        notes.append(f"Not graded (symbolic links): {', '.join(links)}.")
     return chosen, notes, ""
 
 
@@ -123,6 +143,10 @@ def discover(root: str | Path, assignment: str) -> tuple[str, list[Entry], list[
             adir = folder / assignment
             if not adir.is_dir():
                 continue  # this student did not submit this assignment
+            link = next((d for d in (folder, adir) if d.is_symlink()), None)
+            if link is not None:
+                warnings.append(f"{folder.name}: {link.relative_to(students_root)} is {LINK_WORDS}")
+                continue
             chosen, notes, problem = _released_notebook(adir, assignment)
             if chosen is None:
                 warnings.append(f"{folder.name}: {problem} in {adir.relative_to(students_root)}; not graded")
@@ -136,6 +160,9 @@ def discover(root: str | Path, assignment: str) -> tuple[str, list[Entry], list[
     by_student: dict[str, list[Path]] = collections.defaultdict(list)
     for path in root.iterdir():
         if path.is_file() and _visible(path) and path.suffix in SUFFIXES:
+            if path.is_symlink():
+                warnings.append(f"{path.stem}: {path.name} is {LINK_WORDS}")
+                continue
             by_student[path.stem].append(path)
     for student in sorted(by_student):
         files = sorted(by_student[student], key=lambda p: SUFFIXES.index(p.suffix))
@@ -268,7 +295,7 @@ def with_files(payload: dict) -> dict:
     """The payload with the submission's bytes, read from its paths if not there yet."""
     if "files" in payload:
         return payload
-    return dict(payload, files=[(Path(p).name, Path(p).read_bytes()) for p in payload["paths"]])
+    return dict(payload, files=[(Path(p).name, read_submission_bytes(Path(p))) for p in payload["paths"]])
 
 
 def grade_payload(assignment: str, payload: dict, config: dict | None = None) -> dict:
@@ -878,7 +905,7 @@ def autograde(assignment: str, submissions: str | Path, db: str | None = None, *
         todo, unreadable = [], []
         for entry in entries:
             try:
-                files = [(p.name, p.read_bytes()) for p in entry.files]
+                files = [(p.name, read_submission_bytes(p)) for p in entry.files]
             except OSError as exc:
                 unreadable.append((entry, f"cannot read {entry.source}: {exc.strerror or exc}"))
                 continue

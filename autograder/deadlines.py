@@ -21,6 +21,7 @@ else the file's modification time (recorded as such: `submitted_at_source`).
 from __future__ import annotations
 
 import math
+import re
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -152,16 +153,29 @@ def submission_time(files: list[Path]) -> tuple[datetime | None, str | None]:
     """(naive UTC time, where it came from) for a submission made of `files`: nbgrader's
     timestamp.txt in their folder, else the newest file's modification time."""
     stamp = Path(files[0]).parent / TIMESTAMP if files else None
-    if stamp is not None and stamp.is_file():
+    if stamp is not None and stamp.is_file() and not stamp.is_symlink():
         try:
-            return _stamp_time(stamp.read_text(encoding="utf-8", errors="replace").strip()), FROM_TIMESTAMP
-        except (ValueError, OverflowError):
+            return _stamp_time(_read_stamp(stamp)), FROM_TIMESTAMP
+        except (OSError, ValueError, OverflowError):
             pass  # unreadable: fall back to the file's time, and say so
     try:
         mtime = max(os.stat(p).st_mtime for p in files)
     except (OSError, ValueError):
         return None, None
     return datetime.fromtimestamp(mtime, timezone.utc).replace(tzinfo=None), FROM_MTIME
+
+
+STAMP_BYTES = 256  # nbgrader writes about 40: a longer file is not a time (dateutil took 43 s on 1 MB)
+_ZONE = re.compile(r"[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*")  # a zone's name, never a file's path
+
+
+def _read_stamp(path: Path) -> str:
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as f:
+        data = f.read(STAMP_BYTES + 1)
+    if len(data) > STAMP_BYTES:
+        raise ValueError(f"{TIMESTAMP} holds more than {STAMP_BYTES} bytes")
+    return data.decode("utf-8", errors="replace").strip()
 
 
 def _stamp_time(text: str) -> datetime:
@@ -174,7 +188,12 @@ def _stamp_time(text: str) -> datetime:
     parts = text.split(" ")
     if len(parts) == 3:
         day, clock, zone = parts
-        offset = int(zone) if zone.lstrip("+-").isdigit() else tz.gettz(zone)
+        if zone.lstrip("+-").isdigit():
+            offset = int(zone)
+        elif _ZONE.fullmatch(zone):
+            offset = tz.gettz(zone)  # (a path here would make dateutil open that file)
+        else:
+            raise ValueError(f"not a time zone: {zone[:40]!r}")
         moment = parser.parse(f"{day} {clock} TZ", tzinfos={"TZ": offset})
     else:
         moment = parser.parse(text)

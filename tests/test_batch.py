@@ -86,6 +86,46 @@ def make_class(folder: Path, n: int) -> dict:
 
 # --------------------------------------------------------------------------- discovery
 
+def test_symbolic_links_among_the_submissions_are_not_graded(tmp_path):
+    """A link to the reference solution, to the instructor's notebook or to another
+    student's work scored 8/8 (archives unpacked with tar or unzip keep links): a link,
+    be it a file, a student's folder or the assignment's folder, is left out and said so."""
+    solution = tmp_path / "solution.py"
+    solution.write_text("x = 1")
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (flat / "ann.py").write_text("x = 1")
+    (flat / "mal.py").symlink_to(solution)
+    layout, entries, warnings = discover(flat, A)
+    assert [e.student for e in entries] == ["ann"]
+    assert any(w.startswith("mal: mal.py is a symbolic link") for w in warnings), warnings
+
+    submitted = tmp_path / "course" / "submitted"
+    (submitted / "ann" / A).mkdir(parents=True)
+    (submitted / "ann" / A / f"{A}.ipynb").write_text("{}")
+    (submitted / "ann" / A / "extra.ipynb").symlink_to(solution)
+    (submitted / "eve" / A).mkdir(parents=True)
+    (submitted / "eve" / A / f"{A}.ipynb").symlink_to(solution)
+    (submitted / "bob").mkdir()
+    (submitted / "bob" / A).symlink_to(submitted / "ann" / A)
+    (submitted / "mal").symlink_to(submitted / "ann")
+    layout, entries, warnings = discover(submitted, A)
+    assert [e.student for e in entries] == ["ann"] and entries[0].notes[-1] == "Not graded (symbolic links): extra.ipynb."
+    assert sorted(w.split(":")[0] for w in warnings) == ["bob", "eve", "mal"], warnings
+    # and a link put in a file's place after discovery is not read through
+    with pytest.raises(OSError):
+        batch.read_submission_bytes(flat / "mal.py")
+
+
+def test_a_submission_file_is_read_no_further_than_the_reader_accepts(tmp_path):
+    from autograder.submission import MAX_FILE_BYTES
+
+    huge = tmp_path / "huge.py"
+    with open(huge, "wb") as f:
+        f.truncate(4 * MAX_FILE_BYTES)  # sparse: no disk, but read whole it took the coordinator 3 GB for 3 GiB
+    assert len(batch.read_submission_bytes(huge)) == MAX_FILE_BYTES + 1
+
+
 def test_discover_flat_and_nbgrader_layouts(tmp_path):
     flat = tmp_path / "flat"
     flat.mkdir()

@@ -387,6 +387,18 @@ def test_submission_time_from_nbgraders_timestamp_or_the_files_time(tmp_path):
     assert submission_time([nb]) == (datetime(2026, 3, 3, 10, 0), "timestamp.txt")
     (folder / "timestamp.txt").write_text("garbage")
     assert submission_time([nb])[1] == "file mtime"
+    # a megabyte of digits (dateutil took 43 s over it, in the coordinator, at every run) and
+    # a zone that is a path (dateutil would open that file) are not times either
+    import time as clock
+
+    (folder / "timestamp.txt").write_text("2026-12-01 " + "1" * (1 << 20))
+    started = clock.process_time()
+    assert submission_time([nb])[1] == "file mtime" and clock.process_time() - started < 0.5
+    for zone in ("/etc/passwd", "../../etc/passwd", "UTC/../../x"):
+        (folder / "timestamp.txt").write_text(f"2026-03-03 10:00:00.000000 {zone}\n")
+        assert submission_time([nb])[1] == "file mtime", zone
+    (folder / "timestamp.txt").write_text("2026-03-03 10:00:00.000000 Europe/Paris\n")
+    assert submission_time([nb]) == (datetime(2026, 3, 3, 9, 0), "timestamp.txt")
 
 
 @pytest.fixture(scope="module")
