@@ -78,11 +78,13 @@ def read_submission_bytes(path: Path) -> bytes:
     file is refused by that; a 3 GiB file read whole took the coordinator's memory), never
     through a symbolic link (OSError: discovery leaves links out, this keeps a link put in
     their place later out too)."""
-    from autograder.submission import MAX_FILE_BYTES
+    from autograder.submission import read_capped
 
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    with os.fdopen(fd, "rb") as f:
-        return f.read(MAX_FILE_BYTES + 1)
+    try:
+        return read_capped(fd)
+    finally:
+        os.close(fd)
 
 
 def _nbgrader_root(root: Path, assignment: str) -> Path | None:
