@@ -206,15 +206,32 @@ class Outbox:
     costs the grading process a wake-up, and a notebook's cells or a unit's cases
     usually finish within milliseconds. Anything pending goes out once FLUSH_SECONDS
     have passed since the first of it, and always at the end. What is pending when the
-    process is killed is lost, which costs nothing: a killed cell child's cells run
-    again, and a killed unit scores only what it reported."""
+    process is killed is lost: a killed cell child's cells run again; for a unit's
+    cases (`cpu_alarm`), a CPU-time timer (SIGPROF) sends what is queued once the child
+    has run that long since, so a unit stopped at its limit in a case that never ends
+    keeps the cases it finished (a frame per case cost the grader 1.2 ms a notebook)."""
 
     FLUSH_SECONDS = 0.05
     MAX_MESSAGES = 1000
+    CPU_ALARM = 0.02  # under the smallest CPU limit of a unit (autograder.budgets: 0.05 s)
 
-    def __init__(self, sock, flush_seconds: float = FLUSH_SECONDS):
+    def __init__(self, sock, flush_seconds: float = FLUSH_SECONDS, cpu_alarm: float | None = None):
         self.sock, self.pending, self.interval = sock, [], flush_seconds
         self.since = time.monotonic()
+        self.busy = False  # a frame is being written (or a served call awaits its reply)
+        self.cpu_alarm = cpu_alarm
+        if cpu_alarm:
+            signal.signal(signal.SIGPROF, self._on_alarm)
+
+    def _on_alarm(self, signum, frame) -> None:
+        # (between two bytecodes of whatever runs: never inside another frame's writing)
+        if self.busy:
+            signal.setitimer(signal.ITIMER_PROF, 0.002)
+            return
+        try:
+            self.flush()
+        except BaseException:
+            pass  # the grader is gone: the child ends anyway
 
     def put(self, message: dict, limit: int | None = None) -> None:
         """Queue a message, encoded now (once): a CodecError, or one for a message over
@@ -227,13 +244,19 @@ class Outbox:
         # a slow cell or case reports at once; a batch stays well under the grader's MAX_BATCH
         if time.monotonic() - self.since >= self.interval or len(self.pending) >= self.MAX_MESSAGES:
             self.flush()
+        elif self.cpu_alarm and len(self.pending) == 1:
+            signal.setitimer(signal.ITIMER_PROF, self.cpu_alarm)
 
     def flush(self) -> None:
-        if len(self.pending) == 1:
-            send_encoded(self.sock, self.pending[0])
-        elif self.pending:
-            send_encoded(self.sock, encode_batch(self.pending))
-        self.pending = []
+        self.busy = True
+        try:
+            if len(self.pending) == 1:
+                send_encoded(self.sock, self.pending[0])
+            elif self.pending:
+                send_encoded(self.sock, encode_batch(self.pending))
+            self.pending = []
+        finally:
+            self.busy = False
         self.since = time.monotonic()
 
 
@@ -438,8 +461,14 @@ class _Channel:
             # what the unit reported so far arrives before its question; the question in a
             # frame of its own, whose bytes the grader may have answered before
             self.outbox.flush()
-        send_message(self.sock, message)
-        reply = recv_message(self.sock)
+        if self.outbox is not None:
+            self.outbox.busy = True  # no frame of the outbox between a call and its reply
+        try:
+            send_message(self.sock, message)
+            reply = recv_message(self.sock)
+        finally:
+            if self.outbox is not None:
+                self.outbox.busy = False
         if "error" in reply:
             raise ReferenceCallError(reply["error"])
         return reply if full else reply.get("value")
@@ -501,10 +530,6 @@ def _run_cases(outbox: Outbox, request: dict, namespace: dict, writer: BoundedWr
     """Every case of one unit, one message per case (tagged with `tag`)."""
     spec = request["spec"]
     for index, inputs in enumerate(request["cases"]):
-        if index and outbox.pending:
-            # the cases before this one reach the grader before it starts: a unit stopped
-            # at its limit in this case keeps them (queued, they died with the child)
-            outbox.flush()
         started = time.process_time()
         message = {"op": "case", "index": index, **tag}
         try:
@@ -532,7 +557,7 @@ def _run_cases(outbox: Outbox, request: dict, namespace: dict, writer: BoundedWr
 
 def run_unit(sock, request: dict, namespace: dict, writer: BoundedWriter, progress_fd: int | None = None) -> None:
     """Inside a forked unit child: run every case, stream one message per case."""
-    outbox = Outbox(sock)
+    outbox = Outbox(sock, cpu_alarm=Outbox.CPU_ALARM)
     channel = _Channel(sock, outbox, progress_fd)
     for name, kind in request["substitute"].items():
         namespace[name] = (make_class_proxy if kind == "class" else make_function_proxy)(name, channel)
@@ -546,7 +571,7 @@ def run_units(sock, request: dict, namespace: dict, writer: BoundedWriter, progr
     substituted, nothing is served), one after another. Each unit's messages go out when
     it ends, then a byte tells the holder, which restarts its wall-clock limit for the
     next unit; each unit also gets a fresh CPU allowance."""
-    outbox = Outbox(sock)
+    outbox = Outbox(sock, cpu_alarm=Outbox.CPU_ALARM)
     boundary = request.get("boundary") or b""
     for k, unit in enumerate(request["units"]):
         limits.renew_unit_cpu()
