@@ -26,7 +26,7 @@ import numpy as np
 from autograder import __version__, budgets
 from autograder.assignments import Assignment, Unit, get_assignment
 from autograder.codec import CodecError, decode, encode, plain_size, array_items as array_items_of
-from autograder.driver import run_case, unit_spec
+from autograder.driver import JOINT as GRADCHECK_JOINT, run_case, unit_spec
 from autograder.hints import classic_mistake_hint, order_hint, tanh_hint
 from autograder.judge import Tolerance, compare, gradcheck_error
 from autograder.judge import matches as values_match
@@ -37,7 +37,9 @@ from autograder.settings import check_config
 from autograder.slicing import slice_cells, slice_note, unit_roots
 from autograder.submission import Cell, SubmissionError, load_submission, parse_tree
 
-GRADCHECK_THRESHOLD = {"float64": 1e-5, "float32": 5e-2}
+# a correct float32 backward of time_layers: at most 3.3e-4 on the hidden cases; at 5e-2 a
+# `db` averaged instead of summed (1/(N*T) of it) passed, diluted among the right gradients
+GRADCHECK_THRESHOLD = {"float64": 1e-5, "float32": 5e-3}
 MAX_CELL_NOTES = 20  # notes about cells that failed, per result
 
 
@@ -1289,6 +1291,10 @@ class Grader:
                     worst[grad] = max(worst.get(grad, 0.0), err)
         if not worst and not skipped:
             return []
+        if len(worst) > 1:
+            # one case was broken down per gradient: its figures say more than another case's
+            # all-together figure, which beside them read as a contradiction
+            worst.pop(GRADCHECK_JOINT, None)
         limit = GRADCHECK_THRESHOLD.get(self.assignment.dtype, 1e-5)
         parts = [f"{g} {e:.1e}{'' if e < limit else ' (too large)'}" for g, e in worst.items()]
         parts += [f"{g} {why}" for g, why in sorted(skipped.items()) if g not in worst]

@@ -263,3 +263,15 @@ def test_built_ins_the_notebook_rebinds_do_not_break_the_graders_snippets(grader
     result = grade_text(grader, header + reference_text(A))
     assert all(u.score == u.max_score for u in result.units), [(u.name, u.explanation) for u in result.units
                                                                 if u.score < u.max_score]
+
+
+def test_a_small_gradient_gone_wrong_is_named_by_the_float32_check(grader):
+    """`db` averaged instead of summed (1/(N*T) of it) passed the float32 check of all
+    gradients together at its old threshold (5e-2), diluted among the right ones: the
+    student read "all gradients together 4.2e-02" as "your gradients are fine". And a
+    figure of all gradients together from one case stood beside another case's
+    per-gradient figures, as if they disagreed."""
+    result = grade_text(grader, mutate(reference_text(A), "db = np.sum(dout, axis=0)", "db = np.mean(dout, axis=0)"))
+    check = explanations(result)["TimeAffine.backward"].split("Numerical gradient check")[1]
+    assert re.search(r"db \S+ \(too large\)", check) and "all gradients together" not in check, check
+    assert not re.search(r"dW \S+ \(too large\)", check) and not re.search(r"dx \S+ \(too large\)", check), check
