@@ -639,6 +639,22 @@ class ReferenceServer:
         raise PermissionError(f"unknown request {op}")
 
 
+@lru_cache(maxsize=64)
+def _state_attributes(setup: str | None) -> tuple[str, ...]:
+    """The attributes a reference-mode set-up assigns on the object it builds
+    (`layer.x = x`, `layer.cache = ref_cache`): where the reference forward's state is."""
+    if not setup:
+        return ()
+    attrs = []
+    for node in ast.walk(ast.parse(setup)):
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        for target in targets:
+            for t in (target.elts if isinstance(target, ast.Tuple) else [target]):
+                if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.attr not in attrs:
+                    attrs.append(t.attr)
+    return tuple(attrs)
+
+
 def _own_helpers(cells, helper_functions: dict) -> list[str]:
     """The helper modules' functions whose last binding in the notebook is its own `def`
     (not an import of the helper module, which gives the provided one back)."""
@@ -768,7 +784,8 @@ class _Redacted:
     student's line (checked against the cells); a wrong output says which one, not its
     values. What the reference server refused is said in the server's words."""
 
-    def __init__(self, cells, refused: list[str], defined: dict | None = None, setups=()):
+    def __init__(self, cells, refused: list[str], defined: dict | None = None, setups=(), state=()):
+        self.state = tuple(state)  # the attributes the reference's forward state is set in (Unit.reference_setup)
         self.lines = {"preamble": 1 << 20}
         for cell in cells:
             self.lines[cell.label] = cell.source.count("\n") + 1
@@ -800,6 +817,12 @@ class _Redacted:
             kind = kind if kind in _KNOWN_ERRORS else "an exception of a class defined in the submission"
             where = f" at line {frames[-1][1]} of {frames[-1][0]}" if frames else ""
             text = f"raised {kind}{where} (with the reference substituted, its message is not shown)"
+            if kind == "AttributeError" and self.state:
+                # the grader's words, the same for every submission: which attributes the
+                # reference's forward leaves its state in (a backward reading others finds none)
+                text += (f"; in this mode the state the reference's forward leaves is in "
+                         f"{', '.join(f'`{a}`' for a in self.state)} (beside what the constructor sets): "
+                         "an attribute only your forward sets is not there")
         if kind == "ReferenceCallError" and self.refused:
             text += f"; {self.refused[0]}"
         if err.get("stage") == "setup":
@@ -1073,8 +1096,9 @@ class Grader:
         # the numerical check is reported for the student's own forward/backward pair
         run = student.run_unit(packed, substitute, server, gradcheck=(mode == "own"))
         # any run but the student's own may hold the reference's outputs: never shown verbatim
-        redacted = (_Redacted(student.cells, server.refused, student.defined,
-                              (unit.setup, unit.reference_setup)) if mode != "own" else None)
+        redacted = (_Redacted(student.cells, server.refused, student.defined, (unit.setup, unit.reference_setup),
+                              _state_attributes(unit.reference_setup) if mode == "reference" else ())
+                    if mode != "own" else None)
         return run, self._judge_run(prepared, run, redacted)
 
     def _fair_modes(self, unit: Unit, defined: dict) -> list[str]:

@@ -275,3 +275,16 @@ def test_a_small_gradient_gone_wrong_is_named_by_the_float32_check(grader):
     check = explanations(result)["TimeAffine.backward"].split("Numerical gradient check")[1]
     assert re.search(r"db \S+ \(too large\)", check) and "all gradients together" not in check, check
     assert not re.search(r"dW \S+ \(too large\)", check) and not re.search(r"dx \S+ \(too large\)", check), check
+
+
+def test_a_backward_that_reads_state_only_its_own_forward_sets_is_told_where_the_reference_keeps_it(grader):
+    """Seed 004: a forward that crashes (a typo) and keeps its input as `self.xs`; with the
+    reference's forward state the backward met an AttributeError whose message (rightly)
+    was hidden, and the student could not tell why. The grader's own words now say where
+    the reference forward's state is (the same for every submission: D.1)."""
+    text = mutate(reference_text(A), "self.x = x\n        return out.reshape(N, T, -1)",
+                  "self.xs = x\n        return out.reshap(N, T, -1)")
+    text = mutate(text, "        x = self.x\n        N, T, D = x.shape", "        x = self.xs\n        N, T, D = x.shape")
+    unit = next(u for u in grade_text(grader, text).units if u.name == "TimeAffine.backward")
+    assert unit.score == 0 and "raised AttributeError" in unit.explanation, unit.explanation
+    assert "the state the reference's forward leaves is in `x`" in unit.explanation, unit.explanation
