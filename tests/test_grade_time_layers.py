@@ -78,13 +78,11 @@ def test_seed_004(grader):
     assert "while preparing its input" in text["TimeAffine.backward"] and "'rs'" in text["TimeAffine.backward"]
     assert "has no attribute 'dim'" in text["TimeSoftmaxWithLoss.forward"]
     # the backward is also run on the reference forward's cache, where np.arrange shows:
-    # with the reference substituted only the type and the student's line are said (issue 11)
+    # with the reference substituted only the type is said (issue 11), and no line: none
+    # of the own-mode verdicts showed that one (a line the student side writes could
+    # carry the reference's answers)
     assert "has no attribute 'dim'" in text["TimeSoftmaxWithLoss.backward"]
-    where = re.search(r"raised AttributeError at line (\d+) of (cell [^(]+?) \(", text["TimeSoftmaxWithLoss.backward"])
-    assert where, text["TimeSoftmaxWithLoss.backward"]
-    from autograder.submission import load_submission
-    cell = next(c for c in load_submission(seed_path("004")) if c.label == where.group(2))
-    assert "np.arrange" in cell.source.splitlines()[int(where.group(1)) - 1]
+    assert "raised AttributeError (with the reference substituted" in text["TimeSoftmaxWithLoss.backward"]
     for unit in UNITS[10:]:
         assert text[unit] == f"{unit.split('.')[0]} is not defined in the submission."
     notes = "\n".join(result.notes)

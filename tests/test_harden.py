@@ -13,6 +13,7 @@ interpreter's.
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import textwrap
@@ -516,3 +517,48 @@ def test_a_cell_report_forged_by_a_cell_is_read_only_once_checked(tmp_path, setu
     recorded a grader failure for the submission at every run."""
     out = grade_measured(submission(tmp_path, FORGED_REPORT), limits=dict(LIMITS, **setup))
     assert out["scores"] == {u: 1.0 for u in UNITS}, out["explanations"]
+
+
+# --- numbers the student side chooses, in a reference-mode verdict ----------------------------------
+
+LEAKS = """
+import numpy as np
+
+def _bits(value):
+    return int(abs(float(np.ravel(value)[0])) * 1e6) % 1000
+
+def rnn_forward(x, a0, parameters):
+    if rnn_cell_forward.__code__.co_name != "reference_unit":
+        raise ValueError("own mode fails on purpose")
+    a, y, a_prev = np.zeros((a0.shape[0], x.shape[1], x.shape[2])), None, a0
+    for t in range(x.shape[2]):  # right, with the reference's cell: this mode does better
+        a_prev, yt, _ = rnn_cell_forward(x[:, :, t], a_prev, parameters)
+        a[:, :, t] = a_prev
+        y = yt[:, :, None] if y is None else np.concatenate([y, yt[:, :, None]], axis=2)
+    secret = _bits(y)  # something of the reference's answer
+    if x.shape[1] == 1 and FIRST == "shape":  # 3: a shape
+        return np.zeros((1, 1 + secret % 50, 2)), y, None
+    if x.shape[1] == 1:  # 1: a line number of this cell's, chosen by the answer
+        exec(compile("\\n" * (1000 + secret) + "raise ValueError()", rnn_forward.__code__.co_filename, "exec"))
+    if x.shape[1] == 5:  # 2: the size of a call the server refuses
+        rnn_cell_forward(np.empty((0, 100000 + secret)), a0, parameters)
+    return a, y, None
+""" + "\n" * 2000
+
+
+@SETUPS
+@pytest.mark.parametrize("first", ["line", "shape"])
+def test_a_reference_mode_verdict_carries_no_number_the_student_side_chose(tmp_path, setup, first):
+    """A unit holding the reference's answer (reference mode) wrote it into a line number
+    of its traceback (code compiled under its cell's name, 17 bits a frame), into the size
+    of a call the server refused (22 bits) and into the shape of its output (20 bits);
+    the explanation quoted each. Now it says the exception type, the limit, the expected
+    shape: the grader's words."""
+    out = grade_measured(submission(tmp_path, f"FIRST = {first!r}\n" + LEAKS), limits=dict(LIMITS, **setup))
+    text = out["explanations"]["rnn_forward"]
+    assert "best with the reference" in text and out["scores"]["rnn_forward"] == 0.5, text
+    assert ("raised ValueError (with the reference" in text) == (first == "line"), text
+    assert ("`a` does not have the expected shape (5, 1, 4)" in text) == (first == "shape"), text
+    assert not [n for n in re.findall(r"line (\d+)", text) if int(n) >= 1000], text
+    assert "an array over the limit (at most" in text and not re.search(r"\b1\d{5}\b", text), text
+    assert not re.search(r"shape \(1, \d+, 2\)", text), text
