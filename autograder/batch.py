@@ -251,7 +251,7 @@ def _grade_files(grader, payload: dict):
 
 
 def _grade_payload_files(grader, payload: dict):
-    from autograder.submission import SubmissionError, load_submission
+    from autograder.submission import MAX_CELLS, MAX_CODE_CHARS, SubmissionError, load_submission
 
     if "files" not in payload and len(payload["paths"]) == 1:
         # A local worker and one file: graded where it lies. Copying it into a temporary
@@ -273,12 +273,21 @@ def _grade_payload_files(grader, payload: dict):
             result = grader.grade_file(paths[0])
         else:  # several notebooks of one submission: their cells in file-name order
             started = time.monotonic()
-            cells, notes = [], []
-            for path in paths:
+            cells, notes, chars = [], [], 0
+            for k, path in enumerate(paths):
                 try:
-                    cells += [dataclasses.replace(c, label=f"{path.name} {c.label}") for c in load_submission(path)]
+                    loaded = [dataclasses.replace(c, label=f"{path.name} {c.label}") for c in load_submission(path)]
                 except SubmissionError as exc:
                     notes.append(f"{path.name} could not be read: {exc}.")
+                    continue
+                chars += sum(len(c.source) for c in loaded)
+                if chars > MAX_CODE_CHARS or len(cells) + len(loaded) > MAX_CELLS:
+                    # the bounds of one file hold for them all (sixty files of 200 KiB took 2 GB)
+                    notes.append(f"Not graded: {', '.join(p.name for p in paths[k:])} (the files before them hold "
+                                 f"the most code graded of one submission, {MAX_CODE_CHARS // 1024} KiB or "
+                                 f"{MAX_CELLS} cells).")
+                    break
+                cells += loaded
             result = grader.grade_cells(cells, payload["source"]) if cells else grader.grade_file(paths[0])
             result.notes[:0] = notes
             result.execution_time = time.monotonic() - started

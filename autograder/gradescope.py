@@ -138,18 +138,37 @@ def build_zip(assignment_id: str, output: str | Path) -> Path:
 
 # --------------------------------------------------------------------------- in the container
 
-def submission_files(folder: Path) -> list[Path]:
-    """What to grade in Gradescope's submission folder: its notebooks (any depth, hidden
-    files and Jupyter checkpoints left out), or its .py files when there is no notebook."""
+def submission_files(folder: Path, assignment_id: str) -> tuple[list[Path], list[str]]:
+    """What to grade in Gradescope's submission folder, and notes on what is not: the
+    released notebook (`<assignment>.ipynb`, at any depth) when there is one, as nbgrader
+    grades it (a stale copy full of stubs sorting after it must not redefine anything);
+    else its notebooks (any depth, hidden files and Jupyter checkpoints left out), or its
+    .py files when there is no notebook. A symbolic link is never graded (a submission
+    from a repository keeps links; read, one ended the whole run)."""
+    from autograder.batch import released_name
+
     def visible(p: Path) -> bool:
         rel = p.relative_to(folder).parts
         return p.is_file() and not any(part.startswith(".") for part in rel)
 
+    notes = []
     for suffix in (".ipynb", ".py"):
         found = sorted(p for p in folder.rglob(f"*{suffix}") if visible(p))
+        links = [p for p in found if p.is_symlink()]
+        found = [p for p in found if not p.is_symlink()]
+        if links:
+            notes.append("Not graded (symbolic links): " + ", ".join(p.relative_to(folder).as_posix() for p in links)
+                         + ".")
         if found:
-            return found
-    return []
+            named = [p for p in found if p.name == released_name(assignment_id)]
+            if named:
+                others = [p.relative_to(folder).as_posix() for p in found if p != named[0]]
+                if others:
+                    notes.append(f"Not graded (only {named[0].relative_to(folder).as_posix()} is): "
+                                 f"{', '.join(others)}.")
+                return named[:1], notes
+            return found, notes
+    return [], notes
 
 
 def grade_submission_folder(assignment_id: str, folder: Path) -> dict:
@@ -158,16 +177,16 @@ def grade_submission_folder(assignment_id: str, folder: Path) -> dict:
     from autograder.grader import GradingResult, Grader, UnitResult
     from autograder.results import to_gradescope
 
-    files = submission_files(folder)
+    files, notes = submission_files(folder, assignment_id)
     if not files:  # the student's doing, not the grader's: a verdict, explained
         from autograder.assignments import get_assignment
 
         reason = "no .ipynb (or .py) file was submitted"
-        result = GradingResult(assignment_id, str(folder), notes=[f"Nothing to grade: {reason}."])
+        result = GradingResult(assignment_id, str(folder), notes=[f"Nothing to grade: {reason}.", *notes])
         result.units = [UnitResult(u.name, 0.0, u.points, "failed", f"Not graded: {reason}.")
                         for u in get_assignment(assignment_id).units]
         return to_gradescope(result)
-    payload = {"student": "submission", "paths": [str(p) for p in files],
+    payload = {"student": "submission", "paths": [str(p) for p in files], "notes": notes,
                "source": ", ".join(p.relative_to(folder).as_posix() for p in files)}
     with Grader(assignment_id) as grader:
         return to_gradescope(_grade_files(grader, payload))

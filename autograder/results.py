@@ -14,6 +14,12 @@ def to_gradescope(result: GradingResult) -> dict:
         "score": result.score,
         "execution_time": round(result.execution_time, 3),
         "output": output,
+        # plain text, everywhere: a student's exception message or printed output holds
+        # `<a href=...>` or `<img ...>` as easily as words (Gradescope's default renders some
+        # HTML), and the grader's own `File "<cell defining ...>"` lines would read as tags
+        "output_format": "text",
+        "test_output_format": "text",
+        "test_name_format": "text",
         "tests": [
             {
                 "name": u.name,

@@ -609,3 +609,37 @@ def test_timestamp_txt_is_read_as_nbgrader_reads_it(stamp):
     from autograder.deadlines import _stamp_time
 
     assert _stamp_time(stamp) == parse_utc(stamp)
+
+
+def test_gradescopes_folder_grades_the_released_notebook_never_a_link_and_bounded_code(tmp_path):
+    """A link among the files (a submission from a repository keeps links) ended the run
+    with an OSError and no results.json; a stale copy full of stubs sorting after the
+    notebook redefined its functions; sixty notebooks of 200 KiB each took 2 GB."""
+    from autograder.gradescope import grade_submission_folder, submission_files
+    from autograder.reference import solution_source
+
+    good = (EXAMPLES / "bob.ipynb").read_bytes()
+    folder = tmp_path / "submission"
+    (folder / "deep").mkdir(parents=True)
+    (folder / "deep" / f"{A}.ipynb").write_bytes(good)
+    (folder / "zz_old.ipynb").write_text('{"cells": [{"cell_type": "code", "metadata": {}, "source": '
+                                         '"def rnn_cell_forward(xt, a_prev, parameters):\\n    raise NotImplementedError", '
+                                         '"outputs": [], "execution_count": null}], "metadata": {}, "nbformat": 4, '
+                                         '"nbformat_minor": 5}')
+    (folder / "latest.ipynb").symlink_to(folder / "deep" / f"{A}.ipynb")
+    files, notes = submission_files(folder, A)
+    assert files == [folder / "deep" / f"{A}.ipynb"], files
+    assert "Not graded (symbolic links): latest.ipynb." in notes and any("zz_old.ipynb" in n for n in notes), notes
+    bob = grade_submission_folder(A, folder)
+    assert bob["score"] == 6 and "symbolic links" in bob["output"], bob["output"]
+    assert bob["output_format"] == bob["test_output_format"] == "text"
+
+    # without the released name: every notebook, but no more code in all than in one file
+    many = tmp_path / "many"
+    many.mkdir()
+    bulk = solution_source(A) + f"\nPADDING = '{'x' * 120_000}'\n"  # ~130 KiB of code each
+    for name in ("a.py", "b.py", "c.py"):
+        (many / name).write_text(bulk)
+    out = grade_submission_folder(A, many)
+    assert out["score"] == 8 and "Not graded: c.py (the files before them hold the most code" in out["output"], \
+        out["output"]

@@ -120,7 +120,9 @@ def test_gradescope_export_matches_the_format(book, tmp_path, graders):
     assert [f.parent.name for f in files] == ["alice", "bob", "carol", "eve", "mallory"]
     for f in files:
         data = json.loads(f.read_text())
-        assert set(data) == {"score", "execution_time", "output", "tests"}
+        assert set(data) == {"score", "execution_time", "output", "tests", "output_format", "test_output_format",
+                             "test_name_format"}
+        assert {data[k] for k in ("output_format", "test_output_format", "test_name_format")} == {"text"}
         assert isinstance(data["score"], (int, float)) and isinstance(data["execution_time"], (int, float))
         assert isinstance(data["output"], str)
         assert [t["name"] for t in data["tests"]] == UNITS
