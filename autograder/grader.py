@@ -759,7 +759,7 @@ def _case_failure(run, expected, tol, unit: Unit, sizes: dict | None = None) -> 
     for name, value in expected.items():
         if name not in run.outputs:
             return f"`{name}` was not produced"
-        problem = compare(value, run.outputs[name], tol, name, exact=unit.exact, sizes=sizes)
+        problem = compare(value, run.outputs[name], tol, name, exact=unit.exact, sizes=sizes, hidden=True)
         if problem:
             if dict(unit.extras).get(name) == name:  # an argument, as the call left it (updated in place)
                 problem += f" (`{name}` is the argument as your function left it: it must be updated in place.)"

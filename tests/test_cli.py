@@ -30,7 +30,8 @@ def test_grade_json_for_the_reference_is_full_marks_in_gradescope_format(assignm
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     units = next(a for a in all_assignments() if a.id == assignment).units
-    assert set(data) == {"score", "execution_time", "output", "tests"}
+    assert set(data) == {"score", "execution_time", "output", "tests", "output_format", "test_output_format",
+                         "test_name_format"}
     assert [t["name"] for t in data["tests"]] == [u.name for u in units]
     assert all(t["status"] == "passed" and t["score"] == t["max_score"] for t in data["tests"])
     assert data["score"] == sum(u.points for u in units)

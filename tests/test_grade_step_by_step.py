@@ -125,7 +125,8 @@ def test_cli_json_has_exactly_the_gradescope_fields(tmp_path):
     out = subprocess.run([sys.executable, "-m", "autograder.cli", "grade", A, str(seed_path("002")), "--json"],
                          capture_output=True, text=True, check=True)
     data = json.loads(out.stdout)
-    assert set(data) == {"score", "execution_time", "output", "tests"}
+    assert set(data) == {"score", "execution_time", "output", "tests", "output_format", "test_output_format",
+                         "test_name_format"}
     assert [t["name"] for t in data["tests"]] == UNITS
     for t in data["tests"]:
         assert set(t) == {"name", "score", "max_score", "status", "output"}

@@ -135,3 +135,18 @@ def test_an_array_returned_in_a_one_item_tuple_is_named_so():
     assert "is a tuple holding one array of shape (4, 3)" in message and "Summed" not in message, message
     # a list of one row where one row is expected is the same numbers: not refused here
     assert compare(np.ones((1, 3)), [np.ones(3)], Tolerance(1e-6, 1e-8), "y") == ""
+
+
+def test_a_hidden_cases_expected_values_are_shown_too_coarse_to_copy():
+    """A hidden case's first differing value was shown to 8 digits: copied into the next
+    submission (a table keyed by the case's inputs, which the student's own code may
+    print), it passed; a sampled sequence was shown whole. Now 4 significant digits, and
+    a sequence's first difference only."""
+    tol = Tolerance(1e-6, 1e-8)
+    expected = np.array([[0.29403199, -1.2345678]])
+    message = compare(expected, np.zeros((1, 2)), tol, "a", hidden=True)
+    assert "(expected 0.294, got 0)" in message, message
+    assert compare(np.array([[0.294]]), np.array([[0.29403199]]), tol, "a") != ""  # the shown value does not pass
+    assert "(expected 0.29403199, got 0)" in compare(expected, np.zeros((1, 2)), tol, "a")  # public cases: whole
+    sampled = compare([3, 1, 4, 1, 5, 9, 2, 6], [3, 1, 4, 2, 5, 9, 2, 6], tol, "indices", exact=True, hidden=True)
+    assert "first difference at position 3: expected 1, got 2" in sampled and "[3, 1, 4, 1" not in sampled, sampled

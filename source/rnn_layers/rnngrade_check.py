@@ -380,16 +380,33 @@ def _value_hint(expected: np.ndarray, actual: np.ndarray, tol: Tolerance) -> str
     return ""
 
 
-def compare(expected, actual, tol: Tolerance, name: str, exact: bool = False, sizes: dict | None = None) -> str:
+HIDDEN_DIGITS = 4  # significant digits of an expected value a hidden case's explanation shows
+
+
+def _fmt_hidden(x) -> str:
+    """An expected value of a hidden case, to HIDDEN_DIGITS significant digits: enough to
+    see how far off a value is, too few to pass a tolerance of 1e-6 when copied into a
+    next submission (which, at full precision, learnt one case's answer per try)."""
+    try:
+        return np.format_float_positional(float(x), precision=HIDDEN_DIGITS, unique=False, fractional=False,
+                                          trim="-")
+    except (TypeError, ValueError):
+        return repr(x)
+
+
+def compare(expected, actual, tol: Tolerance, name: str, exact: bool = False, sizes: dict | None = None,
+            hidden: bool = False) -> str:
     """'' when actual matches expected, else one explanation sentence. `sizes` (the case's
-    size arguments, e.g. n_a=5) lets a wrong shape be explained by the size it used."""
+    size arguments, e.g. n_a=5) lets a wrong shape be explained by the size it used.
+    `hidden`: a hidden case, whose expected values are shown rounded (_fmt_hidden) and
+    whose expected sequences (sampled indices) only at their first difference."""
     if isinstance(expected, dict):
         if not isinstance(actual, dict):
             return f"`{name}`: expected a dict, got a {type(actual).__name__}"
         for key in expected:
             if key not in actual:
                 return f"`{name}`: key {key!r} is missing"
-            problem = compare(expected[key], actual[key], tol, f"{name}[{key!r}]", exact, sizes)
+            problem = compare(expected[key], actual[key], tol, f"{name}[{key!r}]", exact, sizes, hidden)
             if problem:
                 return problem
         return ""
@@ -397,7 +414,7 @@ def compare(expected, actual, tol: Tolerance, name: str, exact: bool = False, si
         if not isinstance(actual, (list, tuple)) or len(actual) != len(expected):
             return f"`{name}`: expected a sequence of {len(expected)} items, got {_kind(actual)}"
         for i, (e, a) in enumerate(zip(expected, actual)):
-            problem = compare(e, a, tol, f"{name}[{i}]", exact, sizes)
+            problem = compare(e, a, tol, f"{name}[{i}]", exact, sizes, hidden)
             if problem:
                 return problem
         return ""
@@ -425,6 +442,8 @@ def compare(expected, actual, tol: Tolerance, name: str, exact: bool = False, si
     integral = isinstance(expected, (bool, int, list)) and exp.dtype.kind in "iub"
     if exact or integral:
         if exp.shape != act.shape or not np.array_equal(exp, act):
+            if hidden and exp.ndim:
+                return f"`{name}`: got {_short(actual)}, which differs from the expected" + _first_diff_seq(exp, act)
             return f"`{name}`: expected {_short(expected)}, got {_short(actual)}" + _first_diff_seq(exp, act)
         return ""
     if exp.shape != act.shape:
@@ -439,7 +458,7 @@ def compare(expected, actual, tol: Tolerance, name: str, exact: bool = False, si
     e, a = exp64[first], act64[first]
     rel = np.max(np.abs(act64 - exp64) / np.maximum(1e-8, np.abs(act64) + np.abs(exp64)))
     where = f"at index {list(first)} " if first else ""
-    return (f"`{name}` differs {where}(expected {_fmt(e)}, got {_fmt(a)}); "
+    return (f"`{name}` differs {where}(expected {_fmt_hidden(e) if hidden else _fmt(e)}, got {_fmt(a)}); "
             f"{len(bad)} of {exp.size} values differ, max relative error {rel:.2e}."
             + _value_hint(exp64, act64, tol))
 
