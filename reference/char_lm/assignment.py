@@ -28,7 +28,7 @@ None; none of the published examples (B.6).
 """
 import numpy as np
 
-from autograder.assignments.model import PRIVATE, Assignment, GradCheck, Returns, Unit
+from autograder.assignments.model import PRIVATE, Assignment, GradCheck, Mistake, Returns, Unit
 
 PREAMBLE = "import numpy as np\nfrom utils import *\n"
 
@@ -183,6 +183,20 @@ CELL_LOSS = (
 )
 PARAMETER_GRADS = {f"parameters['{k}']": "d" + k for k in PARAMETER_KEYS}
 
+# Classic mistakes (hints), as edits of reference/char_lm/solution.py (seed 000 made each).
+FORWARD_MISTAKES = (
+    Mistake("with a None input set to all ones (`x[t][None] = 1` fills the whole vector, B.7): X[t] None "
+            "must stay a zero vector", "        if X[t] is not None:\n            x[t][X[t]] = 1\n",
+            "        x[t][X[t]] = 1\n"),
+    Mistake("with the last step's loss only (`loss = ...`): the loss sums -log(probability of the target) "
+            "over every time step", "        loss -= np.log(y_hat[t][Y[t], 0])", "        loss = -np.log(y_hat[t][Y[t], 0])"),
+)
+CELL_BACKWARD_MISTAKES = (
+    Mistake("with `da_next` accumulated (`+=`): it is replaced by the gradient with respect to a_prev, what the "
+            "previous step receives", '    gradients["da_next"] = parameters["Waa"].T @ draw',
+            '    gradients["da_next"] += parameters["Waa"].T @ draw'),
+)
+
 UNITS = (
     Unit("softmax", call="softmax(x)", returns=Returns.value("probabilities"),
          make_inputs=softmax_inputs, sizes=SOFTMAX_SIZES),
@@ -193,10 +207,10 @@ UNITS = (
     # Only the loss: the cache is private.
     Unit("rnn_forward", call="rnn_forward(X, Y, a0, parameters, vocab_size)",
          returns=Returns.tuple("loss", PRIVATE), calls=("rnn_cell_forward",),
-         make_inputs=sequence_inputs, sizes=SEQUENCE_SIZES),
+         make_inputs=sequence_inputs, sizes=SEQUENCE_SIZES, mistakes=FORWARD_MISTAKES),
     Unit("rnn_cell_backward", call="rnn_cell_backward(dy, gradients, parameters, x, a, a_prev)",
          returns=Returns.dict(*GRADIENT_KEYS, "da_next"), extras={"gradients": "gradients"},
-         make_inputs=cell_backward_inputs, sizes=CELL_SIZES,
+         make_inputs=cell_backward_inputs, sizes=CELL_SIZES, mistakes=CELL_BACKWARD_MISTAKES,
          gradcheck=GradCheck(CELL_LOSS, wrt={**PARAMETER_GRADS, "a_prev": "da_next"})),
     # The cache comes from rnn_forward: the student's own, or the reference's (part 3:
     # a backward unit also gets caches made by the reference forward).
