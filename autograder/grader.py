@@ -25,6 +25,7 @@ import numpy as np
 
 from autograder import __version__, budgets
 from autograder.assignments import Assignment, Unit, get_assignment
+from autograder.assignments.model import runs_in
 from autograder.codec import CodecError, decode, encode, plain_size, array_items as array_items_of
 from autograder.driver import JOINT as GRADCHECK_JOINT, run_case, unit_spec
 from autograder.hints import classic_mistake_hint, order_hint, tanh_hint
@@ -1213,7 +1214,11 @@ class Grader:
         passed = total - len(failures)
         score = round(unit.points * passed / total, 6) if total else 0.0
         status = "passed" if passed == total else "failed"
-        explanation = self._explain(unit, prepared, own_run, own_failures, best_mode, failures, fair)
+        # the forwards whose results this unit's cases start from (a backward's cache), when
+        # the student's own does not pass: its own run's hints and gradient check are against them
+        wrong_forwards = [u.name for u in self.assignment.depends_on(unit) if runs_in(u.name, unit.setup)
+                          and not any(r.name == u.name and r.status == "passed" and r.mode == "own" for r in graded)]
+        explanation = self._explain(unit, prepared, own_run, own_failures, best_mode, failures, fair, wrong_forwards)
         if own_failures and fair_modes and own_loop:
             explanation += (f"\nNot run again with the reference {', '.join(unit.calls)} substituted: yours passed "
                             "every hidden case, so the time went in this function's own code.")
@@ -1257,7 +1262,7 @@ class Grader:
         # "with the reference forward pass substituted" for a family-D backward
         return f"the reference {', '.join(unit.calls) or 'forward pass'} substituted"
 
-    def _explain(self, unit, prepared, own_run, own_failures, mode, failures, fair) -> str:
+    def _explain(self, unit, prepared, own_run, own_failures, mode, failures, fair, wrong_forwards=()) -> str:
         total = len(prepared.cases)
         own_deps = ", ".join(unit.calls) or "forward pass"
         lines = []
@@ -1294,10 +1299,17 @@ class Grader:
                     lines.append(f"With {self._mode_words(unit, other)}, it fails too, e.g. case {case.label}: "
                                  f"{problem.splitlines()[0]}")
             if same:
-                lines.append(f"It fails the same way with {' and with '.join(same)}.")
+                # (the same kind: stage and exception type or output; where, the modes' words do not say)
+                lines.append(f"It fails with the same kind of failure with {' and with '.join(same)}.")
         if unit.gradcheck is not None and not own_failures:
             lines.append("No numerical gradient check was needed: every gradient matches the reference's.")
-        lines.extend(self._gradcheck_lines(unit, own_run))
+        if own_failures and wrong_forwards:
+            # a right backward of a wrong forward fails its own run: a check against that forward would blame it
+            names = ", ".join(wrong_forwards)
+            lines.append(f"Your own run starts from your {names}, which does not pass its own cases: fix {names} "
+                         "first (the numerical gradient check against it is not shown).")
+        else:
+            lines.extend(self._gradcheck_lines(unit, own_run))
         mutated = sorted({n for c in own_run.cases if c and c.ok for n in (c.outputs or {}).get("__mutated__", [])})
         if mutated:
             lines.append("Note: it modifies its argument(s) " + ", ".join(f"`{n}`" for n in mutated)

@@ -274,7 +274,7 @@ def test_a_failure_caused_by_a_dependency_is_not_a_reason_of_its_own():
                            "n_x=3, seed 101: `dxt` differs at index [0, 2] (expected 0.5, got 1)")
     assert root_cause(also, ["rnn_cell_forward"], {"rnn_cell_forward"}) == \
         ("`dxt` differs at index [#, #] (expected #, got #)", None)
-    same = SETUP_FAILED + "\nIt fails the same way with the reference rnn_cell_forward substituted."
+    same = SETUP_FAILED + "\nIt fails with the same kind of failure with the reference rnn_cell_forward substituted."
     assert root_cause(same, ["rnn_cell_forward"], {"rnn_cell_forward"})[1] is None
     # a value mismatch inside the unit is its own, whatever else failed
     mismatch = "Passed 1 of 4 hidden cases.\n- case big, seed 104: `a` differs at index [1] (expected 1, got 2)"

@@ -64,7 +64,7 @@ def test_seed_000_verdicts(grader):
     text = explanations(result)
     assert by_name["rnn_forward"].cases_passed == 1
     assert "`loss` differs" in text["rnn_forward"] and "X[0] is None" in text["rnn_forward"]
-    assert "It fails the same way with the reference rnn_cell_forward substituted" in text["rnn_forward"]
+    assert "It fails with the same kind of failure with the reference rnn_cell_forward substituted" in text["rnn_forward"]
     assert "KeyError: 'db'" in text["rnn_cell_backward"]
     assert "not subscriptable" in text["rnn_backward"] and "line 11" in text["rnn_backward"]
     for unit in ("clip", "update_parameters", "sample", "optimize"):

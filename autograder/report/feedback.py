@@ -68,7 +68,7 @@ def verdict(score: float, max_score: float, status: str) -> str:
 
 _TRACE_FRAME = re.compile(r'File "[^"]*", line \d+, in (\w+)')
 _FAILS_TOO = re.compile(r"^With .*,? it fails too, e\.g\. case .*?, seed \d+: (.*)$")
-_FAILS_SAME = "It fails the same way with "
+_FAILS_SAME = "It fails with the same kind of failure with "
 
 
 def dependencies(spec, unit) -> list[str]:
