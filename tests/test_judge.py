@@ -145,7 +145,12 @@ def test_a_hidden_cases_expected_values_are_shown_too_coarse_to_copy():
     tol = Tolerance(1e-6, 1e-8)
     expected = np.array([[0.29403199, -1.2345678]])
     message = compare(expected, np.zeros((1, 2)), tol, "a", hidden=True)
-    assert "(expected 0.294, got 0)" in message, message
+    assert "(expected 0.2940, got 0.000)" in message and "max relative error about 1e+00" in message, message
+    # nor with its relative error: given exactly, it gave the value back in two more tries
+    close = compare(np.array([12.3456789]), np.array([12.35]), tol, "x", hidden=True)
+    assert "about 1e-04" in close and "1.75e-04" not in close, close
+    assert "(expected 12.35, got 12.35 (the same to 4 significant digits, outside the tolerance))" in close, close
+    assert "expected 1.235e+05" in compare(np.array([123456.7]), np.array([0.0]), tol, "x", hidden=True)
     assert compare(np.array([[0.294]]), np.array([[0.29403199]]), tol, "a") != ""  # the shown value does not pass
     assert "(expected 0.29403199, got 0)" in compare(expected, np.zeros((1, 2)), tol, "a")  # public cases: whole
     sampled = compare([3, 1, 4, 1, 5, 9, 2, 6], [3, 1, 4, 2, 5, 9, 2, 6], tol, "indices", exact=True, hidden=True)

@@ -384,14 +384,25 @@ HIDDEN_DIGITS = 4  # significant digits of an expected value a hidden case's exp
 
 
 def _fmt_hidden(x) -> str:
-    """An expected value of a hidden case, to HIDDEN_DIGITS significant digits: enough to
-    see how far off a value is, too few to pass a tolerance of 1e-6 when copied into a
-    next submission (which, at full precision, learnt one case's answer per try)."""
+    """A value of a hidden case, to HIDDEN_DIGITS significant digits: enough to see how far
+    off a value is, too few to pass a tolerance of 1e-6 when copied into a next submission
+    (which, at full precision, learnt one case's answer per try). Scientific notation where
+    positional digits would look exact (123500 for 123456.7)."""
     try:
-        return np.format_float_positional(float(x), precision=HIDDEN_DIGITS, unique=False, fractional=False,
-                                          trim="-")
-    except (TypeError, ValueError):
+        x = float(x)
+        if x != 0 and not 1e-3 <= abs(x) < 1e4:
+            return np.format_float_scientific(x, precision=HIDDEN_DIGITS - 1, unique=False, trim="k")
+        return np.format_float_positional(x, precision=HIDDEN_DIGITS, unique=False, fractional=False, trim="k")
+    except (TypeError, ValueError, OverflowError):
         return repr(x)
+
+
+def _magnitude(rel: float) -> str:
+    """A relative error as its power of ten: with the exact figure, a value shown to four
+    digits was recovered whole in two more submissions."""
+    if not rel > 0 or not math.isfinite(rel):
+        return f"{rel:.0e}"
+    return f"about 1e{math.floor(math.log10(rel)):+03d}"
 
 
 def compare(expected, actual, tol: Tolerance, name: str, exact: bool = False, sizes: dict | None = None,
@@ -458,7 +469,13 @@ def compare(expected, actual, tol: Tolerance, name: str, exact: bool = False, si
     e, a = exp64[first], act64[first]
     rel = np.max(np.abs(act64 - exp64) / np.maximum(1e-8, np.abs(act64) + np.abs(exp64)))
     where = f"at index {list(first)} " if first else ""
-    return (f"`{name}` differs {where}(expected {_fmt_hidden(e) if hidden else _fmt(e)}, got {_fmt(a)}); "
+    if hidden:  # both to the same digits; the error as a power of ten (see _fmt_hidden, _magnitude)
+        shown_e, shown_a = _fmt_hidden(e), _fmt_hidden(a)
+        close_digits = " (the same to 4 significant digits, outside the tolerance)" if shown_e == shown_a else ""
+        return (f"`{name}` differs {where}(expected {shown_e}, got {shown_a}{close_digits}); "
+                f"{len(bad)} of {exp.size} values differ, max relative error {_magnitude(rel)}."
+                + _value_hint(exp64, act64, tol))
+    return (f"`{name}` differs {where}(expected {_fmt(e)}, got {_fmt(a)}); "
             f"{len(bad)} of {exp.size} values differ, max relative error {rel:.2e}."
             + _value_hint(exp64, act64, tol))
 
