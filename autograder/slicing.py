@@ -50,6 +50,12 @@ _DISPLAY_MODULES = {"matplotlib", "pylab", "seaborn", "tqdm"}
 _RANDOM_NAMES = {"random", "seed", "randn", "rand", "randint", "choice", "shuffle", "permutation",
                  "default_rng", "RandomState", "normal", "uniform"}
 _BUILTIN_NAMES = frozenset(dir(builtins))
+# methods that change their object: a function calling one on a name not its own changes
+# the notebook's names (`STATE.update(kw)`); a read (`VOCAB.index(c)`) does not, and
+# counting it kept every training loop that calls such a function
+_MUTATING = {"append", "extend", "insert", "update", "setdefault", "pop", "popitem", "clear", "add", "remove",
+             "discard", "sort", "reverse", "fill", "put", "itemset", "resize", "setflags", "appendleft",
+             "extendleft", "popleft", "rotate", "__setitem__", "__delitem__", "__setattr__", "__delattr__"}
 # in a function a unit calls, these reach the notebook's names by a string: the slice cannot
 # follow them, so every statement runs
 _DYNAMIC_IN_BODY = {"globals", "eval", "exec"}
@@ -169,7 +175,8 @@ def _facts(node: ast.stmt) -> _Facts:
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         # what its code changes outside itself without a `global` statement (`REGISTRY[k] = f`,
         # `STATE.update(kw)`): every name it binds or takes as an argument is its own
-        outer = (store_roots | {root for _, root, chain, _ in calls if chain}) - own - _BUILTIN_NAMES - {None}
+        outer = (store_roots | {root for _, root, chain, _ in calls if chain and chain[0] in _MUTATING}) \
+            - own - _BUILTIN_NAMES - {None}
     facts = _Facts(names, _bound(node), random_attr, scoped, store_roots, calls, outer)
     node._slice_facts = facts
     return facts

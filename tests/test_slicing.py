@@ -136,6 +136,14 @@ def test_what_changes_a_units_names_without_rebinding_them_is_kept(cells, needed
     assert "print(1)" not in lines and "print(Layer)" not in lines
 
 
+def test_a_function_that_only_reads_the_notebooks_names_is_no_reason_to_run_its_calls():
+    # encode() reads VOCAB with a method (no write): a training loop calling it is still dropped
+    unit = "def rnn_cell_forward(xt, a_prev, parameters):\n    return xt\n"
+    lines = kept("VOCAB = ['a', 'b']\n", "def encode(s):\n    return [VOCAB.index(c) for c in s]\n", unit,
+                 "for i in range(100000):\n    encode('ab')\n")
+    assert "encode('ab')" not in lines and "for i in range(100000):" not in lines, lines
+
+
 def test_a_unit_that_reads_names_by_a_string_keeps_every_statement():
     unit = "def rnn_cell_forward(xt, a_prev, parameters):\n    return globals()['ACTIVATION'](xt)\n"
     lines = kept("import numpy as np\n", unit, "ACTIVATION = np.tanh\nprint(1)\n")
