@@ -196,3 +196,16 @@ def test_cases_that_passed_before_a_unit_was_stopped_keep_their_credit(graders):
     unit = next(u for u in grade_text(grader, text).units if u.name == "rnn_cell_forward")
     assert (unit.cases_passed, unit.cases_total) == (3, 4), unit.explanation
     assert "case larger" in unit.explanation and "CPU time limit" in unit.explanation, unit.explanation
+
+
+def test_cases_that_passed_close_to_the_limit_keep_their_credit(graders):
+    """Cases of 12 ms of CPU each, the last one never ending, under the 0.05 s limit: the
+    CPU timer alone (20 ms after the first queued report) came after the holder's kill for
+    the third case's report. A slow case reports at once."""
+    grader = graders(A)
+    burn = ("    import time as _t\n    _s = _t.process_time()\n    while _t.process_time() - _s < 0.012:\n        pass\n"
+            "    while xt.shape[1] == 20:\n        pass\n")
+    text = mutate(reference_text(A), "def rnn_cell_forward(xt, a_prev, parameters):\n",
+                  "def rnn_cell_forward(xt, a_prev, parameters):\n" + burn)
+    unit = next(u for u in grade_text(grader, text).units if u.name == "rnn_cell_forward")
+    assert (unit.cases_passed, unit.cases_total) == (3, 4), unit.explanation

@@ -34,6 +34,8 @@ from autograder.driver import ContractError, SetupError, run_case
 from autograder.sandbox import limits
 
 OUTPUT_LIMIT = 4000  # characters of printed output kept per cell / unit
+URGENT_CASE_CPU = 0.002  # a case this slow is reported at once (a frame costs the grader ~50 us)
+URGENT_UNIT_CPU = 0.025  # ... and every case of a unit past half the smallest CPU limit
 MAX_OUTPUT_BYTES = MAX_CASE_OUTPUTS  # one case's encoded outputs (the grader refuses more)
 
 
@@ -208,8 +210,11 @@ class Outbox:
     have passed since the first of it, and always at the end. What is pending when the
     process is killed is lost: a killed cell child's cells run again; for a unit's
     cases (`cpu_alarm`), a CPU-time timer (SIGPROF) sends what is queued once the child
-    has run that long since, so a unit stopped at its limit in a case that never ends
-    keeps the cases it finished (a frame per case cost the grader 1.2 ms a notebook)."""
+    has run that long since, and a slow case or a unit past half the smallest CPU limit
+    reports at once (_run_cases), so a unit stopped at its CPU limit keeps the cases it
+    finished (a frame per case cost the grader 1.2 ms a notebook). A case that blocks
+    without using CPU (sleeps, waits) until the wall-clock backstop can still lose the
+    quick cases queued before it, in the last 20 ms of CPU."""
 
     FLUSH_SECONDS = 0.05
     MAX_MESSAGES = 1000
@@ -233,16 +238,17 @@ class Outbox:
         except BaseException:
             pass  # the grader is gone: the child ends anyway
 
-    def put(self, message: dict, limit: int | None = None) -> None:
+    def put(self, message: dict, limit: int | None = None, urgent: bool = False) -> None:
         """Queue a message, encoded now (once): a CodecError, or one for a message over
-        `limit` bytes, is raised here, while the caller can still replace the message."""
+        `limit` bytes, is raised here, while the caller can still replace the message.
+        `urgent`: send what is queued at once (a unit near its limit, see _run_cases)."""
         encoded = encode(message)
         if limit is not None and len(encoded) > limit:
             raise CodecError(f"the outputs take {len(encoded) / 2**20:.0f} MiB; at most "
                              f"{limit // 2**20} MiB may cross back")
         self.pending.append(encoded)
         # a slow cell or case reports at once; a batch stays well under the grader's MAX_BATCH
-        if time.monotonic() - self.since >= self.interval or len(self.pending) >= self.MAX_MESSAGES:
+        if urgent or time.monotonic() - self.since >= self.interval or len(self.pending) >= self.MAX_MESSAGES:
             self.flush()
         elif self.cpu_alarm and len(self.pending) == 1:
             signal.setitimer(signal.ITIMER_PROF, self.cpu_alarm)
@@ -529,6 +535,7 @@ def make_class_proxy(name: str, channel: _Channel):
 def _run_cases(outbox: Outbox, request: dict, namespace: dict, writer: BoundedWriter, tag: dict) -> None:
     """Every case of one unit, one message per case (tagged with `tag`)."""
     spec = request["spec"]
+    unit_started = time.process_time()
     for index, inputs in enumerate(request["cases"]):
         started = time.process_time()
         message = {"op": "case", "index": index, **tag}
@@ -547,9 +554,12 @@ def _run_cases(outbox: Outbox, request: dict, namespace: dict, writer: BoundedWr
             message.update(ok=False, error=describe_exception(exc))
         message["cpu"] = time.process_time() - started
         message["output"] = writer.take()
+        # a slow case, or a unit past half the smallest CPU limit (0.05 s), reports at once:
+        # the timer (Outbox.CPU_ALARM) could come after the holder's kill at the limit
+        urgent = message["cpu"] >= URGENT_CASE_CPU or time.process_time() - unit_started >= URGENT_UNIT_CPU
         try:
             # outputs that are not plain data, or too large, are refused here (the verdict says so)
-            outbox.put(message, limit=MAX_OUTPUT_BYTES)
+            outbox.put(message, limit=MAX_OUTPUT_BYTES, urgent=urgent)
         except CodecError as exc:
             outbox.put({"op": "case", "index": index, **tag, "ok": False, "cpu": message["cpu"], "output": "",
                         "error": {"type": "NotPlainData", "message": str(exc), "traceback": ""}})
