@@ -1070,7 +1070,11 @@ class Grader:
                     self._own_problems[key] = problem
             elif problem and problem != self._own_problems.get(key):
                 # a run with reference units: the grader's words only, unless its own run
-                # failed in exactly these words (then they tell nothing new)
+                # failed in exactly these words (then they tell nothing new); of its lines,
+                # only the innermost one the own run of this very case showed
+                own_frames = _FRAME_FULL.findall(self._own_problems.get(key, ""))
+                redacted.shown = frozenset({(own_frames[-1][0], int(own_frames[-1][1]), own_frames[-1][2])}
+                                           if own_frames else ())
                 problem = redacted.failure(case_run, expected, self.tol, prepared.unit) or redacted.GENERIC
             if problem and case_run.ok:
                 # right values under the wrong names: that is the whole story (a shape
@@ -1104,9 +1108,7 @@ class Grader:
         run = student.run_unit(packed, substitute, server, gradcheck=(mode == "own"))
         # any run but the student's own may hold the reference's outputs: never shown verbatim
         redacted = (_Redacted(student.cells, server.refused, student.defined, (unit.setup, unit.reference_setup),
-                              _state_attributes(unit.reference_setup) if mode == "reference" else (),
-                              {(label, int(line), name) for problem in self._own_problems.values()
-                               for label, line, name in _FRAME_FULL.findall(problem)})
+                              _state_attributes(unit.reference_setup) if mode == "reference" else ())
                     if mode != "own" else None)
         return run, self._judge_run(prepared, run, redacted)
 
