@@ -747,12 +747,13 @@ class Recorder:
         from sqlalchemy.exc import DataError  # (the gradebook's library: imported where one is used)
 
         records = self.waiting
+        released = [r["student"] for r in records]
         try:
             self.book.record_many(records)
         except DataError:
             records = self._one_by_one(records)
         self.waiting = []   # after the commit: an interrupted commit is tried again
-        self.claims.release_many(self.assignment, [r["student"] for r in records])
+        self.claims.release_many(self.assignment, released)
         for record in records:
             self.committed(record)
 
@@ -771,9 +772,13 @@ class Recorder:
             try:
                 self.book.record_many([record])
             except DataError as exc:
-                record = dict(record, result=None,
-                              error=f"the gradebook refused this submission's result ({summary_line(str(exc))})")
-                self.book.record_many([record])
+                why = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+                record = dict(record, result=None, error=f"the gradebook refused this submission's result "
+                                                         f"({summary_line(why[0] if why else type(exc).__name__)})")
+                try:
+                    self.book.record_many([record])
+                except DataError:
+                    continue  # not even as a failure (its name, its source): graded again by the next run
             kept.append(record)
         return kept
 

@@ -818,8 +818,9 @@ class _Redacted:
         # answers into its line numbers, 17 bits a frame.
         kind = err.get("type")
         frames = [f for f in self.frames(err.get("traceback")) if f in self.shown]
-        if kind == "NotImplementedError":
-            text = NOT_IMPLEMENTED
+        if kind == "NotImplementedError":  # which function: only from a frame the own run showed
+            raiser = frames[-1][2] if frames else None
+            text = NOT_IMPLEMENTED_IN.format(raiser) if raiser and raiser != "<module>" else NOT_IMPLEMENTED
         else:
             kind = kind if kind in _KNOWN_ERRORS else "an exception of a class defined in the submission"
             where = f" at line {frames[-1][1]} of {frames[-1][0]}" if frames else ""

@@ -160,7 +160,8 @@ def submission_files(folder: Path, assignment_id: str) -> tuple[list[Path], list
             notes.append("Not graded (symbolic links): " + ", ".join(p.relative_to(folder).as_posix() for p in links)
                          + ".")
         if found:
-            named = [p for p in found if p.name == released_name(assignment_id)]
+            named = sorted((p for p in found if p.name == released_name(assignment_id)),
+                           key=lambda p: (len(p.parts), p))  # the shallowest, not backup/<id>.ipynb
             if named:
                 others = [p.relative_to(folder).as_posix() for p in found if p != named[0]]
                 if others:

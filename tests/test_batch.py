@@ -881,3 +881,4 @@ def test_a_result_the_database_refuses_costs_only_its_own_submission(tmp_path, m
         assert [r["student"] for r in committed] == ["alice", "mallory", "bob"] and not claims.held
         (refused,) = [r for r in committed if r["student"] == "mallory"]
         assert refused["result"] is None and "the gradebook refused" in refused["error"]
+        assert "cannot contain NUL" in refused["error"] and "Background on this error" not in refused["error"]

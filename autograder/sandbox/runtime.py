@@ -79,7 +79,7 @@ def print_within(writer: BoundedWriter) -> None:
     real_print = builtins.print
 
     def print(*args, sep=" ", end="\n", file=None, flush=False):
-        if writer.full and (file is None or file is writer):
+        if writer.full and (sys.stdout if file is None else file) is writer:  # (not a redirect_stdout's buffer)
             writer.prints_cut += 1
             return
         real_print(*args, sep=sep, end=end, file=file, flush=flush)
