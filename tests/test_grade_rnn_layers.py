@@ -168,3 +168,17 @@ def _one_hot(indices, V):
     by_name = {u.name: u for u in result.units}
     # the private layouts are graded in own mode (the reference caches differ)
     assert by_name["rnn_backward"].mode == "own" and by_name["lstm_backward"].mode == "own"
+
+
+def test_a_backward_of_a_wrong_forward_is_told_to_fix_the_forward_first(graders):
+    """A bias missing in rnn_step_forward: the student's right rnn_step_backward, run on its
+    own forward's cache, got a numerical gradient check blaming its `db` and a hint about
+    a missing bias, where the bias to fix is the forward's."""
+    text = mutate(reference_text(A), "next_h = np.tanh(x @ Wx + prev_h @ Wh + b)", "next_h = np.tanh(x @ Wx + prev_h @ Wh)")
+    by_name = {u.name: u for u in grade_text(graders(A), text).units}
+    assert by_name["rnn_step_forward"].score == 0
+    explanation = by_name["rnn_step_backward"].explanation  # full credit with the reference's cache
+    assert "fix rnn_step_forward first" in explanation and "Numerical gradient check" not in explanation, \
+        explanation
+    rnn_backward = by_name["rnn_backward"].explanation
+    assert "first" in rnn_backward and "Numerical gradient check" not in rnn_backward, rnn_backward
