@@ -74,3 +74,27 @@ def test_a_stub_is_named_where_it_is_not_in_the_unit_that_calls_it(grader):
     assert "rnn_forward is not implemented" not in explanation, explanation
     assert "not implemented yet (rnn_cell_forward raises NotImplementedError)" in explanation, explanation
     assert "`y_pred`" in explanation, explanation  # its wrong shape, with the reference cell (redacted)
+
+
+def test_print_past_the_kept_output_is_counted_but_a_redirect_still_gets_it():
+    import builtins
+    import contextlib
+    import io
+    import sys
+
+    from autograder.sandbox import runtime
+
+    writer, saved = runtime.BoundedWriter(), (builtins.print, sys.stdout)
+    try:
+        sys.stdout = writer
+        runtime.print_within(writer)
+        print("x" * runtime.OUTPUT_LIMIT)
+        print("not formatted")  # past the kept output: counted
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            print("to the buffer")  # a redirect is not the writer: printed as always
+        taken = writer.take()
+    finally:
+        builtins.print, sys.stdout = saved
+    assert buffer.getvalue() == "to the buffer\n"
+    assert "1 more print calls" in taken and "not formatted" not in taken, taken[-200:]

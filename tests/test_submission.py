@@ -244,3 +244,18 @@ def test_a_py_file_is_read_in_the_encoding_its_coding_line_names(tmp_path):
         load_submission(path)
     path.write_bytes(b"\xef\xbb\xbfdef f():\n    return 1\n")  # a byte-order mark, as some editors write
     assert [c.source.strip() for c in load_submission(path)] == ["def f():\n    return 1"]
+
+
+def test_a_file_whose_size_says_nothing_is_read_to_its_end():
+    # a pipe says 0, as procfs and some network mounts do, or a file still being written
+    import os
+
+    from autograder.submission import read_capped
+
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, b"abc" * 1000)
+    os.close(write_fd)
+    try:
+        assert read_capped(read_fd) == b"abc" * 1000
+    finally:
+        os.close(read_fd)
