@@ -152,6 +152,9 @@ UNITS = (
     Unit("word_embedding_backward", setup=f"_, cache = {EMBEDDING}", call="word_embedding_backward(dout, cache)",
          returns=Returns.value("dW"), calls=("word_embedding_forward",),
          make_inputs=embedding_inputs, sizes=EMBEDDING_SIZES,
+         mistakes=(Mistake("with `dW[x] += dout`, which adds a word's gradient once however often the word "
+                           "occurs: np.add.at(dW, x, dout) adds every occurrence",
+                           "    np.add.at(dW, x, dout)", "    dW[x] += dout"),),
          gradcheck=GradCheck(f"{EMBEDDING}[0]", upstream="dout", wrt={"W": "dW"})),
     Unit("lstm_step_forward", call=LSTM_STEP, returns=Returns.tuple("next_h", "next_c", PRIVATE),
          make_inputs=forward_inputs(lstm_step_inputs, "dnext_h", "dnext_c"), sizes=LSTM_STEP_SIZES,
