@@ -40,21 +40,19 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
 import make_submissions  # noqa: E402
-from bench_autograde import bare_costs  # noqa: E402
+from bench_autograde import CpuAccount, bare_costs  # noqa: E402
 
 A = "rnn_step_by_step"
 
 
-class TreeCpu:
-    """CPU seconds of this process and everything it forks, dead processes included."""
+class TreeCpu(CpuAccount):
+    """bench_autograde's cpuacct group, holding this process and everything it forks
+    (dead processes included), and the living descendants started before it."""
 
     def __init__(self):
-        self.dir = Path(f"/sys/fs/cgroup/cpuacct/rnngrade-bench-floor-{os.getpid()}")
-        try:
-            self.dir.mkdir()
+        super().__init__("floor")
+        if self.dir is not None:
             self.add(os.getpid())
-        except OSError:
-            self.dir = None
 
     def add(self, pid: int) -> None:
         if self.dir is not None:
@@ -76,22 +74,10 @@ class TreeCpu:
             except OSError:
                 pass
 
-    def seconds(self) -> float:
-        try:
-            return int((self.dir / "cpuacct.usage").read_text()) / 1e9 if self.dir else float("nan")
-        except (OSError, ValueError):
-            return float("nan")
-
     def close(self) -> None:
-        if self.dir is None:
-            return
-        Path("/sys/fs/cgroup/cpuacct/cgroup.procs").write_text(str(os.getpid()))
-        for _ in range(50):
-            try:
-                self.dir.rmdir()
-                return
-            except OSError:
-                time.sleep(0.1)
+        if self.dir is not None:
+            (self.ROOT / "cgroup.procs").write_text(str(os.getpid()))  # out of the group, so it can go
+        super().close()
 
 
 def sliced_cells_cpu(paths: list[Path]) -> float:
