@@ -188,13 +188,8 @@ def _stamp_time(text: str) -> datetime:
     parts = text.split(" ")
     if len(parts) == 3:
         day, clock, zone = parts
-        if re.fullmatch(r"[+-]\d{2}(\d{2})?", zone):
-            # the abbreviation strftime's %Z gives a zone without one (America/Sao_Paulo:
-            # "-03"): hours, and minutes; it was read as -3 seconds, 3 hours off
-            sign = -1 if zone[0] == "-" else 1
-            offset = sign * (int(zone[1:3]) * 3600 + int(zone[3:5] or 0) * 60)
-        elif zone.lstrip("+-").isdigit():
-            offset = int(zone)  # seconds
+        if zone.lstrip("+-").isdigit():
+            offset = int(zone)
         elif _ZONE.fullmatch(zone):
             offset = tz.gettz(zone)  # (a path here would make dateutil open that file)
         else:
