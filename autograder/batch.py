@@ -73,6 +73,11 @@ def _visible(path: Path) -> bool:
 LINK_WORDS = "a symbolic link, not graded: a submission is the student's own files, not a link to some"
 
 
+def not_graded(why: str, names) -> str:
+    """The note, in the student's result, on the files of the submission left out."""
+    return f"Not graded ({why}): {', '.join(names)}."
+
+
 def read_submission_bytes(path: Path) -> bytes:
     """A submission file's bytes, at most what the reader accepts and one more (a larger
     file is refused by that; a 3 GiB file read whole took the coordinator's memory), never
@@ -126,9 +131,9 @@ def _released_notebook(folder: Path, assignment: str) -> tuple[Path | None, list
     notes = [] if named else [f"Graded {chosen.name}: the submission has no {wanted} (the released notebook's name)."]
     others = [p.name for p in files if p != chosen]
     if others:
-        notes.append(f"Not graded (only {chosen.name} is): {', '.join(others)}.")
+        notes.append(not_graded(f"only {chosen.name} is", others))
     if links:
-        notes.append(f"Not graded (symbolic links): {', '.join(links)}.")
+        notes.append(not_graded("symbolic links", links))
     return chosen, notes, ""
 
 
@@ -756,7 +761,6 @@ class Recorder:
         self.claims.release_many(self.assignment, released)
         for record in records:
             self.committed(record)
-
 
     def _one_by_one(self, records: list[dict]) -> list[dict]:
         """The database refused the data of a transaction (a value it cannot store): each

@@ -21,8 +21,8 @@ else the file's modification time (recorded as such: `submitted_at_source`).
 from __future__ import annotations
 
 import math
-import re
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -170,9 +170,13 @@ _ZONE = re.compile(r"[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*")  # a zone's na
 
 
 def _read_stamp(path: Path) -> str:
+    from autograder.submission import read_capped
+
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    with os.fdopen(fd, "rb") as f:
-        data = f.read(STAMP_BYTES + 1)
+    try:
+        data = read_capped(fd, STAMP_BYTES)
+    finally:
+        os.close(fd)
     if len(data) > STAMP_BYTES:
         raise ValueError(f"{TIMESTAMP} holds more than {STAMP_BYTES} bytes")
     return data.decode("utf-8", errors="replace").strip()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import builtins
 import copy
 import functools
+import sys
 
 import numpy as np
 
@@ -155,25 +156,37 @@ def _same(a, b) -> bool:
         return False
 
 
+class NoIPython:
+    """What `get_ipython()` returns to a notebook run outside Jupyter (the sandbox, the
+    student checks): magics and shell escapes do nothing, except the cell magics that only
+    wrap their cell (`%%time`, `%%capture`): in Jupyter the cell's code runs, so its
+    definitions must exist here too."""
+
+    RUN_BODY = ("time", "capture")
+
+    def run_cell_magic(self, name, line, cell):
+        if name in self.RUN_BODY:
+            caller = sys._getframe(1).f_globals  # the notebook's namespace
+            exec(compile(cell, f"<%%{name} cell>", "exec"), caller)
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+
 def _snippet_builtins(spec: dict) -> dict:
     """The built-ins the spec's own snippets name (at their top level), as local names of
     the case: a notebook that rebinds one (`list = [1, 2]`; `from numpy import *` brings
     numpy's `sum` and `abs`) must not break the grader's code that runs beside it."""
-    key = (spec["setup"], spec["call"], tuple(spec["extras"].values()), spec["name"])
-    found = _SNIPPET_BUILTINS.get(key)
-    if found is None:
-        codes = [compiled(spec["call"], "<call>", "eval")]
-        codes += [compiled(e, "<extra>", "eval") for e in spec["extras"].values()]
-        if spec["setup"]:
-            codes.append(compiled(spec["setup"], "<setup>", "exec"))
-        own = spec["name"].partition(".")[0]  # (a unit named like a built-in stays the student's)
-        found = {n: getattr(builtins, n) for c in codes for n in c.co_names if hasattr(builtins, n) and n != own}
-        if len(_SNIPPET_BUILTINS) < 1024:
-            _SNIPPET_BUILTINS[key] = found
-    return found
+    return _builtins_named(spec["setup"], spec["call"], tuple(spec["extras"].values()), spec["name"])
 
 
-_SNIPPET_BUILTINS: dict = {}
+@functools.lru_cache(maxsize=1024)
+def _builtins_named(setup: str, call: str, extras: tuple, name: str) -> dict:
+    codes = [compiled(call, "<call>", "eval")] + [compiled(e, "<extra>", "eval") for e in extras]
+    if setup:
+        codes.append(compiled(setup, "<setup>", "exec"))
+    own = name.partition(".")[0]  # (a unit named like a built-in stays the student's)
+    return {n: getattr(builtins, n) for c in codes for n in c.co_names if hasattr(builtins, n) and n != own}
 
 
 def run_case(definitions: dict, spec: dict, inputs: dict, gradcheck: bool = False) -> dict:

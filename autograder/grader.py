@@ -657,10 +657,21 @@ def _state_attributes(setup: str | None) -> tuple[str, ...]:
     return tuple(attrs)
 
 
+def _passed_own(graded) -> dict[str, bool]:
+    """Whether each graded unit (by its name, and by its class's) passed in the student's
+    own mode: one that passed only with the reference's units is still wrong itself."""
+    status: dict[str, bool] = {}
+    for result in graded:
+        for name in {result.name, result.name.partition(".")[0]}:
+            status[name] = status.get(name, True) and result.status == "passed" and result.mode == "own"
+    return status
+
+
 def _own_helpers(cells, helper_functions: dict) -> list[str]:
     """The helper modules' functions whose last binding in the notebook is its own `def`
     (not an import of the helper module, which gives the provided one back)."""
     own: dict[str, bool] = {}
+    modules = set(helper_functions.values())
     for cell in cells:
         if cell.syntax_error:
             continue
@@ -671,7 +682,7 @@ def _own_helpers(cells, helper_functions: dict) -> list[str]:
         for node in body:
             if isinstance(node, ast.FunctionDef) and node.name in helper_functions:
                 own[node.name] = True
-            elif isinstance(node, ast.ImportFrom) and node.module in set(helper_functions.values()):
+            elif isinstance(node, ast.ImportFrom) and node.module in modules:
                 for alias in node.names:
                     for name in (helper_functions if alias.name == "*" else [alias.asname or alias.name]):
                         if name in helper_functions and helper_functions[name] == node.module:
@@ -786,10 +797,8 @@ class _Redacted:
     student's line (checked against the cells); a wrong output says which one, not its
     values. What the reference server refused is said in the server's words."""
 
-    def __init__(self, cells, refused: list[str], defined: dict | None = None, setups=(), state=(), shown=()):
+    def __init__(self, cells, refused: list[str], defined: dict | None = None, setups=(), state=()):
         self.state = tuple(state)  # the attributes the reference's forward state is set in (Unit.reference_setup)
-        # the frames the submission's own-mode verdicts showed already: only these may be named
-        self.shown = frozenset(shown)
         self.lines = {"preamble": 1 << 20}
         for cell in cells:
             self.lines[cell.label] = cell.source.count("\n") + 1
@@ -811,13 +820,13 @@ class _Redacted:
                 out.append((label, int(line), name))
         return out[-3:]
 
-    def error(self, err: dict) -> str:
-        # A line of the student's traceback is named only if an own-mode verdict of this
-        # submission showed it already: the student side writes the traceback, and code
-        # compiled under a cell's name at chosen lines (a padded cell) wrote the reference's
-        # answers into its line numbers, 17 bits a frame.
+    def error(self, err: dict, shown=frozenset()) -> str:
+        # A line of the student's traceback is named only if it is one of `shown`, the
+        # frame the own run of the same case showed innermost: the student side writes the
+        # traceback, and code compiled under a cell's name at chosen lines (a padded cell)
+        # wrote the reference's answers into its line numbers, 17 bits a frame.
         kind = err.get("type")
-        frames = [f for f in self.frames(err.get("traceback")) if f in self.shown]
+        frames = [f for f in self.frames(err.get("traceback")) if f in shown]
         if kind == "NotImplementedError":  # which function: only from a frame the own run showed
             raiser = frames[-1][2] if frames else None
             text = NOT_IMPLEMENTED_IN.format(raiser) if raiser and raiser != "<module>" else NOT_IMPLEMENTED
@@ -843,9 +852,13 @@ class _Redacted:
             text += "\n" + _indent("\n".join(f'  File "<{label}>", line {line}, in {name}' for label, line, name in frames))
         return text
 
-    def failure(self, run, expected, tol, unit: Unit) -> str:
+    def failure(self, run, expected, tol, unit: Unit, own_problem: str = "") -> str:
+        """A case of a run with reference units, in the grader's words; `own_problem`: the
+        own run's words on the same case (its innermost frame may be named again)."""
         if not run.ok:
-            return self.error(run.error or {})
+            frames = _FRAME_FULL.findall(own_problem)
+            shown = {(frames[-1][0], int(frames[-1][1]), frames[-1][2])} if frames else set()
+            return self.error(run.error or {}, shown)
         for name, value in expected.items():
             if name not in run.outputs:
                 return f"`{name}` was not produced"
@@ -924,9 +937,12 @@ class Grader:
         # the helper modules' functions (rnn_utils.softmax, ...): a notebook's own version is named in a note
         self._helper_functions = {node.name: module for module, source in self.helpers.items()
                                   for node in ast.parse(source).body if isinstance(node, ast.FunctionDef)}
-        # the graded units each unit depends on: the same for every submission (a regex walk)
+        # the graded units each unit depends on, and of those the forwards its setup runs (a
+        # backward's cache): the same for every submission (a regex walk)
         self._callees = {p.unit.name: frozenset(u.name for u in self.assignment.depends_on(p.unit))
                          for p in self.prepared}
+        self._setup_forwards = {p.unit.name: tuple(u.name for u in self.assignment.depends_on(p.unit)
+                                                   if runs_in(u.name, p.unit.setup)) for p in self.prepared}
         # where the static slice starts (autograder.slicing): what the hidden calls read
         self.roots = unit_roots(self.assignment, {k for p in self.prepared for c in p.cases for k in c.inputs}
                                 | {k for p in self.prepared for i in p.reference_inputs for k in i})
@@ -1071,12 +1087,9 @@ class Grader:
                     self._own_problems[key] = problem
             elif problem and problem != self._own_problems.get(key):
                 # a run with reference units: the grader's words only, unless its own run
-                # failed in exactly these words (then they tell nothing new); of its lines,
-                # only the innermost one the own run of this very case showed
-                own_frames = _FRAME_FULL.findall(self._own_problems.get(key, ""))
-                redacted.shown = frozenset({(own_frames[-1][0], int(own_frames[-1][1]), own_frames[-1][2])}
-                                           if own_frames else ())
-                problem = redacted.failure(case_run, expected, self.tol, prepared.unit) or redacted.GENERIC
+                # failed in exactly these words (then they tell nothing new)
+                problem = (redacted.failure(case_run, expected, self.tol, prepared.unit, self._own_problems.get(key, ""))
+                           or redacted.GENERIC)
             if problem and case_run.ok:
                 # right values under the wrong names: that is the whole story (a shape
                 # message about them would mislead), in every case
@@ -1219,8 +1232,8 @@ class Grader:
         status = "passed" if passed == total else "failed"
         # the forwards whose results this unit's cases start from (a backward's cache), when
         # the student's own does not pass: its own run's hints and gradient check are against them
-        wrong_forwards = [u.name for u in self.assignment.depends_on(unit) if runs_in(u.name, unit.setup)
-                          and not any(r.name == u.name and r.status == "passed" and r.mode == "own" for r in graded)]
+        passed_own = _passed_own(graded)
+        wrong_forwards = [name for name in self._setup_forwards[unit.name] if not passed_own.get(name, False)]
         explanation = self._explain(unit, prepared, own_run, own_failures, best_mode, failures, fair, wrong_forwards)
         if own_failures and fair_modes and own_loop:
             explanation += (f"\nNot run again with the reference {', '.join(unit.calls)} substituted: yours passed "
@@ -1241,11 +1254,8 @@ class Grader:
         in the student's own mode: one that passed only with the reference's units may
         itself be what loops (a softmax that never returns). A unit whose fair-credit
         mode sets up the reference's state instead (no calls) is never said to be."""
-        status = {}
-        for result in graded:
-            for name in {result.name, result.name.partition(".")[0]}:
-                status[name] = status.get(name, True) and result.status == "passed" and result.mode == "own"
-        return bool(unit.calls) and all(status.get(name, False) for name in unit.calls)
+        passed_own = _passed_own(graded)
+        return bool(unit.calls) and all(passed_own.get(name, False) for name in unit.calls)
 
     @staticmethod
     def _is_stub(unit: Unit, total: int, runs: list) -> bool:

@@ -145,7 +145,7 @@ def submission_files(folder: Path, assignment_id: str) -> tuple[list[Path], list
     else its notebooks (any depth, hidden files and Jupyter checkpoints left out), or its
     .py files when there is no notebook. A symbolic link is never graded (a submission
     from a repository keeps links; read, one ended the whole run)."""
-    from autograder.batch import released_name
+    from autograder.batch import not_graded, released_name
 
     def visible(p: Path) -> bool:
         rel = p.relative_to(folder).parts
@@ -157,16 +157,14 @@ def submission_files(folder: Path, assignment_id: str) -> tuple[list[Path], list
         links = [p for p in found if p.is_symlink()]
         found = [p for p in found if not p.is_symlink()]
         if links:
-            notes.append("Not graded (symbolic links): " + ", ".join(p.relative_to(folder).as_posix() for p in links)
-                         + ".")
+            notes.append(not_graded("symbolic links", (p.relative_to(folder).as_posix() for p in links)))
         if found:
             named = sorted((p for p in found if p.name == released_name(assignment_id)),
                            key=lambda p: (len(p.parts), p))  # the shallowest, not backup/<id>.ipynb
             if named:
                 others = [p.relative_to(folder).as_posix() for p in found if p != named[0]]
                 if others:
-                    notes.append(f"Not graded (only {named[0].relative_to(folder).as_posix()} is): "
-                                 f"{', '.join(others)}.")
+                    notes.append(not_graded(f"only {named[0].relative_to(folder).as_posix()} is", others))
                 return named[:1], notes
             return found, notes
     return [], notes

@@ -196,7 +196,8 @@ def compare(expected, actual, tol: Tolerance, name: str, exact: bool = False, si
     where = f"at index {list(first)} " if first else ""
     if hidden:  # both to the same digits; the error as a power of ten (see _fmt_hidden, _magnitude)
         shown_e, shown_a = _fmt_hidden(e), _fmt_hidden(a)
-        close_digits = " (the same to 4 significant digits, outside the tolerance)" if shown_e == shown_a else ""
+        close_digits = (f" (the same to {HIDDEN_DIGITS} significant digits, outside the tolerance)"
+                        if shown_e == shown_a else "")
         return (f"`{name}` differs {where}(expected {shown_e}, got {shown_a}{close_digits}); "
                 f"{len(bad)} of {exp.size} values differ, max relative error {_magnitude(rel)}."
                 + _value_hint(exp64, act64, tol))

@@ -304,12 +304,13 @@ def _top_level_statements(source: str) -> list[tuple[str, str]]:
 
 
 def read_capped(fd: int, cap: int = MAX_FILE_BYTES) -> bytes:
-    """At most `cap` + 1 bytes of an open file, whatever its size says (more says "too
-    large"). Read in the size fstat gives: read(cap + 1) allocated 32 MiB for every file."""
+    """At most `cap` + 1 bytes of an open file (more says "too large"). The first read asks
+    for the size fstat gives (read(cap + 1) allocated 32 MiB for every file); a file
+    whose size says 0 or that grows is read on to its end, within the cap."""
     chunks, left = [], cap + 1
-    size = min(os.fstat(fd).st_size, cap) + 1  # the first read (a file still growing, or one
-    while left > 0:                            # whose size says 0, is read on to its end)
-        chunk = os.read(fd, min(left, size if not chunks else 1 << 20))
+    first = min(os.fstat(fd).st_size, cap) + 1
+    while left > 0:
+        chunk = os.read(fd, min(left, first if not chunks else 1 << 20))
         if not chunk:
             break
         chunks.append(chunk)

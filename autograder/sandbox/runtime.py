@@ -29,13 +29,12 @@ import numpy as np
 
 from autograder.codec import (MAX_CASE_OUTPUTS, CodecError, encode, encode_batch, recv_message, send_encoded,
                               send_message)
-from autograder.driver import ContractError, SetupError, run_case
+from autograder.driver import ContractError, NoIPython, SetupError, run_case
 
 from autograder.sandbox import limits
 
 OUTPUT_LIMIT = 4000  # characters of printed output kept per cell / unit
 URGENT_CASE_CPU = 0.002  # a case this slow is reported at once (a frame costs the grader ~50 us)
-URGENT_UNIT_CPU = 0.025  # ... and every case of a unit past half the smallest CPU limit
 MAX_OUTPUT_BYTES = MAX_CASE_OUTPUTS  # one case's encoded outputs (the grader refuses more)
 
 
@@ -87,22 +86,6 @@ def print_within(writer: BoundedWriter) -> None:
     builtins.print = print
 
 
-class _NoIPython:
-    """What `get_ipython()` returns: magics and shell escapes do nothing here, except
-    the cell magics that only wrap their cell (`%%time`, `%%capture`): in Jupyter the
-    cell's code runs, so its definitions must exist here too."""
-
-    RUN_BODY = ("time", "capture")
-
-    def run_cell_magic(self, name, line, cell):
-        if name in self.RUN_BODY:
-            caller = sys._getframe(1).f_globals  # the student's namespace
-            exec(compile(cell, f"<%%{name} cell>", "exec"), caller)
-
-    def __getattr__(self, name):
-        return lambda *args, **kwargs: None
-
-
 def _student_traceback(exc: BaseException) -> str:
     """The traceback trimmed to frames in the student's own cells (their files are
     named "<cell defining f>", "<cell starting `x = 1`>", or in a .py "<lines 3-9>",
@@ -151,7 +134,7 @@ def install_files(files: dict) -> None:
 
 def new_namespace() -> dict:
     namespace = {"__name__": "__main__", "__builtins__": builtins}
-    namespace["get_ipython"] = lambda: _NoIPython()
+    namespace["get_ipython"] = lambda: NoIPython()
     return namespace
 
 
@@ -210,8 +193,8 @@ class Outbox:
     have passed since the first of it, and always at the end. What is pending when the
     process is killed is lost: a killed cell child's cells run again; for a unit's
     cases (`cpu_alarm`), a CPU-time timer (SIGPROF) sends what is queued once the child
-    has run that long since, and a slow case or a unit past half the smallest CPU limit
-    reports at once (_run_cases), so a unit stopped at its CPU limit keeps the cases it
+    has run that long since, and a slow case or a unit past half its CPU limit reports
+    at once (_run_cases), so a unit stopped at its CPU limit keeps the cases it
     finished (a frame per case cost the grader 1.2 ms a notebook). A case that blocks
     without using CPU (sleeps, waits) until the wall-clock backstop can still lose the
     quick cases queued before it, in the last 20 ms of CPU."""
@@ -532,10 +515,13 @@ def make_class_proxy(name: str, channel: _Channel):
     return ReferenceObject
 
 
-def _run_cases(outbox: Outbox, request: dict, namespace: dict, writer: BoundedWriter, tag: dict) -> None:
-    """Every case of one unit, one message per case (tagged with `tag`)."""
+def _run_cases(outbox: Outbox, request: dict, namespace: dict, writer: BoundedWriter, tag: dict,
+               cpu_limit: float = 0.0) -> None:
+    """Every case of one unit, one message per case (tagged with `tag`). `cpu_limit`: the
+    unit's CPU limit, past half of which every case reports at once."""
     spec = request["spec"]
     unit_started = time.process_time()
+    urgent_after = cpu_limit / 2 if cpu_limit > 0 else float("inf")
     for index, inputs in enumerate(request["cases"]):
         started = time.process_time()
         message = {"op": "case", "index": index, **tag}
@@ -554,9 +540,9 @@ def _run_cases(outbox: Outbox, request: dict, namespace: dict, writer: BoundedWr
             message.update(ok=False, error=describe_exception(exc))
         message["cpu"] = time.process_time() - started
         message["output"] = writer.take()
-        # a slow case, or a unit past half the smallest CPU limit (0.05 s), reports at once:
-        # the timer (Outbox.CPU_ALARM) could come after the holder's kill at the limit
-        urgent = message["cpu"] >= URGENT_CASE_CPU or time.process_time() - unit_started >= URGENT_UNIT_CPU
+        # a slow case, or any case of a unit past half its CPU limit, reports at once: the
+        # timer (Outbox.CPU_ALARM) could come after the holder's kill at the limit
+        urgent = message["cpu"] >= URGENT_CASE_CPU or time.process_time() - unit_started >= urgent_after
         try:
             # outputs that are not plain data, or too large, are refused here (the verdict says so)
             outbox.put(message, limit=MAX_OUTPUT_BYTES, urgent=urgent)
@@ -571,7 +557,7 @@ def run_unit(sock, request: dict, namespace: dict, writer: BoundedWriter, progre
     channel = _Channel(sock, outbox, progress_fd)
     for name, kind in request["substitute"].items():
         namespace[name] = (make_class_proxy if kind == "class" else make_function_proxy)(name, channel)
-    _run_cases(outbox, request, namespace, writer, {})
+    _run_cases(outbox, request, namespace, writer, {}, float(request.get("timeout") or 0))
     outbox.put({"op": "unit_done"})
     outbox.flush()
 
@@ -583,10 +569,12 @@ def run_units(sock, request: dict, namespace: dict, writer: BoundedWriter, progr
     next unit; each unit also gets a fresh CPU allowance."""
     outbox = Outbox(sock, cpu_alarm=Outbox.CPU_ALARM)
     boundary = request.get("boundary") or b""
+    timeouts = request.get("timeouts") or []
     for k, unit in enumerate(request["units"]):
         limits.renew_unit_cpu()
         outbox.put({"op": "unit_started", "unit": k})
-        _run_cases(outbox, unit, namespace, writer, {"unit": k})
+        _run_cases(outbox, unit, namespace, writer, {"unit": k},
+                   float(timeouts[k] if k < len(timeouts) else request.get("timeout") or 0))
         if boundary:  # what this unit wrote to fd 1 and 2 ends here (client.OutputCollector)
             try:
                 os.write(1, boundary)

@@ -31,7 +31,7 @@ import traceback
 
 import numpy as np
 
-from autograder.driver import ContractError, _describe, _same, read_returns
+from autograder.driver import ContractError, NoIPython, _describe, _same, read_returns
 from autograder.judge import Tolerance, compare
 
 
@@ -465,7 +465,7 @@ def run_payload(units, payload, out=None):
 
     signal.signal(signal.SIGALRM, on_alarm)
     namespace = {"__name__": "__main__", "__builtins__": builtins,
-                 "get_ipython": lambda: _NoIPython()}
+                 "get_ipython": lambda: NoIPython()}
     module = sys.modules.get("rnngrade_check")
     real_check = getattr(module, "check", None)
     if module is not None:
@@ -517,27 +517,12 @@ def run_payload(units, payload, out=None):
     return 0 if all(v.passed for v in verdicts) else 1
 
 
-class _NoIPython:
-    """What `get_ipython()` returns, as in the grader's sandbox (runtime._NoIPython): magics
-    and shell escapes do nothing, but the cell magics that only wrap their cell (`%%time`,
-    `%%capture`) run it, as Jupyter does: their definitions exist."""
-
-    RUN_BODY = ("time", "capture")
-
-    def run_cell_magic(self, name, line, cell):
-        if name in self.RUN_BODY:
-            exec(compile(cell, f"<%%{name} cell>", "exec"), sys._getframe(1).f_globals)
-
-    def __getattr__(self, name):
-        return lambda *args, **kwargs: None
-
-
 def _outside_jupyter(text: str) -> str:
     """A cell as it runs outside Jupyter, without IPython's transformer: a cell magic that
     only wraps its cell (`%%time`, `%%capture`) runs the cell, any other (`%%writefile`,
     `%%bash`) defines nothing; line magics and shell escapes (`%matplotlib`, `!pip`) go."""
     first = text.lstrip().split("\n", 1)[0].strip()
-    if first.startswith("%%") and first[2:].split(" ", 1)[0] not in _NoIPython.RUN_BODY:
+    if first.startswith("%%") and first[2:].split(" ", 1)[0] not in NoIPython.RUN_BODY:
         return ""
     return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(("%", "!")))
 

@@ -21,6 +21,7 @@ modified) raise ContractError with a sentence a student can act on.
 import builtins
 import copy
 import functools
+import sys
 
 import numpy as np
 
@@ -164,25 +165,37 @@ def _same(a, b) -> bool:
         return False
 
 
+class NoIPython:
+    """What `get_ipython()` returns to a notebook run outside Jupyter (the sandbox, the
+    student checks): magics and shell escapes do nothing, except the cell magics that only
+    wrap their cell (`%%time`, `%%capture`): in Jupyter the cell's code runs, so its
+    definitions must exist here too."""
+
+    RUN_BODY = ("time", "capture")
+
+    def run_cell_magic(self, name, line, cell):
+        if name in self.RUN_BODY:
+            caller = sys._getframe(1).f_globals  # the notebook's namespace
+            exec(compile(cell, f"<%%{name} cell>", "exec"), caller)
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+
 def _snippet_builtins(spec: dict) -> dict:
     """The built-ins the spec's own snippets name (at their top level), as local names of
     the case: a notebook that rebinds one (`list = [1, 2]`; `from numpy import *` brings
     numpy's `sum` and `abs`) must not break the grader's code that runs beside it."""
-    key = (spec["setup"], spec["call"], tuple(spec["extras"].values()), spec["name"])
-    found = _SNIPPET_BUILTINS.get(key)
-    if found is None:
-        codes = [compiled(spec["call"], "<call>", "eval")]
-        codes += [compiled(e, "<extra>", "eval") for e in spec["extras"].values()]
-        if spec["setup"]:
-            codes.append(compiled(spec["setup"], "<setup>", "exec"))
-        own = spec["name"].partition(".")[0]  # (a unit named like a built-in stays the student's)
-        found = {n: getattr(builtins, n) for c in codes for n in c.co_names if hasattr(builtins, n) and n != own}
-        if len(_SNIPPET_BUILTINS) < 1024:
-            _SNIPPET_BUILTINS[key] = found
-    return found
+    return _builtins_named(spec["setup"], spec["call"], tuple(spec["extras"].values()), spec["name"])
 
 
-_SNIPPET_BUILTINS: dict = {}
+@functools.lru_cache(maxsize=1024)
+def _builtins_named(setup: str, call: str, extras: tuple, name: str) -> dict:
+    codes = [compiled(call, "<call>", "eval")] + [compiled(e, "<extra>", "eval") for e in extras]
+    if setup:
+        codes.append(compiled(setup, "<setup>", "exec"))
+    own = name.partition(".")[0]  # (a unit named like a built-in stays the student's)
+    return {n: getattr(builtins, n) for c in codes for n in c.co_names if hasattr(builtins, n) and n != own}
 
 
 def run_case(definitions: dict, spec: dict, inputs: dict, gradcheck: bool = False) -> dict:
@@ -471,7 +484,8 @@ def compare(expected, actual, tol: Tolerance, name: str, exact: bool = False, si
     where = f"at index {list(first)} " if first else ""
     if hidden:  # both to the same digits; the error as a power of ten (see _fmt_hidden, _magnitude)
         shown_e, shown_a = _fmt_hidden(e), _fmt_hidden(a)
-        close_digits = " (the same to 4 significant digits, outside the tolerance)" if shown_e == shown_a else ""
+        close_digits = (f" (the same to {HIDDEN_DIGITS} significant digits, outside the tolerance)"
+                        if shown_e == shown_a else "")
         return (f"`{name}` differs {where}(expected {shown_e}, got {shown_a}{close_digits}); "
                 f"{len(bad)} of {exp.size} values differ, max relative error {_magnitude(rel)}."
                 + _value_hint(exp64, act64, tol))
@@ -1000,7 +1014,7 @@ def run_payload(units, payload, out=None):
 
     signal.signal(signal.SIGALRM, on_alarm)
     namespace = {"__name__": "__main__", "__builtins__": builtins,
-                 "get_ipython": lambda: _NoIPython()}
+                 "get_ipython": lambda: NoIPython()}
     module = sys.modules.get("rnngrade_check")
     real_check = getattr(module, "check", None)
     if module is not None:
@@ -1052,27 +1066,12 @@ def run_payload(units, payload, out=None):
     return 0 if all(v.passed for v in verdicts) else 1
 
 
-class _NoIPython:
-    """What `get_ipython()` returns, as in the grader's sandbox (runtime._NoIPython): magics
-    and shell escapes do nothing, but the cell magics that only wrap their cell (`%%time`,
-    `%%capture`) run it, as Jupyter does: their definitions exist."""
-
-    RUN_BODY = ("time", "capture")
-
-    def run_cell_magic(self, name, line, cell):
-        if name in self.RUN_BODY:
-            exec(compile(cell, f"<%%{name} cell>", "exec"), sys._getframe(1).f_globals)
-
-    def __getattr__(self, name):
-        return lambda *args, **kwargs: None
-
-
 def _outside_jupyter(text: str) -> str:
     """A cell as it runs outside Jupyter, without IPython's transformer: a cell magic that
     only wraps its cell (`%%time`, `%%capture`) runs the cell, any other (`%%writefile`,
     `%%bash`) defines nothing; line magics and shell escapes (`%matplotlib`, `!pip`) go."""
     first = text.lstrip().split("\n", 1)[0].strip()
-    if first.startswith("%%") and first[2:].split(" ", 1)[0] not in _NoIPython.RUN_BODY:
+    if first.startswith("%%") and first[2:].split(" ", 1)[0] not in NoIPython.RUN_BODY:
         return ""
     return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(("%", "!")))
 
