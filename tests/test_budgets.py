@@ -209,3 +209,16 @@ def test_cases_that_passed_close_to_the_limit_keep_their_credit(graders):
                   "def rnn_cell_forward(xt, a_prev, parameters):\n" + burn)
     unit = next(u for u in grade_text(grader, text).units if u.name == "rnn_cell_forward")
     assert (unit.cases_passed, unit.cases_total) == (3, 4), unit.explanation
+
+
+def test_cases_that_passed_before_a_case_that_blocks_keep_their_credit(graders):
+    """A case that sleeps uses no CPU, so the CPU timer never sent the three reports queued
+    before it: the wall-clock backstop's kill lost them (0 of 4, where one raising in that
+    case scored 3 of 4). A wall-clock timer sends them too."""
+    grader = graders(A)
+    text = mutate(reference_text(A), "def rnn_cell_forward(xt, a_prev, parameters):\n",
+                  "def rnn_cell_forward(xt, a_prev, parameters):\n    import time as _t\n"
+                  "    if xt.shape[1] == 20:\n        _t.sleep(60)\n")
+    unit = next(u for u in grade_text(grader, text).units if u.name == "rnn_cell_forward")
+    assert (unit.cases_passed, unit.cases_total) == (3, 4), unit.explanation
+    assert "case larger" in unit.explanation and "wall-clock" in unit.explanation, unit.explanation

@@ -195,13 +195,14 @@ class Outbox:
     cases (`cpu_alarm`), a CPU-time timer (SIGPROF) sends what is queued once the child
     has run that long since, and a slow case or a unit past half its CPU limit reports
     at once (_run_cases), so a unit stopped at its CPU limit keeps the cases it
-    finished (a frame per case cost the grader 1.2 ms a notebook). A case that blocks
-    without using CPU (sleeps, waits) until the wall-clock backstop can still lose the
-    quick cases queued before it, in the last 20 ms of CPU."""
+    finished (a frame per case cost the grader 1.2 ms a notebook). A wall-clock timer
+    (SIGALRM, WALL_ALARM after the first queued report) does the same for a case that
+    blocks without using CPU (sleeps, waits) until the wall-clock backstop."""
 
     FLUSH_SECONDS = 0.05
     MAX_MESSAGES = 1000
     CPU_ALARM = 0.02  # under the smallest CPU limit of a unit (autograder.budgets: 0.05 s)
+    WALL_ALARM = 0.1  # well under the smallest wall-clock backstop of a unit (1 s)
 
     def __init__(self, sock, flush_seconds: float = FLUSH_SECONDS, cpu_alarm: float | None = None):
         self.sock, self.pending, self.interval = sock, [], flush_seconds
@@ -210,11 +211,14 @@ class Outbox:
         self.cpu_alarm = cpu_alarm
         if cpu_alarm:
             signal.signal(signal.SIGPROF, self._on_alarm)
+            signal.signal(signal.SIGALRM, self._on_alarm)
 
     def _on_alarm(self, signum, frame) -> None:
         # (between two bytecodes of whatever runs: never inside another frame's writing)
+        if not self.pending:
+            return  # sent already (a served call sends what is queued first)
         if self.busy:
-            signal.setitimer(signal.ITIMER_PROF, 0.002)
+            signal.setitimer(signal.ITIMER_PROF if signum == signal.SIGPROF else signal.ITIMER_REAL, 0.002)
             return
         try:
             self.flush()
@@ -235,6 +239,7 @@ class Outbox:
             self.flush()
         elif self.cpu_alarm and len(self.pending) == 1:
             signal.setitimer(signal.ITIMER_PROF, self.cpu_alarm)
+            signal.setitimer(signal.ITIMER_REAL, self.WALL_ALARM)
 
     def flush(self) -> None:
         self.busy = True
