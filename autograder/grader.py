@@ -1119,7 +1119,11 @@ class Grader:
                 limits = self._serve_limits[unit.name] = ServeLimits.for_unit(prepared)
         server = ReferenceServer(self.reference, served, limits, self._served_replies if mode != "own" else None)
         # the numerical check is reported for the student's own forward/backward pair
-        run = student.run_unit(packed, substitute, server, gradcheck=(mode == "own"))
+        # the reference units whose outputs this run receives: those served, and in reference
+        # mode a forward whose state the reference set up (family D)
+        holds = set(served) | (set(self._setup_forwards[unit.name])
+                               if mode == "reference" and unit.reference_setup is not None else set())
+        run = student.run_unit(packed, substitute, server, gradcheck=(mode == "own"), name=unit.name, holds=holds)
         # any run but the student's own may hold the reference's outputs: never shown verbatim
         redacted = (_Redacted(student.cells, server.refused, student.defined, (unit.setup, unit.reference_setup),
                               _state_attributes(unit.reference_setup) if mode == "reference" else ())

@@ -1012,3 +1012,16 @@ def test_the_cli_has_a_total_budget_option():
 
     out = CliRunner().invoke(main, ["grade", "--help"])
     assert "--total-seconds" in out.output
+
+
+def test_a_unit_cannot_return_the_answers_an_earlier_run_was_served(graders):
+    """A unit's fair-credit run came after another unit's reference-mode run that was served
+    the reference version of it, in the same student process: the answers it had asked for
+    (on the hidden inputs saved by the unit's own run) came back as the unit's own, for
+    full marks (tests/fixtures/hostile/steal_served_answers.py). A run of a unit whose
+    reference the process was served starts in a fresh process."""
+    text = (PROJECT / "tests" / "fixtures" / "hostile" / "steal_served_answers.py").read_text()
+    result = grade_text(graders("rnn_layers", uid_base=UID_BASE), text)
+    s = scores(result)
+    assert s["lstm_step_backward"] == 0.0, explanation(result, "lstm_step_backward")
+    assert s["lstm_step_forward"] == 0.75 and s["lstm_backward"] == 1.0, s

@@ -428,6 +428,10 @@ class StudentProcess:
         # (in memory, in scratch files, in a pipe a cell left open), so the next own-mode
         # run, whose printed output and messages are shown, starts in a fresh process
         self.served = False
+        # the reference units whose outputs it may hold (served to a unit, or handed to one
+        # as a forward's state): a later run of one of those units, in any mode, starts in
+        # a fresh process too, else it could return answers another unit's run asked for
+        self.holds: set[str] = set()
 
     # -- plumbing -----------------------------------------------------------------------
     def _recv(self, deadline: float) -> dict:
@@ -499,7 +503,7 @@ class StudentProcess:
     # -- life cycle ---------------------------------------------------------------------
     def _spawn(self, fresh: bool = False) -> None:
         self.kill()
-        self.served = False
+        self.served, self.holds = False, set()
         self.sock, out, self.pid = self.zygote.spawn(self.config, fresh=fresh)
         self.output = OutputCollector(out)
         deadline = time.monotonic() + SPAWN_SECONDS
@@ -702,16 +706,21 @@ class StudentProcess:
     close = kill
 
     # -- units --------------------------------------------------------------------------
-    def run_unit(self, unit: PackedUnit, substitute: dict, serve, gradcheck: bool = True) -> UnitRun:
-        """Run one unit on all cases in a fresh child. `serve(message)` answers calls to
+    def run_unit(self, unit: PackedUnit, substitute: dict, serve, gradcheck: bool = True,
+                 name: str = "", holds=()) -> UnitRun:
+        """Run one unit (`name`) on all cases in a fresh child. `serve(message)` answers calls to
         substituted reference units (it returns the reply dict); a `serve` with an
         `answer_frame(frame)` method is asked first, with a call's frame undecoded, and
         is then given the frame of each message that came alone: `serve(message, frame)`
-        (frame None for one that came in a batch). A student process that
-        turns out to be broken before the unit said anything (an earlier unit killed or
-        damaged it) is restarted and the unit run once more."""
-        if not substitute and self.served:
-            self.kill()  # see `served`: started again below, its cells run again
+        (frame None for one that came in a batch). `holds`: the reference units whose
+        outputs this run receives (those substituted, and a forward whose state its cases
+        carry). A student process that turns out to be broken before the unit said
+        anything (an earlier unit killed or damaged it) is restarted and the unit run once more."""
+        holds = set(holds) | set(substitute)
+        if (not holds and self.served) or (name and {name, name.partition(".")[0]} & self.holds):
+            self.kill()  # see `served` and `holds`: started again below, its cells run again
+        self.holds |= holds
+        self.served = self.served or bool(holds)
         run, fresh_failure = self._run_unit_once(unit, substitute, serve, gradcheck)
         if fresh_failure:
             run, _ = self._run_unit_once(unit, substitute, serve, gradcheck)
@@ -762,7 +771,6 @@ class StudentProcess:
         started = time.monotonic()
         deadline = started + wall + GRACE
         heard = False
-        self.served = self.served or bool(substitute)
         self.output.take()  # whatever came before belongs to no unit
         try:
             self._send(encode_map({"op": "unit", "substitute": substitute, "gradcheck": gradcheck, "timeout": budget,
