@@ -1025,3 +1025,35 @@ def test_a_unit_cannot_return_the_answers_an_earlier_run_was_served(graders):
     s = scores(result)
     assert s["lstm_step_backward"] == 0.0, explanation(result, "lstm_step_backward")
     assert s["lstm_step_forward"] == 0.75 and s["lstm_backward"] == 1.0, s
+
+
+def _host_segment(key: int) -> int:
+    """The id of the host's System V shared memory segment `key`, or -1 (removed if found)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    shmid = libc.shmget(key, 0, 0)
+    if shmid >= 0:
+        libc.shmctl(shmid, 0, None)  # IPC_RMID: leave nothing behind
+    return shmid
+
+
+def test_no_system_v_ipc_outlives_the_submission(grader):
+    """Without an ipc namespace (a container's root, a host without user namespaces) a
+    shared memory segment outlived the submission: the next submission read the
+    reference's answers from it (red team, 2026-12-05). Seccomp refuses System V IPC and
+    POSIX message queues everywhere."""
+    key = 0x52470000 + RUN
+    body = f'''
+def rnn_backward(da, caches):
+    import ctypes, os
+    libc = ctypes.CDLL(None, use_errno=True)
+    shmid = libc.shmget({key}, 4096, 0o1000 | 0o666)
+    if shmid >= 0:
+        raise RuntimeError("SHM CREATED")
+    raise RuntimeError("SHM blocked: " + os.strerror(ctypes.get_errno()))
+'''
+    assert _host_segment(key) < 0
+    result = grade_text(grader, attack("rnn_backward", body))
+    assert _host_segment(key) < 0, "a segment of the submission is left on the host"
+    check(result, "rnn_backward", 0.0, "SHM blocked", "Operation not permitted")

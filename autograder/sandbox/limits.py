@@ -378,6 +378,13 @@ BASE_DENY = (
     # network, and the host's Unix sockets (a database's, a desktop bus, /dev/log), stay
     # closed even where there is no network namespace
     "socket",
+    # no System V IPC and no POSIX message queues: without an ipc namespace (a container's
+    # root, a host without user namespaces) a segment or queue outlives the submission and
+    # is read by the next (the reference's answers carried from one submission to another,
+    # gigabytes of host memory pinned)
+    "shmget", "shmat", "shmdt", "shmctl", "msgget", "msgsnd", "msgrcv", "msgctl",
+    "semget", "semop", "semtimedop", "semctl",
+    "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify", "mq_getsetattr",
 )
 SOCK_TYPE_MASK = 0xF
 
@@ -1179,6 +1186,16 @@ def _deep_checks(targets: dict) -> list:
             a.close()
             b.close()
 
+    def sysv_ipc():
+        # a segment that outlives the submission where no ipc namespace holds it
+        libc = _need_libc()
+        ipc_private, ipc_creat, ipc_rmid = 0, 0o1000, 0
+        shmid = libc.shmget(ipc_private, 4096, ipc_creat | 0o600)
+        if shmid < 0:
+            return f"blocked: shmget: {os.strerror(ctypes.get_errno())}"
+        libc.shmctl(shmid, ipc_rmid, None)
+        return "CREATED a System V shared memory segment"
+
     def read_outside():
         got = []
         for path in targets.get("read") or ():
@@ -1224,7 +1241,7 @@ def _deep_checks(targets: dict) -> list:
     out.append(("fork in a cell child blocked", result.startswith("blocked"), result))
     release_process_slot()  # as a holder does before its unit children
     for what, body in (("fork in a unit child", unit_fork),
-                       ("exec", exec_true), ("network", network),
+                       ("exec", exec_true), ("network", network), ("System V IPC", sysv_ipc),
                        ("reads of the checkout, the reference and host folders", read_outside),
                        ("writes outside scratch", write_outside),
                        ("other processes in /proc", others_visible)):
