@@ -182,6 +182,59 @@ def _facts(node: ast.stmt) -> _Facts:
     return facts
 
 
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+def _scope_reads(nodes: list, local: set) -> set[str]:
+    """The names code in one scope reads from outside it: every name it loads, less the
+    scope's own (`local`: its parameters; names it binds, unless declared global or
+    nonlocal), and what its nested scopes read from outside themselves. Names bound in
+    a comprehension count as the scope's own (never read outside it by real code)."""
+    reads, local, declared = set(), set(local), set()
+    stack = list(nodes)
+    while stack:
+        n = stack.pop()
+        if isinstance(n, _SCOPES):
+            if not isinstance(n, ast.Lambda):
+                local.add(n.name)
+            # decorators, defaults and bases are read here, at definition time
+            if isinstance(n, ast.ClassDef):
+                stack.extend(n.decorator_list + n.bases + [k.value for k in n.keywords])
+            else:
+                stack.extend(getattr(n, "decorator_list", []) + n.args.defaults
+                             + [d for d in n.args.kw_defaults if d is not None])
+            reads |= _definition_reads(n)
+            continue
+        if isinstance(n, (ast.Global, ast.Nonlocal)):
+            declared.update(n.names)
+        elif isinstance(n, ast.Name):
+            (reads if n.ctx.__class__ is ast.Load else local).add(n.id)
+        elif isinstance(n, (ast.Import, ast.ImportFrom)):
+            local |= {(a.asname or a.name).split(".")[0] for a in n.names}
+        elif isinstance(n, ast.ExceptHandler) and n.name:
+            local.add(n.name)
+        stack.extend(ast.iter_child_nodes(n))
+    return reads - (local - declared)
+
+
+def _definition_reads(node) -> set[str]:
+    """What the body of a def, lambda or class reads from the notebook when it runs (a
+    function's parameters and locals are its own: `def sample(parameters, char_to_ix)`
+    reads no global `char_to_ix`, so the call `model(data, ix_to_char, char_to_ix)`
+    changes nothing a unit reads)."""
+    reads = node.__dict__.get("_slice_reads")
+    if reads is None:
+        if isinstance(node, ast.ClassDef):
+            reads = _scope_reads(node.body, set())
+        else:
+            args = node.args
+            params = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+            params |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+            reads = _scope_reads(node.body if isinstance(node.body, list) else [node.body], params)
+        node._slice_reads = reads
+    return reads
+
+
 class _Analysis:
     def __init__(self, statements: list[ast.stmt]):
         self.statements = statements
@@ -294,7 +347,7 @@ def slice_cells(cells: list[Cell], roots: set[str]) -> SliceResult:
                     want(_names(part), False)
             if whole and reached.get(id(node)) not in (True, unit_visible):
                 reached[id(node)] = unit_visible
-                want(_facts(node).names, unit_visible)  # what its body reads, when it is called
+                want(_definition_reads(node), unit_visible)  # what its body reads, when it is called
         else:
             want(_facts(node).names, unit_visible)
 

@@ -243,3 +243,24 @@ def test_an_endless_top_level_loop_no_unit_reads_costs_nothing(graders):
 def test_module_calls_stay_when_they_may_change_state(statement, stays):
     lines = kept("import os, warnings\nimport numpy as np\nimport matplotlib.pyplot as plt\n", UNIT, statement + "\n")
     assert (statement in lines) == stays
+
+
+def test_a_units_parameters_and_locals_are_not_the_notebooks_names():
+    """`def sample(parameters, char_to_ix, seed)` reads no global `char_to_ix`: counting its
+    parameters as names it reads kept the course's own last cell,
+    `parameters = model(data, ix_to_char, char_to_ix)` (35,000 iterations, cut at the cell's
+    time limit of 10 s in every char_lm and dinosaurus notebook), as a call that might
+    change a unit's data in place."""
+    unit = ("def sample(parameters, char_to_ix, seed):\n    vocab = len(char_to_ix)\n"
+            "    def pick():\n        return SCALE * vocab\n    return pick()\n")
+    lines = kept("import numpy as np\n", unit, "SCALE = 2\nvocab = 27\nchar_to_ix = {'a': 0}\n",
+                 "def model(data, ix_to_char, char_to_ix):\n    for i in range(35000):\n"
+                 "        sample({}, char_to_ix, i)\n",
+                 "parameters = model(1, {}, char_to_ix)\n", roots={"sample", "np"})
+    assert "parameters = model(1, {}, char_to_ix)" not in lines
+    assert "vocab = 27" not in lines and "char_to_ix = {'a': 0}" not in lines
+    assert "SCALE = 2" in lines  # read by a nested function: the notebook's
+    # a name the function declares global is the notebook's, even where it assigns it
+    lines = kept("def sample(parameters, char_to_ix, seed):\n    global count\n    count = count + 1\n"
+                 "    return count\n", "count = 0\n", roots={"sample"})
+    assert "count = 0" in lines
