@@ -140,6 +140,7 @@ class _Facts:
     store_roots: set          # roots of attribute/item assignments (None: not a plain name)
     calls: list               # (called name or None, root of an attribute call or None, attribute chain, arg names)
     outer_roots: set          # a def or class: names it writes into or calls a method of that are not its own
+    changes_arguments: bool = False  # a def: writes into, or calls a changing method of, a parameter
 
 
 def _facts(node: ast.stmt) -> _Facts:
@@ -147,7 +148,15 @@ def _facts(node: ast.stmt) -> _Facts:
     if facts is not None:
         return facts
     names, random_attr, scoped, store_roots, calls, own = set(), False, False, set(), [], set()
+    alias_of: dict[str, str] = {}  # in a def: `table = ACTIVATIONS`, a local name for another
+    attr_roots = set()  # first arguments of setattr/delattr
     for n in _walk(node):
+        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) \
+                and isinstance(n.value, ast.Name):
+            alias_of[n.targets[0].id] = n.value.id
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("setattr", "delattr") \
+                and n.args and isinstance(n.args[0], ast.Name):
+            attr_roots.add(n.args[0].id)
         if isinstance(n, ast.Name):
             names.add(n.id)
             if n.ctx.__class__ is not ast.Load:
@@ -171,13 +180,20 @@ def _facts(node: ast.stmt) -> _Facts:
                 arg_names |= _names(a)
             calls.append((func.id if isinstance(func, ast.Name) else None,
                           _root(func) if isinstance(func, ast.Attribute) else None, tuple(chain), arg_names))
-    outer = set()
+    outer, changes_arguments = set(), False
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         # what its code changes outside itself without a `global` statement (`REGISTRY[k] = f`,
-        # `STATE.update(kw)`): every name it binds or takes as an argument is its own
-        outer = (store_roots | {root for _, root, chain, _ in calls if chain and chain[0] in _MUTATING}) \
-            - own - _BUILTIN_NAMES - {None}
-    facts = _Facts(names, _bound(node), random_attr, scoped, store_roots, calls, outer)
+        # `STATE.update(kw)`, through a local name for it: `table = REGISTRY; table[k] = f`):
+        # every other name it binds or takes as an argument is its own
+        changed = store_roots | attr_roots | {root for _, root, chain, _ in calls if chain and chain[0] in _MUTATING}
+        changed |= {alias_of[r] for r in changed if r in alias_of}
+        outer = changed - own - _BUILTIN_NAMES - {None}
+        if not isinstance(node, ast.ClassDef):
+            # `def attach(cls, name, f): setattr(cls, name, f)`: a call of it changes what it is given
+            args = node.args
+            params = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+            changes_arguments = bool(changed & params)
+    facts = _Facts(names, _bound(node), random_attr, scoped, store_roots, calls, outer, changes_arguments)
     node._slice_facts = facts
     return facts
 
@@ -256,6 +272,8 @@ class _Analysis:
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 self.functions.setdefault(node.name, []).append(node)
         self._writes_globals = self._global_writers()
+        self._changes_arguments = {name for name, defs in self.functions.items()
+                                   if any(_facts(d).changes_arguments for d in defs)}
 
     def _global_writers(self) -> set[str]:
         """Notebook functions that change the notebook's names, directly or through what they
@@ -302,6 +320,8 @@ class _Analysis:
                     return True
             if arg_names & data:
                 return True  # the call may change a unit's data in place
+            if called in self._changes_arguments and arg_names & (data | set(self.functions)):
+                return True  # `attach(RNN, "backward", rnn_backward)`: a notebook function changes what it is given
         return False
 
 

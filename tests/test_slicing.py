@@ -127,6 +127,14 @@ def test_a_change_in_place_of_what_a_unit_reads_is_kept():
     # a change through another name for what the unit reads
     (["import numpy as np\nCONFIG = {}\n", "def rnn_cell_forward(xt, a_prev, parameters):\n    return CONFIG['act'](xt)\n",
       "cfg = CONFIG\ncfg['act'] = np.tanh\nprint(1)\n"], {"cfg = CONFIG", "cfg['act'] = np.tanh"}),
+    # ... inside a function (red team, 2026-12-05)
+    (["import numpy as np\nCONFIG = {}\n", "def rnn_cell_forward(xt, a_prev, parameters):\n    return CONFIG['act'](xt)\n",
+      "def configure():\n    table = CONFIG\n    table['act'] = np.tanh\n", "configure()\nprint(1)\n"],
+     {"configure()"}),
+    # a notebook function that changes what it is given: a method attached through it
+    (["class Layer:\n    def forward(self, x):\n        return x\n", "def backward(self, d):\n    return d\n",
+      "def attach(cls, name, fn):\n    setattr(cls, name, fn)\n", "attach(Layer, 'backward', backward)\nprint(1)\n"],
+     {"attach(Layer, 'backward', backward)"}),
 ])
 def test_what_changes_a_units_names_without_rebinding_them_is_kept(cells, needed):
     """Each of these cost a correct notebook a unit's points: the slice dropped the
