@@ -35,7 +35,7 @@ from autograder.course import course_root
 from autograder.reference import data_files, execute_with_helpers, helper_sources, load_reference, solution_source
 from autograder.sandbox.client import UNSAFE_NOTE, PackedUnit, StudentProcess, Zygote, probe_sandbox, require_sandbox
 from autograder.settings import check_config
-from autograder.slicing import slice_cells, slice_note, unit_roots
+from autograder.slicing import imports_in_functions, slice_cells, slice_note, unit_roots, warm_imports_cell
 from autograder.submission import Cell, SubmissionError, load_submission, parse_tree
 
 # a correct float32 backward of time_layers: at most 3.3e-4 on the hidden cases; at 5e-2 a
@@ -1006,6 +1006,9 @@ class Grader:
             cells = sliced.cells
             if sliced.dropped:
                 result.notes.append(slice_note(sliced))
+        warm = imports_in_functions(cells)
+        if warm:
+            cells = cells + [warm_imports_cell(warm)]
         student = StudentProcess(self.zygote, self.helpers, self.assignment.preamble, cells, self.config,
                                  files=self.files)
         try:

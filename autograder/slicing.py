@@ -418,6 +418,37 @@ def slice_cells(cells: list[Cell], roots: set[str]) -> SliceResult:
     return result
 
 
+def imports_in_functions(cells: list[Cell]) -> list[str]:
+    """The modules the notebook's functions import in their bodies (`from scipy.special
+    import expit` inside `lstm_cell_forward`), in the order met: a unit's first call would
+    pay for the import (0.2-0.4 s for scipy or matplotlib), far over a CPU limit derived
+    from the reference's cost, for code that computes the right values."""
+    found: dict[str, None] = {}
+    for cell in cells:
+        if cell.syntax_error:
+            continue
+        try:
+            tree = parse_tree(cell.source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        for node in tree.body:
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                continue
+            for n in _walk(node):
+                if isinstance(n, ast.Import):
+                    found.update((a.name, None) for a in n.names)
+                elif isinstance(n, ast.ImportFrom) and n.module and not n.level:
+                    found[n.module] = None
+    return list(found)
+
+
+def warm_imports_cell(modules: list[str]) -> Cell:
+    """A last cell importing `modules` without binding a name (failures ignored), so that
+    the holder, and every unit child forked from it, has them loaded."""
+    source = "".join(f"try:\n    __import__({m!r})\nexcept BaseException:\n    pass\n" for m in modules)
+    return Cell("the imports inside the notebook's functions, run once before the units are timed", source)
+
+
 def _kept_lines(body: list[ast.stmt], keep: set[int]) -> set[int]:
     """The first and last lines of the kept statements (with their decorators): two
     top-level statements can share only such a line, so for the others' lines this is

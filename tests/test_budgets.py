@@ -222,3 +222,14 @@ def test_cases_that_passed_before_a_case_that_blocks_keep_their_credit(graders):
     unit = next(u for u in grade_text(grader, text).units if u.name == "rnn_cell_forward")
     assert (unit.cases_passed, unit.cases_total) == (3, 4), unit.explanation
     assert "case larger" in unit.explanation and "wall-clock" in unit.explanation, unit.explanation
+
+
+def test_an_import_inside_a_unit_is_not_timed_as_the_unit(graders):
+    """`import matplotlib.pyplot` (0.3 s of CPU the first time) inside a correct unit cost it
+    every case at its 0.05 s limit: the imports inside the notebook's functions run once,
+    after the cells, before the units are timed."""
+    grader = graders(A)
+    text = mutate(reference_text(A), "def rnn_cell_forward(xt, a_prev, parameters):\n",
+                  "def rnn_cell_forward(xt, a_prev, parameters):\n    import matplotlib.pyplot as plt\n")
+    result = grade_text(grader, text)
+    assert all(u.score == u.max_score for u in result.units), [(u.name, u.explanation) for u in result.units]
