@@ -92,17 +92,24 @@ def read_submission_bytes(path: Path) -> bytes:
         os.close(fd)
 
 
-def _nbgrader_root(root: Path, assignment: str) -> Path | None:
-    """The folder holding the student folders, if `root` is in nbgrader's layout (either
-    that folder itself, e.g. `submitted/`, or the course folder containing `submitted/`)."""
-    def has_students(folder: Path) -> bool:
-        return any(d.is_dir() and _visible(d) and (d / assignment).is_dir() for d in folder.iterdir())
+def _nbgrader_root(root: Path, assignment: str) -> tuple[Path | None, tuple[str, ...]]:
+    """(the folder holding the student folders, names there that are not students), if
+    `root` is in nbgrader's layout: that folder itself, e.g. `submitted/`, or the course
+    folder containing `submitted/`, whose source/<id> and release/<id> are no students."""
+    def students(folder: Path, excluded=()) -> bool:
+        return any(d.is_dir() and _visible(d) and (d / assignment).is_dir() and d.name not in excluded
+                   for d in folder.iterdir())
 
-    if has_students(root):
-        return root
-    if (root / "submitted").is_dir() and has_students(root / "submitted"):
-        return root / "submitted"
-    return None
+    if (root / "submitted").is_dir() and students(root / "submitted"):
+        return root / "submitted", ()
+    excluded = NBGRADER_FOLDERS if any((root / f / assignment).is_dir() for f in NBGRADER_FOLDERS) else ()
+    if students(root, excluded):
+        return root, excluded
+    return None, ()
+
+
+# the folders of an nbgrader course directory that are not students (nbgrader's CourseDirectory)
+NBGRADER_FOLDERS = ("source", "release", "submitted", "autograded", "feedback")
 
 
 def released_name(assignment: str) -> str:
@@ -144,9 +151,9 @@ def discover(root: str | Path, assignment: str) -> tuple[str, list[Entry], list[
         raise DiscoveryError(f"{root} is not a folder")
     warnings: list[str] = []
     entries: list[Entry] = []
-    students_root = _nbgrader_root(root, assignment)
+    students_root, excluded = _nbgrader_root(root, assignment)
     if students_root is not None:
-        for folder in sorted(d for d in students_root.iterdir() if d.is_dir() and _visible(d)):
+        for folder in sorted(d for d in students_root.iterdir() if d.is_dir() and _visible(d) and d.name not in excluded):
             adir = folder / assignment
             if not adir.is_dir():
                 continue  # this student did not submit this assignment

@@ -882,3 +882,24 @@ def test_a_result_the_database_refuses_costs_only_its_own_submission(tmp_path, m
         (refused,) = [r for r in committed if r["student"] == "mallory"]
         assert refused["result"] is None and "the gradebook refused" in refused["error"]
         assert "cannot contain NUL" in refused["error"] and "Background on this error" not in refused["error"]
+
+
+def test_a_course_folders_source_and_release_are_not_students(tmp_path):
+    """Given nbgrader's course folder, autograde graded source/<id> and release/<id> as the
+    students "source" (8/8) and "release" (0), and not the real students in submitted/."""
+    course = tmp_path / "course"
+    for folder in ("source", "release", "autograded/ann", "feedback/ann"):
+        (course / folder / A).mkdir(parents=True)
+        (course / folder / A / f"{A}.ipynb").write_text("{}")
+    (course / "submitted" / "ann" / A).mkdir(parents=True)
+    (course / "submitted" / "ann" / A / f"{A}.ipynb").write_text("{}")
+    layout, entries, _ = discover(course, A)
+    assert (layout, [e.student for e in entries]) == ("nbgrader", ["ann"])
+    # without submitted/ yet: still no student named source or release
+    import shutil
+    shutil.rmtree(course / "submitted")
+    try:
+        _, entries, _ = discover(course, A)
+    except DiscoveryError:
+        entries = []
+    assert not {e.student for e in entries} & {"source", "release", "autograded", "feedback"}
