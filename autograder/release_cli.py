@@ -79,12 +79,26 @@ def release(assignment, all_, source_dir, out_root):
 @click.argument("notebook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--unit", "units", multiple=True, help="Check only this unit (repeatable).")
 @click.option("--timeout", type=float, default=300.0, show_default=True, help="Limit for the whole run, in seconds.")
-def check(assignment, notebook, units, timeout):
+@click.option("--trusted", is_flag=True,
+              help="Run a notebook from outside the course's source/ and release/ folders (it runs as you, unsandboxed).")
+def check(assignment, notebook, units, timeout, trusted):
     """Run NOTEBOOK's cells and the public self-checks of ASSIGNMENT (published values,
     shapes, gradient checks of your own forward/backward), one line per unit.
-    Exit status 0 when every check passes."""
+    Exit status 0 when every check passes. This is the student's own check: the
+    notebook's code runs as you, outside the sandbox, so a notebook that is not the
+    course's own (source/, release/) needs --trusted; grade submissions with
+    `rnngrade grade`."""
+    from autograder.course import release_root, source_root
     from autograder.selfcheck.notebook import check_notebook
     from autograder.submission import SubmissionError
+
+    own = any(notebook.resolve().is_relative_to(root.resolve()) for root in (source_root(), release_root()))
+    if not (own or trusted):
+        raise click.UsageError(
+            f"{notebook} is not one of the course's own notebooks (source/, release/): `rnngrade check` runs a "
+            "notebook's code as you, outside the sandbox, as the student's own check does. To grade a "
+            f"submission, sandboxed: rnngrade grade {assignment} "
+            f"{notebook}. If you trust this notebook (it is yours), add --trusted.")
 
     try:
         run = check_notebook(assignment, notebook, list(units), timeout=timeout)

@@ -236,6 +236,24 @@ def test_rnngrade_check_on_the_source_and_release_notebooks():
     assert todo.output.count("TODO") == 8 and "not implemented yet" in todo.output
 
 
+def test_rnngrade_check_runs_no_submission_unsandboxed_unless_told(tmp_path):
+    """`rnngrade check` runs a notebook's code as the instructor, outside the sandbox (it
+    is the student's own check): a submission's top-level cell copied the reference
+    solution to a file. A notebook outside the course's source/ and release/ is refused
+    (pointing at `rnngrade grade`) unless --trusted is given."""
+    import nbformat
+
+    marker = tmp_path / "ran.txt"
+    path = tmp_path / "submission.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        f"open({str(marker)!r}, 'w').write('ran')")]), path)
+    refused = _run_cli("check", "rnn_step_by_step", str(path))
+    assert refused.exit_code == 2 and "rnngrade grade rnn_step_by_step" in refused.output, refused.output
+    assert not marker.exists()
+    run = _run_cli("check", "rnn_step_by_step", str(path), "--trusted")
+    assert run.exit_code == 1 and marker.exists(), run.output
+
+
 def test_rnngrade_check_tolerates_failing_cells_and_never_reads_the_reference(tmp_path, monkeypatch):
     import nbformat
 
@@ -260,16 +278,16 @@ def test_rnngrade_check_tolerates_failing_cells_and_never_reads_the_reference(tm
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     path = tmp_path / "student.ipynb"
     nbformat.write(nb, path)
-    result = _run_cli("check", "char_lm", str(path))
+    result = _run_cli("check", "char_lm", str(path), "--trusted")
     assert result.exit_code == 1
     verdict = {line.split()[0]: line.split()[1] for line in result.output.splitlines() if not line.startswith("note")}
     assert verdict["softmax"] == "ok" and verdict["clip"] == "ok" and verdict["update_parameters"] == "ok"
     assert verdict["rnn_cell_forward"] == "TODO" and verdict["optimize"] == "TODO"
     assert "noise" not in result.output
     assert "does not parse" in result.output and "RuntimeError" in result.output
-    only = _run_cli("check", "char_lm", str(path), "--unit", "clip")
+    only = _run_cli("check", "char_lm", str(path), "--unit", "clip", "--trusted")
     assert only.exit_code == 0 and len(only.output.splitlines()) == 4  # clip + three notes
-    assert _run_cli("check", "char_lm", str(path), "--unit", "no_such_unit").exit_code == 2
+    assert _run_cli("check", "char_lm", str(path), "--unit", "no_such_unit", "--trusted").exit_code == 2
 
 
 def test_verdict_line_format():
@@ -306,7 +324,7 @@ def test_an_extra_key_fails_the_public_check_as_it_fails_the_grader(graders, tmp
     # and the generated rnngrade_check.py, under `rnngrade check`
     path = tmp_path / "student.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(mutant)]), path)
-    run = _run_cli("check", "rnn_step_by_step", str(path), "--unit", "rnn_cell_backward")
+    run = _run_cli("check", "rnn_step_by_step", str(path), "--unit", "rnn_cell_backward", "--trusted")
     assert run.exit_code == 1 and "FAILED" in run.output and "unexpected key(s) 'dWya'" in run.output, run.output
 
 
@@ -377,7 +395,7 @@ def test_the_checks_run_a_notebooks_magics_and_imports_as_the_grader_does(tmp_pa
     assert graded["rnn_forward"] == 1 and graded["lstm_cell_backward"] == 0, graded
     shell = subprocess.run([sys.executable, "-I", "rnngrade_check.py", "mine.ipynb"], cwd=folder,
                            capture_output=True, text=True, timeout=300)
-    cli = _run_cli("check", "rnn_step_by_step", str(folder / "mine.ipynb"))
+    cli = _run_cli("check", "rnn_step_by_step", str(folder / "mine.ipynb"), "--trusted")
     for output in (shell.stdout, cli.output):
         verdict = {line.split()[0]: line.split()[1] for line in output.splitlines() if not line.startswith("note")}
         assert verdict["rnn_forward"] == "ok" and verdict["lstm_cell_backward"] == "TODO", output
