@@ -172,8 +172,13 @@ def export(assignment, db, fmt, output, roster, canvas_column):
     with _read_gradebook(db, assignment) as book:
         if fmt == "gradescope":
             folder = output or Path("gradescope")
-            written = exports.write_gradescope(book.submissions(assignment), folder)
+            submissions = book.submissions(assignment)
+            written = exports.write_gradescope(submissions, folder)
             click.echo(f"wrote {len(written)} results.json file(s) under {folder}", err=True)
+            failed = sorted(s.student for s in submissions if s.status == exports.ERROR)
+            if failed:
+                click.echo(f"none for {len(failed)} student(s) the grader failed on (not a zero; `rnngrade "
+                           f"autograde` grades them again): {', '.join(failed)}", err=True)
             return
         if fmt == "csv":
             text = exports.to_csv(assignment, book.submissions(assignment), book.overrides(assignment), people)

@@ -81,8 +81,12 @@ def to_csv(assignment: str, submissions: list[Submission], overrides: dict | Non
         scores = {u.name: u.score for u in grade.units}
         email = [(roster or {}).get(sub.student, {}).get("email", "")] if with_email else []
         final = "" if grade.final is None else _num(grade.final)
+        if not grade.graded:  # a grader failure: no scores but the instructor's own, never zeros
+            scores = {u.name: u.score for u in grade.units if u.override is not None}
+        raw, changed, penalty = ((_num(grade.raw), _num(grade.adjusted - grade.raw), _num(grade.late_penalty))
+                                 if grade.graded else ("", "", ""))
         writer.writerow([sub.student, *email, *(_num(scores[n]) if n in scores else "" for n in units),
-                         _num(grade.raw), _num(grade.adjusted - grade.raw), _num(grade.late_penalty), final,
+                         raw, changed, penalty, final,
                          _num(grade.max_score), _sheet_time(sub.submitted_at), sub.submitted_at_source or "",
                          f"{(sub.late_seconds or 0) / 3600:.2f}", sub.status])
     return out.getvalue()
@@ -205,9 +209,12 @@ def grading_result(sub: Submission) -> GradingResult:
 
 
 def write_gradescope(submissions: list[Submission], folder: Path) -> list[Path]:
-    """<folder>/<student>/results.json for every student."""
+    """<folder>/<student>/results.json for every graded student: one the grader failed on
+    gets none (a results.json must carry a score, and a grader failure is not a zero)."""
     written = []
     for sub in submissions:
+        if sub.status == ERROR:
+            continue
         path = Path(folder) / sub.student / "results.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(to_gradescope(grading_result(sub)), indent=2) + "\n")

@@ -581,9 +581,10 @@ class Gradebook:
         return gone.rowcount > 0
 
     def totals(self, assignment: str) -> dict[str, float]:
+        """The graded students' totals: a submission the grader failed on has none (not a zero)."""
         with self.Session() as session:
             return dict(session.execute(select(Submission.student, Submission.score)
-                                        .where(Submission.assignment == assignment)).all())
+                                        .where(Submission.assignment == assignment, Submission.status != ERROR)).all())
 
     def runs(self, assignment: str) -> list[Run]:
         with self.Session() as session:

@@ -45,7 +45,15 @@ class Grade:
         return round(sum(u.score for u in self.units), 6)
 
     @property
-    def late_penalty(self) -> float:
+    def graded(self) -> bool:
+        """False for a submission the grader failed on: it has no score, penalty or final
+        grade, only the overrides the instructor gave (a grader failure is not a zero)."""
+        return self.status != ERROR
+
+    @property
+    def late_penalty(self) -> float | None:
+        if not self.graded:
+            return None
         return round(self.late_fraction * self.adjusted, 6)
 
     @property

@@ -219,8 +219,13 @@ def write_feedback(book: Gradebook, assignment: str, out_dir: str | Path) -> lis
                   "verdict": verdict(g.score, u.max_score, u.status), "cases_passed": u.cases_passed,
                   "cases_total": u.cases_total, "explanation": trim(u.explanation), "override": g.override}
                  for u, g in zip(sub.units, grade.units)]
+        if sub.status == ERROR:  # no score but the instructor's; the grader's own error is not the student's
+            for u in units:
+                u["score"] = u["override"].score if u["override"] is not None else None
+                u["explanation"] = "Not graded: the grader failed on this submission (see above)."
         html = student_template.render(assignment=spec, sub=sub, units=units, generated=generated, grade=grade,
-                                       error=summary_line(sub.error) if sub.status == ERROR else None)
+                                       # the grader's own error stays with the instructor (class report, exports)
+                                       error=sub.status == ERROR)
         path = out / pages[sub.student]
         path.write_text(html, encoding="utf-8")
         written.append(path)
