@@ -192,6 +192,7 @@ def export(assignment, db, fmt, output, roster, canvas_column):
 
         click.echo(terminal_text(text), nl=False)
     else:
+        output.parent.mkdir(parents=True, exist_ok=True)  # as feedback and gradescope -o do
         output.write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}", err=True)
 

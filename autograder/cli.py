@@ -9,7 +9,20 @@ import click
 from autograder.cli_args import ASSIGNMENT, limit_options
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """Every command: a mistake in the course's settings file (an unknown or mistyped
+    setting) is said in one line, by name, never as a traceback."""
+
+    def invoke(self, ctx):
+        from autograder.settings import SettingsError
+
+        try:
+            return super().invoke(ctx)
+        except SettingsError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="rnngrade")
 @click.option("--course", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="The course directory (holding reference/<assignment>/); default: $RNNGRADE_COURSE, "

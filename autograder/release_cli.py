@@ -59,18 +59,33 @@ def release(assignment, all_, source_dir, out_root):
     from autograder.course import release_root
     from autograder.release import build_release, find_leaks
 
+    import shutil
+    import tempfile
+
     ids = _selected(assignment, all_)
     out_root = out_root or release_root()
-    for assignment_id in ids:
-        try:
-            paths = build_release(assignment_id, source_dir, out_root)
-        except FileNotFoundError as exc:
-            raise click.ClickException(str(exc))
-        click.echo(f"{assignment_id}:")
-        _show(paths)
-    leaks = [leak for a in ids for leak in find_leaks(out_root / a)]
-    if leaks:
-        raise click.ClickException("the release leaks solution code or hidden cases:\n  " + "\n  ".join(leaks))
+    out_root.mkdir(parents=True, exist_ok=True)
+    # built aside and checked there: a release that leaks never reaches release/ (a refused
+    # one was left on disk, the solution line in it), and the one before stays
+    staging = Path(tempfile.mkdtemp(prefix=".release-", dir=out_root))
+    try:
+        built = {}
+        for assignment_id in ids:
+            try:
+                built[assignment_id] = build_release(assignment_id, source_dir, staging)
+            except FileNotFoundError as exc:
+                raise click.ClickException(str(exc))
+        leaks = [leak.replace(str(staging), str(out_root)) for a in ids for leak in find_leaks(staging / a)]
+        if leaks:
+            raise click.ClickException("the release leaks solution code or hidden cases (nothing was written):\n  "
+                                       + "\n  ".join(leaks))
+        for assignment_id, paths in built.items():
+            shutil.rmtree(out_root / assignment_id, ignore_errors=True)
+            (staging / assignment_id).rename(out_root / assignment_id)
+            click.echo(f"{assignment_id}:")
+            _show([out_root / Path(p).relative_to(staging) for p in paths])
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     click.echo("leak check: no solution line and no hidden case found in the release.")
 
 

@@ -86,6 +86,10 @@ def test_csv_export(book, tmp_path):
         assert float(row["raw_score"]) == sum(map(float, (row[u] for u in UNITS)))
         if student != "eve":  # no timestamp.txt in a flat folder: the file's time, said so
             assert row["submitted_at"].endswith(" UTC") and row["submitted_at_source"] == "file mtime"
+    # into a folder that does not exist yet (a FileNotFoundError traceback before)
+    nested = tmp_path / "new" / "folder" / "grades.csv"
+    invoke(export, A, "--db", book["url"], "--format", "csv", "-o", str(nested))
+    assert nested.read_text() == out.read_text()
     # without -o, or with -o -: standard output (no file named "-")
     assert invoke(export, A, "--db", book["url"], "--format", "csv").output == out.read_text()
     with CliRunner().isolated_filesystem(temp_dir=tmp_path):

@@ -86,3 +86,15 @@ def test_grade_and_autograde_refuse_a_bad_limit_the_same_way(tmp_path):
     for command in (["grade", A, str(notebook)], ["autograde", A, str(notebook.parent), "--db", f"sqlite:///{tmp_path}/g.db"]):
         out = CliRunner().invoke(main, command + ["--unit-seconds", "-1"])
         assert out.exit_code == 2 and "'unit_seconds'" in out.output and "greater than 0" in out.output, out.output
+
+
+def test_every_command_says_a_bad_course_file_in_one_line(course_copy):
+    """`list`, `export`, `feedback`, `source`, `gradescope` and `check` printed a traceback
+    for a mistyped setting; only `grade` and `autograde` said it in one line."""
+    from autograder.cli import main
+
+    (course_copy / "rnngrade.toml").write_text("[limits]\ncell_second = 20\n")
+    for command in (["list"], ["source", A], ["gradescope", A, "-o", str(course_copy / "g.zip")]):
+        out = CliRunner().invoke(main, ["--course", str(course_copy), *command])
+        assert out.exit_code == 1 and "unknown setting 'limits.cell_second'" in out.output, (command, out.output)
+        assert out.exception is None or isinstance(out.exception, SystemExit), (command, out.exception)

@@ -338,3 +338,27 @@ def test_release_notebook_runs_top_to_bottom_in_a_kernel(assignment_id, monkeypa
     assert "not implemented yet" in final
     shutil.rmtree(folder / "__pycache__", ignore_errors=True)
     assert sorted(p.name for p in folder.iterdir()) == before
+
+
+def test_a_release_that_leaks_is_not_written(tmp_path):
+    """`rnngrade release` refused a release that leaks a solution line, but left it on disk,
+    the line in it; the release before it stays as it was."""
+    from click.testing import CliRunner
+
+    from autograder.cli import main
+
+    source = tmp_path / "source"
+    shutil.copytree(SOURCE_ROOT / "rnn_step_by_step", source / "rnn_step_by_step")
+    out = tmp_path / "release"
+    first = CliRunner().invoke(main, ["release", "rnn_step_by_step", "--source-dir", str(source), "--out", str(out)])
+    assert first.exit_code == 0, first.output
+    before = (out / "rnn_step_by_step" / "rnn_step_by_step.ipynb").read_bytes()
+    notebook = source / "rnn_step_by_step" / "rnn_step_by_step.ipynb"
+    nb = nbformat.read(notebook, as_version=4)
+    line = sorted(secret_lines("rnn_step_by_step"))[0]
+    nb.cells.append(nbformat.v4.new_markdown_cell(f"A hint: `{line}`"))
+    nbformat.write(nb, notebook)
+    refused = CliRunner().invoke(main, ["release", "rnn_step_by_step", "--source-dir", str(source), "--out", str(out)])
+    assert refused.exit_code == 1 and "leaks" in refused.output and "nothing was written" in refused.output
+    assert (out / "rnn_step_by_step" / "rnn_step_by_step.ipynb").read_bytes() == before
+    assert sorted(p.name for p in out.iterdir()) == ["rnn_step_by_step"]  # no staging left behind
