@@ -765,7 +765,17 @@ def describe_error(err: dict) -> str:
     return text
 
 
-def _case_failure(run, expected, tol, unit: Unit, sizes: dict | None = None) -> str:
+def _left_unchanged(expected, given, left, same) -> bool:
+    """Whether an argument meant to be updated in place was left as it was given where it
+    is wrong: every entry of a dict that differs from the expected one (a copy updated
+    instead: `parameters = dict(parameters)`), or the whole value."""
+    if isinstance(expected, dict) and isinstance(given, dict) and isinstance(left, dict):
+        wrong = [k for k in expected if k in left and not same(expected[k], left[k])]
+        return bool(wrong) and all(k in given and same(given[k], left[k]) for k in wrong)
+    return same(given, left)
+
+
+def _case_failure(run, expected, tol, unit: Unit, sizes: dict | None = None, inputs: dict | None = None) -> str:
     if not run.ok:
         return describe_error(run.error or {})
     for name, value in expected.items():
@@ -774,7 +784,11 @@ def _case_failure(run, expected, tol, unit: Unit, sizes: dict | None = None) -> 
         problem = compare(value, run.outputs[name], tol, name, exact=unit.exact, sizes=sizes, hidden=True)
         if problem:
             if dict(unit.extras).get(name) == name:  # an argument, as the call left it (updated in place)
-                problem += f" (`{name}` is the argument as your function left it: it must be updated in place.)"
+                unchanged = inputs is not None and name in inputs and _left_unchanged(
+                    value, inputs[name], run.outputs[name], lambda a, b: not compare(a, b, tol, name, exact=unit.exact))
+                problem += (f" (`{name}` is the argument as your function left it: " +
+                            ("unchanged, where it must be updated in place.)" if unchanged else "updated in place, "
+                             "but not to the expected values.)"))
             return problem
     return ""
 
@@ -1083,7 +1097,7 @@ class Grader:
             if case_run is None:
                 failures.append((case, run.ended or "not run"))
                 continue
-            problem = _case_failure(case_run, expected, self.tol, prepared.unit, case.sizes)
+            problem = _case_failure(case_run, expected, self.tol, prepared.unit, case.sizes, case.inputs)
             key = (prepared.unit.name, case.label)
             if redacted is None:
                 if problem:  # an own-mode run's words may be shown

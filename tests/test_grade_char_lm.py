@@ -191,3 +191,12 @@ def test_an_update_returned_but_not_made_in_place_says_what_is_compared(graders)
                   "    parameters = dict(parameters)\n    parameters[\"Wax\"] = parameters[\"Wax\"] - lr * gradients[\"dWax\"]\n")
     unit = next(u for u in grade_text(graders("char_lm"), text).units if u.name == "update_parameters")
     assert unit.score == 0 and "it must be updated in place" in unit.explanation, unit.explanation
+
+
+def test_an_update_made_in_place_but_wrong_is_not_told_to_update_in_place(graders):
+    """A wrong learning rate, applied in place: the note said "it must be updated in place",
+    pointing the student at the one thing done right."""
+    text = mutate(reference_text("char_lm"), "    parameters[\"Wax\"] -= lr * gradients[\"dWax\"]\n",
+                  "    parameters[\"Wax\"] -= 0.5 * lr * gradients[\"dWax\"]\n")
+    unit = next(u for u in grade_text(graders("char_lm"), text).units if u.name == "update_parameters")
+    assert unit.score == 0 and "must be updated in place" not in unit.explanation, unit.explanation
