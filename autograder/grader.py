@@ -1408,7 +1408,8 @@ class _CellNote:
         self.source = cells[index].source if 0 <= index < len(cells) else ""
 
     def source_mentions(self, name: str) -> bool:
-        return f"def {name}" in self.source or f"class {name}" in self.source
+        # the whole name: `class RNN` is not in `class RNNLM(BaseModel):`
+        return re.search(rf"\b(?:def|class)\s+{re.escape(name)}\b", self.source) is not None
 
     def describe(self) -> str:
         r = self.report

@@ -98,3 +98,12 @@ def test_print_past_the_kept_output_is_counted_but_a_redirect_still_gets_it():
         builtins.print, sys.stdout = saved
     assert buffer.getvalue() == "to the buffer\n"
     assert "1 more print calls" in taken and "not formatted" not in taken, taken[-200:]
+
+
+def test_a_missing_unit_is_not_blamed_on_a_cell_defining_a_longer_name(graders):
+    """`class RNN` was found in `class RNNLM(BaseModel):`, so a deleted RNN cell was
+    explained as "the cell defining RNNLM would define it but raised NameError"."""
+    text = reference_text("rnn_step_by_step").replace("\ndef rnn_forward(", "\ndef rnn_forward_old(")
+    text = "# %%\n" + text + "\n# %%\ndef rnn_forward_helper(x):\n    return x\n\nimport no_such_module_rnngrade\n"
+    unit = next(u for u in grade_text(graders("rnn_step_by_step"), text).units if u.name == "rnn_forward")
+    assert unit.score == 0 and "would define it" not in unit.explanation, unit.explanation
