@@ -27,6 +27,9 @@ MAX_PIECES = 200                    # fragments one unparsable cell is cut into;
 
 PY_CELL_MARKER = re.compile(r"^# ?(%%|In\[[ 0-9]*\]:)")
 TOP_LEVEL_BOUNDARY = re.compile(r"^(def |class |async def |import |from \S+ import |@)")
+# any line that may start a top-level statement: not indented, not a comment, not the
+# continuation of a compound statement or of a bracket
+STATEMENT_START = re.compile(r"^(?!(?:else|elif|except|finally|case)\b)[^\s#)\]}]")
 
 
 class SubmissionError(Exception):
@@ -196,7 +199,7 @@ def split_unparsable(source: str, label: str) -> list[Cell]:
     starts = [s for k, s in enumerate(starts) if not (k and lines[s - 1].startswith("@"))]
     starts = starts[:MAX_PIECES]  # thousands of broken definitions: the tail is one piece
     pieces = []
-    for a, b in zip(starts, starts[1:] + [len(lines)]):
+    for a, b in _complete_statements(lines, zip(starts, starts[1:] + [len(lines)])):
         if not "".join(lines[a:b]).strip():
             continue
         # blank lines in front: syntax errors and tracebacks give the line in the cell
@@ -205,6 +208,27 @@ def split_unparsable(source: str, label: str) -> list[Cell]:
         problem = _parses(text)
         pieces.append(Cell(piece_label, text, problem))
     return pieces or [Cell(label, source, error)]
+
+
+def _complete_statements(lines: list[str], spans):
+    """The spans, each one that does not parse cut further where a complete part of it
+    ends: a test line that does not parse after a definition in the same piece
+    (`print "done"`, `print(h.shape`) cost the definition before it. A part is closed at a
+    line that may start a statement when what came before parses and would not with the
+    next part, so a definition's column-0 docstring line or a bracket closed at column 0
+    stays with it."""
+    for a, b in spans:
+        if not _parses("".join(lines[a:b])):
+            yield a, b  # parses whole
+            continue
+        cuts = [i for i in range(a + 1, b) if STATEMENT_START.match(lines[i])][:MAX_PIECES] + [b]
+        start = a
+        for cut, following in zip(cuts, cuts[1:]):
+            head = "".join(lines[start:cut])
+            if head.strip() and not _parses(head) and _parses("".join(lines[start:following])):
+                yield start, cut
+                start = cut
+        yield start, b
 
 
 def _check_size(sources: list[tuple[str, str]]) -> None:

@@ -259,3 +259,16 @@ def test_a_file_whose_size_says_nothing_is_read_to_its_end():
         assert read_capped(read_fd) == b"abc" * 1000
     finally:
         os.close(read_fd)
+
+
+def test_a_line_that_does_not_parse_after_a_definition_costs_only_itself():
+    """`print "done"` or `print(h.shape` after a correct definition in the same cell cost
+    the definition (part 3: a syntax error costs only the definition it is in); a column-0
+    line inside a docstring or a bracket stays with its definition."""
+    from autograder.submission import split_unparsable
+
+    source = ('def f(x):\n    """Doc\nat column 0\n    """\n    return x + 1\nprint "done"\n'
+              "class G:\n    def g(self, y):\n        return (y +\n1)\nprint(h.shape\nx = 2\n")
+    pieces = [(c.label, bool(c.syntax_error), c.source.strip().splitlines()[0]) for c in split_unparsable(source, "cell")]
+    assert pieces == [("cell, lines 1-5", False, "def f(x):"), ("cell, lines 6-6", True, 'print "done"'),
+                      ("cell, lines 7-10", False, "class G:"), ("cell, lines 11-12", True, "print(h.shape")]
