@@ -33,7 +33,8 @@ from autograder.judge import Tolerance, compare, gradcheck_error
 from autograder.judge import matches as values_match
 from autograder.course import course_root
 from autograder.reference import data_files, execute_with_helpers, helper_sources, load_reference, solution_source
-from autograder.sandbox.client import UNSAFE_NOTE, PackedUnit, StudentProcess, Zygote, probe_sandbox, require_sandbox
+from autograder.sandbox.client import (KEPT_DEFINITIONS, UNSAFE_NOTE, PackedUnit, StudentProcess, Zygote, probe_sandbox,
+                                      require_sandbox)
 from autograder.settings import check_config
 from autograder.slicing import imports_in_functions, slice_cells, slice_note, unit_roots, warm_imports_cell
 from autograder.submission import Cell, SubmissionError, load_submission, parse_tree
@@ -1415,10 +1416,13 @@ class _CellNote:
         r = self.report
         if r.status == "syntax_error":
             return f"does not parse: {r.errors[0].get('message') if r.errors else ''}"
+        kept = any(KEPT_DEFINITIONS in str(e.get("message", "")) for e in r.errors)
+        kept = f" ({KEPT_DEFINITIONS})" if kept else ""
         if r.status == "timeout":
-            return "was stopped at its time limit"
+            return "was stopped at its time limit" + kept
         if r.status == "crashed":
-            return f"crashed ({r.errors[0].get('message') if r.errors else ''})"
+            message = str(r.errors[0].get('message') if r.errors else '').replace("; " + KEPT_DEFINITIONS, "")
+            return f"crashed ({message})" + kept
         if r.status == "error" and r.errors:
             e = r.errors[0]
             return f"raised {e.get('type')}: {e.get('message')} at line {e.get('line')}"

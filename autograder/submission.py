@@ -422,6 +422,41 @@ def parse_tree(source: str) -> ast.Module:
     return tree
 
 
+_DEFINING = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
+
+
+def leading_definitions(cell: Cell) -> str | None:
+    """The cell's source up to its first statement that does more than define (a def,
+    class or import; a docstring or an assignment of a literal), or None when that is
+    nothing or the whole cell. In Jupyter a cell stopped in its training loop has defined
+    what came before it: a cell stopped at its time limit (or crashed) runs again as this."""
+    if cell.syntax_error:
+        return None
+    try:
+        body = parse_tree(cell.source).body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    count = 0
+    for node in body:
+        literal = isinstance(node, (ast.Assign, ast.AnnAssign, ast.Expr)) and node.value is not None \
+            and _is_literal(node.value)
+        if not (isinstance(node, _DEFINING) or literal):
+            break
+        count += 1
+    if not any(isinstance(n, _DEFINING) and not isinstance(n, (ast.Import, ast.ImportFrom)) for n in body[:count]) \
+            or count == len(body):
+        return None
+    return "".join(source_lines(cell.source)[:body[count - 1].end_lineno])
+
+
+def _is_literal(node: ast.AST) -> bool:
+    try:
+        ast.literal_eval(node)
+        return True
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+
+
 _HELPER_CODE: dict[tuple, bytes] = {}
 
 

@@ -153,6 +153,22 @@ def test_a_top_level_cell_that_never_ends_is_cut_off(graders, cell):
     assert any("stopped at its time limit" in n for n in result.notes), result.notes
 
 
+@pytest.mark.parametrize("stop", ["while True:\n    pass\n", "import os\nos._exit(3)\n"], ids=["endless", "crash"])
+def test_a_cell_stopped_after_its_definitions_keeps_them_as_jupyter_would(graders, stop):
+    """`def sample(...)` and then, in the same cell, a loop that never ends: in Jupyter the
+    function exists; the cell's timeout cost it (0 of 1, "not defined"). Its definitions
+    before the first other statement run again; one after the loop is not defined."""
+    grader = graders(A, **dict(ATTACK_LIMITS, cell_seconds=1))
+    text = honest(cells=["def rnn_backward(da, caches):\n    return _honest_rnn_backward(da, caches)\n\n"
+                         "import numpy as np\nSTEPS = 3\n" + stop
+                         + "def lstm_backward(da, caches):\n    return _honest_lstm_backward(da, caches)\n"])
+    text = text.replace("\ndef lstm_backward(", "\ndef _honest_lstm_backward(")
+    result = grade_text(grader, text)
+    s = scores(result)
+    assert s["rnn_backward"] == 1.0 and s["lstm_backward"] == 0.0, [(u.name, u.explanation) for u in result.units]
+    assert any("the definitions before its first other statement ran" in n for n in result.notes), result.notes
+
+
 @pytest.mark.parametrize("body", [
     "def rnn_backward(da, caches):\n    while True:\n        pass\n",
     "def rnn_backward(da, caches):\n    import time\n    while True:\n        try:\n            time.sleep(1)\n"

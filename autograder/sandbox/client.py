@@ -27,9 +27,11 @@ from autograder.codec import (MAX_CASE_OUTPUTS, CodecError, decode, encode, enco
                               recv_frame, send_encoded, send_message)
 from autograder.budgets import cell_budget, wall_limit, wall_why
 from autograder.sandbox.limits import BASE_PREFIX, DEFAULTS, ENV_KEEP
-from autograder.submission import Cell, cell_code, helper_code
+from autograder.submission import Cell, cell_code, helper_code, leading_definitions
 
 MAX_CASE_MESSAGE = 64 * 1024 * 1024
+# said of a cell stopped at its limit (or crashed) whose leading definitions ran again
+KEPT_DEFINITIONS = "the definitions before its first other statement ran, as in Jupyter"
 MAX_ANSWERED_FRAME = 256 * 1024  # larger calls are served afresh each time (ReferenceServer.answer_frame)
 MAX_BATCH = 4096  # messages in one batch (cells of a notebook, cases of a unit)
 GRACE = 1.5             # seconds the grader waits beyond a limit the student side applies itself
@@ -592,7 +594,8 @@ class StudentProcess:
             return reports, None, ""
         budgets = [cell_budget(c.source, self.config) for c in self.cells]
         cells = [{"label": c.label, "source": c.source, "syntax_error": c.syntax_error, "timeout": b.seconds,
-                  "code": None if c.syntax_error else cell_code(c)} for c, b in zip(self.cells, budgets)]
+                  "code": None if c.syntax_error else cell_code(c), "prefix": leading_definitions(c)}
+                 for c, b in zip(self.cells, budgets)]
         load = {"op": "load", "helpers": self.helpers, "helper_code": helper_code(self.helpers), "files": self.files,
                 "preamble": self.preamble, "preamble_code": cell_code(Cell("preamble", self.preamble)),
                 "cells": cells, "cell_timeout": float(self.config["cell_seconds"]), "skip": sorted(self.skipped),
@@ -632,6 +635,14 @@ class StudentProcess:
                 # can write to this socket)
                 errors = _sanitize_errors(message.get("errors")
                                           or ([{"message": message["error"]}] if message.get("error") else []))
+                before = reports.get(index)
+                if before is not None and before.status in ("timeout", "crashed"):
+                    # the init ran its leading definitions again (leading_definitions): the
+                    # cell stays stopped, and what it defined before its first statement counts
+                    if message.get("status") == "ok" and before.errors and KEPT_DEFINITIONS not in before.errors[0].get("message", ""):
+                        before.errors[0]["message"] = f"{before.errors[0].get('message', '')}; {KEPT_DEFINITIONS}"
+                    deadline = min(time.monotonic() + per_cell, total_deadline)
+                    continue
                 if message.get("status") == "timeout" and index > 0 and errors:
                     errors[0]["message"] = f"{errors[0].get('message', '')} ({budgets[index - 1].why})"
                 reports[index] = CellReport(index, labels[index], _status(message.get("status")), errors,

@@ -131,9 +131,10 @@ def run_cells_from_init(sock: socket.socket, request: dict, box: dict) -> None:
     """The init's part of fork-and-commit: fork a cells child for the pending cells and
     watch its progress pipe; a child that commits holds the notebook's state from then
     on (this returns); one that crashes or runs past a cell's limit is killed, that cell
-    reported to the grader and dropped, and a fresh child runs the others (those before
-    it included: their state died with the child). Each failure removes one cell, so
-    this ends. The init only counts the child's bytes; it decodes nothing of it."""
+    reported to the grader and dropped (the first time, replaced by its leading
+    definitions, as Jupyter would have run them: `prefix`), and a fresh child runs the
+    others (those before it included: their state died with the child). Each failure
+    shortens one cell or removes it, so this ends. The init only counts the child's bytes; it decodes nothing of it."""
     cells = [{"label": "preamble", "source": request["preamble"], "syntax_error": "",
               "code": request.get("preamble_code")}] + list(request["cells"])
     pending = runtime.pending_cells(cells, {int(i) for i in request.get("skip") or []})
@@ -164,7 +165,12 @@ def run_cells_from_init(sock: socket.socket, request: dict, box: dict) -> None:
         limit = cells[failed].get("timeout") or cell_timeout
         send_message(sock, {"op": "cell", "index": failed, "status": "timeout" if timed_out else "crashed",
                             "error": runtime.exit_description(status, limit, timed_out, box["config"], "cell")})
-        pending = [i for i in pending if i != failed]
+        if cells[failed].get("prefix") and not cells[failed].get("prefixed"):
+            # once: the definitions before its first other statement (that Jupyter would have
+            # run before the cell hung or crashed), with the other cells in a fresh child
+            cells[failed] = dict(cells[failed], source=cells[failed]["prefix"], code=None, prefixed=True)
+        else:
+            pending = [i for i in pending if i != failed]
         first = False
 
 
