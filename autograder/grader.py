@@ -36,7 +36,8 @@ from autograder.reference import data_files, execute_with_helpers, helper_source
 from autograder.sandbox.client import (KEPT_DEFINITIONS, UNSAFE_NOTE, PackedUnit, StudentProcess, Zygote, probe_sandbox,
                                       require_sandbox)
 from autograder.settings import check_config
-from autograder.slicing import imports_in_functions, slice_cells, slice_note, unit_roots, warm_imports_cell
+from autograder.slicing import (graded_references, imports_in_functions, slice_cells, slice_note, unit_roots,
+                                warm_imports_cell)
 from autograder.submission import Cell, SubmissionError, load_submission, parse_tree
 
 # a correct float32 backward of time_layers: at most 3.3e-4 on the hidden cases; at 5e-2 a
@@ -1021,6 +1022,13 @@ class Grader:
             cells = sliced.cells
             if sliced.dropped:
                 result.notes.append(slice_note(sliced))
+        # the graded units each unit's code calls beyond those the reference's calls: in
+        # reference mode the reference's versions of those are substituted too (part 3)
+        bases = {p.unit.name.partition(".")[0] for p in self.prepared}
+        refs = graded_references(cells, bases)
+        self._extra_calls = {p.unit.name: tuple(sorted(refs.get(p.unit.name.partition(".")[0], set())
+                                                       - set(p.unit.calls)))
+                             for p in self.prepared}
         warm = imports_in_functions(cells)
         if warm:
             cells = cells + [warm_imports_cell(warm)]
@@ -1126,7 +1134,7 @@ class Grader:
         the student's own forward builds the cache with the reference's step units, and
         the backward's other dependencies are the reference's too (Assignment.own_forward_calls)."""
         unit = prepared.unit
-        served = {"own": (), "reference": unit.calls,
+        served = {"own": (), "reference": self._reference_calls(unit),
                   "own_forward": self.assignment.own_forward_calls(unit)}[mode]
         packed = {"own": prepared.own, "reference": prepared.reference, "own_forward": prepared.own_forward}[mode]
         substitute = {n: ("class" if isinstance(getattr(self.reference, n), type) else "function") for n in served}
@@ -1148,10 +1156,15 @@ class Grader:
                     if mode != "own" else None)
         return run, self._judge_run(prepared, run, redacted)
 
+    def _reference_calls(self, unit: Unit) -> tuple[str, ...]:
+        """The units served by the reference in reference mode: those the reference's
+        version calls, and the graded ones the student's version calls besides."""
+        return tuple(unit.calls) + getattr(self, "_extra_calls", {}).get(unit.name, ())
+
     def _fair_modes(self, unit: Unit, defined: dict) -> list[str]:
         """The fair-credit modes that apply to a unit, in the order they are tried. The
         own-forward mode needs the student's forward (it builds the cache's layout)."""
-        modes = ["reference"] if unit.has_reference_mode else []
+        modes = ["reference"] if unit.has_reference_mode or self._reference_calls(unit) else []
         forwards = self.assignment.cache_forwards(unit)
         if forwards and all(missing_explanation(f, defined, ()) is None for f in forwards):
             modes.append("own_forward")
@@ -1258,7 +1271,7 @@ class Grader:
         wrong_forwards = [name for name in self._setup_forwards[unit.name] if not passed_own.get(name, False)]
         explanation = self._explain(unit, prepared, own_run, own_failures, best_mode, failures, fair, wrong_forwards)
         if own_failures and fair_modes and own_loop:
-            explanation += (f"\nNot run again with the reference {', '.join(unit.calls)} substituted: yours passed "
+            explanation += (f"\nNot run again with the reference {', '.join(self._reference_calls(unit))} substituted: yours passed "
                             "every hidden case, so the time went in this function's own code.")
         cpu = sum(c.cpu for c in run.cases if c)
         return UnitResult(unit.name, score, unit.points, status, explanation, best_mode, passed, total, cpu, run.wall)
@@ -1270,14 +1283,14 @@ class Grader:
         return any(s.prepared.unit.name in callees and (s.own_failures is None or s.own_failures)
                    for s in states)
 
-    @staticmethod
-    def _calls_all_passed(unit: Unit, graded) -> bool:
+    def _calls_all_passed(self, unit: Unit, graded) -> bool:
         """Whether `unit` calls graded units and every one (by its name or its class) passed
         in the student's own mode: one that passed only with the reference's units may
         itself be what loops (a softmax that never returns). A unit whose fair-credit
         mode sets up the reference's state instead (no calls) is never said to be."""
         passed_own = _passed_own(graded)
-        return bool(unit.calls) and all(passed_own.get(name, False) for name in unit.calls)
+        calls = self._reference_calls(unit)
+        return bool(calls) and all(passed_own.get(name, False) for name in calls)
 
     @staticmethod
     def _is_stub(unit: Unit, total: int, runs: list) -> bool:
@@ -1295,11 +1308,11 @@ class Grader:
             return (f"your own {', '.join(f.name for f in forwards)} running on the reference {', '.join(steps)}"
                     + (f", and the reference {', '.join(others)}" if others else ""))
         # "with the reference forward pass substituted" for a family-D backward
-        return f"the reference {', '.join(unit.calls) or 'forward pass'} substituted"
+        return f"the reference {', '.join(self._reference_calls(unit)) or 'forward pass'} substituted"
 
     def _explain(self, unit, prepared, own_run, own_failures, mode, failures, fair, wrong_forwards=()) -> str:
         total = len(prepared.cases)
-        own_deps = ", ".join(unit.calls) or "forward pass"
+        own_deps = ", ".join(self._reference_calls(unit)) or "forward pass"
         lines = []
         if not failures:
             lines.append(f"Passed all {total} hidden cases.")

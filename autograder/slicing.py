@@ -418,6 +418,37 @@ def slice_cells(cells: list[Cell], roots: set[str]) -> SliceResult:
     return result
 
 
+def graded_references(cells: list[Cell], graded: set[str]) -> dict[str, set[str]]:
+    """For each graded function or class the notebook defines, the other graded ones its
+    code reads, directly or through the notebook's other functions: what it calls, which
+    need not be what the reference's version calls (a `sample` that runs the notebook's
+    `rnn_cell_forward` instead of computing its step inline)."""
+    defs: dict[str, list] = {}
+    for cell in cells:
+        if cell.syntax_error:
+            continue
+        try:
+            tree = parse_tree(cell.source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                defs.setdefault(node.name, []).append(node)
+    reads = {name: set().union(*(_definition_reads(d) for d in nodes)) for name, nodes in defs.items()}
+    found: dict[str, set[str]] = {}
+    for name in graded & defs.keys():
+        seen, stack, refs = {name}, [name], set()
+        while stack:
+            for read in reads.get(stack.pop(), ()):
+                if read in graded:
+                    refs.add(read)  # (the reference's version is substituted whole)
+                elif read in defs and read not in seen:
+                    seen.add(read)
+                    stack.append(read)
+        found[name] = refs - {name}
+    return found
+
+
 def imports_in_functions(cells: list[Cell]) -> list[str]:
     """The modules the notebook's functions import in their bodies (`from scipy.special
     import expit` inside `lstm_cell_forward`), in the order met: a unit's first call would

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import grade_text, reference_text
+from conftest import grade_text, mutate, reference_text
 
 
 def in_block(text: str, name: str, old: str, new: str) -> str:
@@ -161,3 +161,18 @@ def test_a_unit_that_loops_costs_only_itself(graders, assignment, block, old, lo
     lost = {u.name: u.explanation for u in result.units if u.score < u.max_score}
     assert list(lost) == [looping], lost
     assert "CPU time limit" in lost[looping], lost
+
+
+def test_a_unit_keeps_its_credit_through_a_graded_unit_the_reference_does_not_call(graders):
+    """The reference's `sample` computes its step inline (it calls `softmax` only); a
+    student's calls `rnn_cell_forward`, which misses its bias: with the reference softmax
+    alone substituted, sample lost its point (part 3: the reference versions of the units
+    it calls are substituted)."""
+    text = reference_text("char_lm")
+    text = mutate(text, "        a = np.tanh(Wax @ x + Waa @ a_prev + ba)\n        y = softmax(Wya @ a + by)\n",
+                  "        a, y = rnn_cell_forward(x, a_prev, parameters)\n")
+    text = mutate(text, "    a_next = np.tanh(Wax @ xt + Waa @ a_prev + ba)\n", "    a_next = np.tanh(Wax @ xt + Waa @ a_prev)\n")
+    result = {u.name: u for u in grade_text(graders("char_lm"), text).units}
+    assert result["rnn_cell_forward"].score == 0, result["rnn_cell_forward"].explanation
+    assert result["sample"].score == 1 and result["sample"].mode == "reference", result["sample"].explanation
+    assert "the reference softmax, rnn_cell_forward substituted" in result["sample"].explanation

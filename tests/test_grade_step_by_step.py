@@ -171,9 +171,9 @@ def test_a_notebook_of_thousands_of_cells_is_read_whole(grader, tmp_path):
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells]), path)
     result = grader.grade_file(path)
     assert scores(result) == {u: 1.0 for u in UNITS}
-    # nothing to say but that the cells no unit reads were not run (x1 is kept: a name the
-    # hidden cases' set-up mentions; when in doubt the slice keeps)
-    assert result.notes == ["4999 top-level statement(s), 4999 of them whole cells were not run: no graded "
+    # nothing to say but that the cells no unit reads were not run (x1 too: rnn_backward's
+    # `x1` is its own local, not the notebook's)
+    assert result.notes == ["5000 top-level statement(s), 5000 of them whole cells were not run: no graded "
                             "function reads anything they define or change (test calls, prints, plots, training)."]
 
 
