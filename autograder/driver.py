@@ -160,14 +160,24 @@ class NoIPython:
     """What `get_ipython()` returns to a notebook run outside Jupyter (the sandbox, the
     student checks): magics and shell escapes do nothing, except the cell magics that only
     wrap their cell (`%%time`, `%%capture`): in Jupyter the cell's code runs, so its
-    definitions must exist here too."""
+    definitions must exist here too; and `%pylab`, which fills the notebook's names."""
 
     RUN_BODY = ("time", "capture")
+    # `%pylab` (old notebooks): IPython's star-imports, numpy's last, so that `tanh`,
+    # `zeros` and `sum(x, axis=0)` are numpy's in the notebook as in Jupyter
+    PYLAB = ("import numpy\nimport numpy as np\n"
+             "try:\n    import matplotlib\n    from matplotlib import pyplot as plt\n"
+             "    from matplotlib.pylab import *\nexcept ImportError:\n    pass\n"
+             "from numpy import *\n")
 
     def run_cell_magic(self, name, line, cell):
         if name in self.RUN_BODY:
             caller = sys._getframe(1).f_globals  # the notebook's namespace
             exec(compile(cell, f"<%%{name} cell>", "exec"), caller)
+
+    def run_line_magic(self, name, line, *args):
+        if name == "pylab":
+            exec(compile(self.PYLAB, "<%pylab>", "exec"), sys._getframe(1).f_globals)
 
     def __getattr__(self, name):
         return lambda *args, **kwargs: None

@@ -194,3 +194,17 @@ def test_a_notebook_that_defines_a_given_helper_again_is_told_it_runs_its_own(gr
     # imported again after it: the given one is back, and nothing is said
     again = grade_text(graders(A), reference_text(A) + "\n" + wrong + "\nfrom rnn_utils import *\n")
     assert not any("defines its own" in n for n in again.notes) and sum(u.score for u in again.units) == 8
+
+
+def test_pylab_fills_the_notebooks_names_as_in_jupyter(grader, tmp_path):
+    """`%pylab inline` (old notebooks) puts numpy's `tanh`, `zeros` and `sum` in the
+    notebook's names: functions written with them scored 0 (NameError, or the built-in
+    sum refusing `axis=`)."""
+    import nbformat
+
+    text = reference_text(A).replace("np.tanh(", "tanh(").replace("np.zeros(", "zeros(")
+    assert "tanh(" in text and "np.tanh(" not in text
+    path = tmp_path / "pylab.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("%pylab inline"),
+                                                   nbformat.v4.new_code_cell(text)]), path)
+    assert scores(grader.grade_file(path)) == {u: 1.0 for u in UNITS}
