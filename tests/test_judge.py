@@ -155,3 +155,13 @@ def test_a_hidden_cases_expected_values_are_shown_too_coarse_to_copy():
     assert "(expected 0.29403199, got 0)" in compare(expected, np.zeros((1, 2)), tol, "a")  # public cases: whole
     sampled = compare([3, 1, 4, 1, 5, 9, 2, 6], [3, 1, 4, 2, 5, 9, 2, 6], tol, "indices", exact=True, hidden=True)
     assert "first difference at position 3: expected 1, got 2" in sampled and "[3, 1, 4, 1" not in sampled, sampled
+
+
+def test_sampled_indices_are_shown_as_numbers():
+    """np.random.choice gives np.int64, which crosses back as 0-d arrays: a list of them
+    read `[array(2), array(2), ...]`."""
+    from autograder.judge import Tolerance, compare
+
+    got = [np.array(2), np.array(5), np.int64(4)]
+    text = compare([2, 5, 3], got, Tolerance(1e-6, 1e-8), "indices", exact=True, hidden=True)
+    assert "got [2, 5, 4]" in text and "array(" not in text, text

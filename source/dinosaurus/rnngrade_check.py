@@ -532,7 +532,9 @@ def _kind(value) -> str:
 
 
 def _short(value) -> str:
-    text = repr(list(value) if isinstance(value, (list, tuple)) else value)
+    # numpy's integers (np.int64 from np.random.choice) cross as 0-d arrays: shown as numbers
+    scalar = lambda v: v.item() if isinstance(v, (np.ndarray, np.generic)) and np.ndim(v) == 0 else v  # noqa: E731
+    text = repr([scalar(v) for v in value] if isinstance(value, (list, tuple)) else scalar(value))
     return text if len(text) < 120 else text[:117] + "..."
 
 
