@@ -1073,3 +1073,26 @@ def rnn_backward(da, caches):
     result = grade_text(grader, attack("rnn_backward", body))
     assert _host_segment(key) < 0, "a segment of the submission is left on the host"
     check(result, "rnn_backward", 0.0, "SHM blocked", "Operation not permitted")
+
+
+def test_a_scratch_folder_left_unreadable_is_removed(grader):
+    """As an ordinary user without user namespaces the student runs as the grader's own
+    uid: a folder it left with mode 0 could not be listed, and 128 MiB stayed on the host
+    after the run (red team, 2026-12-05)."""
+    name = f"keep-{RUN}"
+    body = f'''
+def rnn_backward(da, caches):
+    import os
+    if not os.path.lexists("{name}"):
+        os.makedirs("{name}/inner")
+        with open("{name}/inner/data", "w") as f:
+            f.write("x" * 4096)
+        os.chmod("{name}/inner", 0)
+        os.chmod("{name}", 0)
+    raise RuntimeError("CWD " + os.getcwd() + " END")
+'''
+    result = grade_text(grader, attack("rnn_backward", body))
+    text = check(result, "rnn_backward", 0.0, "CWD")
+    cwd = text.split("CWD ", 1)[1].split(" END", 1)[0]
+    grader.zygote.wait_dead()
+    assert not os.path.lexists(os.path.join(cwd, name)), cwd

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from autograder.codec import (MAX_CASE_OUTPUTS, CodecError, decode, encode, encode_list, encode_map, plain_size,
                               recv_frame, send_encoded, send_message)
 from autograder.budgets import cell_budget, wall_limit, wall_why
-from autograder.sandbox.limits import BASE_PREFIX, DEFAULTS, ENV_KEEP
+from autograder.sandbox.limits import BASE_PREFIX, DEFAULTS, ENV_KEEP, remove_tree
 from autograder.submission import Cell, cell_code, helper_code, leading_definitions
 
 MAX_CASE_MESSAGE = 64 * 1024 * 1024
@@ -209,7 +209,7 @@ class Zygote:
             if select.select([pidfd], [], [], 3.0 if must else 0)[0] or must:
                 os.close(pidfd)
                 if scratch:
-                    shutil.rmtree(scratch, ignore_errors=True)
+                    remove_tree(scratch)
             else:
                 still.append((pidfd, scratch))
         self._dying = still
@@ -707,7 +707,7 @@ class StudentProcess:
         if self.pidfd is not None:
             os.close(self.pidfd)
         if self.scratch:
-            shutil.rmtree(self.scratch, ignore_errors=True)
+            remove_tree(self.scratch)
             self.scratch = None
         if self.sock:
             self.sock.close()

@@ -590,12 +590,32 @@ def host_scratch(plan: dict, outer_pid: int) -> str:
 
 
 def cleanup_zygote(plan: dict) -> None:
-    import shutil
-
     if plan.get("prepared"):  # (never remove what the stage's binds show)
         _libc.umount2(plan["stage"].encode(), MNT_DETACH)
     if plan.get("base"):
-        shutil.rmtree(plan["base"], ignore_errors=True)
+        remove_tree(plan["base"])
+
+
+def remove_tree(path: str) -> None:
+    """Remove a scratch folder whatever a student did to it: where the student ran as the
+    grader's own uid (no user namespaces), a folder it left with mode 0 could not be
+    listed, and stayed on the host with what it held. Links are never followed."""
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+    if not os.path.lexists(path):
+        return
+    stack = [path]
+    while stack:
+        folder = stack.pop()
+        try:
+            if not stat.S_ISDIR(os.lstat(folder).st_mode):
+                continue
+            os.chmod(folder, 0o700)
+            stack.extend(e.path for e in os.scandir(folder) if e.is_dir(follow_symlinks=False))
+        except OSError:
+            pass
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def make_network_namespace() -> int | None:
