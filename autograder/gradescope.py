@@ -158,6 +158,11 @@ def submission_files(folder: Path, assignment_id: str) -> tuple[list[Path], list
         found = [p for p in found if not p.is_symlink()]
         if links:
             notes.append(not_graded("symbolic links", (p.relative_to(folder).as_posix() for p in links)))
+        if found and suffix == ".ipynb":  # the .py files beside notebooks are not graded: said so
+            scripts = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.py")
+                             if visible(p) and not p.is_symlink())
+            if scripts:
+                notes.append(not_graded("the notebooks are", scripts))
         if found:
             named = sorted((p for p in found if p.name == released_name(assignment_id)),
                            key=lambda p: (len(p.parts), p))  # the shallowest, not backup/<id>.ipynb
@@ -172,7 +177,7 @@ def submission_files(folder: Path, assignment_id: str) -> tuple[list[Path], list
 
 def grade_submission_folder(assignment_id: str, folder: Path) -> dict:
     """Gradescope's results.json for the submission in `folder`."""
-    from autograder.batch import _grade_files
+    from autograder.batch import _grade_files, released_name
     from autograder.grader import GradingResult, Grader, UnitResult
     from autograder.results import to_gradescope
 
@@ -185,10 +190,29 @@ def grade_submission_folder(assignment_id: str, folder: Path) -> dict:
         result.units = [UnitResult(u.name, 0.0, u.points, "failed", f"Not graded: {reason}.")
                         for u in get_assignment(assignment_id).units]
         return to_gradescope(result)
-    payload = {"student": "submission", "paths": [str(p) for p in files], "notes": notes,
-               "source": ", ".join(p.relative_to(folder).as_posix() for p in files)}
+    def payload(chosen):
+        return {"student": "submission", "paths": [str(p) for p in chosen], "notes": list(notes),
+                "source": ", ".join(p.relative_to(folder).as_posix() for p in chosen)}
+
     with Grader(assignment_id) as grader:
-        return to_gradescope(_grade_files(grader, payload))
+        result = _grade_files(grader, payload(files))
+        if len(files) > 1:
+            # several notebooks, none with the released name: together (in name order, a
+            # later definition replacing an earlier one), and each alone; the best counts,
+            # so a stale copy full of stubs cannot undo the real work, nor parts split
+            # over notebooks lose theirs
+            names = [p.relative_to(folder).as_posix() for p in files]
+            best, how = result, f"together, in this order: {', '.join(names)}"
+            for path, name in zip(files, names):
+                alone = _grade_files(grader, payload([path]))
+                if alone.score > best.score:
+                    best, how = alone, f"{name} alone"
+            best.notes.insert(0, f"No {released_name(assignment_id)} (the released notebook's name): its "
+                                 f"{len(files)} files were graded together and each alone; the best counts, "
+                                 f"here {how}. Name your notebook {released_name(assignment_id)} to have "
+                                 "only it graded.")
+            result = best
+        return to_gradescope(result)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -643,3 +643,20 @@ def test_gradescopes_folder_grades_the_released_notebook_never_a_link_and_bounde
     out = grade_submission_folder(A, many)
     assert out["score"] == 8 and "Not graded: c.py (the files before them hold the most code" in out["output"], \
         out["output"]
+
+
+def test_gradescope_without_the_released_name_keeps_the_best_of_its_notebooks(tmp_path):
+    """hw.ipynb (the work) and hw_old.ipynb (the release's stubs), neither named like the
+    release: graded together in name order, the stubs redefined everything (0 points, and
+    the output named neither file). Together and each alone: the best counts, said so;
+    a .py beside notebooks is said not graded."""
+    from autograder.gradescope import grade_submission_folder
+
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    (folder / "hw.ipynb").write_bytes((EXAMPLES / "bob.ipynb").read_bytes())
+    (folder / "hw_old.ipynb").write_bytes((ROOT / "release" / A / f"{A}.ipynb").read_bytes())
+    (folder / "scratch.py").write_text("x = 1\n")
+    out = grade_submission_folder(A, folder)
+    assert out["score"] == 6, out["output"]
+    assert "here hw.ipynb alone" in out["output"] and "Not graded (the notebooks are): scratch.py." in out["output"]
