@@ -904,7 +904,7 @@ def autograde(assignment: str, submissions: str | Path, db: str | None = None, *
     refreshed on each run for those not graded again (an extension granted since).
     `pin`: local workers each on a CPU of their own with their sandbox (LocalExecutor)."""
     from autograder.assignments import get_assignment
-    from autograder.deadlines import lateness, load_deadlines
+    from autograder.deadlines import FROM_MTIME_BAD_STAMP, lateness, load_deadlines
     from autograder.gradebook import (DEFAULT_DB, Gradebook, assignment_fingerprint, content_hash,
                                       needs_grading)
 
@@ -925,6 +925,10 @@ def autograde(assignment: str, submissions: str | Path, db: str | None = None, *
     units_on_error = [(u.name, u.points) for u in spec.units]
 
     late = {e.student: lateness(deadlines, assignment, e.student, e.files) for e in entries}
+    bad_stamps = sorted(s for s, fields in late.items() if fields["submitted_at_source"] == FROM_MTIME_BAD_STAMP)
+    if bad_stamps:  # the instructor must know: the file's time may be hours off the hand-in
+        warnings.append(f"{len(bad_stamps)} timestamp.txt file(s) are not a time; the file's modification time "
+                        f"stands for the hand-in time (check the late penalty): {', '.join(bad_stamps)}")
 
     with Gradebook(db) as book, book.claims() as claims:
         recorded = book.recorded(assignment)

@@ -32,6 +32,7 @@ from autograder.settings import SettingsError  # noqa: F401  (one error for ever
 POLICIES = ("none", "per_day", "per_hour", "zero_after")
 TIMESTAMP = "timestamp.txt"   # nbgrader's record of when a submission was collected
 FROM_TIMESTAMP, FROM_MTIME = "timestamp.txt", "file mtime"
+FROM_MTIME_BAD_STAMP = "file mtime (bad timestamp.txt)"  # there is one, and it is not a time
 
 
 def _utc(value, tz, key: str) -> datetime:
@@ -153,16 +154,17 @@ def submission_time(files: list[Path]) -> tuple[datetime | None, str | None]:
     """(naive UTC time, where it came from) for a submission made of `files`: nbgrader's
     timestamp.txt in their folder, else the newest file's modification time."""
     stamp = Path(files[0]).parent / TIMESTAMP if files else None
+    source = FROM_MTIME
     if stamp is not None and stamp.is_file() and not stamp.is_symlink():
         try:
             return _stamp_time(_read_stamp(stamp)), FROM_TIMESTAMP
         except (OSError, ValueError, OverflowError):
-            pass  # unreadable: fall back to the file's time, and say so
+            source = FROM_MTIME_BAD_STAMP  # unreadable: fall back to the file's time, and say so
     try:
         mtime = max(os.stat(p).st_mtime for p in files)
     except (OSError, ValueError):
         return None, None
-    return datetime.fromtimestamp(mtime, timezone.utc).replace(tzinfo=None), FROM_MTIME
+    return datetime.fromtimestamp(mtime, timezone.utc).replace(tzinfo=None), source
 
 
 STAMP_BYTES = 256  # nbgrader writes about 40: a longer file is not a time (dateutil took 43 s on 1 MB)

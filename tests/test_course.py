@@ -385,18 +385,18 @@ def test_submission_time_from_nbgraders_timestamp_or_the_files_time(tmp_path):
     assert submission_time([nb]) == (datetime(2026, 3, 1, 21, 20), "file mtime")
     (folder / "timestamp.txt").write_text("2026-03-03 10:00:00.000000 UTC\n")
     assert submission_time([nb]) == (datetime(2026, 3, 3, 10, 0), "timestamp.txt")
-    (folder / "timestamp.txt").write_text("garbage")
-    assert submission_time([nb])[1] == "file mtime"
+    (folder / "timestamp.txt").write_text("garbage")  # there, but not a time: said so
+    assert submission_time([nb])[1] == "file mtime (bad timestamp.txt)"
     # a megabyte of digits (dateutil took 43 s over it, in the coordinator, at every run) and
     # a zone that is a path (dateutil would open that file) are not times either
     import time as clock
 
     (folder / "timestamp.txt").write_text("2026-12-01 " + "1" * (1 << 20))
     started = clock.process_time()
-    assert submission_time([nb])[1] == "file mtime" and clock.process_time() - started < 0.5
+    assert submission_time([nb])[1] == "file mtime (bad timestamp.txt)" and clock.process_time() - started < 0.5
     for zone in ("/etc/passwd", "../../etc/passwd", "UTC/../../x"):
         (folder / "timestamp.txt").write_text(f"2026-03-03 10:00:00.000000 {zone}\n")
-        assert submission_time([nb])[1] == "file mtime", zone
+        assert submission_time([nb])[1] == "file mtime (bad timestamp.txt)", zone
     (folder / "timestamp.txt").write_text("2026-03-03 10:00:00.000000 Europe/Paris\n")
     assert submission_time([nb]) == (datetime(2026, 3, 3, 9, 0), "timestamp.txt")
 
@@ -660,3 +660,19 @@ def test_gradescope_without_the_released_name_keeps_the_best_of_its_notebooks(tm
     out = grade_submission_folder(A, folder)
     assert out["score"] == 6, out["output"]
     assert "here hw.ipynb alone" in out["output"] and "Not graded (the notebooks are): scratch.py." in out["output"]
+
+
+def test_a_timestamp_that_is_not_a_time_is_said_to_the_instructor(tmp_path):
+    """A timestamp.txt holding "garbage": the file's time stood for the hand-in time, 6682 h
+    late and a final score of 0, with no word on the console, and the student's page said
+    no timestamp was recorded."""
+    from autograder.cli import main
+
+    folder = tmp_path / "course" / "submitted" / "t3" / A
+    folder.mkdir(parents=True)
+    (folder / f"{A}.ipynb").write_bytes((EXAMPLES / "bob.ipynb").read_bytes())
+    (folder / "timestamp.txt").write_text("garbage")
+    out = CliRunner().invoke(main, ["autograde", A, str(tmp_path / "course"), "--db", f"sqlite:///{tmp_path}/g.db",
+                                    "--workers", "1"])
+    assert out.exit_code == 0, out.output
+    assert "timestamp.txt file(s) are not a time" in out.output and "t3" in out.output, out.output
