@@ -914,6 +914,10 @@ def autograde(assignment: str, submissions: str | Path, db: str | None = None, *
 
     spec = get_assignment(assignment)
     layout, entries, warnings = discover(submissions, assignment)
+    strangers = sorted(set(deadlines.extensions.get(assignment, {})) - {e.student for e in entries})
+    if strangers:  # a misspelt name gives its student no extension: said, not silently ignored
+        warnings.append(f"extensions of {assignment} for students with no submission here (a misspelt name?): "
+                        f"{', '.join(strangers)}")
     chosen = set(students)
     if chosen:
         unknown = sorted(chosen - {e.student for e in entries})

@@ -676,3 +676,20 @@ def test_a_timestamp_that_is_not_a_time_is_said_to_the_instructor(tmp_path):
                                     "--workers", "1"])
     assert out.exit_code == 0, out.output
     assert "timestamp.txt file(s) are not a time" in out.output and "t3" in out.output, out.output
+
+
+def test_an_extension_for_a_name_with_no_submission_is_said(tmp_path):
+    """`bobb = ...` under [deadlines.extensions.<id>] was accepted in silence, and bob was
+    still penalised."""
+    from autograder.cli import main
+
+    folder = tmp_path / "course" / "submitted" / "bob" / A
+    folder.mkdir(parents=True)
+    (folder / f"{A}.ipynb").write_bytes((EXAMPLES / "bob.ipynb").read_bytes())
+    settings = tmp_path / "deadlines.toml"
+    settings.write_text(f'[deadlines]\npolicy = "per_day"\npercent = 10\n[deadlines.due]\n{A} = "2026-03-01 23:59"\n'
+                        f'[deadlines.extensions.{A}]\nbobb = "2026-03-04 23:59"\n')
+    out = CliRunner().invoke(main, ["autograde", A, str(tmp_path / "course"), "--db", f"sqlite:///{tmp_path}/g.db",
+                                    "--workers", "1", "--settings", str(settings)])
+    assert out.exit_code == 0, out.output
+    assert "extensions of rnn_step_by_step for students with no submission here" in out.output and "bobb" in out.output
