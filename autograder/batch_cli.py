@@ -99,7 +99,8 @@ def _probe(assignment: str, submissions: Path, db: str, config: dict | None, zyg
 @click.option("--student", "students", multiple=True, metavar="NAME",
               help="Grade only this student, changed or not (repeatable); the others are left as recorded.")
 @click.option("--settings", "settings_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Course settings with the [deadlines] section (default: ./rnngrade.toml if present).")
+              help="A course file whose [deadlines] replace the course's (checked whole; its limits and points "
+                   "are not read: those are the course directory's rnngrade.toml). Default: the course's.")
 @limit_options
 def autograde(assignment, submissions, db, workers, pin, scheduler, force, unsafe_no_sandbox, students,
               settings_file, limits):

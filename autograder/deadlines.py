@@ -140,10 +140,15 @@ def load_deadlines(path: str | Path | None = None) -> DeadlineSettings:
     if path is None:
         raw, where = course_file(course_root())
     else:
+        from autograder.settings import validate_course_file
+
         path = Path(path)
         if not path.is_file():
             raise SettingsError(f"no course settings file at {path}")
         raw, where = _toml(path), str(path)
+        # only its [deadlines] are read, but the whole file is checked: a typo anywhere in
+        # it is an error (the course file's limits and points are the course directory's)
+        validate_course_file(raw, where)
     try:
         return DeadlineSettings.from_dict(raw.get("deadlines", {}), assignment_ids())
     except SettingsError as exc:

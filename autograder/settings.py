@@ -143,6 +143,10 @@ def _toml(path: Path) -> dict:
 
 def course_settings(root: Path) -> CourseSettings:
     raw, where = course_file(root)
+    return validate_course_file(raw, where)
+
+
+def validate_course_file(raw: dict, where: str) -> CourseSettings:
     try:
         return CourseSettings.model_validate(raw)
     except ValidationError as exc:

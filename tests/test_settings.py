@@ -98,3 +98,16 @@ def test_every_command_says_a_bad_course_file_in_one_line(course_copy):
         out = CliRunner().invoke(main, ["--course", str(course_copy), *command])
         assert out.exit_code == 1 and "unknown setting 'limits.cell_second'" in out.output, (command, out.output)
         assert out.exception is None or isinstance(out.exception, SystemExit), (command, out.exception)
+
+
+def test_a_settings_file_for_autograde_is_checked_whole(tmp_path):
+    """`autograde --settings FILE` read only [deadlines]: `[limits] cell_secondz` in it was
+    accepted in silence."""
+    from autograder.deadlines import load_deadlines
+
+    path = tmp_path / "alt.toml"
+    path.write_text('[limits]\ncell_secondz = 20\n[deadlines]\npolicy = "none"\n')
+    with pytest.raises(SettingsError, match="cell_secondz"):
+        load_deadlines(path)
+    path.write_text('[limits]\ncell_seconds = 20\n[deadlines]\npolicy = "none"\n')
+    assert load_deadlines(path).policy == "none"
