@@ -353,6 +353,12 @@ def test_a_student_checks_from_a_shell_with_the_release_folder_alone(tmp_path):
     extra = run("extra.ipynb", "rnn_cell_backward")
     assert extra.returncode == 1 and "unexpected key(s) 'dWya'" in extra.stdout, extra.stdout + extra.stderr
     assert run("mine.ipynb", "no_such_unit").returncode == 2
+    # a name mistyped, or a file that is no notebook: one line, no traceback
+    for name, text in (("nothere.ipynb", None), ("broken.ipynb", '{"cells": 5}')):
+        if text is not None:
+            (folder / name).write_text(text)
+        said = run(name)
+        assert said.returncode == 2 and said.stdout.startswith(f"cannot read {name}") and not said.stderr, said
 
 
 @pytest.mark.parametrize("assignment_id,unit,old,new,words", MUTANTS, ids=[f"{m[0]}-{m[1]}" for m in MUTANTS])

@@ -1106,12 +1106,18 @@ def main(units, argv=None):
     import os
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(argv[0])))  # the helper modules beside it
-    with open(argv[0], encoding="utf-8") as handle:
-        if argv[0].endswith(".ipynb"):
-            sources = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
-                       for c in json.load(handle)["cells"] if c.get("cell_type") == "code"]
-        else:
-            sources = [handle.read()]
+    try:
+        with open(argv[0], encoding="utf-8") as handle:
+            if argv[0].endswith(".ipynb"):
+                sources = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+                           for c in json.load(handle)["cells"] if c.get("cell_type") == "code"]
+            else:
+                sources = [handle.read()]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:  # said in a line, no traceback
+        print(f"cannot read {argv[0]}: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
+              + (" (is it a notebook saved by Jupyter?)" if argv[0].endswith(".ipynb") and not isinstance(exc, OSError)
+                 else ""))
+        return 2
     cells = [[f"code cell {i + 1}", _outside_jupyter(text)] for i, text in enumerate(sources)]
     # the lines the grader runs before the notebook's cells (its imports), as `rnngrade check` does
     return run_payload(units, {"cells": cells, "units": argv[1:], "preamble": PREAMBLE})
