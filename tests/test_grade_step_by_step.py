@@ -208,3 +208,18 @@ def test_pylab_fills_the_notebooks_names_as_in_jupyter(grader, tmp_path):
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("%pylab inline"),
                                                    nbformat.v4.new_code_cell(text)]), path)
     assert scores(grader.grade_file(path)) == {u: 1.0 for u in UNITS}
+
+
+def test_a_time_magic_cell_runs_as_the_notebooks_own_cell(grader, tmp_path):
+    """Under `%%time` the cell ran as one block: a failing test line after the first
+    definition cost every definition after it (0 where the same cell without the magic
+    scored full), and errors were placed at the wrong line of no named cell."""
+    import nbformat
+
+    text = reference_text(A).replace("\ndef rnn_forward(", "\nundefined_test_helper()\n\ndef rnn_forward(", 1)
+    path = tmp_path / "timed.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("%%time\n" + text)]), path)
+    result = grader.grade_file(path)
+    assert scores(result) == {u: 1.0 for u in UNITS}, [(u.name, u.explanation) for u in result.units]
+    line = ("%%time\n" + text).splitlines().index("undefined_test_helper()") + 1
+    assert any("NameError" in n and f"line {line}" in n for n in result.notes), result.notes

@@ -169,7 +169,10 @@ def run_statements(source: str, label: str, namespace: dict, code: bytes | None 
     failed = next((k for k, n in enumerate(nodes) if line is not None and n.lineno <= line <= n.end_lineno),
                   len(nodes) - 1)
     error = describe_exception(first_error)
-    error["line"] = nodes[failed].lineno if nodes else line
+    # the failing statement's line; a line outside every statement is one a `%%time` cell's
+    # body (run by driver.NoIPython under the cell's name) failed at
+    inside = nodes and line is not None and nodes[failed].lineno <= line <= nodes[failed].end_lineno
+    error["line"] = nodes[failed].lineno if nodes and (inside or line is None) else line
     errors.append(error)
     for node in nodes[failed + 1:]:
         try:

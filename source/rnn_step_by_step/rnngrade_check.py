@@ -18,6 +18,7 @@ into named outputs. Contract breaks (wrong arity, missing keys, a protected inpu
 modified) raise ContractError with a sentence a student can act on.
 """
 
+import ast
 import builtins
 import copy
 import functools
@@ -181,8 +182,21 @@ class NoIPython:
 
     def run_cell_magic(self, name, line, cell):
         if name in self.RUN_BODY:
-            caller = sys._getframe(1).f_globals  # the notebook's namespace
-            exec(compile(cell, f"<%%{name} cell>", "exec"), caller)
+            # as the notebook's own cell runs: under its name, at its lines (the body starts
+            # below the magic's line), a failing statement costing only itself (the first
+            # error is the cell's)
+            frame = sys._getframe(1)
+            tree = ast.parse(cell)
+            ast.increment_lineno(tree, frame.f_lineno)
+            first = None
+            for node in tree.body:
+                try:
+                    exec(compile(ast.Module(body=[node], type_ignores=[]), frame.f_code.co_filename, "exec"),
+                         frame.f_globals)
+                except BaseException as exc:  # (the first one is raised at the end)
+                    first = first or exc
+            if first is not None:
+                raise first
 
     def run_line_magic(self, name, line, *args):
         if name == "pylab":
