@@ -223,3 +223,21 @@ def test_a_time_magic_cell_runs_as_the_notebooks_own_cell(grader, tmp_path):
     assert scores(result) == {u: 1.0 for u in UNITS}, [(u.name, u.explanation) for u in result.units]
     line = ("%%time\n" + text).splitlines().index("undefined_test_helper()") + 1
     assert any("NameError" in n and f"line {line}" in n for n in result.notes), result.notes
+
+
+def test_a_module_a_cell_writes_with_writefile_can_be_imported(grader, tmp_path):
+    """`%%writefile my_cells.py` and then `from my_cells import ...`: in Jupyter the file
+    is written in the notebook's folder and imported; the grader wrote nothing (NameError,
+    0 for a correct unit)."""
+    import nbformat
+
+    text = reference_text(A)
+    start = text.index("def rnn_cell_forward(")
+    end = text.index("\ndef ", start + 1)
+    module = "import numpy as np\nfrom rnn_utils import *\n\n" + text[start:end] + "\n"
+    rest = text[:start] + text[end:]
+    path = tmp_path / "written.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell(rest), nbformat.v4.new_code_cell("%%writefile my_cells.py\n" + module),
+        nbformat.v4.new_code_cell("from my_cells import rnn_cell_forward")]), path)
+    assert scores(grader.grade_file(path)) == {u: 1.0 for u in UNITS}

@@ -176,7 +176,7 @@ def test_the_global_random_state_is_left_alone():
 
 # ------------------------------------------------------------------ standalone copy
 STDLIB = {"copy", "re", "sys", "traceback", "ast", "builtins", "io", "signal", "json", "dataclasses",
-          "functools", "__future__", "pathlib", "os", "math"}
+          "functools", "__future__", "pathlib", "os", "math", "importlib"}
 
 
 @pytest.mark.parametrize("assignment_id", assignment_ids())

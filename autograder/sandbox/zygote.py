@@ -54,6 +54,7 @@ def become_holder(sock: socket.socket, request: dict, cells: list, pending: list
     answers the grader's unit requests. Never returns. `first`: the first cells child
     of the submission, which sends the report (and the syntax errors) to the grader."""
     config, report = enter_cells_sandbox(box, sock.fileno(), progress_fd)
+    sys.path.insert(0, "")  # the working directory first, as in Jupyter: a module a cell wrote there
     writer = runtime.BoundedWriter()
     sys.stdout = sys.stderr = writer
     runtime.print_within(writer)

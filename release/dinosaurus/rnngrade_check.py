@@ -170,7 +170,8 @@ class NoIPython:
     """What `get_ipython()` returns to a notebook run outside Jupyter (the sandbox, the
     student checks): magics and shell escapes do nothing, except the cell magics that only
     wrap their cell (`%%time`, `%%capture`): in Jupyter the cell's code runs, so its
-    definitions must exist here too; and `%pylab`, which fills the notebook's names."""
+    definitions must exist here too; `%%writefile`, which writes its file (and defines
+    nothing); and `%pylab`, which fills the notebook's names."""
 
     RUN_BODY = ("time", "capture")
     # `%pylab` (old notebooks): IPython's star-imports, numpy's last, so that `tanh`,
@@ -181,6 +182,18 @@ class NoIPython:
              "from numpy import *\n")
 
     def run_cell_magic(self, name, line, cell):
+        if name == "writefile":  # the file is written (a module the notebook imports next), nothing defined
+            import importlib
+            import os
+
+            words = line.split()
+            target = [w for w in words if not w.startswith("-")]
+            if target:
+                with open(os.path.expanduser(target[-1]), "a" if {"-a", "--append"} & set(words) else "w",
+                          encoding="utf-8") as handle:
+                    handle.write(cell)
+                importlib.invalidate_caches()
+            return
         if name in self.RUN_BODY:
             # as the notebook's own cell runs: under its name, at its lines (the body starts
             # below the magic's line), a failing statement costing only itself (the first
