@@ -380,7 +380,10 @@ def load_submission(path: str | Path) -> list[Cell]:
     except OSError as exc:
         raise SubmissionError(f"cannot read the file: {exc.strerror}") from None
     if len(raw) > MAX_FILE_BYTES:
-        raise SubmissionError(f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB")
+        advice = (" (most likely its saved outputs, plots and logs: clear them, with Jupyter's \"Clear All Outputs\" "
+                  "or `jupyter nbconvert --clear-output --inplace NOTEBOOK`, save, and hand it in again)"
+                  if path.suffix == ".ipynb" else "")
+        raise SubmissionError(f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB{advice}")
     if not raw.strip():
         raise SubmissionError("the submission is empty")
     encoding = "utf-8"

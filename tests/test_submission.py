@@ -272,3 +272,16 @@ def test_a_line_that_does_not_parse_after_a_definition_costs_only_itself():
     pieces = [(c.label, bool(c.syntax_error), c.source.strip().splitlines()[0]) for c in split_unparsable(source, "cell")]
     assert pieces == [("cell, lines 1-5", False, "def f(x):"), ("cell, lines 6-6", True, 'print "done"'),
                       ("cell, lines 7-10", False, "class G:"), ("cell, lines 11-12", True, "print(h.shape")]
+
+
+def test_a_notebook_too_large_says_how_to_hand_it_in(tmp_path):
+    """A correct notebook over the size cap because of its outputs scored 0 with "the file
+    is larger than 32 MiB": the reason now says what to do."""
+    from autograder.submission import MAX_FILE_BYTES
+
+    path = tmp_path / "big.ipynb"
+    with open(path, "wb") as f:
+        f.truncate(MAX_FILE_BYTES + 10)
+    with pytest.raises(SubmissionError, match="clear-output") as caught:
+        load_submission(path)
+    assert "larger than 32 MiB" in str(caught.value)
