@@ -699,7 +699,7 @@ def missing_explanation(unit: Unit, defined: dict, cell_notes, graded_names=froz
         return None
     what = f"{base} is not defined" if base not in defined else f"class {base} has no method {method}"
     for note in cell_notes:
-        if note.status not in ("ok", "not_run") and note.source_mentions(base):
+        if note.status != "ok" and note.source_mentions(base):
             return f"{what} in the submission: {note.where()} would define it but {note.describe()}."
     wanted, pool = (base, defined) if base not in defined else (method, defined[base] or [])
     # a name that is itself a graded unit is not a typo of this one
@@ -1439,6 +1439,8 @@ class _CellNote:
         if r.status == "error" and r.errors:
             e = r.errors[0]
             return f"raised {e.get('type')}: {e.get('message')} at line {e.get('line')}"
+        if r.status == "not_run":
+            return "was not run (the student process ended before it: see the notes)"
         return r.status
 
     def where(self) -> str:

@@ -107,3 +107,18 @@ def test_a_missing_unit_is_not_blamed_on_a_cell_defining_a_longer_name(graders):
     text = "# %%\n" + text + "\n# %%\ndef rnn_forward_helper(x):\n    return x\n\nimport no_such_module_rnngrade\n"
     unit = next(u for u in grade_text(graders("rnn_step_by_step"), text).units if u.name == "rnn_forward")
     assert unit.score == 0 and "would define it" not in unit.explanation, unit.explanation
+
+
+def test_a_unit_whose_cell_never_ran_says_so():
+    """With the submission's time budget gone while its cells ran, every later unit said
+    "X is not defined in the submission", though the notebook defines it."""
+    from autograder.assignments import get_assignment
+    from autograder.grader import _CellNote, missing_explanation
+    from autograder.sandbox.client import CellReport
+    from autograder.submission import Cell
+
+    cells = [Cell("cell defining rnn_forward", "def rnn_forward(x, a0, parameters):\n    return x\n")]
+    notes = [_CellNote(CellReport(1, cells[0].label, "not_run"), cells)]
+    unit = get_assignment("rnn_step_by_step").unit("rnn_forward")
+    text = missing_explanation(unit, {}, notes)
+    assert "would define it but was not run" in text, text
