@@ -1131,8 +1131,11 @@ def _run_probe(config: dict, zygote: Zygote | None, also: list[str]) -> dict:
             student._spawn()
             report = student.report
         except (OSError, RuntimeError, ProtocolError, CodecError, EOFError, _Deadline) as exc:
+            memory = int(config.get("memory_mb", DEFAULTS["memory_mb"]))
+            hint = (f" (memory_mb is {memory}: a student process, Python with numpy, needs about 110 MB of "
+                    "address space before any student code; raise --memory-mb)" if memory < 256 else "")
             raise SandboxError(f"the sandbox probe could not start a student process "
-                               f"({type(exc).__name__}: {exc}): {student.output.take()[-1500:]}") from exc
+                               f"({type(exc).__name__}: {exc}){hint}: {student.output.take()[-1500:]}") from exc
         finally:
             student.kill()
         try:
