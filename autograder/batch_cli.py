@@ -181,6 +181,15 @@ def export(assignment, db, fmt, output, roster, canvas_column):
                 click.echo(f"none for {len(failed)} student(s) the grader failed on (not a zero; `rnngrade "
                            f"autograde` grades them again): {', '.join(failed)}", err=True)
             return
+        from autograder.grades import grade_of
+
+        overrides = book.overrides(assignment)
+        for sub in book.submissions(assignment):  # the unit's points lowered since the override
+            for unit in grade_of(sub, overrides.get(sub.student)).units:
+                if unit.override_above_points:
+                    click.echo(f"warning: {sub.student}'s override of {unit.name} ({unit.override.score:g}) is above "
+                               f"its {unit.max_score:g} points now: counted as {unit.max_score:g} (rnngrade override "
+                               "sets it again)", err=True)
         if fmt == "csv":
             text = exports.to_csv(assignment, book.submissions(assignment), book.overrides(assignment), people)
         elif fmt == "canvas":

@@ -24,7 +24,13 @@ class UnitGrade:
 
     @property
     def score(self) -> float:
-        return self.override.score if self.override is not None else self.graded
+        if self.override is None:
+            return self.graded
+        return min(self.override.score, self.max_score)  # (the unit's points lowered since the override)
+
+    @property
+    def override_above_points(self) -> bool:
+        return self.override is not None and self.override.score > self.max_score
 
 
 @dataclass

@@ -257,3 +257,15 @@ def test_no_cell_of_a_grade_sheet_is_a_formula(tmp_path):
     sheet_cells = [cell for row in csv.reader(io.StringIO(sheet)) for cell in row]
     assert "'=HYPERLINK(\"http://evil.example\",\"x\")" in sheet_cells and "'-x@example.org" in sheet_cells, sheet
     assert ",-1," in sheet, sheet  # the override's net change, a number
+
+
+def test_an_override_above_a_units_lowered_points_counts_as_its_points():
+    """An override of 1 stayed 1 after the unit's points were lowered to 0.5: "1 / 0.50" on
+    the page and the sheet, more than the unit is worth."""
+    from types import SimpleNamespace
+
+    from autograder.grades import UnitGrade
+
+    unit = UnitGrade("rnn_cell_forward", 0.0, 0.5, SimpleNamespace(score=1.0))
+    assert unit.score == 0.5 and unit.override_above_points
+    assert UnitGrade("rnn_cell_forward", 0.0, 1.0, SimpleNamespace(score=1.0)).override_above_points is False
