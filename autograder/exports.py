@@ -24,6 +24,12 @@ def _num(x: float) -> str:
     return f"{x:g}"
 
 
+def _hours(seconds: float | None) -> str:
+    """Hours late, never 0.00 for a hand-in that was late (and penalised) by seconds."""
+    hours = (seconds or 0) / 3600
+    return f"{hours:.2f}" if hours == 0 or hours >= 0.005 else f"{hours:.2g}"
+
+
 def unit_order(assignment: str, submissions: list[Submission]) -> list[str]:
     """The assignment's units in its order, then any recorded unit it no longer has."""
     from autograder.assignments import get_assignment
@@ -88,7 +94,7 @@ def to_csv(assignment: str, submissions: list[Submission], overrides: dict | Non
         writer.writerow([sub.student, *email, *(_num(scores[n]) if n in scores else "" for n in units),
                          raw, changed, penalty, final,
                          _num(grade.max_score), _sheet_time(sub.submitted_at), sub.submitted_at_source or "",
-                         f"{(sub.late_seconds or 0) / 3600:.2f}", sub.status])
+                         _hours(sub.late_seconds), sub.status])
     return out.getvalue()
 
 

@@ -269,3 +269,11 @@ def test_an_override_above_a_units_lowered_points_counts_as_its_points():
     unit = UnitGrade("rnn_cell_forward", 0.0, 0.5, SimpleNamespace(score=1.0))
     assert unit.score == 0.5 and unit.override_above_points
     assert UnitGrade("rnn_cell_forward", 0.0, 1.0, SimpleNamespace(score=1.0)).override_above_points is False
+
+
+def test_a_hand_in_late_by_seconds_is_not_shown_on_time():
+    """One second late (and penalised) read `late_hours` 0.00 on the sheet."""
+    from autograder.exports import _hours
+
+    assert _hours(0) == "0.00" and _hours(None) == "0.00" and _hours(3600 * 35.02) == "35.02"
+    assert float(_hours(1)) > 0 and float(_hours(17)) > 0
