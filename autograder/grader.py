@@ -36,8 +36,8 @@ from autograder.reference import data_files, execute_with_helpers, helper_source
 from autograder.sandbox.client import (KEPT_DEFINITIONS, UNSAFE_NOTE, PackedUnit, StudentProcess, Zygote, probe_sandbox,
                                       require_sandbox)
 from autograder.settings import check_config
-from autograder.slicing import (graded_references, imports_in_functions, slice_cells, slice_note, unit_roots,
-                                warm_imports_cell)
+from autograder.slicing import (graded_references, imports_in_functions, rebound_after_definition, slice_cells,
+                                slice_note, unit_roots, warm_imports_cell)
 from autograder.submission import Cell, SubmissionError, load_submission, parse_tree
 
 # a correct float32 backward of time_layers: at most 3.3e-4 on the hidden cases; at 5e-2 a
@@ -1041,6 +1041,11 @@ class Grader:
             if len(cell_notes) > MAX_CELL_NOTES:
                 result.notes.append(f"... and {len(cell_notes) - MAX_CELL_NOTES} more cells or fragments "
                                     "that did not run cleanly.")
+            rebound = rebound_after_definition(cells, {p.unit.name.partition(".")[0] for p in self.prepared})
+            for name, (label, statement) in sorted(rebound.items()):
+                where = f"the {label}" if label.startswith(("cell ", "file ")) else label
+                result.notes.append(f"`{name}` is defined, and then bound again by {where} (`{statement}`): as in "
+                                    f"Jupyter, {name} is what that statement left, which is what is graded.")
             own_helpers = _own_helpers(cells, self._helper_functions)
             if own_helpers:
                 result.notes.append(f"The notebook defines its own {', '.join(f'`{n}`' for n in own_helpers)} "
@@ -1048,6 +1053,11 @@ class Grader:
                                     " the graded functions call the notebook's, as they would in Jupyter.")
             missing = {p.unit.name: missing_explanation(p.unit, student.defined, reports, self.graded_names)
                        for p in self.prepared}
+            for name, text in missing.items():
+                if text and name.partition(".")[0] in rebound:
+                    label, statement = rebound[name.partition(".")[0]]
+                    missing[name] = (f"{name.partition('.')[0]} is defined, but a later statement binds the name "
+                                     f"to something else: `{statement}` (see the notes).")
             together, ran_first = self._run_together(student, [p for p in self.prepared if not missing[p.unit.name]])
             states = [_UnitState(p, missing[p.unit.name], together.get(p.unit.name),
                                  self._fair_modes(p.unit, student.defined), ran_first=p.unit.name in ran_first)

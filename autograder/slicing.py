@@ -449,6 +449,41 @@ def graded_references(cells: list[Cell], graded: set[str]) -> dict[str, set[str]
     return found
 
 
+def rebound_after_definition(cells: list[Cell], names: set[str]) -> dict[str, tuple[str, str]]:
+    """The graded names the notebook defines (def or class) and then binds again at top
+    level with something else, last: {name: (label of that cell, its statement's first
+    line)}. `softmax = softmax(x)` in a test cell leaves an array; `from numpy import *`
+    after `def clip` leaves numpy's clip: as in Jupyter, that is what is graded."""
+    import numpy
+
+    star = {"numpy": set(getattr(numpy, "__all__", ())) | {n for n in dir(numpy) if not n.startswith("_")}}
+    last: dict[str, tuple | None] = {}
+    for cell in cells:
+        if cell.syntax_error:
+            continue
+        try:
+            tree = parse_tree(cell.source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        lines = source_lines(cell.source)
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                if node.name in names:
+                    last[node.name] = None  # defined: fine unless bound again below
+                continue
+            bound = set(_bound(node)) if not isinstance(node, (ast.Import, ast.ImportFrom)) else set()
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                for alias in node.names:
+                    if alias.name == "*":
+                        module = (node.module or "").split(".")[0] if isinstance(node, ast.ImportFrom) else ""
+                        bound |= star.get(module, set()) & names
+                    else:
+                        bound.add((alias.asname or alias.name).split(".")[0])
+            for name in bound & set(last):
+                last[name] = (cell.label, lines[node.lineno - 1].strip()[:80] if node.lineno <= len(lines) else "")
+    return {name: where for name, where in last.items() if where is not None}
+
+
 def imports_in_functions(cells: list[Cell]) -> list[str]:
     """The modules the notebook's functions import in their bodies (`from scipy.special
     import expit` inside `lstm_cell_forward`), in the order met: a unit's first call would

@@ -122,3 +122,15 @@ def test_a_unit_whose_cell_never_ran_says_so():
     unit = get_assignment("rnn_step_by_step").unit("rnn_forward")
     text = missing_explanation(unit, {}, notes)
     assert "would define it but was not run" in text, text
+
+
+def test_a_unit_bound_again_after_its_definition_says_by_what(graders):
+    """`softmax = softmax(x)` in a test cell: "softmax is not defined in the submission",
+    though it is; `from numpy import *` after `def clip`: numpy's clip graded, unexplained."""
+    text = "# %%\n" + reference_text("char_lm") + "\n# %%\nx = np.ones((3, 1))\nsoftmax = softmax(x)\n" \
+        "# %%\nfrom numpy import *\n"
+    result = grade_text(graders("char_lm"), text)
+    unit = next(u for u in result.units if u.name == "softmax")
+    assert unit.score == 0 and "`softmax = softmax(x)`" in unit.explanation, unit.explanation
+    assert any("`clip` is defined, and then bound again" in n and "from numpy import *" in n for n in result.notes), \
+        result.notes
