@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 from dataclasses import dataclass
 
 from autograder.submission import Cell, parse_tree, source_lines
@@ -221,15 +222,22 @@ def _scope_reads(nodes: list, local: set) -> set[str]:
                              + [d for d in n.args.kw_defaults if d is not None])
             reads |= _definition_reads(n)
             continue
-        if isinstance(n, (ast.Global, ast.Nonlocal)):
-            declared.update(n.names)
-        elif isinstance(n, ast.Name):
+        kind = n.__class__
+        if kind is ast.Name:
             (reads if n.ctx.__class__ is ast.Load else local).add(n.id)
-        elif isinstance(n, (ast.Import, ast.ImportFrom)):
+            continue
+        if kind is ast.Global or kind is ast.Nonlocal:
+            declared.update(n.names)
+        elif kind is ast.Import or kind is ast.ImportFrom:
             local |= {(a.asname or a.name).split(".")[0] for a in n.names}
-        elif isinstance(n, ast.ExceptHandler) and n.name:
+        elif kind is ast.ExceptHandler and n.name:
             local.add(n.name)
-        stack.extend(ast.iter_child_nodes(n))
+        for field in n._fields:  # (as _walk: ast.iter_child_nodes costs a generator per node)
+            value = getattr(n, field, None)
+            if value.__class__ is list:
+                stack.extend([v for v in value if isinstance(v, ast.AST)])
+            elif isinstance(value, ast.AST):
+                stack.append(value)
     return reads - (local - declared)
 
 
@@ -454,9 +462,6 @@ def rebound_after_definition(cells: list[Cell], names: set[str]) -> dict[str, tu
     level with something else, last: {name: (label of that cell, its statement's first
     line)}. `softmax = softmax(x)` in a test cell leaves an array; `from numpy import *`
     after `def clip` leaves numpy's clip: as in Jupyter, that is what is graded."""
-    import numpy
-
-    star = {"numpy": set(getattr(numpy, "__all__", ())) | {n for n in dir(numpy) if not n.startswith("_")}}
     last: dict[str, tuple | None] = {}
     for cell in cells:
         if cell.syntax_error:
@@ -465,23 +470,44 @@ def rebound_after_definition(cells: list[Cell], names: set[str]) -> dict[str, tu
             tree = parse_tree(cell.source)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
-        lines = source_lines(cell.source)
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 if node.name in names:
                     last[node.name] = None  # defined: fine unless bound again below
                 continue
-            bound = set(_bound(node)) if not isinstance(node, (ast.Import, ast.ImportFrom)) else set()
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                for alias in node.names:
-                    if alias.name == "*":
-                        module = (node.module or "").split(".")[0] if isinstance(node, ast.ImportFrom) else ""
-                        bound |= star.get(module, set()) & names
-                    else:
-                        bound.add((alias.asname or alias.name).split(".")[0])
-            for name in bound & set(last):
+            if not last:
+                continue
+            bound = _binds(node) & last.keys()
+            for name in bound:
+                lines = source_lines(cell.source)
                 last[name] = (cell.label, lines[node.lineno - 1].strip()[:80] if node.lineno <= len(lines) else "")
     return {name: where for name, where in last.items() if where is not None}
+
+
+@functools.lru_cache(maxsize=1)
+def _numpy_star() -> frozenset:
+    import numpy
+
+    return frozenset(getattr(numpy, "__all__", ())) | {n for n in dir(numpy) if not n.startswith("_")}
+
+
+def _binds(node: ast.stmt) -> set[str]:
+    """The names a top-level statement (not a def or class) binds, `from numpy import *`'s
+    included (kept on the statement, as _facts are)."""
+    bound = node.__dict__.get("_slice_binds")
+    if bound is None:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound = set()
+            for alias in node.names:
+                if alias.name == "*":
+                    if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "numpy":
+                        bound |= _numpy_star()
+                else:
+                    bound.add((alias.asname or alias.name).split(".")[0])
+        else:
+            bound = set(_facts(node).bound)
+        node._slice_binds = bound
+    return bound
 
 
 def imports_in_functions(cells: list[Cell]) -> list[str]:
@@ -498,14 +524,23 @@ def imports_in_functions(cells: list[Cell]) -> list[str]:
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
         for node in tree.body:
-            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                continue
-            for n in _walk(node):
-                if isinstance(n, ast.Import):
-                    found.update((a.name, None) for a in n.names)
-                elif isinstance(n, ast.ImportFrom) and n.module and not n.level:
-                    found[n.module] = None
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                found.update(dict.fromkeys(_body_imports(node)))
     return list(found)
+
+
+def _body_imports(node) -> tuple[str, ...]:
+    """The modules a def or class imports inside it (kept on the statement)."""
+    modules = node.__dict__.get("_slice_imports")
+    if modules is None:
+        modules = []
+        for n in _walk(node):
+            if isinstance(n, ast.Import):
+                modules += [a.name for a in n.names]
+            elif isinstance(n, ast.ImportFrom) and n.module and not n.level:
+                modules.append(n.module)
+        node._slice_imports = modules = tuple(modules)
+    return modules
 
 
 def warm_imports_cell(modules: list[str]) -> Cell:

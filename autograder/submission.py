@@ -436,9 +436,15 @@ def leading_definitions(cell: Cell) -> str | None:
     if cell.syntax_error:
         return None
     try:
-        body = parse_tree(cell.source).body
+        tree = parse_tree(cell.source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
+    if "_leading" not in tree.__dict__:  # (kept on the shared tree: the same for every submission)
+        tree._leading = _leading_definitions(cell.source, tree.body)
+    return tree._leading
+
+
+def _leading_definitions(source: str, body: list) -> str | None:
     count = 0
     for node in body:
         literal = isinstance(node, (ast.Assign, ast.AnnAssign, ast.Expr)) and node.value is not None \
@@ -449,7 +455,7 @@ def leading_definitions(cell: Cell) -> str | None:
     if not any(isinstance(n, _DEFINING) and not isinstance(n, (ast.Import, ast.ImportFrom)) for n in body[:count]) \
             or count == len(body):
         return None
-    return "".join(source_lines(cell.source)[:body[count - 1].end_lineno])
+    return "".join(source_lines(source)[:body[count - 1].end_lineno])
 
 
 def _is_literal(node: ast.AST) -> bool:
