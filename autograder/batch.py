@@ -144,8 +144,11 @@ def _released_notebook(folder: Path, assignment: str) -> tuple[Path | None, list
     return chosen, notes, ""
 
 
-def discover(root: str | Path, assignment: str) -> tuple[str, list[Entry], list[str]]:
-    """(layout, entries sorted by student, warnings)."""
+def discover(root: str | Path, assignment: str,
+             not_graded: dict | None = None) -> tuple[str, list[Entry], list[str]]:
+    """(layout, entries sorted by student, warnings). `not_graded`, when given, receives
+    the students found with nothing that can be graded: {student: why}."""
+    not_graded = {} if not_graded is None else not_graded
     root = Path(root)
     if not root.is_dir():
         raise DiscoveryError(f"{root} is not a folder")
@@ -160,10 +163,12 @@ def discover(root: str | Path, assignment: str) -> tuple[str, list[Entry], list[
             link = next((d for d in (folder, adir) if d.is_symlink()), None)
             if link is not None:
                 warnings.append(f"{folder.name}: {link.relative_to(students_root)} is {LINK_WORDS}")
+                not_graded[folder.name] = f"{link.relative_to(students_root)} is {LINK_WORDS}"
                 continue
             chosen, notes, problem = _released_notebook(adir, assignment)
             if chosen is None:
                 warnings.append(f"{folder.name}: {problem} in {adir.relative_to(students_root)}; not graded")
+                not_graded[folder.name] = f"{problem} in {adir.relative_to(students_root)}"
                 continue
             entries.append(Entry(folder.name, [chosen], chosen.relative_to(students_root).as_posix(), notes))
         loose = [p.name for p in root.iterdir() if p.is_file() and p.suffix in SUFFIXES and _visible(p)]
@@ -905,7 +910,7 @@ def autograde(assignment: str, submissions: str | Path, db: str | None = None, *
     `pin`: local workers each on a CPU of their own with their sandbox (LocalExecutor)."""
     from autograder.assignments import get_assignment
     from autograder.deadlines import FROM_MTIME_BAD_STAMP, lateness, load_deadlines
-    from autograder.gradebook import (DEFAULT_DB, Gradebook, assignment_fingerprint, content_hash,
+    from autograder.gradebook import (DEFAULT_DB, NOT_GRADED, Gradebook, assignment_fingerprint, content_hash,
                                       needs_grading)
 
     db = DEFAULT_DB if db is None else db
@@ -913,14 +918,15 @@ def autograde(assignment: str, submissions: str | Path, db: str | None = None, *
         deadlines = load_deadlines()
 
     spec = get_assignment(assignment)
-    layout, entries, warnings = discover(submissions, assignment)
+    found_ungradable: dict[str, str] = {}
+    layout, entries, warnings = discover(submissions, assignment, found_ungradable)
     strangers = sorted(set(deadlines.extensions.get(assignment, {})) - {e.student for e in entries})
     if strangers:  # a misspelt name gives its student no extension: said, not silently ignored
         warnings.append(f"extensions of {assignment} for students with no submission here (a misspelt name?): "
                         f"{', '.join(strangers)}")
     chosen = set(students)
     if chosen:
-        unknown = sorted(chosen - {e.student for e in entries})
+        unknown = sorted(chosen - {e.student for e in entries} - set(found_ungradable))
         if unknown:
             raise DiscoveryError(f"no submission of {', '.join(unknown)} in {submissions}")
         entries = [e for e in entries if e.student in chosen]
@@ -936,6 +942,17 @@ def autograde(assignment: str, submissions: str | Path, db: str | None = None, *
 
     with Gradebook(db) as book, book.claims() as claims:
         recorded = book.recorded(assignment)
+        # a student found with nothing to grade is in the gradebook, said why, with no score
+        # (never over a grade recorded before: a folder emptied since keeps its grade)
+        ungradable = [dict(assignment=assignment, student=student, source=f"{student}/{assignment}",
+                           content_hash="", fingerprint=fingerprint, run_id=None, not_graded=why,
+                           units_on_error=[(u.name, u.points) for u in spec.units], lateness=late.get(student))
+                      for student, why in sorted(found_ungradable.items())
+                      if (not chosen or student in chosen)
+                      and (student not in recorded or recorded[student].status == NOT_GRADED)]
+        if ungradable:
+            book.record_many(ungradable)
+            recorded = book.recorded(assignment)
         book.set_lateness(assignment, {s: fields for s, fields in late.items() if s in recorded})
         todo, unreadable = [], []
         for entry in entries:
@@ -955,7 +972,7 @@ def autograde(assignment: str, submissions: str | Path, db: str | None = None, *
                                executor.description if todo else "nothing", book.display_url,
                                discovered=len(entries), to_grade=len(todo) + len(unreadable),
                                warnings=warnings, max_score=spec.total_points)
-        present = {e.student for e in entries}
+        present = {e.student for e in entries} | set(found_ungradable)
         summary.missing = [] if chosen else sorted(s for s in recorded if s not in present)
         summary.run_id = book.start_run(assignment=assignment, source=str(submissions), layout=layout,
                                         backend=summary.backend, fingerprint=fingerprint, force=force,

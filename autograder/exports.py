@@ -10,7 +10,7 @@ import io
 import json
 from pathlib import Path
 
-from autograder.gradebook import (ERROR, Gradebook, Submission, UnitScore, assignment_fingerprint, summary_line,
+from autograder.gradebook import (ERROR, NOT_GRADED, Gradebook, Submission, UnitScore, assignment_fingerprint, summary_line,
                                   utcnow)
 from autograder.grader import GradingResult, UnitResult
 from autograder.grades import Grade, grade_of
@@ -219,7 +219,7 @@ def write_gradescope(submissions: list[Submission], folder: Path) -> list[Path]:
     gets none (a results.json must carry a score, and a grader failure is not a zero)."""
     written = []
     for sub in submissions:
-        if sub.status == ERROR:
+        if sub.status in (ERROR, NOT_GRADED):
             continue
         path = Path(folder) / sub.student / "results.json"
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -48,6 +48,7 @@ DEFAULT_DB = "sqlite:///gradebook.db"
 
 GRADED = "graded"   # the grader produced a verdict (whatever the score)
 ERROR = "error"     # grading this submission raised, or its worker died: retried next run
+NOT_GRADED = "not_graded"  # found, but with nothing gradable (no notebook, several, a link): no score
 
 
 def utcnow() -> datetime:
@@ -584,7 +585,7 @@ class Gradebook:
         """The graded students' totals: a submission the grader failed on has none (not a zero)."""
         with self.Session() as session:
             return dict(session.execute(select(Submission.student, Submission.score)
-                                        .where(Submission.assignment == assignment, Submission.status != ERROR)).all())
+                                        .where(Submission.assignment == assignment, Submission.status == GRADED)).all())
 
     def runs(self, assignment: str) -> list[Run]:
         with self.Session() as session:
@@ -600,9 +601,14 @@ def _storable(text: str) -> str:
 def _grading_rows(*, assignment: str, student: str, source: str, content_hash: str, fingerprint: str,
                   run_id: int | None, result: dict | None = None, error: str | None = None,
                   units_on_error=(), wall_time: float = 0.0, worker: str = "",
-                  lateness: dict | None = None) -> tuple[dict, list[dict]]:
-    """(submission row, unit rows) of one grading: a GradingResult as a dict, or an error."""
-    if result is not None and error is None:
+                  lateness: dict | None = None, not_graded: str | None = None) -> tuple[dict, list[dict]]:
+    """(submission row, unit rows) of one grading: a GradingResult as a dict, or an error,
+    or (`not_graded`: why) a student found with nothing to grade."""
+    if not_graded is not None:
+        units = []
+        row = dict(status=NOT_GRADED, error=None, notes=[_storable(f"Not graded: {not_graded}.")],
+                   execution_time=0.0, grader_version=__version__)
+    elif result is not None and error is None:
         units = [dict(position=i, name=u["name"], score=float(u["score"]),
                       max_score=float(u["max_score"]), status=u["status"],
                       explanation=_storable(u.get("explanation", "")), mode=u.get("mode", "own"),
@@ -625,6 +631,8 @@ def _grading_rows(*, assignment: str, student: str, source: str, content_hash: s
                fingerprint=fingerprint, run_id=run_id,
                score=round(sum(u["score"] for u in units), 6), max_score=sum(u["max_score"] for u in units),
                wall_time=float(wall_time), worker=worker, graded_at=utcnow())
+    if not_graded is not None:  # no unit rows, but out of the assignment's points
+        row["max_score"] = float(sum(points for _, points in units_on_error))
     row.update(lateness or {})
     return row, units
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from autograder.gradebook import ERROR, Override, Submission
+from autograder.gradebook import ERROR, NOT_GRADED, Override, Submission
 
 
 @dataclass
@@ -54,7 +54,7 @@ class Grade:
     def graded(self) -> bool:
         """False for a submission the grader failed on: it has no score, penalty or final
         grade, only the overrides the instructor gave (a grader failure is not a zero)."""
-        return self.status != ERROR
+        return self.status not in (ERROR, NOT_GRADED)
 
     @property
     def late_penalty(self) -> float | None:
@@ -64,7 +64,7 @@ class Grade:
 
     @property
     def final(self) -> float | None:
-        if self.status == ERROR:
+        if not self.graded:
             return None
         return round(self.adjusted - self.late_penalty, 6)
 

@@ -903,3 +903,32 @@ def test_a_course_folders_source_and_release_are_not_students(tmp_path):
     except DiscoveryError:
         entries = []
     assert not {e.student for e in entries} & {"source", "release", "autograded", "feedback"}
+
+
+def test_students_found_with_nothing_to_grade_are_in_the_gradebook_without_a_score(tmp_path):
+    """A student with an empty folder, or two notebooks none named like the release, was
+    only a warning on the console: absent from every export, feedback page and report.
+    They are recorded as not graded, with why and no score; graded when they can be."""
+    from autograder.exports import to_csv
+    from autograder.gradebook import Gradebook
+
+    root = tmp_path / "submitted"
+    for student in ("ann", "frank", "ivan"):
+        (root / student / A).mkdir(parents=True)
+    (root / "ann" / A / f"{A}.ipynb").write_bytes((EXAMPLES / "bob.ipynb").read_bytes())
+    for name in ("a.ipynb", "b.ipynb"):
+        (root / "ivan" / A / name).write_bytes((EXAMPLES / "bob.ipynb").read_bytes())
+    db = f"sqlite:///{tmp_path}/g.db"
+    batch.autograde(A, root, db=db, workers=1, progress="none")
+    with Gradebook(db) as book:
+        subs = {s.student: s for s in book.submissions(A)}
+        assert {s: sub.status for s, sub in subs.items()} == {"ann": "graded", "frank": "not_graded",
+                                                              "ivan": "not_graded"}
+        assert "no .ipynb or .py file" in subs["frank"].notes[0] and "which one to grade" in subs["ivan"].notes[0]
+        rows = {r.split(",")[0]: r.split(",") for r in to_csv(A, book.submissions(A)).splitlines()[1:]}
+        assert rows["frank"][-1] == "not_graded" and rows["frank"][-6] == "" and rows["frank"][-5] == "8"
+        assert "frank" not in book.totals(A)
+    (root / "frank" / A / f"{A}.ipynb").write_bytes((EXAMPLES / "bob.ipynb").read_bytes())
+    batch.autograde(A, root, db=db, workers=1, progress="none")
+    with Gradebook(db) as book:
+        assert {s.student: s.status for s in book.submissions(A)}["frank"] == "graded"

@@ -18,7 +18,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
-from autograder.gradebook import ERROR, Gradebook, Submission, summary_line, utcnow
+from autograder.gradebook import ERROR, NOT_GRADED, Gradebook, Submission, summary_line, utcnow
 from autograder.grades import grade_of
 from autograder.report import plots
 
@@ -242,6 +242,7 @@ def write_feedback(book: Gradebook, assignment: str, out_dir: str | Path) -> lis
         "median": statistics.median(totals) if totals else 0.0,
         "full": sum(1 for g in grades.values() if g.final is not None and g.final >= g.max_score),
         "errors": [s.student for s in submissions if s.status == ERROR],
+        "not_graded": [s.student for s in submissions if s.status == NOT_GRADED],
     }
     rows = [{"student": s.student, "page": pages[s.student], "grade": grades[s.student], "max_score": s.max_score,
              "status": s.status, "units": {u.name: u for u in grades[s.student].units}} for s in submissions]
