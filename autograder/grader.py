@@ -1372,10 +1372,30 @@ class Grader:
         if mutated:
             lines.append("Note: it modifies its argument(s) " + ", ".join(f"`{n}`" for n in mutated)
                          + " in place; callers may not expect that (no points lost for it).")
+        wider = self._wider_floats(prepared, own_run)
+        if wider:
+            lines.append(f"Note: {', '.join(f'`{n}`' for n in wider)} came back as float64 where the assignment "
+                         f"computes in {self.assignment.dtype} (twice the memory in a model; no points lost for it).")
         printed = next((c.output for c in own_run.cases if c and c.output), "")
         if printed:
             lines.append("Printed output (trimmed):\n" + _indent(printed[:600]))
         return "\n".join(lines)
+
+    def _wider_floats(self, prepared, run) -> list[str]:
+        """The outputs a float32 assignment's unit returned as float64 (values compared, not
+        layout: it passes, and is told)."""
+        if self.assignment.dtype != "float32":
+            return []
+        names = set()
+        for case_run, expected in zip(run.cases, prepared.expected):
+            if case_run is None or not case_run.ok:
+                continue
+            for name, value in expected.items():
+                got = (case_run.outputs or {}).get(name)
+                if isinstance(value, np.ndarray) and value.dtype == np.float32 and isinstance(got, np.ndarray) \
+                        and got.dtype == np.float64:
+                    names.add(name)
+        return sorted(names)
 
     def _gradcheck_lines(self, unit, run) -> list[str]:
         if unit.gradcheck is None:

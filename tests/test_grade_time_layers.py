@@ -286,3 +286,13 @@ def test_a_backward_that_reads_state_only_its_own_forward_sets_is_told_where_the
     unit = next(u for u in grade_text(grader, text).units if u.name == "TimeAffine.backward")
     assert unit.score == 0 and "raised AttributeError" in unit.explanation, unit.explanation
     assert "the state the reference's forward leaves is in `x`" in unit.explanation, unit.explanation
+
+
+def test_a_float64_output_of_a_float32_layer_is_noted_without_losing_points(graders):
+    """TimeRNN.forward allocating hs as float64 passed every case unnoticed (values are
+    compared, not layout); it keeps its point and is told."""
+    text = reference_text("time_layers")
+    assert text.count("        hs = np.empty((N, T, H), dtype='f')") == 2
+    text = text.replace("        hs = np.empty((N, T, H), dtype='f')", "        hs = np.empty((N, T, H))", 1)
+    unit = next(u for u in grade_text(graders("time_layers"), text).units if u.name == "TimeRNN.forward")
+    assert unit.score == 1 and "`hs` came back as float64" in unit.explanation, unit.explanation
