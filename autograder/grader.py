@@ -1322,7 +1322,11 @@ class Grader:
 
     def _explain(self, unit, prepared, own_run, own_failures, mode, failures, fair, wrong_forwards=()) -> str:
         total = len(prepared.cases)
-        own_deps = ", ".join(self._reference_calls(unit)) or "forward pass"
+        calls = self._reference_calls(unit)
+        # and the forwards its cases start from (a family-D backward's own forward pass)
+        deps = list(calls) + [f for f in self._setup_forwards[unit.name]
+                              if f not in calls and f.partition(".")[0] not in calls]
+        own_deps = ", ".join(deps) or "forward pass"
         lines = []
         if not failures:
             lines.append(f"Passed all {total} hidden cases.")

@@ -296,3 +296,12 @@ def test_a_float64_output_of_a_float32_layer_is_noted_without_losing_points(grad
     text = text.replace("        hs = np.empty((N, T, H), dtype='f')", "        hs = np.empty((N, T, H))", 1)
     unit = next(u for u in grade_text(graders("time_layers"), text).units if u.name == "TimeRNN.forward")
     assert unit.score == 1 and "`hs` came back as float64" in unit.explanation, unit.explanation
+
+
+def test_a_backward_whose_own_forward_fails_names_that_forward(graders):
+    """TimeRNN.backward failed in its own run because TimeRNN.forward (its set-up) did: the
+    explanation said "With your own RNN, ... failed", blaming a step class that is right."""
+    text = reference_text("time_layers")
+    text = text.replace("        hs = np.empty((N, T, H), dtype='f')", "        hs = np.emptyy((N, T, H), dtype='f')", 1)
+    unit = next(u for u in grade_text(graders("time_layers"), text).units if u.name == "TimeRNN.backward")
+    assert "With your own RNN, TimeRNN.forward," in unit.explanation, unit.explanation
