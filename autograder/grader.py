@@ -684,6 +684,11 @@ def _own_helpers(cells, helper_functions: dict) -> list[str]:
         for node in body:
             if isinstance(node, ast.FunctionDef) and node.name in helper_functions:
                 own[node.name] = True
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):  # `sigmoid = lambda x: ...` in a test cell
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    if isinstance(target, ast.Name) and target.id in helper_functions:
+                        own[target.id] = True
             elif isinstance(node, ast.ImportFrom) and node.module in modules:
                 for alias in node.names:
                     for name in (helper_functions if alias.name == "*" else [alias.asname or alias.name]):

@@ -134,3 +134,11 @@ def test_a_unit_bound_again_after_its_definition_says_by_what(graders):
     assert unit.score == 0 and "`softmax = softmax(x)`" in unit.explanation, unit.explanation
     assert any("`clip` is defined, and then bound again" in n and "from numpy import *" in n for n in result.notes), \
         result.notes
+
+
+def test_a_helper_rebound_by_an_assignment_is_named_like_one_redefined(graders):
+    """`sigmoid = lambda x: ...` in a test cell changed what lstm_cell_forward computes, and
+    only wrong values were said: a `def sigmoid` got the note, an assignment did not."""
+    text = "# %%\n" + reference_text("rnn_step_by_step") + "\n# %%\nsigmoid = lambda x: x\n"
+    result = grade_text(graders("rnn_step_by_step"), text)
+    assert any("defines its own `sigmoid`" in n for n in result.notes), result.notes
