@@ -28,9 +28,13 @@ class AssignmentId(click.ParamType):
         """The course's assignments, for shell completion (docs/COURSE.md)."""
         from click.shell_completion import CompletionItem
 
-        from autograder.course import CourseError, assignment_ids
+        from autograder.course import CourseError, assignment_ids, use_course
 
+        root = ctx.find_root()  # `rnngrade --course DIR ...`: completion runs no callback, so read it here
+        course = root.params.get("course") if root is not None else None
         try:
+            if course is not None:
+                use_course(course)
             return [CompletionItem(a) for a in assignment_ids() if a.startswith(incomplete)]
         except CourseError:
             return []

@@ -564,6 +564,15 @@ def test_shell_completion_as_documented():
     assert "override" in words
     words = complete(_RNNGRADE_COMPLETE="bash_complete", COMP_WORDS="rnngrade export rnn_s", COMP_CWORD="2")
     assert "rnn_step_by_step" in words
+    # the course given with --course (a sixth assignment there was missing)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as other:
+        shutil.copytree(ROOT / "reference" / A, Path(other) / "reference" / "my_copy",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        words = complete(_RNNGRADE_COMPLETE="bash_complete", COMP_WORDS=f"rnngrade --course {other} grade my",
+                         COMP_CWORD="4")
+        assert "my_copy" in words, words
     readme = (ROOT / "docs" / "COURSE.md").read_text()
     assert 'eval "$(_RNNGRADE_COMPLETE=bash_source rnngrade)"' in readme
 
