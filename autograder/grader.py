@@ -964,6 +964,19 @@ class Grader:
                          for p in self.prepared}
         self._setup_forwards = {p.unit.name: tuple(u.name for u in self.assignment.depends_on(p.unit)
                                                    if runs_in(u.name, p.unit.setup)) for p in self.prepared}
+        # every unit a unit's reference computes along the way, transitively, by unit name and
+        # by the name it is served under (a class): being served one is holding those answers
+        self._reach: dict[str, set[str]] = {}
+        for p in self.prepared:
+            seen, stack = set(), [p.unit.name]
+            while stack:
+                for callee in self._callees.get(stack.pop(), ()):
+                    if callee not in seen:
+                        seen.add(callee)
+                        stack.append(callee)
+            names = {p.unit.name} | seen
+            for key in (p.unit.name, p.unit.name.partition(".")[0]):
+                self._reach.setdefault(key, set()).update(names | {n.partition(".")[0] for n in names})
         # where the static slice starts (autograder.slicing): what the hidden calls read
         self.roots = unit_roots(self.assignment, {k for p in self.prepared for c in p.cases for k in c.inputs}
                                 | {k for p in self.prepared for i in p.reference_inputs for k in i})
@@ -1031,9 +1044,13 @@ class Grader:
         # reference mode the reference's versions of those are substituted too (part 3)
         bases = {p.unit.name.partition(".")[0] for p in self.prepared}
         refs = graded_references(cells, bases)
-        self._extra_calls = {p.unit.name: tuple(sorted(refs.get(p.unit.name.partition(".")[0], set())
-                                                       - set(p.unit.calls)))
-                             for p in self.prepared}
+        # (only for a unit that has a reference mode, and never a unit whose reference
+        # computes the unit itself: given rnn_forward, an rnn_cell_forward that calls it
+        # with one step would return the reference's answers)
+        self._extra_calls = {
+            p.unit.name: tuple(sorted(y for y in refs.get(p.unit.name.partition(".")[0], set()) - set(p.unit.calls)
+                                      if not {p.unit.name, p.unit.name.partition(".")[0]} & self._reach.get(y, {y})))
+            if p.unit.has_reference_mode else () for p in self.prepared}
         warm = imports_in_functions(cells)
         if warm:
             cells = cells + [warm_imports_cell(warm)]
@@ -1164,6 +1181,7 @@ class Grader:
         # mode a forward whose state the reference set up (family D)
         holds = set(served) | (set(self._setup_forwards[unit.name])
                                if mode == "reference" and unit.reference_setup is not None else set())
+        holds = set().union(*(self._reach.get(h, {h}) for h in holds)) if holds else set()
         run = student.run_unit(packed, substitute, server, gradcheck=(mode == "own"), name=unit.name, holds=holds)
         # any run but the student's own may hold the reference's outputs: never shown verbatim
         redacted = (_Redacted(student.cells, server.refused, student.defined, (unit.setup, unit.reference_setup),
@@ -1179,7 +1197,7 @@ class Grader:
     def _fair_modes(self, unit: Unit, defined: dict) -> list[str]:
         """The fair-credit modes that apply to a unit, in the order they are tried. The
         own-forward mode needs the student's forward (it builds the cache's layout)."""
-        modes = ["reference"] if unit.has_reference_mode or self._reference_calls(unit) else []
+        modes = ["reference"] if unit.has_reference_mode else []
         forwards = self.assignment.cache_forwards(unit)
         if forwards and all(missing_explanation(f, defined, ()) is None for f in forwards):
             modes.append("own_forward")

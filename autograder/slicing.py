@@ -428,9 +428,9 @@ def slice_cells(cells: list[Cell], roots: set[str]) -> SliceResult:
 
 def graded_references(cells: list[Cell], graded: set[str]) -> dict[str, set[str]]:
     """For each graded function or class the notebook defines, the other graded ones its
-    code reads, directly or through the notebook's other functions: what it calls, which
-    need not be what the reference's version calls (a `sample` that runs the notebook's
-    `rnn_cell_forward` instead of computing its step inline)."""
+    code calls, directly or through the notebook's other functions: which need not be what
+    the reference's version calls (a `sample` that runs the notebook's `rnn_cell_forward`
+    instead of computing its step inline). A name only mentioned is not a call."""
     defs: dict[str, list] = {}
     for cell in cells:
         if cell.syntax_error:
@@ -442,7 +442,7 @@ def graded_references(cells: list[Cell], graded: set[str]) -> dict[str, set[str]
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 defs.setdefault(node.name, []).append(node)
-    reads = {name: set().union(*(_definition_reads(d) for d in nodes)) for name, nodes in defs.items()}
+    reads = {name: set().union(*(_definition_calls(d) for d in nodes)) for name, nodes in defs.items()}
     found: dict[str, set[str]] = {}
     for name in graded & defs.keys():
         seen, stack, refs = {name}, [name], set()
@@ -508,6 +508,22 @@ def _binds(node: ast.stmt) -> set[str]:
             bound = set(_facts(node).bound)
         node._slice_binds = bound
     return bound
+
+
+def _definition_calls(node) -> set[str]:
+    """The names a def or class calls (`f(...)`, `Cls.method(...)`), kept on the statement."""
+    called = node.__dict__.get("_slice_calls")
+    if called is None:
+        called = set()
+        for n in _walk(node):
+            if n.__class__ is ast.Call:
+                func = n.func
+                while isinstance(func, ast.Attribute):
+                    func = func.value
+                if isinstance(func, ast.Name):
+                    called.add(func.id)
+        node._slice_calls = called
+    return called
 
 
 def imports_in_functions(cells: list[Cell]) -> list[str]:

@@ -233,3 +233,16 @@ def test_an_import_inside_a_unit_is_not_timed_as_the_unit(graders):
                   "def rnn_cell_forward(xt, a_prev, parameters):\n    import matplotlib.pyplot as plt\n")
     result = grade_text(grader, text)
     assert all(u.score == u.max_score for u in result.units), [(u.name, u.explanation) for u in result.units]
+
+
+def test_mentioning_a_graded_name_earns_no_reference_mode_and_no_larger_limit(graders):
+    """A dead `if False: rnn_forward` in rnn_cell_forward (no reference mode of its own) gave
+    it one, whose CPU limit, never measured, was the 5 s cap: code 3x over its 0.05 s limit
+    passed, and looping notebooks cost 10 times longer."""
+    grader = graders(A)
+    slow = "    import time as _t\n    _s = _t.process_time()\n    while _t.process_time() - _s < 0.15:\n        pass\n"
+    for mention in ("", "    if False:\n        rnn_forward\n"):
+        text = mutate(reference_text(A), "def rnn_cell_forward(xt, a_prev, parameters):\n",
+                      "def rnn_cell_forward(xt, a_prev, parameters):\n" + mention + slow)
+        unit = next(u for u in grade_text(grader, text).units if u.name == "rnn_cell_forward")
+        assert unit.score == 0 and unit.mode == "own", (mention, unit.explanation)

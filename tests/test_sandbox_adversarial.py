@@ -1096,3 +1096,13 @@ def rnn_backward(da, caches):
     cwd = text.split("CWD ", 1)[1].split(" END", 1)[0]
     grader.zygote.wait_dead()
     assert not os.path.lexists(os.path.join(cwd, name)), cwd
+
+
+def test_a_unit_is_never_given_a_reference_unit_that_computes_it(graders):
+    """Reference mode substitutes the graded units a student's unit calls, but never one whose
+    reference computes the unit itself: an rnn_cell_forward calling rnn_forward with one
+    step got the reference's answers back (tests/fixtures/hostile/no_step_computed.py:
+    6 of 8 where no step is computed anywhere)."""
+    text = (PROJECT / "tests" / "fixtures" / "hostile" / "no_step_computed.py").read_text()
+    s = scores(grade_text(graders(A, uid_base=UID_BASE), text))
+    assert s["rnn_cell_forward"] == 0 and s["rnn_cell_backward"] == 0, s
