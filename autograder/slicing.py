@@ -120,7 +120,15 @@ def _definition_time(node: ast.stmt) -> list[ast.AST]:
                                                                    ast.ClassDef)) else [inner]
     else:
         parts += node.args.defaults + [d for d in node.args.kw_defaults if d is not None]
+        parts += _annotations(node)
     return parts
+
+
+def _annotations(node) -> list[ast.AST]:
+    """A def's annotations: evaluated when the def runs (`params: Params` needs Params)."""
+    args = node.args
+    every = args.posonlyargs + args.args + args.kwonlyargs + [a for a in (args.vararg, args.kwarg) if a]
+    return [a.annotation for a in every if a.annotation is not None] + ([node.returns] if node.returns else [])
 
 
 def _root(node: ast.AST) -> str | None:
@@ -200,31 +208,43 @@ def _facts(node: ast.stmt) -> _Facts:
 
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 
 
-def _scope_reads(nodes: list, local: set) -> set[str]:
+def _scope_reads(nodes: list, local: set, is_class: bool = False) -> set[str]:
     """The names code in one scope reads from outside it: every name it loads, less the
     scope's own (`local`: its parameters; names it binds, unless declared global or
-    nonlocal), and what its nested scopes read from outside themselves. Names bound in
-    a comprehension count as the scope's own (never read outside it by real code)."""
-    reads, local, declared = set(), set(local), set()
+    nonlocal), and what its nested scopes (functions, lambdas, classes, comprehensions)
+    read from outside themselves, less the scope's own too unless it is a class (a
+    method sees the module's names, never its class body's)."""
+    reads, nested, local, declared = set(), set(), set(local), set()
     stack = list(nodes)
     while stack:
         n = stack.pop()
-        if isinstance(n, _SCOPES):
-            if not isinstance(n, ast.Lambda):
-                local.add(n.name)
-            # decorators, defaults and bases are read here, at definition time
-            if isinstance(n, ast.ClassDef):
-                stack.extend(n.decorator_list + n.bases + [k.value for k in n.keywords])
-            else:
-                stack.extend(getattr(n, "decorator_list", []) + n.args.defaults
-                             + [d for d in n.args.kw_defaults if d is not None])
-            reads |= _definition_reads(n)
-            continue
         kind = n.__class__
         if kind is ast.Name:
             (reads if n.ctx.__class__ is ast.Load else local).add(n.id)
+            continue
+        if isinstance(n, _SCOPES):
+            if kind is not ast.Lambda:
+                local.add(n.name)
+            # decorators, defaults, annotations and bases are read here, at definition time
+            if kind is ast.ClassDef:
+                stack.extend(n.decorator_list + n.bases + [k.value for k in n.keywords])
+            else:
+                stack.extend(getattr(n, "decorator_list", []) + n.args.defaults
+                             + [d for d in n.args.kw_defaults if d is not None]
+                             + (_annotations(n) if kind is not ast.Lambda else []))
+            nested |= _definition_reads(n)
+            continue
+        if kind in _COMPREHENSIONS:
+            # a scope of its own: its targets are its names, not the enclosing scope's; the
+            # first iterable is read in the enclosing scope
+            first, *rest = n.generators
+            stack.append(first.iter)
+            inner = [first.target, *first.ifs] + [part for g in rest for part in (g.target, g.iter, *g.ifs)]
+            inner += [n.key, n.value] if kind is ast.DictComp else [n.elt]
+            nested |= _scope_reads(inner, set())
             continue
         if kind is ast.Global or kind is ast.Nonlocal:
             declared.update(n.names)
@@ -238,7 +258,8 @@ def _scope_reads(nodes: list, local: set) -> set[str]:
                 stack.extend([v for v in value if isinstance(v, ast.AST)])
             elif isinstance(value, ast.AST):
                 stack.append(value)
-    return reads - (local - declared)
+    own = local - declared
+    return (reads - own) | nested if is_class else (reads | nested) - own
 
 
 def _definition_reads(node) -> set[str]:
@@ -249,7 +270,7 @@ def _definition_reads(node) -> set[str]:
     reads = node.__dict__.get("_slice_reads")
     if reads is None:
         if isinstance(node, ast.ClassDef):
-            reads = _scope_reads(node.body, set())
+            reads = _scope_reads(node.body, set(), is_class=True)
         else:
             args = node.args
             params = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}

@@ -272,3 +272,22 @@ def test_a_units_parameters_and_locals_are_not_the_notebooks_names():
     lines = kept("def sample(parameters, char_to_ix, seed):\n    global count\n    count = count + 1\n"
                  "    return count\n", "count = 0\n", roots={"sample"})
     assert "count = 0" in lines
+
+
+@pytest.mark.parametrize("cells,needed", [
+    # an annotation is evaluated when the def runs
+    (["from typing import Dict\nimport numpy as np\nParams = Dict[str, np.ndarray]\n",
+      "def rnn_cell_forward(xt, a_prev, parameters: Params) -> tuple:\n    return xt\n"], {"Params = Dict[str, np.ndarray]"}),
+    # a method sees the module's names, never its class body's (a method named like a global)
+    (["SCALE = 2.0\n", "class Layer:\n    def SCALE(self):\n        return 1\n    def forward(self, x):\n"
+      "        return x * SCALE\n"], {"SCALE = 2.0"}),
+    # a comprehension's variable is its own, not the function's
+    (["x = 3\n", "def rnn_cell_forward(xt, a_prev, parameters):\n    ys = [x for x in range(2)]\n"
+      "    return xt * x\n"], {"x = 3"}),
+])
+def test_what_a_definition_reads_from_the_notebook_beyond_its_body(cells, needed):
+    """The review found three reads the scope-aware slice missed, each costing a correct
+    notebook a unit: annotations, a method named like a global another method reads, and
+    a comprehension variable named like a global."""
+    lines = kept(*cells, roots={"Layer", "rnn_cell_forward"})
+    assert needed <= set(lines), lines
