@@ -449,13 +449,29 @@ def _leading_definitions(source: str, body: list) -> str | None:
     for node in body:
         literal = isinstance(node, (ast.Assign, ast.AnnAssign, ast.Expr)) and node.value is not None \
             and _is_literal(node.value)
-        if not (isinstance(node, _DEFINING) or literal):
+        if not (isinstance(node, _DEFINING) or literal or _quiet_magic(node)):
             break
         count += 1
+    # whole lines are run again: none shared with the first other statement (`n = 1; train()`)
+    while 0 < count < len(body) and body[count].lineno <= body[count - 1].end_lineno:
+        count -= 1
     if not any(isinstance(n, _DEFINING) and not isinstance(n, (ast.Import, ast.ImportFrom)) for n in body[:count]) \
             or count == len(body):
         return None
     return "".join(source_lines(source)[:body[count - 1].end_lineno])
+
+
+# line magics that only set the notebook up (IPython's transform makes them
+# `get_ipython().run_line_magic(name, ...)`): no code of the student's runs
+_QUIET_MAGICS = frozenset({"matplotlib", "config", "load_ext", "reload_ext", "autoreload", "pylab", "precision"})
+
+
+def _quiet_magic(node: ast.AST) -> bool:
+    call = node.value if isinstance(node, ast.Expr) else None
+    return (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "run_line_magic"
+            and isinstance(call.func.value, ast.Call) and isinstance(call.func.value.func, ast.Name)
+            and call.func.value.func.id == "get_ipython" and bool(call.args)
+            and isinstance(call.args[0], ast.Constant) and call.args[0].value in _QUIET_MAGICS)
 
 
 def _is_literal(node: ast.AST) -> bool:

@@ -166,7 +166,7 @@ def test_a_cell_stopped_after_its_definitions_keeps_them_as_jupyter_would(grader
     result = grade_text(grader, text)
     s = scores(result)
     assert s["rnn_backward"] == 1.0 and s["lstm_backward"] == 0.0, [(u.name, u.explanation) for u in result.units]
-    assert any("the definitions before its first other statement ran" in n for n in result.notes), result.notes
+    assert any("the definitions before its first other statement were run again" in n for n in result.notes), result.notes
 
 
 @pytest.mark.parametrize("body", [

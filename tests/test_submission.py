@@ -285,3 +285,18 @@ def test_a_notebook_too_large_says_how_to_hand_it_in(tmp_path):
     with pytest.raises(SubmissionError, match="clear-output") as caught:
         load_submission(path)
     assert "larger than 32 MiB" in str(caught.value)
+
+
+def test_a_cells_leading_definitions_skip_set_up_magics_and_stop_before_a_shared_line():
+    """What a cell stopped at its limit runs again: its definitions before its first other
+    statement. A first line `%matplotlib inline` left none (the definition was lost), and a
+    line `n = 1; train()` was run again whole (train() twice: two limits)."""
+    from autograder.submission import Cell, cells_from_sources, leading_definitions
+
+    [cell] = cells_from_sources([("cell", "%matplotlib inline\ndef f(x):\n    return x\nwhile True:\n    pass\n")])
+    assert "def f(x):" in leading_definitions(cell) and "while" not in leading_definitions(cell)
+    shared = Cell("cell", "def f(x):\n    return x\nn = 1; train()\n")
+    assert leading_definitions(shared) == "def f(x):\n    return x\n"
+    timed = Cell("cell", "%time train()\ndef f(x):\n    return x\n")  # (a magic that runs code stops it)
+    [timed] = cells_from_sources([(timed.label, timed.source)])
+    assert leading_definitions(timed) is None

@@ -31,7 +31,7 @@ from autograder.submission import Cell, cell_code, helper_code, leading_definiti
 
 MAX_CASE_MESSAGE = 64 * 1024 * 1024
 # said of a cell stopped at its limit (or crashed) whose leading definitions ran again
-KEPT_DEFINITIONS = "the definitions before its first other statement ran, as in Jupyter"
+KEPT_DEFINITIONS = "the definitions before its first other statement were run again, and count"
 MAX_ANSWERED_FRAME = 256 * 1024  # larger calls are served afresh each time (ReferenceServer.answer_frame)
 MAX_BATCH = 4096  # messages in one batch (cells of a notebook, cases of a unit)
 GRACE = 1.5             # seconds the grader waits beyond a limit the student side applies itself
@@ -596,6 +596,9 @@ class StudentProcess:
         cells = [{"label": c.label, "source": c.source, "syntax_error": c.syntax_error, "timeout": b.seconds,
                   "code": None if c.syntax_error else cell_code(c), "prefix": leading_definitions(c)}
                  for c, b in zip(self.cells, budgets)]
+        for cell in cells:  # the definitions alone get a cell's limit for definitions
+            if cell["prefix"]:
+                cell["prefix_timeout"] = cell_budget(cell["prefix"], self.config).seconds
         load = {"op": "load", "helpers": self.helpers, "helper_code": helper_code(self.helpers), "files": self.files,
                 "preamble": self.preamble, "preamble_code": cell_code(Cell("preamble", self.preamble)),
                 "cells": cells, "cell_timeout": float(self.config["cell_seconds"]), "skip": sorted(self.skipped),

@@ -169,7 +169,8 @@ def run_cells_from_init(sock: socket.socket, request: dict, box: dict) -> None:
         if cells[failed].get("prefix") and not cells[failed].get("prefixed"):
             # once: the definitions before its first other statement (that Jupyter would have
             # run before the cell hung or crashed), with the other cells in a fresh child
-            cells[failed] = dict(cells[failed], source=cells[failed]["prefix"], code=None, prefixed=True)
+            cells[failed] = dict(cells[failed], source=cells[failed]["prefix"], code=None, prefixed=True,
+                                 timeout=cells[failed].get("prefix_timeout") or cells[failed].get("timeout"))
         else:
             pending = [i for i in pending if i != failed]
         first = False
