@@ -1051,7 +1051,7 @@ class Grader:
             p.unit.name: tuple(sorted(y for y in refs.get(p.unit.name.partition(".")[0], set()) - set(p.unit.calls)
                                       if not {p.unit.name, p.unit.name.partition(".")[0]} & self._reach.get(y, {y})))
             if p.unit.has_reference_mode else () for p in self.prepared}
-        warm = imports_in_functions(cells)
+        warm = imports_in_functions(cells, bases)
         if warm:
             cells = cells + [warm_imports_cell(warm)]
         student = StudentProcess(self.zygote, self.helpers, self.assignment.preamble, cells, self.config,
