@@ -194,25 +194,33 @@ def grade_submission_folder(assignment_id: str, folder: Path) -> dict:
         return {"student": "submission", "paths": [str(p) for p in chosen], "notes": list(notes),
                 "source": ", ".join(p.relative_to(folder).as_posix() for p in chosen)}
 
+    note = None
+    if len(files) > 1:
+        # several notebooks, none with the released name: together, the one with the most
+        # code last, so that its definitions win (a stale copy full of stubs cannot undo
+        # the work; parts split over notebooks all count). An order from their sizes, not
+        # from scores: grading each and keeping the best let one submission try guesses.
+        files = sorted(files, key=lambda p: (_code_chars(p), p.as_posix()))
+        names = [p.relative_to(folder).as_posix() for p in files]
+        note = (f"No {released_name(assignment_id)} (the released notebook's name): its {len(files)} files were "
+                f"graded together, in this order, the one with the most code last (a later definition replaces an "
+                f"earlier one): {', '.join(names)}. Name your notebook {released_name(assignment_id)} to have only "
+                "it graded.")
     with Grader(assignment_id) as grader:
         result = _grade_files(grader, payload(files))
-        if len(files) > 1:
-            # several notebooks, none with the released name: together (in name order, a
-            # later definition replacing an earlier one), and each alone; the best counts,
-            # so a stale copy full of stubs cannot undo the real work, nor parts split
-            # over notebooks lose theirs
-            names = [p.relative_to(folder).as_posix() for p in files]
-            best, how = result, f"together, in this order: {', '.join(names)}"
-            for path, name in zip(files, names):
-                alone = _grade_files(grader, payload([path]))
-                if alone.score > best.score:
-                    best, how = alone, f"{name} alone"
-            best.notes.insert(0, f"No {released_name(assignment_id)} (the released notebook's name): its "
-                                 f"{len(files)} files were graded together and each alone; the best counts, "
-                                 f"here {how}. Name your notebook {released_name(assignment_id)} to have "
-                                 "only it graded.")
-            result = best
-        return to_gradescope(result)
+    if note:
+        result.notes.insert(0, note)
+    return to_gradescope(result)
+
+
+def _code_chars(path: Path) -> int:
+    """Characters of code in a submission file (0 when it cannot be read)."""
+    from autograder.submission import SubmissionError, load_submission
+
+    try:
+        return sum(len(cell.source) for cell in load_submission(path))
+    except (SubmissionError, OSError, ValueError, RecursionError, MemoryError):
+        return 0
 
 
 def main(argv: list[str] | None = None) -> int:

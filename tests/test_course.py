@@ -654,11 +654,12 @@ def test_gradescopes_folder_grades_the_released_notebook_never_a_link_and_bounde
         out["output"]
 
 
-def test_gradescope_without_the_released_name_keeps_the_best_of_its_notebooks(tmp_path):
+def test_gradescope_without_the_released_name_grades_the_largest_notebook_last(tmp_path):
     """hw.ipynb (the work) and hw_old.ipynb (the release's stubs), neither named like the
     release: graded together in name order, the stubs redefined everything (0 points, and
-    the output named neither file). Together and each alone: the best counts, said so;
-    a .py beside notebooks is said not graded."""
+    the output named neither file). The one with the most code comes last (not the best
+    score of each alone: that let one submission try guesses), said so; a .py beside
+    notebooks is said not graded."""
     from autograder.gradescope import grade_submission_folder
 
     folder = tmp_path / "submission"
@@ -668,7 +669,9 @@ def test_gradescope_without_the_released_name_keeps_the_best_of_its_notebooks(tm
     (folder / "scratch.py").write_text("x = 1\n")
     out = grade_submission_folder(A, folder)
     assert out["score"] == 6, out["output"]
-    assert "here hw.ipynb alone" in out["output"] and "Not graded (the notebooks are): scratch.py." in out["output"]
+    assert "the one with the most code last" in out["output"] and "hw_old.ipynb, hw.ipynb" in out["output"], \
+        out["output"]
+    assert "Not graded (the notebooks are): scratch.py." in out["output"]
 
 
 def test_a_timestamp_that_is_not_a_time_is_said_to_the_instructor(tmp_path):
