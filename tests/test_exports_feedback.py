@@ -277,3 +277,17 @@ def test_a_hand_in_late_by_seconds_is_not_shown_on_time():
 
     assert _hours(0) == "0.00" and _hours(None) == "0.00" and _hours(3600 * 35.02) == "35.02"
     assert float(_hours(1)) > 0 and float(_hours(17)) > 0
+
+
+def test_an_override_on_a_failed_grading_shows_what_counts(book, tmp_path):
+    """An override of 5 on a 1-point unit of a submission the grader failed on: the page
+    said "5 / 1*" (the sheet 1) and "(the grader gave 0)" of a grading that never was."""
+    import shutil as _shutil
+
+    url = f"sqlite:///{tmp_path / 'copy.db'}"
+    _shutil.copy(book["url"].removeprefix("sqlite:///"), tmp_path / "copy.db")
+    with Gradebook(url) as gb:
+        gb.set_override(assignment=A, student="eve", unit=UNITS[0], score=5.0, reason="checked by hand", author="ta")
+    invoke(feedback, A, "--db", url, "-o", str(tmp_path / "fb"))
+    page = (tmp_path / "fb" / "students" / "eve.html").read_text()
+    assert "1 / 1*" in page and "5 / 1" not in page and "grader gave" not in page, page

@@ -221,7 +221,7 @@ def write_feedback(book: Gradebook, assignment: str, out_dir: str | Path) -> lis
                  for u, g in zip(sub.units, grade.units)]
         if sub.status == ERROR:  # no score but the instructor's; the grader's own error is not the student's
             for u in units:
-                u["score"] = u["override"].score if u["override"] is not None else None
+                u["score"] = u["score"] if u["override"] is not None else None  # (capped: grades.UnitGrade)
                 u["explanation"] = "Not graded: the grader failed on this submission (see above)."
         html = student_template.render(assignment=spec, sub=sub, units=units, generated=generated, grade=grade,
                                        # the grader's own error stays with the instructor (class report, exports)
