@@ -391,7 +391,7 @@ def test_the_checks_run_a_notebooks_magics_and_imports_as_the_grader_does(tmp_pa
     forward.source = "%%time\n" + forward.source
     stub = "def lstm_cell_backward(da_next, dc_next, cache):\n    raise NotImplementedError\n"
     source.cells.insert(source.cells.index(backward), nbformat.v4.new_code_cell(stub))
-    backward.source = "%%writefile lstm_cell_backward.py\n" + backward.source
+    backward.source = "%%writefile lstm_cell_backward.py\nimport numpy as np\nfrom rnn_utils import *\n" + backward.source
     source.cells.remove(imports)
     folder = tmp_path / "rnn_step_by_step"
     shutil.copytree(ROOT / "release" / "rnn_step_by_step", folder)
@@ -406,3 +406,14 @@ def test_the_checks_run_a_notebooks_magics_and_imports_as_the_grader_does(tmp_pa
         verdict = {line.split()[0]: line.split()[1] for line in output.splitlines() if not line.startswith("note")}
         assert verdict["rnn_forward"] == "ok" and verdict["lstm_cell_backward"] == "TODO", output
         assert verdict["rnn_cell_forward"] == "ok", output
+    # the file %%writefile wrote, and a module the notebook then imports from it, as the grader
+    # and Jupyter do (the shell check dropped the cell: ModuleNotFoundError)
+    assert (folder / "lstm_cell_backward.py").is_file()
+    source.cells.append(nbformat.v4.new_code_cell("from lstm_cell_backward import lstm_cell_backward"))
+    (folder / "lstm_cell_backward.py").unlink()
+    nbformat.write(source, folder / "mine.ipynb")
+    assert graders("rnn_step_by_step").grade_file(folder / "mine.ipynb").units[6].score == 1
+    shell = subprocess.run([sys.executable, "-I", "rnngrade_check.py", "mine.ipynb"], cwd=folder,
+                           capture_output=True, text=True, timeout=300)
+    verdict = {line.split()[0]: line.split()[1] for line in shell.stdout.splitlines() if not line.startswith("note")}
+    assert verdict["lstm_cell_backward"] == "ok", shell.stdout + shell.stderr

@@ -1106,13 +1106,21 @@ def run_payload(units, payload, out=None):
 
 
 def _outside_jupyter(text: str) -> str:
-    """A cell as it runs outside Jupyter, without IPython's transformer: a cell magic that
-    only wraps its cell (`%%time`, `%%capture`) runs the cell, any other (`%%writefile`,
-    `%%bash`) defines nothing; line magics and shell escapes (`%matplotlib`, `!pip`) go."""
-    first = text.lstrip().split("\n", 1)[0].strip()
-    if first.startswith("%%") and first[2:].split(" ", 1)[0] not in NoIPython.RUN_BODY:
-        return ""
-    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(("%", "!")))
+    """A cell as it runs outside Jupyter, without IPython's transformer, as the grader runs
+    it (driver.NoIPython): a cell magic that only wraps its cell (`%%time`, `%%capture`)
+    runs the cell, `%%writefile` writes its file, any other (`%%bash`) defines nothing;
+    `%pylab` fills the names; other line magics and shell escapes (`%matplotlib`, `!pip`) go."""
+    first, _, body = text.lstrip().partition("\n")
+    first = first.strip()
+    if first.startswith("%%"):
+        name, _, line = first[2:].partition(" ")
+        if name == "writefile":
+            return f"get_ipython().run_cell_magic('writefile', {line!r}, {body!r})"
+        if name not in NoIPython.RUN_BODY:
+            return ""
+    return "\n".join("get_ipython().run_line_magic('pylab', '')" if line.strip().startswith("%pylab") else line
+                     for line in text.splitlines() if not line.lstrip().startswith(("%", "!"))
+                     or line.strip().startswith("%pylab"))
 
 
 # ---------------------------------------- `python rnngrade_check.py NOTEBOOK` (no install)
