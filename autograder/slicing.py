@@ -447,22 +447,33 @@ def slice_cells(cells: list[Cell], roots: set[str]) -> SliceResult:
     return result
 
 
+def _parsed(cells: list[Cell]):
+    """(cell, its syntax tree) for each cell that parses, in order."""
+    for cell in cells:
+        if cell.syntax_error:
+            continue
+        try:
+            yield cell, parse_tree(cell.source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+
+
+def _definitions(cells: list[Cell]) -> dict[str, list]:
+    """The notebook's top-level defs and classes by name (every one, in cell order)."""
+    defs: dict[str, list] = {}
+    for _, tree in _parsed(cells):
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                defs.setdefault(node.name, []).append(node)
+    return defs
+
+
 def graded_references(cells: list[Cell], graded: set[str]) -> dict[str, set[str]]:
     """For each graded function or class the notebook defines, the other graded ones its
     code calls, directly or through the notebook's other functions: which need not be what
     the reference's version calls (a `sample` that runs the notebook's `rnn_cell_forward`
     instead of computing its step inline). A name only mentioned is not a call."""
-    defs: dict[str, list] = {}
-    for cell in cells:
-        if cell.syntax_error:
-            continue
-        try:
-            tree = parse_tree(cell.source)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue
-        for node in tree.body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                defs.setdefault(node.name, []).append(node)
+    defs = _definitions(cells)
     reads = {name: set().union(*(_definition_calls(d) for d in nodes)) for name, nodes in defs.items()}
     found: dict[str, set[str]] = {}
     for name in graded & defs.keys():
@@ -484,13 +495,7 @@ def rebound_after_definition(cells: list[Cell], names: set[str]) -> dict[str, tu
     line)}. `softmax = softmax(x)` in a test cell leaves an array; `from numpy import *`
     after `def clip` leaves numpy's clip: as in Jupyter, that is what is graded."""
     last: dict[str, tuple | None] = {}
-    for cell in cells:
-        if cell.syntax_error:
-            continue
-        try:
-            tree = parse_tree(cell.source)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue
+    for cell, tree in _parsed(cells):
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 if node.name in names:
@@ -557,17 +562,7 @@ def imports_in_functions(cells: list[Cell], roots: set[str]) -> list[str]:
     scipy or matplotlib), far over a CPU limit derived from the reference's cost, for
     code that computes the right values. Never more than MAX_WARM_IMPORTS, and none a
     function no unit calls imports (Jupyter would never run it)."""
-    defs: dict[str, list] = {}
-    for cell in cells:
-        if cell.syntax_error:
-            continue
-        try:
-            tree = parse_tree(cell.source)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue
-        for node in tree.body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                defs.setdefault(node.name, []).append(node)
+    defs = _definitions(cells)
     found: dict[str, None] = {}
     seen, stack = set(roots) & defs.keys(), sorted(set(roots) & defs.keys())
     while stack:

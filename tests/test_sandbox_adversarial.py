@@ -1036,7 +1036,13 @@ def test_a_unit_cannot_return_the_answers_an_earlier_run_was_served(graders):
     (on the hidden inputs saved by the unit's own run) came back as the unit's own, for
     full marks (tests/fixtures/hostile/steal_served_answers.py). A run of a unit whose
     reference the process was served starts in a fresh process."""
-    text = (PROJECT / "tests" / "fixtures" / "hostile" / "steal_served_answers.py").read_text()
+    from autograder.reference import solution_source
+
+    text = solution_source("rnn_layers")
+    for unit in ("lstm_step_forward", "lstm_step_backward", "lstm_backward"):
+        assert text.count(f"\ndef {unit}(") == 1
+        text = text.replace(f"\ndef {unit}(", f"\ndef _honest_{unit}(")
+    text += "\n" + (PROJECT / "tests" / "fixtures" / "hostile" / "steal_served_answers.py").read_text()
     result = grade_text(graders("rnn_layers", uid_base=UID_BASE), text)
     s = scores(result)
     assert s["lstm_step_backward"] == 0.0, explanation(result, "lstm_step_backward")
