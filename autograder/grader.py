@@ -964,19 +964,22 @@ class Grader:
                          for p in self.prepared}
         self._setup_forwards = {p.unit.name: tuple(u.name for u in self.assignment.depends_on(p.unit)
                                                    if runs_in(u.name, p.unit.setup)) for p in self.prepared}
-        # every unit a unit's reference computes along the way, transitively, by unit name and
-        # by the name it is served under (a class): being served one is holding those answers
-        self._reach: dict[str, set[str]] = {}
+        # the units whose answers a reference computes along the way, transitively (itself
+        # included), by the name it is served or set up under: a function unit's, or a
+        # class's (all its methods'); being served one is holding those answers
+        reach: dict[str, set[str]] = {}
         for p in self.prepared:
-            seen, stack = set(), [p.unit.name]
+            seen, stack = {p.unit.name}, [p.unit.name]
             while stack:
                 for callee in self._callees.get(stack.pop(), ()):
                     if callee not in seen:
                         seen.add(callee)
                         stack.append(callee)
-            names = {p.unit.name} | seen
-            for key in (p.unit.name, p.unit.name.partition(".")[0]):
-                self._reach.setdefault(key, set()).update(names | {n.partition(".")[0] for n in names})
+            reach[p.unit.name] = seen
+        self._reach = dict(reach)
+        for name, names in reach.items():
+            self._reach.setdefault(name.partition(".")[0], set()).update(names)
+        self._order = {p.unit.name: k for k, p in enumerate(self.prepared)}
         # where the static slice starts (autograder.slicing): what the hidden calls read
         self.roots = unit_roots(self.assignment, {k for p in self.prepared for c in p.cases for k in c.inputs}
                                 | {k for p in self.prepared for i in p.reference_inputs for k in i})
@@ -1044,12 +1047,15 @@ class Grader:
         # reference mode the reference's versions of those are substituted too (part 3)
         bases = {p.unit.name.partition(".")[0] for p in self.prepared}
         refs = graded_references(cells, bases)
-        # (only for a unit that has a reference mode, and never a unit whose reference
-        # computes the unit itself: given rnn_forward, an rnn_cell_forward that calls it
-        # with one step would return the reference's answers)
+        # (only for a unit that has a reference mode, and only units graded before it, none
+        # of whose references computes the unit: given rnn_forward, an rnn_cell_forward that
+        # calls it with one step would return the reference's answers; given
+        # lstm_cell_backward, an rnn_cell_backward could fix its gates and return its own)
         self._extra_calls = {
             p.unit.name: tuple(sorted(y for y in refs.get(p.unit.name.partition(".")[0], set()) - set(p.unit.calls)
-                                      if not {p.unit.name, p.unit.name.partition(".")[0]} & self._reach.get(y, {y})))
+                                      if p.unit.name not in self._reach.get(y, {y})
+                                      and all(self._order.get(n, len(self._order)) < self._order[p.unit.name]
+                                              for n in self._reach.get(y, {y}))))
             if p.unit.has_reference_mode else () for p in self.prepared}
         warm = imports_in_functions(cells, bases)
         if warm:

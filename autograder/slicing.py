@@ -470,11 +470,12 @@ def _definitions(cells: list[Cell]) -> dict[str, list]:
 
 def graded_references(cells: list[Cell], graded: set[str]) -> dict[str, set[str]]:
     """For each graded function or class the notebook defines, the other graded ones its
-    code calls, directly or through the notebook's other functions: which need not be what
-    the reference's version calls (a `sample` that runs the notebook's `rnn_cell_forward`
-    instead of computing its step inline). A name only mentioned is not a call."""
+    code reads (calls, or hands to a call: `step = rnn_cell_forward`,
+    `np.apply_along_axis(softmax, ...)`), directly or through the notebook's other
+    functions: which need not be what the reference's version calls (a `sample` that runs
+    the notebook's `rnn_cell_forward` instead of computing its step inline)."""
     defs = _definitions(cells)
-    reads = {name: set().union(*(_definition_calls(d) for d in nodes)) for name, nodes in defs.items()}
+    reads = {name: set().union(*(_definition_reads(d) for d in nodes)) for name, nodes in defs.items()}
     found: dict[str, set[str]] = {}
     for name in graded & defs.keys():
         seen, stack, refs = {name}, [name], set()
@@ -536,22 +537,6 @@ def _binds(node: ast.stmt) -> set[str]:
     return bound
 
 
-def _definition_calls(node) -> set[str]:
-    """The names a def or class calls (`f(...)`, `Cls.method(...)`), kept on the statement."""
-    called = node.__dict__.get("_slice_calls")
-    if called is None:
-        called = set()
-        for n in _walk(node):
-            if n.__class__ is ast.Call:
-                func = n.func
-                while isinstance(func, ast.Attribute):
-                    func = func.value
-                if isinstance(func, ast.Name):
-                    called.add(func.id)
-        node._slice_calls = called
-    return called
-
-
 MAX_WARM_IMPORTS = 32  # modules imported ahead (a few in real notebooks)
 
 
@@ -568,9 +553,10 @@ def imports_in_functions(cells: list[Cell], roots: set[str]) -> list[str]:
     while stack:
         for node in defs[stack.pop()]:
             found.update(dict.fromkeys(m for m in _body_imports(node) if len(m) <= 100))
-            for called in _definition_calls(node) & defs.keys() - seen:
-                seen.add(called)
-                stack.append(called)
+            # what it reads: a helper it calls, or hands to a call (np.apply_along_axis(f, ...))
+            for used in _definition_reads(node) & defs.keys() - seen:
+                seen.add(used)
+                stack.append(used)
     return list(found)[:MAX_WARM_IMPORTS]
 
 

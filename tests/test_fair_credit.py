@@ -163,14 +163,17 @@ def test_a_unit_that_loops_costs_only_itself(graders, assignment, block, old, lo
     assert "CPU time limit" in lost[looping], lost
 
 
-def test_a_unit_keeps_its_credit_through_a_graded_unit_the_reference_does_not_call(graders):
+@pytest.mark.parametrize("call", ["        a, y = rnn_cell_forward(x, a_prev, parameters)\n",
+                                  "        step = rnn_cell_forward\n        a, y = step(x, a_prev, parameters)\n"],
+                         ids=["direct", "alias"])
+def test_a_unit_keeps_its_credit_through_a_graded_unit_the_reference_does_not_call(graders, call):
     """The reference's `sample` computes its step inline (it calls `softmax` only); a
     student's calls `rnn_cell_forward`, which misses its bias: with the reference softmax
     alone substituted, sample lost its point (part 3: the reference versions of the units
     it calls are substituted)."""
     text = reference_text("char_lm")
     text = mutate(text, "        a = np.tanh(Wax @ x + Waa @ a_prev + ba)\n        y = softmax(Wya @ a + by)\n",
-                  "        a, y = rnn_cell_forward(x, a_prev, parameters)\n")
+                  call)
     text = mutate(text, "    a_next = np.tanh(Wax @ xt + Waa @ a_prev + ba)\n", "    a_next = np.tanh(Wax @ xt + Waa @ a_prev)\n")
     result = {u.name: u for u in grade_text(graders("char_lm"), text).units}
     assert result["rnn_cell_forward"].score == 0, result["rnn_cell_forward"].explanation

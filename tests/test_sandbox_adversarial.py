@@ -1112,3 +1112,25 @@ def test_a_unit_is_never_given_a_reference_unit_that_computes_it(graders):
     text = (PROJECT / "tests" / "fixtures" / "hostile" / "no_step_computed.py").read_text()
     s = scores(grade_text(graders(A, uid_base=UID_BASE), text))
     assert s["rnn_cell_forward"] == 0 and s["rnn_cell_backward"] == 0, s
+
+
+def test_a_unit_is_never_given_a_later_unit_that_generalises_it(graders):
+    """Reference mode substitutes only graded units graded before the unit: an
+    rnn_cell_backward that fixes the gates of lstm_cell_backward (a stub) and calls it got
+    the reference LSTM's answers, which are the RNN cell's (review, 2026-12-05)."""
+    body = '''
+def rnn_cell_backward(da_next, cache):
+    a_next, a_prev, xt, parameters = cache
+    n_a = a_prev.shape[0]
+    Wc = np.concatenate((parameters["Waa"], parameters["Wax"]), axis=1)
+    zero = np.zeros_like(Wc)
+    p = {"Wf": zero, "Wi": zero, "Wc": Wc, "Wo": zero}
+    z = np.zeros_like(a_next)
+    g = lstm_cell_backward(z, da_next, (z, z, a_prev, z, z, np.ones_like(a_next), a_next, z, xt, p))
+    return {"dxt": g["dxt"], "da_prev": g["da_prev"], "dWax": g["dWc"][:, n_a:],
+            "dWaa": g["dWc"][:, :n_a], "dba": g["dbc"]}
+'''
+    text = attack("rnn_cell_backward", body).replace("\ndef lstm_cell_backward(", "\ndef _honest_lstm_cell_backward(")
+    text += "\n# %%\ndef lstm_cell_backward(da_next, dc_next, cache):\n    raise NotImplementedError\n"
+    s = scores(grade_text(graders(A, uid_base=UID_BASE), text))
+    assert s["rnn_cell_backward"] == 0 and s["lstm_cell_backward"] == 0, s

@@ -301,8 +301,10 @@ def test_imports_run_ahead_are_those_of_what_the_units_call_and_few():
     from autograder.slicing import MAX_WARM_IMPORTS, imports_in_functions
 
     cells = [Cell("c1", "def helper():\n    import scipy.special\n    return 1\n"
-                        "def rnn_cell_forward(xt, a_prev, parameters):\n    import math\n    return helper()\n"
+                        "def passed(x):\n    import json\n    return x\n"
+                        "def rnn_cell_forward(xt, a_prev, parameters):\n    import math\n"
+                        "    return helper(), np.apply_along_axis(passed, 0, xt)\n"
                         "def plot():\n    import matplotlib.pyplot\n")]
-    assert sorted(imports_in_functions(cells, {"rnn_cell_forward"})) == ["math", "scipy.special"]
+    assert sorted(imports_in_functions(cells, {"rnn_cell_forward"})) == ["json", "math", "scipy.special"]
     many = "def rnn_cell_forward(xt, a_prev, parameters):\n" + "".join(f"    import m{i}\n" for i in range(500))
     assert len(imports_in_functions([Cell("c", many)], {"rnn_cell_forward"})) == MAX_WARM_IMPORTS

@@ -731,7 +731,7 @@ class StudentProcess:
         carry). A student process that turns out to be broken before the unit said
         anything (an earlier unit killed or damaged it) is restarted and the unit run once more."""
         holds = set(holds) | set(substitute)
-        if (not holds and self.served) or (name and {name, name.partition(".")[0]} & self.holds):
+        if (not holds and self.served) or (name and name in self.holds):
             self.kill()  # see `served` and `holds`: started again below, its cells run again
         self.holds |= holds
         self.served = self.served or bool(holds)
