@@ -196,15 +196,19 @@ def grade_submission_folder(assignment_id: str, folder: Path) -> dict:
 
     note = None
     if len(files) > 1:
-        # several notebooks, none with the released name: together, the one with the most
-        # code last, so that its definitions win (a stale copy full of stubs cannot undo
-        # the work; parts split over notebooks all count). An order from their sizes, not
-        # from scores: grading each and keeping the best let one submission try guesses.
-        files = sorted(files, key=lambda p: (_code_chars(p), p.as_posix()))
+        # several notebooks, none with the released name: together, the one that implements
+        # the most graded functions last (then the most code), so that its definitions win
+        # (a stale copy full of stubs cannot undo the work; parts split over notebooks all
+        # count). An order from what they hold, not from scores: grading each and keeping
+        # the best let one submission try guesses.
+        from autograder.assignments import get_assignment
+
+        graded = {u.name.partition(".")[0] for u in get_assignment(assignment_id).units}
+        files = sorted(files, key=lambda p: (*_implemented(p, graded), p.as_posix()))
         names = [p.relative_to(folder).as_posix() for p in files]
         note = (f"No {released_name(assignment_id)} (the released notebook's name): its {len(files)} files were "
-                f"graded together, in this order, the one with the most code last (a later definition replaces an "
-                f"earlier one): {', '.join(names)}. Name your notebook {released_name(assignment_id)} to have only "
+                f"graded together, in this order, the one implementing the most graded functions last (a later "
+                f"definition replaces an earlier one): {', '.join(names)}. Name your notebook {released_name(assignment_id)} to have only "
                 "it graded.")
     with Grader(assignment_id) as grader:
         result = _grade_files(grader, payload(files))
@@ -213,14 +217,48 @@ def grade_submission_folder(assignment_id: str, folder: Path) -> dict:
     return to_gradescope(result)
 
 
-def _code_chars(path: Path) -> int:
-    """Characters of code in a submission file (0 when it cannot be read)."""
-    from autograder.submission import SubmissionError, load_submission
+def _implemented(path: Path, graded: set[str]) -> tuple[int, int]:
+    """(graded functions and classes a submission file defines with more than a stub,
+    characters of code): (0, 0) when it cannot be read."""
+    import ast
+
+    from autograder.submission import SubmissionError, load_submission, parse_tree
 
     try:
-        return sum(len(cell.source) for cell in load_submission(path))
+        cells = load_submission(path)
     except (SubmissionError, OSError, ValueError, RecursionError, MemoryError):
-        return 0
+        return 0, 0
+    written = set()
+    for cell in cells:
+        try:
+            body = parse_tree(cell.source).body if not cell.syntax_error else []
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        for node in body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in graded and not _stub(node):
+                written.add(node.name)
+    return len(written), sum(len(cell.source) for cell in cells)
+
+
+def _stub(node) -> bool:
+    """A def whose body does nothing (pass, raise NotImplementedError, return None, `x =
+    None` placeholders, a docstring), or a class whose methods all are."""
+    import ast
+
+    if isinstance(node, ast.ClassDef):
+        methods = [n for n in node.body if isinstance(n, ast.FunctionDef)]
+        return all(_stub(m) for m in methods)
+    for statement in node.body:
+        value = getattr(statement, "value", None)
+        if isinstance(statement, ast.Pass) or (isinstance(statement, ast.Expr) and isinstance(value, ast.Constant)):
+            continue
+        if isinstance(statement, ast.Raise):
+            continue
+        if isinstance(statement, (ast.Return, ast.Assign)) and (value is None or
+                                                                (isinstance(value, ast.Constant) and value.value is None)):
+            continue
+        return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -665,11 +665,16 @@ def test_gradescope_without_the_released_name_grades_the_largest_notebook_last(t
     folder = tmp_path / "submission"
     folder.mkdir()
     (folder / "hw.ipynb").write_bytes((EXAMPLES / "bob.ipynb").read_bytes())
-    (folder / "hw_old.ipynb").write_bytes((ROOT / "release" / A / f"{A}.ipynb").read_bytes())
+    import nbformat
+
+    stale = nbformat.read(ROOT / "release" / A / f"{A}.ipynb", as_version=4)  # stubs, and more code than the work
+    stale.cells.append(nbformat.v4.new_code_cell('notes = """' + "scratch " * 3000 + '"""'))
+    nbformat.write(stale, folder / "hw_old.ipynb")
     (folder / "scratch.py").write_text("x = 1\n")
     out = grade_submission_folder(A, folder)
     assert out["score"] == 6, out["output"]
-    assert "the one with the most code last" in out["output"] and "hw_old.ipynb, hw.ipynb" in out["output"], \
+    assert "the one implementing the most graded functions last" in out["output"] \
+        and "hw_old.ipynb, hw.ipynb" in out["output"], \
         out["output"]
     assert "Not graded (the notebooks are): scratch.py." in out["output"]
 
