@@ -216,13 +216,13 @@ def test_a_time_magic_cell_runs_as_the_notebooks_own_cell(grader, tmp_path):
     scored full), and errors were placed at the wrong line of no named cell."""
     import nbformat
 
-    text = reference_text(A).replace("\ndef rnn_forward(", "\nundefined_test_helper()\n\ndef rnn_forward(", 1)
+    text = reference_text(A).replace("\ndef rnn_forward(", "\nimport no_such_module_rnngrade\n\ndef rnn_forward(", 1)
     path = tmp_path / "timed.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("%%time\n" + text)]), path)
     result = grader.grade_file(path)
     assert scores(result) == {u: 1.0 for u in UNITS}, [(u.name, u.explanation) for u in result.units]
-    line = ("%%time\n" + text).splitlines().index("undefined_test_helper()") + 1
-    assert any("NameError" in n and f"line {line}" in n for n in result.notes), result.notes
+    line = ("%%time\n" + text).splitlines().index("import no_such_module_rnngrade") + 1
+    assert any("ModuleNotFoundError" in n and f"line {line}" in n for n in result.notes), result.notes
 
 
 def test_a_module_a_cell_writes_with_writefile_can_be_imported(grader, tmp_path):
@@ -241,3 +241,18 @@ def test_a_module_a_cell_writes_with_writefile_can_be_imported(grader, tmp_path)
         nbformat.v4.new_code_cell(rest), nbformat.v4.new_code_cell("%%writefile my_cells.py\n" + module),
         nbformat.v4.new_code_cell("from my_cells import rnn_cell_forward")]), path)
     assert scores(grader.grade_file(path)) == {u: 1.0 for u in UNITS}
+
+
+def test_a_time_magic_cell_is_sliced_and_stopped_like_any_cell(grader, tmp_path):
+    """A `%%time` cell defining the units and then training forever: the slice kept it whole
+    (get_ipython is dynamic) and every definition in it was lost at the cell's limit (0/8
+    in 10.7 s), where the same cell without the magic scored full in a second."""
+    import nbformat
+
+    text = "%%time\n" + reference_text(A) + "\ndef train():\n    while True:\n        np.random.seed(1)\n\ntrain()\n"
+    path = tmp_path / "timed_training.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(text)]), path)
+    result = grader.grade_file(path)
+    assert scores(result) == {u: 1.0 for u in UNITS}
+    # the training call was left out by the slice, not stopped at the cell's limit
+    assert not any("stopped at its time limit" in n for n in result.notes), result.notes
