@@ -397,6 +397,9 @@ def slice_cells(cells: list[Cell], roots: set[str]) -> SliceResult:
             if whole and reached.get(id(node)) not in (True, unit_visible):
                 reached[id(node)] = unit_visible
                 want(_definition_reads(node), unit_visible)  # what its body reads, when it is called
+                if not isinstance(node, ast.ClassDef):  # and its defaults, which a call sees as they are then
+                    want({n for d in node.args.defaults + [d for d in node.args.kw_defaults if d] for n in _names(d)},
+                         unit_visible)
         else:
             want(_facts(node).names, unit_visible)
 

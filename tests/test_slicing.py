@@ -281,6 +281,9 @@ def test_a_units_parameters_and_locals_are_not_the_notebooks_names():
     # a method sees the module's names, never its class body's (a method named like a global)
     (["SCALE = 2.0\n", "class Layer:\n    def SCALE(self):\n        return 1\n    def forward(self, x):\n"
       "        return x * SCALE\n"], {"SCALE = 2.0"}),
+    # a default argument the notebook fills in later: what a call sees
+    (["import numpy as np\nCONFIG = {}\n", "def rnn_cell_forward(xt, a_prev, parameters, config=CONFIG):\n"
+      "    return config['act'](xt)\n", "CONFIG['act'] = np.tanh\nprint(1)\n"], {"CONFIG['act'] = np.tanh"}),
     # a comprehension's variable is its own, not the function's
     (["x = 3\n", "def rnn_cell_forward(xt, a_prev, parameters):\n    ys = [x for x in range(2)]\n"
       "    return xt * x\n"], {"x = 3"}),
