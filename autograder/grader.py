@@ -36,8 +36,8 @@ from autograder.reference import data_files, execute_with_helpers, helper_source
 from autograder.sandbox.client import (KEPT_DEFINITIONS, UNSAFE_NOTE, PackedUnit, StudentProcess, Zygote, probe_sandbox,
                                       require_sandbox)
 from autograder.settings import check_config
-from autograder.slicing import (graded_references, imports_in_functions, rebound_after_definition, slice_cells,
-                                slice_note, unit_roots, warm_imports_cell)
+from autograder.slicing import (definitions, graded_references, imports_in_functions, rebound_after_definition,
+                                slice_cells, slice_note, unit_roots, warm_imports_cell)
 from autograder.submission import Cell, SubmissionError, load_submission, parse_tree
 
 # a correct float32 backward of time_layers: at most 3.3e-4 on the hidden cases; at 5e-2 a
@@ -1038,6 +1038,9 @@ class Grader:
     def grade_cells(self, cells: list[Cell], name: str = "<submission>") -> GradingResult:
         result = GradingResult(self.assignment.id, name, notes=[self.unsafe_note] if self.unsafe_note else [])
         self._own_problems = {}
+        # as read (its syntax trees are cached; the slice keeps every def, class and what
+        # binds a unit's name, so these hold what the sliced cells hold)
+        read = cells
         if self.config.get("slice", True):  # statements no graded unit can see are not run
             sliced = slice_cells(cells, self.roots)
             cells = sliced.cells
@@ -1046,7 +1049,8 @@ class Grader:
         # the graded units each unit's code calls beyond those the reference's calls: in
         # reference mode the reference's versions of those are substituted too (part 3)
         bases = {p.unit.name.partition(".")[0] for p in self.prepared}
-        refs = graded_references(cells, bases)
+        defs = definitions(read)
+        refs = graded_references(read, bases, defs)
         # (only for a unit that has a reference mode, and only units graded before it, none
         # of whose references computes the unit: given rnn_forward, an rnn_cell_forward that
         # calls it with one step would return the reference's answers; given
@@ -1057,7 +1061,7 @@ class Grader:
                                       and all(self._order.get(n, len(self._order)) < self._order[p.unit.name]
                                               for n in self._reach.get(y, {y}))))
             if p.unit.has_reference_mode else () for p in self.prepared}
-        warm = imports_in_functions(cells, bases)
+        warm = imports_in_functions(read, bases, defs)
         if warm:
             cells = cells + [warm_imports_cell(warm)]
         student = StudentProcess(self.zygote, self.helpers, self.assignment.preamble, cells, self.config,
@@ -1069,7 +1073,7 @@ class Grader:
             if len(cell_notes) > MAX_CELL_NOTES:
                 result.notes.append(f"... and {len(cell_notes) - MAX_CELL_NOTES} more cells or fragments "
                                     "that did not run cleanly.")
-            rebound = rebound_after_definition(cells, {p.unit.name.partition(".")[0] for p in self.prepared})
+            rebound = rebound_after_definition(read, bases)
             for name, (label, statement) in sorted(rebound.items()):
                 where = f"the {label}" if label.startswith(("cell ", "file ")) else label
                 result.notes.append(f"`{name}` is defined, and then bound again by {where} (`{statement}`): as in "

@@ -461,7 +461,7 @@ def _parsed(cells: list[Cell]):
             continue
 
 
-def _definitions(cells: list[Cell]) -> dict[str, list]:
+def definitions(cells: list[Cell]) -> dict[str, list]:
     """The notebook's top-level defs and classes by name (every one, in cell order)."""
     defs: dict[str, list] = {}
     for _, tree in _parsed(cells):
@@ -471,13 +471,14 @@ def _definitions(cells: list[Cell]) -> dict[str, list]:
     return defs
 
 
-def graded_references(cells: list[Cell], graded: set[str]) -> dict[str, set[str]]:
+def graded_references(cells: list[Cell], graded: set[str], defs: dict | None = None) -> dict[str, set[str]]:
     """For each graded function or class the notebook defines, the other graded ones its
     code reads (calls, or hands to a call: `step = rnn_cell_forward`,
     `np.apply_along_axis(softmax, ...)`), directly or through the notebook's other
     functions: which need not be what the reference's version calls (a `sample` that runs
-    the notebook's `rnn_cell_forward` instead of computing its step inline)."""
-    defs = _definitions(cells)
+    the notebook's `rnn_cell_forward` instead of computing its step inline). `defs`:
+    definitions(cells), when the caller has them."""
+    defs = definitions(cells) if defs is None else defs
     reads = {name: set().union(*(_definition_reads(d) for d in nodes)) for name, nodes in defs.items()}
     found: dict[str, set[str]] = {}
     for name in graded & defs.keys():
@@ -543,14 +544,14 @@ def _binds(node: ast.stmt) -> set[str]:
 MAX_WARM_IMPORTS = 32  # modules imported ahead (a few in real notebooks)
 
 
-def imports_in_functions(cells: list[Cell], roots: set[str]) -> list[str]:
+def imports_in_functions(cells: list[Cell], roots: set[str], defs: dict | None = None) -> list[str]:
     """The modules that the graded units (`roots`: their names), or the notebook's functions
     they call, import in their bodies (`from scipy.special import expit` inside
     `lstm_cell_forward`): a unit's first call would pay for the import (0.2-0.4 s for
     scipy or matplotlib), far over a CPU limit derived from the reference's cost, for
     code that computes the right values. Never more than MAX_WARM_IMPORTS, and none a
-    function no unit calls imports (Jupyter would never run it)."""
-    defs = _definitions(cells)
+    function no unit calls imports (Jupyter would never run it). `defs`: as above."""
+    defs = definitions(cells) if defs is None else defs
     found: dict[str, None] = {}
     seen, stack = set(roots) & defs.keys(), sorted(set(roots) & defs.keys())
     while stack:
