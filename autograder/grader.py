@@ -27,7 +27,7 @@ from autograder import __version__, budgets
 from autograder.assignments import Assignment, Unit, get_assignment
 from autograder.assignments.model import runs_in
 from autograder.codec import CodecError, decode, encode, plain_size, array_items as array_items_of
-from autograder.driver import JOINT as GRADCHECK_JOINT, run_case, unit_spec
+from autograder.driver import JOINT as GRADCHECK_JOINT, PRIVATE, run_case, unit_spec
 from autograder.hints import classic_mistake_hint, order_hint, tanh_hint
 from autograder.judge import Tolerance, compare, gradcheck_error
 from autograder.judge import matches as values_match
@@ -980,6 +980,15 @@ class Grader:
         for name, names in reach.items():
             self._reach.setdefault(name.partition(".")[0], set()).update(names)
         self._order = {p.unit.name: k for k, p in enumerate(self.prepared)}
+        # a backward's step forward whose private cache the "own_layout" mode fills with the
+        # reference's values: a function unit its setup runs that calls no graded unit
+        # (the others have "own_forward") and returns a private cache
+        units = {u.name: u for u in self.assignment.units}
+        self._layout_forwards = {
+            p.unit.name: tuple(f for f in self._setup_forwards[p.unit.name]
+                               if "." not in f and not units[f].calls
+                               and any(n.startswith(PRIVATE) for n in units[f].returns.names))
+            for p in self.prepared}
         # where the static slice starts (autograder.slicing): what the hidden calls read
         self.roots = unit_roots(self.assignment, {k for p in self.prepared for c in p.cases for k in c.inputs}
                                 | {k for p in self.prepared for i in p.reference_inputs for k in i})
@@ -1105,6 +1114,9 @@ class Grader:
                     state.failed_together = bool(state.own_failures) and not state.together.timed_out
             for state in states:
                 self._own_first(student, state, states)
+            # which units passed their own runs: a step forward that did gives its backward
+            # nothing to gain from its own layout with the reference's values
+            self._own_ok = {s.prepared.unit.name: s.own_failures == [] for s in states}
             for state in states:
                 if state.failed_together and state.own_failures:
                     # with the reference's units substituted, a unit that only failed because
@@ -1176,10 +1188,14 @@ class Grader:
         the student's own forward builds the cache with the reference's step units, and
         the backward's other dependencies are the reference's too (Assignment.own_forward_calls)."""
         unit = prepared.unit
+        layout = self._layout_forwards[unit.name] if mode == "own_layout" else ()
         served = {"own": (), "reference": self._reference_calls(unit),
-                  "own_forward": self.assignment.own_forward_calls(unit)}[mode]
-        packed = {"own": prepared.own, "reference": prepared.reference, "own_forward": prepared.own_forward}[mode]
-        substitute = {n: ("class" if isinstance(getattr(self.reference, n), type) else "function") for n in served}
+                  "own_forward": self.assignment.own_forward_calls(unit),
+                  "own_layout": layout + tuple(n for n in unit.calls if n not in layout)}[mode]
+        packed = {"own": prepared.own, "reference": prepared.reference, "own_forward": prepared.own_forward,
+                  "own_layout": prepared.reference}[mode]
+        substitute = {n: ("layout" if n in layout else "class" if isinstance(getattr(self.reference, n), type)
+                          else "function") for n in served}
         limits = None
         if mode != "own":
             limits = self._serve_limits.get(unit.name)
@@ -1211,6 +1227,9 @@ class Grader:
         forwards = self.assignment.cache_forwards(unit)
         if forwards and all(missing_explanation(f, defined, ()) is None for f in forwards):
             modes.append("own_forward")
+        layout = self._layout_forwards[unit.name]
+        if layout and all(f in defined for f in layout):
+            modes.append("own_layout")
         return modes
 
     def _matches(self, expected: dict, got: dict) -> bool:
@@ -1286,6 +1305,9 @@ class Grader:
         for mode in state.fair_modes:
             if state.full_from_fair:
                 return
+            if mode == "own_layout" and all(self._own_ok.get(f, False)
+                                            for f in self._layout_forwards[state.prepared.unit.name]):
+                continue  # (its own run already had its layout with right values)
             if mode not in state.fair:
                 state.fair[mode] = self._run_mode(student, state.prepared, mode)
 
@@ -1350,6 +1372,9 @@ class Grader:
             others = [n for n in self.assignment.own_forward_calls(unit) if n not in steps]
             return (f"your own {', '.join(f.name for f in forwards)} running on the reference {', '.join(steps)}"
                     + (f", and the reference {', '.join(others)}" if others else ""))
+        if mode == "own_layout":
+            names = ", ".join(self._layout_forwards[unit.name])
+            return f"your own {names}'s cache layout holding the reference {names}'s values"
         # "with the reference forward pass substituted" for a family-D backward
         return f"the reference {', '.join(self._reference_calls(unit)) or 'forward pass'} substituted"
 

@@ -179,3 +179,28 @@ def test_a_unit_keeps_its_credit_through_a_graded_unit_the_reference_does_not_ca
     assert result["rnn_cell_forward"].score == 0, result["rnn_cell_forward"].explanation
     assert result["sample"].score == 1 and result["sample"].mode == "reference", result["sample"].explanation
     assert "the reference softmax, rnn_cell_forward substituted" in result["sample"].explanation
+
+
+def _private_step_cache(text: str) -> str:
+    """rnn_layers' reference with a private step cache (a dict) that both step functions agree on."""
+    text = in_block(text, "rnn_step_forward", "    cache = (x, prev_h, Wx, Wh, next_h)\n",
+                    "    cache = {'h': next_h, 'x': x, 'p': prev_h, 'W': (Wx, Wh)}\n")
+    return in_block(text, "rnn_step_backward", "    x, prev_h, Wx, Wh, next_h = cache\n",
+                    "    next_h, x, prev_h, (Wx, Wh) = cache['h'], cache['x'], cache['p'], cache['W']\n")
+
+
+def test_a_step_backward_keeps_its_credit_with_its_own_layout_when_its_forward_is_wrong(graders):
+    """Caches are private (part 3): with a wrong rnn_step_forward (no bias), a right
+    rnn_step_backward reading its own cache layout lost its point in every mode (its own
+    cache had wrong values, the reference's the wrong layout). Its own forward's layout
+    with the reference's values gives it back; a wrong backward still fails."""
+    text = _private_step_cache(reference_text("rnn_layers"))
+    text = in_block(text, "rnn_step_forward", "    next_h = np.tanh(x @ Wx + prev_h @ Wh + b)\n",
+                    "    next_h = np.tanh(x @ Wx + prev_h @ Wh)\n")
+    result = {u.name: u for u in grade_text(graders("rnn_layers"), text).units}
+    assert result["rnn_step_forward"].score == 0
+    assert result["rnn_step_backward"].score == 1 and result["rnn_step_backward"].mode == "own_layout", \
+        result["rnn_step_backward"].explanation
+    wrong = in_block(text, "rnn_step_backward", "    db = dz.sum(axis=0)\n", "    db = dz.sum(axis=1)\n")
+    result = {u.name: u for u in grade_text(graders("rnn_layers"), wrong).units}
+    assert result["rnn_step_backward"].score == 0, result["rnn_step_backward"].explanation

@@ -503,6 +503,41 @@ def make_function_proxy(name: str, channel: _Channel):
     return reference_unit
 
 
+def make_layout_proxy(name: str, channel: _Channel, own):
+    """The student's forward `own` for its cache's layout, the reference's (served) for the
+    values: what it returns is the reference's outputs, and its private cache with every
+    array that is (or equals) one of its own outputs replaced by the reference's output
+    in that place. A backward then gets its own layout with right values where its step
+    forward is wrong (caches are private: part 3)."""
+    import numpy as np
+
+    reference = make_function_proxy(name, channel)
+
+    def swapped(value, pairs):
+        if isinstance(value, np.ndarray):
+            for mine, right in pairs:
+                if value is mine or (value.shape == mine.shape and value.dtype == mine.dtype
+                                     and np.array_equal(value, mine)):
+                    return right
+            return value
+        if isinstance(value, (list, tuple)):
+            items = [swapped(v, pairs) for v in value]
+            return items if isinstance(value, list) else tuple(items)
+        if isinstance(value, dict):
+            return {k: swapped(v, pairs) for k, v in value.items()}
+        return value
+
+    def layout_unit(*args, **kwargs):
+        mine = own(*args, **kwargs)
+        right = reference(*args, **kwargs)
+        if not (isinstance(mine, tuple) and isinstance(right, tuple) and len(mine) == len(right)):
+            raise TypeError(f"{name} does not return the reference's tuple of outputs")
+        pairs = [(m, r) for m, r in zip(mine, right) if isinstance(m, np.ndarray) and isinstance(r, np.ndarray)]
+        return tuple(r if isinstance(r, np.ndarray) else swapped(m, pairs) for m, r in zip(mine, right))
+    layout_unit.__name__ = name
+    return layout_unit
+
+
 def make_class_proxy(name: str, channel: _Channel):
     class ReferenceObject:
         def __init__(self, *args, **kwargs):
@@ -564,7 +599,10 @@ def run_unit(sock, request: dict, namespace: dict, writer: BoundedWriter, progre
     outbox = Outbox(sock, cpu_alarm=Outbox.CPU_ALARM)
     channel = _Channel(sock, outbox, progress_fd)
     for name, kind in request["substitute"].items():
-        namespace[name] = (make_class_proxy if kind == "class" else make_function_proxy)(name, channel)
+        if kind == "layout" and callable(namespace.get(name)):
+            namespace[name] = make_layout_proxy(name, channel, namespace[name])
+        else:
+            namespace[name] = (make_class_proxy if kind == "class" else make_function_proxy)(name, channel)
     _run_cases(outbox, request, namespace, writer, {}, float(request.get("timeout") or 0))
     outbox.put({"op": "unit_done"})
     outbox.flush()
