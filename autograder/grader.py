@@ -1114,9 +1114,13 @@ class Grader:
                     state.failed_together = bool(state.own_failures) and not state.together.timed_out
             for state in states:
                 self._own_first(student, state, states)
-            # which units passed their own runs: a step forward that did gives its backward
-            # nothing to gain from its own layout with the reference's values
+            # which units passed their own runs, and which returned at all: a step forward that
+            # passed gives its backward nothing to gain from its own layout with the
+            # reference's values, and one that never returns (a loop, an error) none to give
             self._own_ok = {s.prepared.unit.name: s.own_failures == [] for s in states}
+            self._own_returned = {s.prepared.unit.name: s.own_run is not None and any(c is not None and c.ok
+                                                                                      for c in s.own_run.cases)
+                                  for s in states}
             for state in states:
                 if state.failed_together and state.own_failures:
                     # with the reference's units substituted, a unit that only failed because
@@ -1305,9 +1309,10 @@ class Grader:
         for mode in state.fair_modes:
             if state.full_from_fair:
                 return
-            if mode == "own_layout" and all(self._own_ok.get(f, False)
-                                            for f in self._layout_forwards[state.prepared.unit.name]):
-                continue  # (its own run already had its layout with right values)
+            forwards = self._layout_forwards[state.prepared.unit.name] if mode == "own_layout" else ()
+            if forwards and (all(self._own_ok.get(f, False) for f in forwards)
+                             or not all(self._own_returned.get(f, False) for f in forwards)):
+                continue  # (its own run had its layout with right values, or it never returns)
             if mode not in state.fair:
                 state.fair[mode] = self._run_mode(student, state.prepared, mode)
 
