@@ -181,20 +181,30 @@ def test_a_unit_keeps_its_credit_through_a_graded_unit_the_reference_does_not_ca
     assert "the reference softmax, rnn_cell_forward substituted" in result["sample"].explanation
 
 
-def _private_step_cache(text: str) -> str:
-    """rnn_layers' reference with a private step cache (a dict) that both step functions agree on."""
-    text = in_block(text, "rnn_step_forward", "    cache = (x, prev_h, Wx, Wh, next_h)\n",
-                    "    cache = {'h': next_h, 'x': x, 'p': prev_h, 'W': (Wx, Wh)}\n")
-    return in_block(text, "rnn_step_backward", "    x, prev_h, Wx, Wh, next_h = cache\n",
-                    "    next_h, x, prev_h, (Wx, Wh) = cache['h'], cache['x'], cache['p'], cache['W']\n")
+PRIVATE_CACHES = {  # (how the forward builds it, how the backward reads it)
+    "dict": ("    cache = {'h': next_h, 'x': x, 'p': prev_h, 'W': (Wx, Wh)}\n",
+             "    next_h, x, prev_h, (Wx, Wh) = cache['h'], cache['x'], cache['p'], cache['W']\n"),
+    "namedtuple": ("    import collections\n    cache = collections.namedtuple('C', 'h x p W')(next_h, x, prev_h, (Wx, Wh))\n",
+                   "    next_h, x, prev_h, (Wx, Wh) = cache.h, cache.x, cache.p, cache.W\n"),
+    "object": ("    import types\n    cache = types.SimpleNamespace(h=next_h, x=x, p=prev_h, W=(Wx, Wh))\n",
+               "    next_h, x, prev_h, (Wx, Wh) = cache.h, cache.x, cache.p, cache.W\n"),
+}
 
 
-def test_a_step_backward_keeps_its_credit_with_its_own_layout_when_its_forward_is_wrong(graders):
+def _private_step_cache(text: str, kind: str = "dict") -> str:
+    """rnn_layers' reference with a private step cache that both step functions agree on."""
+    build, read = PRIVATE_CACHES[kind]
+    text = in_block(text, "rnn_step_forward", "    cache = (x, prev_h, Wx, Wh, next_h)\n", build)
+    return in_block(text, "rnn_step_backward", "    x, prev_h, Wx, Wh, next_h = cache\n", read)
+
+
+@pytest.mark.parametrize("kind", list(PRIVATE_CACHES))
+def test_a_step_backward_keeps_its_credit_with_its_own_layout_when_its_forward_is_wrong(graders, kind):
     """Caches are private (part 3): with a wrong rnn_step_forward (no bias), a right
     rnn_step_backward reading its own cache layout lost its point in every mode (its own
     cache had wrong values, the reference's the wrong layout). Its own forward's layout
     with the reference's values gives it back; a wrong backward still fails."""
-    text = _private_step_cache(reference_text("rnn_layers"))
+    text = _private_step_cache(reference_text("rnn_layers"), kind)
     text = in_block(text, "rnn_step_forward", "    next_h = np.tanh(x @ Wx + prev_h @ Wh + b)\n",
                     "    next_h = np.tanh(x @ Wx + prev_h @ Wh)\n")
     result = {u.name: u for u in grade_text(graders("rnn_layers"), text).units}
