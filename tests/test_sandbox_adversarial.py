@@ -1104,17 +1104,17 @@ def rnn_backward(da, caches):
     assert not os.path.lexists(os.path.join(cwd, name)), cwd
 
 
-def test_a_unit_is_never_given_a_reference_unit_that_computes_it(graders):
+def test_a_unit_is_never_given_a_reference_unit_that_computes_it(grader):
     """Reference mode substitutes the graded units a student's unit calls, but never one whose
     reference computes the unit itself: an rnn_cell_forward calling rnn_forward with one
     step got the reference's answers back (tests/fixtures/hostile/no_step_computed.py:
     6 of 8 where no step is computed anywhere)."""
     text = (PROJECT / "tests" / "fixtures" / "hostile" / "no_step_computed.py").read_text()
-    s = scores(grade_text(graders(A, uid_base=UID_BASE), text))
+    s = scores(grade_text(grader, text))
     assert s["rnn_cell_forward"] == 0 and s["rnn_cell_backward"] == 0, s
 
 
-def test_a_unit_is_never_given_a_later_unit_that_generalises_it(graders):
+def test_a_unit_is_never_given_a_later_unit_that_generalises_it(grader):
     """Reference mode substitutes only graded units graded before the unit: an
     rnn_cell_backward that fixes the gates of lstm_cell_backward (a stub) and calls it got
     the reference LSTM's answers, which are the RNN cell's (review, 2026-12-05)."""
@@ -1132,5 +1132,5 @@ def rnn_cell_backward(da_next, cache):
 '''
     text = attack("rnn_cell_backward", body).replace("\ndef lstm_cell_backward(", "\ndef _honest_lstm_cell_backward(")
     text += "\n# %%\ndef lstm_cell_backward(da_next, dc_next, cache):\n    raise NotImplementedError\n"
-    s = scores(grade_text(graders(A, uid_base=UID_BASE), text))
+    s = scores(grade_text(grader, text))
     assert s["rnn_cell_backward"] == 0 and s["lstm_cell_backward"] == 0, s
