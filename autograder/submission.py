@@ -469,13 +469,21 @@ def _leading_definitions(source: str, body: list) -> str | None:
         if not (isinstance(node, _DEFINING) or literal or _quiet_magic(node)):
             break
         count += 1
-    # whole lines are run again: none shared with the first other statement (`n = 1; train()`)
-    while 0 < count < len(body) and body[count].lineno <= body[count - 1].end_lineno:
-        count -= 1
     if not any(isinstance(n, _DEFINING) and not isinstance(n, (ast.Import, ast.ImportFrom)) for n in body[:count]) \
             or count == len(body):
         return None
-    return "".join(source_lines(source)[:body[count - 1].end_lineno])
+    lines = source_lines(source)
+    after = body[count]  # the first other statement
+    if after.lineno > body[count - 1].end_lineno:
+        return "".join(lines[:body[count - 1].end_lineno])
+    # it shares a line with the definitions (`EPS = 1e-8; train()`): that line up to it
+    shared = lines[after.lineno - 1].encode()[:after.col_offset].decode(errors="ignore").rstrip().rstrip(";")
+    prefix = "".join(lines[:after.lineno - 1]) + shared + "\n"
+    try:
+        ast.parse(prefix)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return prefix
 
 
 # line magics that only set the notebook up (IPython's transform makes them

@@ -295,8 +295,8 @@ def test_a_cells_leading_definitions_skip_set_up_magics_and_stop_before_a_shared
 
     [cell] = cells_from_sources([("cell", "%matplotlib inline\ndef f(x):\n    return x\nwhile True:\n    pass\n")])
     assert "def f(x):" in leading_definitions(cell) and "while" not in leading_definitions(cell)
-    shared = Cell("cell", "def f(x):\n    return x\nn = 1; train()\n")
-    assert leading_definitions(shared) == "def f(x):\n    return x\n"
+    shared = Cell("cell", "def f(x):\n    return x\nEPS = 1e-8; train()\n")  # (EPS stays: a literal)
+    assert leading_definitions(shared) == "def f(x):\n    return x\nEPS = 1e-8\n"
     timed = Cell("cell", "%time train()\ndef f(x):\n    return x\n")  # (a magic that runs code stops it)
     [timed] = cells_from_sources([(timed.label, timed.source)])
     assert leading_definitions(timed) is None
