@@ -36,9 +36,9 @@ from autograder.reference import data_files, execute_with_helpers, helper_source
 from autograder.sandbox.client import (KEPT_DEFINITIONS, UNSAFE_NOTE, PackedUnit, StudentProcess, Zygote, probe_sandbox,
                                       require_sandbox)
 from autograder.settings import check_config
-from autograder.slicing import (definitions, graded_references, imports_in_functions, rebound_after_definition,
-                                slice_cells, slice_note, unit_roots, warm_imports_cell)
-from autograder.submission import Cell, SubmissionError, load_submission, parse_tree
+from autograder.slicing import (definitions, graded_references, imports_in_functions, own_helpers,
+                                rebound_after_definition, slice_cells, slice_note, unit_roots, warm_imports_cell)
+from autograder.submission import Cell, SubmissionError, load_submission
 
 # a correct float32 backward of time_layers: at most 3.3e-4 on the hidden cases; at 5e-2 a
 # `db` averaged instead of summed (1/(N*T) of it) passed, diluted among the right gradients
@@ -669,34 +669,6 @@ def _passed_own(graded) -> dict[str, bool]:
     return status
 
 
-def _own_helpers(cells, helper_functions: dict) -> list[str]:
-    """The helper modules' functions whose last binding in the notebook is its own `def`
-    (not an import of the helper module, which gives the provided one back)."""
-    own: dict[str, bool] = {}
-    modules = set(helper_functions.values())
-    for cell in cells:
-        if cell.syntax_error:
-            continue
-        try:
-            body = parse_tree(cell.source).body
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue
-        for node in body:
-            if isinstance(node, ast.FunctionDef) and node.name in helper_functions:
-                own[node.name] = True
-            elif isinstance(node, (ast.Assign, ast.AnnAssign)):  # `sigmoid = lambda x: ...` in a test cell
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                for target in targets:
-                    if isinstance(target, ast.Name) and target.id in helper_functions:
-                        own[target.id] = True
-            elif isinstance(node, ast.ImportFrom) and node.module in modules:
-                for alias in node.names:
-                    for name in (helper_functions if alias.name == "*" else [alias.asname or alias.name]):
-                        if name in helper_functions and helper_functions[name] == node.module:
-                            own[name] = False
-    return sorted(name for name, mine in own.items() if mine)
-
-
 def missing_explanation(unit: Unit, defined: dict, cell_notes, graded_names=frozenset()) -> str | None:
     """Why a unit cannot be graded at all, or None when it is defined."""
     base, _, method = unit.name.partition(".")
@@ -980,6 +952,11 @@ class Grader:
         for name, names in reach.items():
             self._reach.setdefault(name.partition(".")[0], set()).update(names)
         self._order = {p.unit.name: k for k, p in enumerate(self.prepared)}
+        # per submission (grade_cells): the extra units reference mode serves each unit, and
+        # which units passed, or returned at all, in their own runs
+        self._extra_calls: dict[str, tuple] = {}
+        self._own_ok: dict[str, bool] = {}
+        self._own_returned: dict[str, bool] = {}
         # a backward's step forward whose private cache the "own_layout" mode fills with the
         # reference's values: a function unit its setup runs that calls no graded unit
         # (the others have "own_forward") and returns a private cache
@@ -1087,10 +1064,10 @@ class Grader:
                 where = f"the {label}" if label.startswith(("cell ", "file ")) else label
                 result.notes.append(f"`{name}` is defined, and then bound again by {where} (`{statement}`): as in "
                                     f"Jupyter, {name} is what that statement left, which is what is graded.")
-            own_helpers = _own_helpers(cells, self._helper_functions)
-            if own_helpers:
-                result.notes.append(f"The notebook defines its own {', '.join(f'`{n}`' for n in own_helpers)} "
-                                    f"(given in {', '.join(sorted({self._helper_functions[n] for n in own_helpers}))}):"
+            mine = own_helpers(cells, self._helper_functions)
+            if mine:
+                result.notes.append(f"The notebook defines its own {', '.join(f'`{n}`' for n in mine)} "
+                                    f"(given in {', '.join(sorted({self._helper_functions[n] for n in mine}))}):"
                                     " the graded functions call the notebook's, as they would in Jupyter.")
             missing = {p.unit.name: missing_explanation(p.unit, student.defined, reports, self.graded_names)
                        for p in self.prepared}
@@ -1222,7 +1199,7 @@ class Grader:
     def _reference_calls(self, unit: Unit) -> tuple[str, ...]:
         """The units served by the reference in reference mode: those the reference's
         version calls, and the graded ones the student's version calls besides."""
-        return tuple(unit.calls) + getattr(self, "_extra_calls", {}).get(unit.name, ())
+        return tuple(unit.calls) + self._extra_calls.get(unit.name, ())
 
     def _fair_modes(self, unit: Unit, defined: dict) -> list[str]:
         """The fair-credit modes that apply to a unit, in the order they are tried. The

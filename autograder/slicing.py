@@ -479,19 +479,27 @@ def graded_references(cells: list[Cell], graded: set[str], defs: dict | None = N
     the notebook's `rnn_cell_forward` instead of computing its step inline). `defs`:
     definitions(cells), when the caller has them."""
     defs = definitions(cells) if defs is None else defs
-    reads = {name: set().union(*(_definition_reads(d) for d in nodes)) for name, nodes in defs.items()}
     found: dict[str, set[str]] = {}
     for name in graded & defs.keys():
-        seen, stack, refs = {name}, [name], set()
-        while stack:
-            for read in reads.get(stack.pop(), ()):
-                if read in graded:
-                    refs.add(read)  # (the reference's version is substituted whole)
-                elif read in defs and read not in seen:
-                    seen.add(read)
-                    stack.append(read)
-        found[name] = refs - {name}
+        # through the notebook's own helpers, not into other graded units (the reference's
+        # version of one is substituted whole)
+        reached = _reached(defs, {name}, through=lambda n: n not in graded)
+        found[name] = {read for n in reached for d in defs[n] for read in _definition_reads(d)} & graded - {name}
     return found
+
+
+def _reached(defs: dict, start: set[str], through=lambda name: True) -> set[str]:
+    """The notebook's definitions `start` reaches by the names their code reads (a helper
+    it calls, or hands to a call), following only names `through` accepts past the start."""
+    seen = set(start) & defs.keys()
+    stack = list(seen)
+    while stack:
+        for node in defs[stack.pop()]:
+            for used in _definition_reads(node) & defs.keys() - seen:
+                if through(used):
+                    seen.add(used)
+                    stack.append(used)
+    return seen
 
 
 def rebound_after_definition(cells: list[Cell], names: set[str]) -> dict[str, tuple[str, str]]:
@@ -513,6 +521,29 @@ def rebound_after_definition(cells: list[Cell], names: set[str]) -> dict[str, tu
                 lines = source_lines(cell.source)
                 last[name] = (cell.label, lines[node.lineno - 1].strip()[:80] if node.lineno <= len(lines) else "")
     return {name: where for name, where in last.items() if where is not None}
+
+
+def own_helpers(cells: list[Cell], helper_functions: dict) -> list[str]:
+    """The helper modules' functions ({name: module}) whose last top-level binding in the
+    notebook is its own (a def, or `sigmoid = lambda x: ...`), not an import of the helper
+    module, which gives the provided one back."""
+    own: dict[str, bool] = {}
+    modules = set(helper_functions.values())
+    for _, tree in _parsed(cells):
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and node.name in helper_functions:
+                own[node.name] = True
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    if isinstance(target, ast.Name) and target.id in helper_functions:
+                        own[target.id] = True
+            elif isinstance(node, ast.ImportFrom) and node.module in modules:
+                for alias in node.names:
+                    for name in (helper_functions if alias.name == "*" else [alias.asname or alias.name]):
+                        if name in helper_functions and helper_functions[name] == node.module:
+                            own[name] = False
+    return sorted(name for name, mine in own.items() if mine)
 
 
 @functools.lru_cache(maxsize=1)
@@ -553,14 +584,9 @@ def imports_in_functions(cells: list[Cell], roots: set[str], defs: dict | None =
     function no unit calls imports (Jupyter would never run it). `defs`: as above."""
     defs = definitions(cells) if defs is None else defs
     found: dict[str, None] = {}
-    seen, stack = set(roots) & defs.keys(), sorted(set(roots) & defs.keys())
-    while stack:
-        for node in defs[stack.pop()]:
+    for name in sorted(_reached(defs, set(roots))):
+        for node in defs[name]:
             found.update(dict.fromkeys(m for m in _body_imports(node) if len(m) <= 100))
-            # what it reads: a helper it calls, or hands to a call (np.apply_along_axis(f, ...))
-            for used in _definition_reads(node) & defs.keys() - seen:
-                seen.add(used)
-                stack.append(used)
     return list(found)[:MAX_WARM_IMPORTS]
 
 

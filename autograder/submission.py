@@ -240,29 +240,15 @@ def _check_size(sources: list[tuple[str, str]]) -> None:
         raise SubmissionError(f"the submission has {len(sources)} code cells or statements; at most {MAX_CELLS} are graded")
 
 
-# cell magics that only wrap their cell: in Jupyter the cell's code runs, as a cell's
-WRAPPING_MAGIC = re.compile(r"^[ \t]*%%(time|capture)\b[^\n]*$", re.M)
-
-
-def _unwrapped(source: str) -> str:
-    """A `%%time` or `%%capture` cell as the plain cell it wraps (its first line emptied,
-    so lines keep their numbers): the slice then sees its statements, a failing one costs
-    only itself, and a stopped cell keeps its leading definitions, as any cell's."""
-    first = source.lstrip("\n")
-    match = WRAPPING_MAGIC.match(first)
-    if not match:
-        return source
-    start = len(source) - len(first)
-    return source[:start] + source[start + match.end():]
-
-
 def cells_from_sources(sources: list[tuple[str, str]]) -> list[Cell]:
+    from autograder.driver import unwrapped  # (the student checks read cell magics so too)
+
     _check_size(sources)
     cells: list[Cell] = []
     for label, source in sources:
         if not source.strip():
             continue
-        source = _unwrapped(source)
+        source = unwrapped(source)
         # Source that already compiles has no magics, escapes or stray indentation for
         # IPython to rewrite (skipping its tokenizer saves most of the reading time), and
         # is one cell: it is compiled once here, not again in split_unparsable.

@@ -31,7 +31,7 @@ import traceback
 
 import numpy as np
 
-from autograder.driver import ContractError, NoIPython, _describe, _same, read_returns
+from autograder.driver import ContractError, NoIPython, _describe, _same, read_returns, unwrapped
 from autograder.judge import Tolerance, compare
 
 
@@ -519,17 +519,18 @@ def run_payload(units, payload, out=None):
 
 def _outside_jupyter(text: str) -> str:
     """A cell as it runs outside Jupyter, without IPython's transformer, as the grader runs
-    it (driver.NoIPython): a cell magic that only wraps its cell (`%%time`, `%%capture`)
-    runs the cell, `%%writefile` writes its file, any other (`%%bash`) defines nothing;
-    `%pylab` fills the names; other line magics and shell escapes (`%matplotlib`, `!pip`) go."""
+    it: a cell magic that only wraps its cell (`%%time`, `%%capture`) is the cell
+    (driver.unwrapped), `%%writefile` writes its file (driver.NoIPython), any other
+    (`%%bash`) defines nothing; `%pylab` fills the names; other line magics and shell
+    escapes (`%matplotlib`, `!pip`) go."""
+    text = unwrapped(text)
     first, _, body = text.lstrip().partition("\n")
     first = first.strip()
     if first.startswith("%%"):
         name, _, line = first[2:].partition(" ")
         if name == "writefile":
             return f"get_ipython().run_cell_magic('writefile', {line!r}, {body!r})"
-        if name not in NoIPython.RUN_BODY:
-            return ""
+        return ""
     return "\n".join("get_ipython().run_line_magic('pylab', '')" if line.strip().startswith("%pylab") else line
                      for line in text.splitlines() if not line.lstrip().startswith(("%", "!"))
                      or line.strip().startswith("%pylab"))

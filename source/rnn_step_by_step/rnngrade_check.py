@@ -18,10 +18,10 @@ into named outputs. Contract breaks (wrong arity, missing keys, a protected inpu
 modified) raise ContractError with a sentence a student can act on.
 """
 
-import ast
 import builtins
 import copy
 import functools
+import re
 import sys
 
 import numpy as np
@@ -166,14 +166,24 @@ def _same(a, b) -> bool:
         return False
 
 
+# a cell magic that only wraps its cell (on the cell's first line that is not blank, as
+# IPython reads it): in Jupyter the cell's code runs as the cell's own
+WRAPPING_MAGIC = re.compile(r"\A((?:[ \t]*\n)*)[ \t]*%%(?:time|capture)\b[^\n]*")
+
+
+def unwrapped(source: str) -> str:
+    """A `%%time` or `%%capture` cell as the plain cell it wraps, its magic's line emptied
+    (lines keep their numbers): read so by the grader (the slice sees its statements, a
+    failing one costs only itself, a stopped cell keeps its leading definitions) and by
+    the student checks alike."""
+    return WRAPPING_MAGIC.sub(r"\1", source, count=1)
+
+
 class NoIPython:
     """What `get_ipython()` returns to a notebook run outside Jupyter (the sandbox, the
-    student checks): magics and shell escapes do nothing, except the cell magics that only
-    wrap their cell (`%%time`, `%%capture`): in Jupyter the cell's code runs, so its
-    definitions must exist here too; `%%writefile`, which writes its file (and defines
-    nothing); and `%pylab`, which fills the notebook's names."""
-
-    RUN_BODY = ("time", "capture")
+    student checks): magics and shell escapes do nothing, except `%%writefile`, which
+    writes its file (and defines nothing), and `%pylab`, which fills the notebook's names.
+    (`%%time` and `%%capture` cells never get here: see `unwrapped`.)"""
     # `%pylab` (old notebooks): IPython's star-imports, numpy's last, so that `tanh`,
     # `zeros` and `sum(x, axis=0)` are numpy's in the notebook as in Jupyter
     PYLAB = ("import numpy\nimport numpy as np\n"
@@ -194,22 +204,6 @@ class NoIPython:
                     handle.write(cell)
                 importlib.invalidate_caches()
             return
-        if name in self.RUN_BODY:
-            # as the notebook's own cell runs: under its name, at its lines (the body starts
-            # below the magic's line), a failing statement costing only itself (the first
-            # error is the cell's)
-            frame = sys._getframe(1)
-            tree = ast.parse(cell)
-            ast.increment_lineno(tree, frame.f_lineno)
-            first = None
-            for node in tree.body:
-                try:
-                    exec(compile(ast.Module(body=[node], type_ignores=[]), frame.f_code.co_filename, "exec"),
-                         frame.f_globals)
-                except BaseException as exc:  # (the first one is raised at the end)
-                    first = first or exc
-            if first is not None:
-                raise first
 
     def run_line_magic(self, name, line, *args):
         if name == "pylab":
@@ -1107,17 +1101,18 @@ def run_payload(units, payload, out=None):
 
 def _outside_jupyter(text: str) -> str:
     """A cell as it runs outside Jupyter, without IPython's transformer, as the grader runs
-    it (driver.NoIPython): a cell magic that only wraps its cell (`%%time`, `%%capture`)
-    runs the cell, `%%writefile` writes its file, any other (`%%bash`) defines nothing;
-    `%pylab` fills the names; other line magics and shell escapes (`%matplotlib`, `!pip`) go."""
+    it: a cell magic that only wraps its cell (`%%time`, `%%capture`) is the cell
+    (driver.unwrapped), `%%writefile` writes its file (driver.NoIPython), any other
+    (`%%bash`) defines nothing; `%pylab` fills the names; other line magics and shell
+    escapes (`%matplotlib`, `!pip`) go."""
+    text = unwrapped(text)
     first, _, body = text.lstrip().partition("\n")
     first = first.strip()
     if first.startswith("%%"):
         name, _, line = first[2:].partition(" ")
         if name == "writefile":
             return f"get_ipython().run_cell_magic('writefile', {line!r}, {body!r})"
-        if name not in NoIPython.RUN_BODY:
-            return ""
+        return ""
     return "\n".join("get_ipython().run_line_magic('pylab', '')" if line.strip().startswith("%pylab") else line
                      for line in text.splitlines() if not line.lstrip().startswith(("%", "!"))
                      or line.strip().startswith("%pylab"))
