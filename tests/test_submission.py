@@ -300,3 +300,12 @@ def test_a_cells_leading_definitions_skip_set_up_magics_and_stop_before_a_shared
     timed = Cell("cell", "%time train()\ndef f(x):\n    return x\n")  # (a magic that runs code stops it)
     [timed] = cells_from_sources([(timed.label, timed.source)])
     assert leading_definitions(timed) is None
+
+
+def test_a_wrapping_cell_magic_is_read_as_its_cell_even_after_a_blank_line():
+    """IPython reads `%%time` as a cell magic after blank (or whitespace-only) lines too; the
+    reader left such a cell wrapped, run by a runner no other cell used."""
+    from autograder.submission import cells_from_sources
+
+    [cell] = cells_from_sources([("c", "  \n%%time\ndef f(x):\n    return x\n")])
+    assert cell.source == "  \n\ndef f(x):\n    return x\n" and not cell.syntax_error
